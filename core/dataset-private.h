@@ -1,0 +1,28 @@
+/* dicomfs core (internal): the inside of a DfsDataset, shared by the reader
+ * that builds it and dataset.c that answers questions about it. */
+#pragma once
+
+#include "dataset.h"
+#include "source.h"
+
+struct _DfsDataset {
+    GArray *elems;     /* DfsElement, document order */
+    GArray *creators;  /* guint32 per element: its Private Creator, or NO_INDEX */
+    GHashTable *creator_names; /* creator index -> trimmed text */
+    DfsSource *src;    /* the loaded stream */
+    char *ts_uid;
+    gboolean preamble;
+    gboolean header_only;
+    guint pixel_data;  /* index, or DFS_NO_INDEX */
+    GArray *fragments; /* DfsFragment of top-level Pixel Data */
+    char *path;        /* for reads of what was not loaded, or NULL */
+    int fd;            /* caller's fd for such reads, or -1 */
+
+    /* Specific Character Sets, parsed once: root, and per item that has one. */
+    DfsCharset *root_charset;
+    GHashTable *item_charsets; /* item index -> DfsCharset*, or NULL */
+};
+
+DfsDataset *dfs_dataset_new_internal(DfsSource *src);
+/* After parsing: parse character sets, trim arrays. */
+void dfs_dataset_seal(DfsDataset *ds);

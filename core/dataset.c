@@ -1,0 +1,237 @@
+/* dicomfs core: questions answered about a parsed file.  See dataset.h. */
+#include "dataset-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "tags.h"
+
+DfsDataset *dfs_dataset_new_internal(DfsSource *src)
+{
+    DfsDataset *ds = g_new0(DfsDataset, 1);
+    ds->elems = g_array_sized_new(FALSE, FALSE, sizeof(DfsElement), 128);
+    ds->fragments = g_array_new(FALSE, FALSE, sizeof(DfsFragment));
+    ds->src = src;
+    ds->pixel_data = DFS_NO_INDEX;
+    ds->fd = -1;
+    return ds;
+}
+
+void dfs_dataset_free(DfsDataset *ds)
+{
+    if (ds == NULL)
+        return;
+    g_array_unref(ds->elems);
+    if (ds->creators != NULL)
+        g_array_unref(ds->creators);
+    if (ds->creator_names != NULL)
+        g_hash_table_unref(ds->creator_names);
+    g_array_unref(ds->fragments);
+    dfs_source_free(ds->src);
+    g_free(ds->ts_uid);
+    g_free(ds->path);
+    dfs_charset_free(ds->root_charset);
+    if (ds->item_charsets != NULL)
+        g_hash_table_unref(ds->item_charsets);
+    g_free(ds);
+}
+
+static DfsCharset *charset_of(DfsDataset *ds, guint parent)
+{
+    guint i = dfs_dataset_find(ds, parent, DFS_TAG_SPECIFIC_CHARACTER_SET);
+    gsize len;
+    const guint8 *v = i == DFS_NO_INDEX ? NULL : dfs_dataset_value(ds, i, &len);
+    return v == NULL ? NULL : dfs_charset_parse(v, len);
+}
+
+/* Parse every (0008,0005) once, so rendering never parses one again. */
+static void seal_charsets(DfsDataset *ds)
+{
+    ds->root_charset = charset_of(ds, DFS_ROOT);
+    for (guint i = 0; i < ds->elems->len; i++) {
+        const DfsElement *e = &g_array_index(ds->elems, DfsElement, i);
+        if (e->tag != DFS_TAG_SPECIFIC_CHARACTER_SET || e->parent == DFS_ROOT)
+            continue;
+        DfsCharset *cs = charset_of(ds, e->parent);
+        if (cs == NULL)
+            continue;
+        if (ds->item_charsets == NULL)
+            ds->item_charsets = g_hash_table_new_full(NULL, NULL, NULL,
+                                                      (GDestroyNotify)dfs_charset_free);
+        g_hash_table_replace(ds->item_charsets, GUINT_TO_POINTER(e->parent), cs);
+    }
+}
+
+/* The trimmed text of every Private Creator that reserves an element. */
+static void seal_creators(DfsDataset *ds)
+{
+    guint32 none = DFS_NO_INDEX;
+    while (ds->creators->len < ds->elems->len)
+        g_array_append_val(ds->creators, none);
+    ds->creator_names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    for (guint i = 0; i < ds->creators->len; i++) {
+        guint32 c = g_array_index(ds->creators, guint32, i);
+        if (c == DFS_NO_INDEX || g_hash_table_contains(ds->creator_names, GUINT_TO_POINTER(c)))
+            continue;
+        gsize len;
+        const guint8 *v = dfs_dataset_value(ds, c, &len);
+        char *text = g_strstrip(g_strndup(v ? (const char *)v : "", len));
+        g_hash_table_insert(ds->creator_names, GUINT_TO_POINTER(c), text);
+    }
+}
+
+void dfs_dataset_seal(DfsDataset *ds)
+{
+    if (ds->creators != NULL)
+        seal_creators(ds);
+    seal_charsets(ds);
+}
+
+guint dfs_dataset_n_elements(const DfsDataset *ds)
+{
+    return ds->elems->len;
+}
+
+const DfsElement *dfs_dataset_element(const DfsDataset *ds, guint i)
+{
+    g_return_val_if_fail(i < ds->elems->len, NULL);
+    return &g_array_index(ds->elems, DfsElement, i);
+}
+
+const guint8 *dfs_dataset_value(const DfsDataset *ds, guint i, gsize *len)
+{
+    const DfsElement *e = dfs_dataset_element(ds, i);
+    *len = 0;
+    if (e == NULL || e->vr == DFS_VR_SQ || e->vr == DFS_VR_NONE ||
+        (e->flags & DFS_ELEM_NOT_LOADED))
+        return NULL;
+    if (e->offset + e->length > dfs_source_len(ds->src))
+        return NULL;
+    *len = e->length;
+    return dfs_source_data(ds->src) + e->offset;
+}
+
+guint dfs_dataset_find(const DfsDataset *ds, guint parent, guint32 tag)
+{
+    guint i, end;
+    if (parent == DFS_ROOT) {
+        i = 0;
+        end = ds->elems->len;
+    } else {
+        if (parent >= ds->elems->len)
+            return DFS_NO_INDEX;
+        i = parent + 1;
+        end = g_array_index(ds->elems, DfsElement, parent).end;
+    }
+    const DfsElement *el = (const DfsElement *)ds->elems->data;
+    /* Siblings are in ascending tag order in valid files, but not all files
+     * are valid: walk them all rather than stop early. */
+    while (i < end) {
+        if (el[i].tag == tag)
+            return i;
+        i = el[i].end;
+    }
+    return DFS_NO_INDEX;
+}
+
+const char *dfs_dataset_private_creator(const DfsDataset *ds, guint i)
+{
+    if (ds->creators == NULL || i >= ds->creators->len)
+        return NULL;
+    guint32 c = g_array_index(ds->creators, guint32, i);
+    return c == DFS_NO_INDEX ? NULL : g_hash_table_lookup(ds->creator_names, GUINT_TO_POINTER(c));
+}
+
+const DfsCharset *dfs_dataset_charset(const DfsDataset *ds, guint i)
+{
+    if (ds->item_charsets != NULL) {
+        const DfsElement *el = (const DfsElement *)ds->elems->data;
+        for (guint p = i < ds->elems->len ? el[i].parent : DFS_ROOT; p != DFS_ROOT;
+             p = el[p].parent) {
+            DfsCharset *cs = g_hash_table_lookup(ds->item_charsets, GUINT_TO_POINTER(p));
+            if (cs != NULL)
+                return cs;
+        }
+    }
+    return ds->root_charset;
+}
+
+const char *dfs_dataset_transfer_syntax(const DfsDataset *ds)
+{
+    return ds->ts_uid ? ds->ts_uid : "1.2.840.10008.1.2";
+}
+
+gboolean dfs_dataset_has_preamble(const DfsDataset *ds)
+{
+    return ds->preamble;
+}
+
+gboolean dfs_dataset_is_header_only(const DfsDataset *ds)
+{
+    return ds->header_only;
+}
+
+guint dfs_dataset_pixel_data(const DfsDataset *ds)
+{
+    return ds->pixel_data;
+}
+
+const DfsFragment *dfs_dataset_fragments(const DfsDataset *ds, guint *n_fragments)
+{
+    *n_fragments = ds->fragments->len;
+    return (const DfsFragment *)ds->fragments->data;
+}
+
+static gboolean pread_all(int fd, guint64 offset, void *buf, gsize len, GError **error)
+{
+    gsize done = 0;
+    while (done < len) {
+        ssize_t r = pread(fd, (guint8 *)buf + done, len - done, (off_t)(offset + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            g_set_error(error, DFS_ERROR, r == 0 ? DFS_ERROR_TRUNCATED : DFS_ERROR_IO,
+                        "read at byte %" G_GUINT64_FORMAT ": %s", offset + done,
+                        r == 0 ? "file is shorter than when it was read" : g_strerror(errno));
+            return FALSE;
+        }
+        done += (gsize)r;
+    }
+    return TRUE;
+}
+
+gboolean dfs_dataset_read_stream(const DfsDataset *ds, guint64 offset, void *buf, gsize len,
+                                 GError **error)
+{
+    gsize have = dfs_source_len(ds->src);
+    if (offset <= have && len <= have - offset) {
+        memcpy(buf, dfs_source_data(ds->src) + offset, len);
+        return TRUE;
+    }
+    if (!dfs_source_is_plain(ds->src)) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_UNSUPPORTED,
+                    "deflated data beyond the header was not loaded; read the file in full");
+        return FALSE;
+    }
+    if (ds->fd >= 0)
+        return pread_all(ds->fd, offset, buf, len, error);
+    if (ds->path == NULL) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_TRUNCATED,
+                    "bytes %" G_GUINT64_FORMAT "+%" G_GSIZE_FORMAT " are past the data", offset,
+                    len);
+        return FALSE;
+    }
+    int fd = open(ds->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        int err = errno;
+        g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cannot open: %s", g_strerror(err));
+        return FALSE;
+    }
+    gboolean ok = pread_all(fd, offset, buf, len, error);
+    close(fd);
+    return ok;
+}

@@ -1,0 +1,459 @@
+/* Unit tests of the reader: data sets built byte by byte from the encoding
+ * rules of PS3.5 and PS3.10, so the expected values come from the standard,
+ * not from our own output. */
+#include <string.h>
+#include <zlib.h>
+
+#include "error.h"
+#include "reader.h"
+#include "tags.h"
+#include "value.h"
+
+/* --- a tiny encoder for test input --------------------------------------- */
+
+typedef struct {
+    GByteArray *b;
+    gboolean big;
+    gboolean implicit;
+} Enc;
+
+static void put16(Enc *e, guint16 v)
+{
+    guint8 x[2] = {e->big ? v >> 8 : v & 0xff, e->big ? v & 0xff : v >> 8};
+    g_byte_array_append(e->b, x, 2);
+}
+
+static void put32(Enc *e, guint32 v)
+{
+    if (e->big) {
+        put16(e, v >> 16);
+        put16(e, v & 0xffff);
+    } else {
+        put16(e, v & 0xffff);
+        put16(e, v >> 16);
+    }
+}
+
+static void put_tag(Enc *e, guint32 tag)
+{
+    put16(e, tag >> 16);
+    put16(e, tag & 0xffff);
+}
+
+/* Element header: explicit or implicit per e->implicit (PS3.5 7.1). */
+static void header(Enc *e, guint32 tag, const char *vr, guint32 len)
+{
+    put_tag(e, tag);
+    if (e->implicit) {
+        put32(e, len);
+        return;
+    }
+    g_byte_array_append(e->b, (const guint8 *)vr, 2);
+    DfsVr v = dfs_vr_from_bytes(vr[0], vr[1]);
+    if (dfs_vr_has_long_length(v)) {
+        put16(e, 0);
+        put32(e, len);
+    } else {
+        put16(e, (guint16)len);
+    }
+}
+
+static void element(Enc *e, guint32 tag, const char *vr, const void *v, guint32 len)
+{
+    header(e, tag, vr, len);
+    g_byte_array_append(e->b, v, len);
+}
+
+static void text(Enc *e, guint32 tag, const char *vr, const char *s)
+{
+    gsize n = strlen(s);
+    header(e, tag, vr, (guint32)(n + (n & 1)));
+    g_byte_array_append(e->b, (const guint8 *)s, n);
+    if (n & 1)
+        g_byte_array_append(e->b, (const guint8 *)(strcmp(vr, "UI") == 0 ? "\0" : " "), 1);
+}
+
+static void item_start(Enc *e, guint32 len)
+{
+    put_tag(e, DFS_TAG_ITEM);
+    put32(e, len);
+}
+
+static void delim(Enc *e, guint32 tag)
+{
+    put_tag(e, tag);
+    put32(e, 0);
+}
+
+/* Preamble, DICM and a meta group naming the transfer syntax. */
+static Enc part10(const char *ts)
+{
+    Enc e = {g_byte_array_new(), FALSE, FALSE};
+    guint8 pre[128] = {0};
+    g_byte_array_append(e.b, pre, 128);
+    g_byte_array_append(e.b, (const guint8 *)"DICM", 4);
+    text(&e, DFS_TAG_TRANSFER_SYNTAX_UID, "UI", ts);
+    return e;
+}
+
+static DfsDataset *read_enc(Enc *e, DfsReadFlags flags, GError **error)
+{
+    GBytes *bytes = g_byte_array_free_to_bytes(e->b);
+    e->b = NULL;
+    DfsDataset *ds = dfs_read_bytes(bytes, flags, error);
+    g_bytes_unref(bytes);
+    return ds;
+}
+
+static char *string_at(DfsDataset *ds, guint parent, guint32 tag)
+{
+    return dfs_dataset_get_string(ds, parent, tag);
+}
+
+/* --- the encodings ----------------------------------------------------- */
+
+static void common_body(Enc *e)
+{
+    text(e, DFS_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4");
+    text(e, DFS_TAG_MODALITY, "CS", "CT");
+    text(e, DFS_TAG_PATIENT_NAME, "PN", "Doe^John");
+    guint16 rows = 512;
+    guint8 r[2] = {e->big ? 0x02 : 0x00, e->big ? 0x00 : 0x02};
+    (void)rows;
+    element(e, DFS_TAG_ROWS, "US", r, 2);
+}
+
+static void check_common(DfsDataset *ds)
+{
+    g_autofree char *uid = string_at(ds, DFS_ROOT, DFS_TAG_SOP_INSTANCE_UID);
+    g_autofree char *mod = string_at(ds, DFS_ROOT, DFS_TAG_MODALITY);
+    g_autofree char *pn = string_at(ds, DFS_ROOT, DFS_TAG_PATIENT_NAME);
+    gint64 rows = 0;
+    g_assert_cmpstr(uid, ==, "1.2.3.4");
+    g_assert_cmpstr(mod, ==, "CT");
+    g_assert_cmpstr(pn, ==, "Doe^John");
+    g_assert_true(dfs_dataset_get_int(ds, DFS_ROOT, DFS_TAG_ROWS, 0, &rows));
+    g_assert_cmpint(rows, ==, 512);
+}
+
+static void test_explicit_le(void)
+{
+    Enc e = part10("1.2.840.10008.1.2.1");
+    common_body(&e);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    g_assert_true(dfs_dataset_has_preamble(ds));
+    g_assert_cmpstr(dfs_dataset_transfer_syntax(ds), ==, "1.2.840.10008.1.2.1");
+    check_common(ds);
+    guint i = dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_ROWS);
+    g_assert_cmpint(dfs_dataset_element(ds, i)->vr, ==, DFS_VR_US);
+}
+
+static void test_implicit_le(void)
+{
+    Enc e = part10("1.2.840.10008.1.2");
+    e.implicit = TRUE;
+    common_body(&e);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    check_common(ds);
+    /* The VR comes from the data dictionary (PS3.5 7.1.3). */
+    guint i = dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_PATIENT_NAME);
+    g_assert_cmpint(dfs_dataset_element(ds, i)->vr, ==, DFS_VR_PN);
+}
+
+static void test_explicit_be(void)
+{
+    Enc e = part10("1.2.840.10008.1.2.2");
+    e.big = TRUE;
+    common_body(&e);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    check_common(ds);
+}
+
+/* Bare data sets, without preamble or meta: detected from the content. */
+static void test_bare(gconstpointer data)
+{
+    int kind = GPOINTER_TO_INT(data);
+    Enc e = {g_byte_array_new(), kind == 2, kind == 0};
+    text(&e, DFS_TAG_SPECIFIC_CHARACTER_SET, "CS", "ISO_IR 100");
+    common_body(&e);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    g_assert_false(dfs_dataset_has_preamble(ds));
+    static const char *const ts[] = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1",
+                                     "1.2.840.10008.1.2.2"};
+    g_assert_cmpstr(dfs_dataset_transfer_syntax(ds), ==, ts[kind]);
+    check_common(ds);
+}
+
+static void test_deflated(void)
+{
+    Enc body = {g_byte_array_new(), FALSE, FALSE};
+    common_body(&body);
+    /* PS3.5 A.5: the data set is a raw deflate stream (no zlib header). */
+    z_stream z = {0};
+    g_assert_cmpint(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), ==, Z_OK);
+    guint8 out[4096];
+    z.next_in = body.b->data;
+    z.avail_in = body.b->len;
+    z.next_out = out;
+    z.avail_out = sizeof out;
+    g_assert_cmpint(deflate(&z, Z_FINISH), ==, Z_STREAM_END);
+    gsize n = sizeof out - z.avail_out;
+    deflateEnd(&z);
+    g_byte_array_unref(body.b);
+    Enc e = part10("1.2.840.10008.1.2.1.99");
+    g_byte_array_append(e.b, out, n);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    check_common(ds);
+}
+
+/* --- sequences ----------------------------------------------------------- */
+
+static void test_sequences(void)
+{
+    Enc e = part10("1.2.840.10008.1.2.1");
+    /* Undefined-length SQ with an undefined-length item holding a defined-
+     * length SQ with one defined-length item (PS3.5 7.5, Table 7.5-1..3). */
+    header(&e, DFS_TAG_REFERENCED_IMAGE_SEQUENCE, "SQ", DFS_UNDEFINED_LENGTH);
+    item_start(&e, DFS_UNDEFINED_LENGTH);
+    text(&e, DFS_TAG_REFERENCED_SOP_INSTANCE_UID, "UI", "1.2.3");
+    Enc inner = {g_byte_array_new(), FALSE, FALSE};
+    text(&inner, DFS_TAG_CODE_VALUE, "SH", "T-04000");
+    header(&e, DFS_TAG_ANATOMIC_REGION_SEQUENCE, "SQ", inner.b->len + 8);
+    item_start(&e, inner.b->len);
+    g_byte_array_append(e.b, inner.b->data, inner.b->len);
+    g_byte_array_unref(inner.b);
+    delim(&e, DFS_TAG_ITEM_DELIMITATION);
+    item_start(&e, 0); /* an empty second item */
+    delim(&e, DFS_TAG_SEQUENCE_DELIMITATION);
+    text(&e, DFS_TAG_PATIENT_ID, "LO", "42");
+
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    guint sq = dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_REFERENCED_IMAGE_SEQUENCE);
+    g_assert_cmpuint(sq, !=, DFS_NO_INDEX);
+    g_assert_cmpint(dfs_dataset_element(ds, sq)->vr, ==, DFS_VR_SQ);
+    g_assert_cmpuint(dfs_value_count(ds, sq), ==, 2);
+    guint item = sq + 1;
+    g_autofree char *ref = string_at(ds, item, DFS_TAG_REFERENCED_SOP_INSTANCE_UID);
+    g_assert_cmpstr(ref, ==, "1.2.3");
+    guint inner_sq = dfs_dataset_find(ds, item, DFS_TAG_ANATOMIC_REGION_SEQUENCE);
+    g_assert_cmpuint(inner_sq, !=, DFS_NO_INDEX);
+    g_autofree char *code = string_at(ds, inner_sq + 1, DFS_TAG_CODE_VALUE);
+    g_assert_cmpstr(code, ==, "T-04000");
+    g_assert_cmpint(dfs_dataset_element(ds, inner_sq + 2)->depth, ==, 4);
+    /* The element after the sequence is back at the top level. */
+    g_autofree char *pid = string_at(ds, DFS_ROOT, DFS_TAG_PATIENT_ID);
+    g_assert_cmpstr(pid, ==, "42");
+    /* Nested elements are not found at the top. */
+    g_assert_cmpuint(dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_CODE_VALUE), ==, DFS_NO_INDEX);
+}
+
+/* PS3.5 6.2.2: UN with undefined length holds an Implicit VR LE sequence,
+ * whatever the outer transfer syntax. */
+static void test_un_sequence(void)
+{
+    Enc e = part10("1.2.840.10008.1.2.2");
+    e.big = TRUE;
+    header(&e, 0x00091010, "UN", DFS_UNDEFINED_LENGTH);
+    Enc in = {e.b, FALSE, TRUE};
+    item_start(&in, DFS_UNDEFINED_LENGTH);
+    text(&in, DFS_TAG_MODALITY, "CS", "MR");
+    delim(&in, DFS_TAG_ITEM_DELIMITATION);
+    delim(&in, DFS_TAG_SEQUENCE_DELIMITATION);
+    text(&e, 0x00100020, "LO", "7");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    guint sq = dfs_dataset_find(ds, DFS_ROOT, 0x00091010);
+    g_assert_cmpint(dfs_dataset_element(ds, sq)->vr, ==, DFS_VR_SQ);
+    g_autofree char *mod = string_at(ds, sq + 1, DFS_TAG_MODALITY);
+    g_assert_cmpstr(mod, ==, "MR");
+    g_autofree char *pid = string_at(ds, DFS_ROOT, 0x00100020);
+    g_assert_cmpstr(pid, ==, "7");
+}
+
+static void test_private(void)
+{
+    Enc e = part10("1.2.840.10008.1.2");
+    e.implicit = TRUE;
+    text(&e, 0x00290010, "LO", "SIEMENS CSA HEADER");
+    text(&e, 0x00291008, "CS", "IMAGE NUM 4");
+    text(&e, 0x00291108, "CS", "orphan");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    guint i = dfs_dataset_find(ds, DFS_ROOT, 0x00291008);
+    g_assert_cmpstr(dfs_dataset_private_creator(ds, i), ==, "SIEMENS CSA HEADER");
+    guint c = dfs_dataset_find(ds, DFS_ROOT, 0x00290010);
+    g_assert_cmpint(dfs_dataset_element(ds, c)->vr, ==, DFS_VR_LO);
+    guint o = dfs_dataset_find(ds, DFS_ROOT, 0x00291108);
+    g_assert_null(dfs_dataset_private_creator(ds, o));
+    g_assert_cmpint(dfs_dataset_element(ds, o)->vr, ==, DFS_VR_UN);
+}
+
+/* --- pixel data ---------------------------------------------------------- */
+
+static Enc encapsulated(void)
+{
+    Enc e = part10("1.2.840.10008.1.2.4.50");
+    common_body(&e);
+    header(&e, DFS_TAG_PIXEL_DATA, "OB", DFS_UNDEFINED_LENGTH);
+    item_start(&e, 4); /* Basic Offset Table with one entry */
+    put32(&e, 0);
+    item_start(&e, 6);
+    g_byte_array_append(e.b, (const guint8 *)"\xff\xd8\x01\x02\xff\xd9", 6);
+    delim(&e, DFS_TAG_SEQUENCE_DELIMITATION);
+    text(&e, 0xFFFCFFFC, "OB", "");
+    return e;
+}
+
+static void test_encapsulated(void)
+{
+    Enc e = encapsulated();
+    /* The fragment precedes the sequence delimiter (8) and padding (12). */
+    gsize frag_at = e.b->len - 12 - 8 - 6;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    guint n;
+    const DfsFragment *fr = dfs_dataset_fragments(ds, &n);
+    g_assert_cmpuint(n, ==, 2);
+    g_assert_cmpuint(fr[0].length, ==, 4);
+    g_assert_cmpuint(fr[1].length, ==, 6);
+    g_assert_cmpuint(fr[1].offset, ==, frag_at);
+    guint8 buf[6];
+    g_assert_true(dfs_dataset_read_stream(ds, fr[1].offset, buf, 6, &error));
+    g_assert_cmpmem(buf, 6, "\xff\xd8\x01\x02\xff\xd9", 6);
+    /* The element after Pixel Data is read too. */
+    g_assert_cmpuint(dfs_dataset_find(ds, DFS_ROOT, 0xFFFCFFFC), !=, DFS_NO_INDEX);
+}
+
+static void test_header_only(void)
+{
+    Enc e = encapsulated();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_HEADER_ONLY, &error);
+    g_assert_no_error(error);
+    check_common(ds);
+    guint px = dfs_dataset_pixel_data(ds);
+    g_assert_cmpuint(px, !=, DFS_NO_INDEX);
+    g_assert_true(dfs_dataset_element(ds, px)->flags & DFS_ELEM_NOT_LOADED);
+    g_assert_cmpuint(px, ==, dfs_dataset_n_elements(ds) - 1);
+    gsize len;
+    g_assert_null(dfs_dataset_value(ds, px, &len));
+}
+
+/* --- bad input: every case a clean error --------------------------------- */
+
+static void expect_error(Enc *e, int code)
+{
+    g_autoptr(GError) error = NULL;
+    DfsDataset *ds = read_enc(e, DFS_READ_FULL, &error);
+    g_assert_null(ds);
+    g_assert_error(error, DFS_ERROR, code);
+}
+
+static void test_bad_truncated(void)
+{
+    Enc full = part10("1.2.840.10008.1.2.1");
+    common_body(&full);
+    /* Cut at every byte past the preamble: never a crash, always an error
+     * or a shorter data set. */
+    for (guint cut = 132; cut < full.b->len; cut++) {
+        GBytes *b = g_bytes_new(full.b->data, cut);
+        g_autoptr(GError) error = NULL;
+        DfsDataset *ds = dfs_read_bytes(b, DFS_READ_FULL, &error);
+        g_assert_true((ds == NULL) != (error == NULL));
+        dfs_dataset_free(ds);
+        g_bytes_unref(b);
+    }
+    g_byte_array_unref(full.b);
+}
+
+static void test_bad_length(void)
+{
+    Enc e = part10("1.2.840.10008.1.2.1");
+    header(&e, DFS_TAG_PATIENT_COMMENTS, "LT", 0xFFFFFFF0u);
+    g_byte_array_append(e.b, (const guint8 *)"abc", 3);
+    expect_error(&e, DFS_ERROR_TRUNCATED);
+}
+
+static void test_bad_nesting(void)
+{
+    Enc e = part10("1.2.840.10008.1.2.1");
+    for (int k = 0; k < 100000; k++) {
+        header(&e, DFS_TAG_REFERENCED_IMAGE_SEQUENCE, "SQ", DFS_UNDEFINED_LENGTH);
+        item_start(&e, DFS_UNDEFINED_LENGTH);
+    }
+    expect_error(&e, DFS_ERROR_LIMIT);
+}
+
+static void test_bad_garbage(void)
+{
+    Enc e = {g_byte_array_new(), FALSE, FALSE};
+    const char *s = "This is a plain text file, not DICOM at all.\n";
+    for (int k = 0; k < 10; k++)
+        g_byte_array_append(e.b, (const guint8 *)s, strlen(s));
+    expect_error(&e, DFS_ERROR_NOT_DICOM);
+}
+
+static void test_bad_item_overrun(void)
+{
+    Enc e = part10("1.2.840.10008.1.2.1");
+    /* A defined-length item shorter than the element inside it. */
+    header(&e, DFS_TAG_REFERENCED_IMAGE_SEQUENCE, "SQ", 8 + 4);
+    item_start(&e, 4);
+    text(&e, DFS_TAG_REFERENCED_SOP_INSTANCE_UID, "UI", "1.2.3.4.5.6");
+    expect_error(&e, DFS_ERROR_MALFORMED);
+}
+
+static void test_odd_length(void)
+{
+    Enc e = part10("1.2.840.10008.1.2.1");
+    /* Odd lengths break PS3.5 7.1.1, but real writers produce them and
+     * DCMTK and pydicom read them: so do we. */
+    element(&e, DFS_TAG_PATIENT_ID, "LO", "ABC", 3);
+    text(&e, DFS_TAG_MODALITY, "CS", "CT");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    g_autofree char *pid = string_at(ds, DFS_ROOT, DFS_TAG_PATIENT_ID);
+    g_autofree char *mod = string_at(ds, DFS_ROOT, DFS_TAG_MODALITY);
+    g_assert_cmpstr(pid, ==, "ABC");
+    g_assert_cmpstr(mod, ==, "CT");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/reader/explicit-le", test_explicit_le);
+    g_test_add_func("/reader/implicit-le", test_implicit_le);
+    g_test_add_func("/reader/explicit-be", test_explicit_be);
+    g_test_add_data_func("/reader/bare/implicit-le", GINT_TO_POINTER(0), test_bare);
+    g_test_add_data_func("/reader/bare/explicit-le", GINT_TO_POINTER(1), test_bare);
+    g_test_add_data_func("/reader/bare/explicit-be", GINT_TO_POINTER(2), test_bare);
+    g_test_add_func("/reader/deflated", test_deflated);
+    g_test_add_func("/reader/sequences", test_sequences);
+    g_test_add_func("/reader/un-sequence", test_un_sequence);
+    g_test_add_func("/reader/private", test_private);
+    g_test_add_func("/reader/encapsulated", test_encapsulated);
+    g_test_add_func("/reader/header-only", test_header_only);
+    g_test_add_func("/reader/odd-length", test_odd_length);
+    g_test_add_func("/reader/bad/truncated", test_bad_truncated);
+    g_test_add_func("/reader/bad/length", test_bad_length);
+    g_test_add_func("/reader/bad/nesting", test_bad_nesting);
+    g_test_add_func("/reader/bad/garbage", test_bad_garbage);
+    g_test_add_func("/reader/bad/item-overrun", test_bad_item_overrun);
+    return g_test_run();
+}
