@@ -7,8 +7,9 @@
 
 struct _DfsDataset {
     GArray *elems;     /* DfsElement, document order */
-    GArray *creators;  /* guint32 per element: its Private Creator, or NO_INDEX */
-    GHashTable *creator_names; /* creator index -> trimmed text */
+    GArray *creators;  /* guint32 per element: offset of its Private Creator's
+                          text in creator_text, or DFS_NO_INDEX */
+    GString *creator_text; /* trimmed creator values, each NUL-terminated */
     DfsSource *src;    /* the loaded stream */
     char *ts_uid;
     gboolean preamble;

@@ -13,11 +13,12 @@
 DfsDataset *dfs_dataset_new_internal(DfsSource *src)
 {
     DfsDataset *ds = g_new0(DfsDataset, 1);
-    ds->elems = g_array_sized_new(FALSE, FALSE, sizeof(DfsElement), 128);
+    ds->elems = g_array_sized_new(FALSE, FALSE, sizeof(DfsElement), 256);
     ds->fragments = g_array_new(FALSE, FALSE, sizeof(DfsFragment));
     ds->src = src;
     ds->pixel_data = DFS_NO_INDEX;
     ds->fd = -1;
+    ds->creator_text = g_string_new(NULL);
     return ds;
 }
 
@@ -28,8 +29,7 @@ void dfs_dataset_free(DfsDataset *ds)
     g_array_unref(ds->elems);
     if (ds->creators != NULL)
         g_array_unref(ds->creators);
-    if (ds->creator_names != NULL)
-        g_hash_table_unref(ds->creator_names);
+    g_string_free(ds->creator_text, TRUE);
     g_array_unref(ds->fragments);
     dfs_source_free(ds->src);
     g_free(ds->ts_uid);
@@ -66,28 +66,13 @@ static void seal_charsets(DfsDataset *ds)
     }
 }
 
-/* The trimmed text of every Private Creator that reserves an element. */
-static void seal_creators(DfsDataset *ds)
-{
-    guint32 none = DFS_NO_INDEX;
-    while (ds->creators->len < ds->elems->len)
-        g_array_append_val(ds->creators, none);
-    ds->creator_names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-    for (guint i = 0; i < ds->creators->len; i++) {
-        guint32 c = g_array_index(ds->creators, guint32, i);
-        if (c == DFS_NO_INDEX || g_hash_table_contains(ds->creator_names, GUINT_TO_POINTER(c)))
-            continue;
-        gsize len;
-        const guint8 *v = dfs_dataset_value(ds, c, &len);
-        char *text = g_strstrip(g_strndup(v ? (const char *)v : "", len));
-        g_hash_table_insert(ds->creator_names, GUINT_TO_POINTER(c), text);
-    }
-}
-
 void dfs_dataset_seal(DfsDataset *ds)
 {
-    if (ds->creators != NULL)
-        seal_creators(ds);
+    if (ds->creators != NULL) {
+        guint32 none = DFS_NO_INDEX;
+        while (ds->creators->len < ds->elems->len)
+            g_array_append_val(ds->creators, none);
+    }
     seal_charsets(ds);
 }
 
@@ -143,7 +128,7 @@ const char *dfs_dataset_private_creator(const DfsDataset *ds, guint i)
     if (ds->creators == NULL || i >= ds->creators->len)
         return NULL;
     guint32 c = g_array_index(ds->creators, guint32, i);
-    return c == DFS_NO_INDEX ? NULL : g_hash_table_lookup(ds->creator_names, GUINT_TO_POINTER(c));
+    return c == DFS_NO_INDEX ? NULL : ds->creator_text->str + c;
 }
 
 const DfsCharset *dfs_dataset_charset(const DfsDataset *ds, guint i)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,16 +23,22 @@
 
 typedef enum { FRAME_ROOT, FRAME_SEQ, FRAME_ITEM } FrameKind;
 
+#define MAX_CREATORS 32
+
 typedef struct {
     guint32 elem;   /* SQ or item element index; DFS_NO_INDEX for the root */
     guint64 end;    /* stream offset of its end, or UNDEF_END */
     guint8 kind;    /* FrameKind */
     guint8 implicit;
     guint8 big;
-    /* Private creators of the current private group (PS3.5 7.8.1): the
-     * element index reserving block xx, for creator_group only. */
+    /* Private creators of the current private group (PS3.5 7.8.1): block
+     * xx and the index of the element reserving it, for creator_group only.
+     * Groups rarely hold more than a few; past MAX_CREATORS the rest are
+     * orphans (their elements read as UN in implicit VR). */
     guint16 creator_group;
-    guint32 *creators; /* 256 entries, allocated on first use */
+    guint8 n_creators;
+    guint8 creator_block[MAX_CREATORS];
+    guint32 creator_text[MAX_CREATORS]; /* offset in ds->creator_text */
 } Frame;
 
 typedef struct {
@@ -43,6 +50,7 @@ typedef struct {
     gboolean meta_only; /* stop when the group leaves 0002 */
     gboolean done;      /* reached top-level Pixel Data in header-only mode */
     guint16 pixel_rep;  /* (0028,0103), to resolve "US or SS" */
+    guint n_elems;      /* elements used in ds->elems (which grows ahead) */
     Frame stack[DFS_LIMIT_DEPTH + 1];
     guint depth;        /* index of the top frame */
 } Parser;
@@ -61,14 +69,21 @@ static gboolean fail(GError **error, int code, const char *fmt, ...)
     return FALSE;
 }
 
-static gboolean need(Parser *p, guint64 n, GError **error)
+G_NO_INLINE static gboolean need_more(Parser *p, guint64 n, GError **error)
 {
-    if (p->pos + n <= dfs_source_len(p->src))
-        return TRUE;
     if (!dfs_source_ensure(p->src, p->pos + n, error))
         return FALSE;
     p->data = dfs_source_data(p->src);
     return TRUE;
+}
+
+/* n more bytes at pos, loading them if needed.  Inlined: it runs twice for
+ * every element, and the bytes are almost always there already. */
+static inline gboolean need(Parser *p, guint64 n, GError **error)
+{
+    if (G_LIKELY(p->pos + n <= dfs_source_len(p->src)))
+        return TRUE;
+    return need_more(p, n, error);
 }
 
 static guint16 rd16(const guint8 *b, gboolean big)
@@ -107,24 +122,55 @@ static gboolean is_private_data(guint32 tag)
 static guint append(Parser *p, guint32 tag, DfsVr vr, guint8 flags, guint32 len, guint64 off,
                     GError **error)
 {
-    DfsDataset *ds = p->ds;
-    if (ds->elems->len >= DFS_LIMIT_ELEMENTS) {
+    GArray *elems = p->ds->elems;
+    if (p->n_elems >= DFS_LIMIT_ELEMENTS) {
         fail(error, DFS_ERROR_LIMIT, "more than %u elements", DFS_LIMIT_ELEMENTS);
         return DFS_NO_INDEX;
     }
-    Frame *f = &p->stack[p->depth];
-    DfsElement e = {
-        .tag = tag,
-        .vr = (guint8)vr,
-        .flags = flags,
-        .depth = (guint16)p->depth,
-        .length = len,
-        .offset = off,
-        .end = ds->elems->len + 1,
-        .parent = f->elem, /* the root frame's elem is DFS_ROOT */
-    };
-    g_array_append_val(ds->elems, e);
-    return ds->elems->len - 1;
+    /* Grow in doubling steps and write in place: appending one by one
+     * through GArray costs a call and a copy per element. */
+    if (p->n_elems == elems->len)
+        g_array_set_size(elems, MAX(elems->len * 2, 64u));
+    const Frame *f = &p->stack[p->depth];
+    DfsElement *e = &g_array_index(elems, DfsElement, p->n_elems);
+    e->tag = tag;
+    e->vr = (guint8)vr;
+    e->flags = flags;
+    e->depth = (guint16)p->depth;
+    e->length = len;
+    e->offset = off;
+    e->end = p->n_elems + 1;
+    e->parent = f->elem; /* the root frame's elem is DFS_ROOT */
+    return p->n_elems++;
+}
+
+/* The offset of the creator text reserving private element tag, or
+ * DFS_NO_INDEX. */
+static guint32 find_creator(const Frame *f, guint32 tag)
+{
+    if (f->creator_group != TAG_GROUP(tag))
+        return DFS_NO_INDEX;
+    for (guint k = 0; k < f->n_creators; k++)
+        if (f->creator_block[k] == TAG_ELEM(tag) >> 8)
+            return f->creator_text[k];
+    return DFS_NO_INDEX;
+}
+
+/* Keep the trimmed value of creator element idx; returns its offset. */
+static guint32 keep_creator_text(Parser *p, guint idx)
+{
+    const DfsElement *e = &g_array_index(p->ds->elems, DfsElement, idx);
+    const char *v = (const char *)p->data + e->offset;
+    gsize n = MIN(e->length, 64u), s = 0;
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
+        n--;
+    while (s < n && v[s] == ' ')
+        s++;
+    GString *text = p->ds->creator_text;
+    guint32 off = (guint32)text->len;
+    g_string_append_len(text, v + s, (gssize)(n - s));
+    g_string_append_c(text, '\0');
+    return off;
 }
 
 /* Remember a Private Creator, and link private data elements to theirs. */
@@ -132,43 +178,26 @@ static void track_private(Parser *p, guint idx, guint32 tag)
 {
     Frame *f = &p->stack[p->depth];
     DfsDataset *ds = p->ds;
-    if (f->creators == NULL || f->creator_group != TAG_GROUP(tag)) {
-        if (!is_private_creator(tag) && !is_private_data(tag))
-            return;
-        if (f->creators == NULL)
-            f->creators = g_new(guint32, 256);
-        memset(f->creators, 0xff, 256 * sizeof(guint32));
-        f->creator_group = TAG_GROUP(tag);
-    }
     if (is_private_creator(tag)) {
-        f->creators[TAG_ELEM(tag)] = idx;
+        if (f->creator_group != TAG_GROUP(tag)) {
+            f->creator_group = TAG_GROUP(tag);
+            f->n_creators = 0;
+        }
+        if (f->n_creators < MAX_CREATORS) {
+            f->creator_block[f->n_creators] = (guint8)TAG_ELEM(tag);
+            f->creator_text[f->n_creators++] = keep_creator_text(p, idx);
+        }
         return;
     }
     if (!is_private_data(tag))
         return;
-    guint32 creator = f->creators[TAG_ELEM(tag) >> 8];
-    if (ds->creators == NULL) {
-        ds->creators = g_array_sized_new(FALSE, FALSE, sizeof(guint32), ds->elems->len + 64);
-    }
+    guint32 creator = find_creator(f, tag);
+    if (ds->creators == NULL)
+        ds->creators = g_array_sized_new(FALSE, FALSE, sizeof(guint32), p->n_elems + 64);
     guint32 none = DFS_NO_INDEX;
     while (ds->creators->len < idx)
         g_array_append_val(ds->creators, none);
     g_array_append_val(ds->creators, creator);
-}
-
-/* The trimmed value of creator element idx, in a caller buffer. */
-static const char *creator_text(Parser *p, guint32 idx, char buf[65])
-{
-    const DfsElement *e = &g_array_index(p->ds->elems, DfsElement, idx);
-    gsize n = MIN(e->length, 64u);
-    memcpy(buf, p->data + e->offset, n);
-    while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\0'))
-        n--;
-    gsize s = 0;
-    while (s < n && buf[s] == ' ')
-        s++;
-    buf[n] = '\0';
-    return buf + s;
 }
 
 /* --- VR for implicit encoding --------------------------------------------- */
@@ -191,14 +220,10 @@ static DfsVr implicit_vr(Parser *p, guint32 tag)
     if (TAG_GROUP(tag) == 0xFFFE)
         return DFS_VR_NONE;
     if (is_private_data(tag)) {
-        Frame *f = &p->stack[p->depth];
-        guint32 c = (f->creators && f->creator_group == TAG_GROUP(tag))
-                        ? f->creators[TAG_ELEM(tag) >> 8]
-                        : DFS_NO_INDEX;
+        guint32 c = find_creator(&p->stack[p->depth], tag);
         if (c == DFS_NO_INDEX)
             return DFS_VR_UN;
-        char buf[65];
-        const DfsDictEntry *d = dfs_dict_lookup_private(creator_text(p, c, buf), tag);
+        const DfsDictEntry *d = dfs_dict_lookup_private(p->ds->creator_text->str + c, tag);
         return d != NULL && d->vr != DFS_VR_NONE ? resolve_ambiguous(p, d) : DFS_VR_UN;
     }
     const DfsDictEntry *d = dfs_dict_lookup(tag);
@@ -217,7 +242,13 @@ static gboolean push(Parser *p, FrameKind kind, guint32 elem, guint64 end, gbool
                     DFS_LIMIT_DEPTH / 2, p->pos);
     Frame *top = &p->stack[p->depth];
     Frame *f = &p->stack[++p->depth];
-    *f = (Frame){.elem = elem, .end = end, .kind = kind, .implicit = implicit, .big = top->big};
+    f->elem = elem;
+    f->end = end;
+    f->kind = kind;
+    f->implicit = implicit;
+    f->big = top->big;
+    f->creator_group = 0;
+    f->n_creators = 0;
     if (implicit && !top->implicit)
         f->big = FALSE; /* PS3.5 6.2.2: UN sequences are Implicit VR Little Endian */
     return TRUE;
@@ -227,11 +258,9 @@ static void pop(Parser *p)
 {
     Frame *f = &p->stack[p->depth];
     DfsElement *e = &g_array_index(p->ds->elems, DfsElement, f->elem);
-    e->end = p->ds->elems->len;
+    e->end = p->n_elems;
     if (e->flags & DFS_ELEM_UNDEFINED)
         e->length = (guint32)MIN(p->pos - e->offset, (guint64)G_MAXUINT32 - 1);
-    g_free(f->creators);
-    f->creators = NULL;
     p->depth--;
 }
 
@@ -371,7 +400,7 @@ static gboolean read_value(Parser *p, guint idx, const Header *h, GError **error
 
 static gboolean read_element(Parser *p, GError **error)
 {
-    Header h;
+    Header h = {0};
     guint64 start = p->pos;
     if (!read_header(p, &h, error))
         return FALSE;
@@ -478,7 +507,7 @@ static gboolean more_at_top(Parser *p, GError **error, gboolean *failed)
     return TRUE;
 }
 
-static gboolean parse(Parser *p, GError **error)
+static gboolean parse_loop(Parser *p, GError **error)
 {
     while (!p->done) {
         if (!close_frames(p, error))
@@ -509,6 +538,13 @@ static gboolean parse(Parser *p, GError **error)
             return FALSE;
     }
     return TRUE;
+}
+
+static gboolean parse(Parser *p, GError **error)
+{
+    gboolean ok = parse_loop(p, error);
+    g_array_set_size(p->ds->elems, p->n_elems); /* drop the room grown ahead */
+    return ok;
 }
 
 /* --- the start of a file (PS3.10 7.1) and its encoding -------------------- */
@@ -593,8 +629,14 @@ static char *meta_transfer_syntax(DfsDataset *ds)
 
 static void set_root(Parser *p, const Encoding *enc)
 {
-    p->stack[0] = (Frame){.elem = DFS_ROOT, .end = UNDEF_END, .kind = FRAME_ROOT,
-                          .implicit = enc->implicit, .big = enc->big};
+    Frame *f = &p->stack[0];
+    f->elem = DFS_ROOT;
+    f->end = UNDEF_END;
+    f->kind = FRAME_ROOT;
+    f->implicit = enc->implicit;
+    f->big = enc->big;
+    f->creator_group = 0;
+    f->n_creators = 0;
 }
 
 /* Preamble, "DICM" and the File Meta Information.  Sets *magic. */
@@ -655,12 +697,6 @@ static gboolean choose_encoding(Parser *p, gboolean magic, Encoding *enc, GError
     return TRUE;
 }
 
-static void free_frames(Parser *p)
-{
-    for (guint d = 0; d < G_N_ELEMENTS(p->stack); d++)
-        g_clear_pointer(&p->stack[d].creators, g_free);
-}
-
 static gboolean read_all(Parser *p, GError **error)
 {
     gboolean magic;
@@ -672,12 +708,12 @@ static gboolean read_all(Parser *p, GError **error)
     if (enc.deflated && !dfs_source_start_deflate(p->src, p->pos, error))
         return FALSE;
     set_root(p, &enc);
-    guint before = p->ds->elems->len;
+    guint before = p->n_elems;
     if (parse(p, error))
         return TRUE;
     /* Without "DICM", failing on the first element means this is no DICOM
      * file at all, not a damaged one. */
-    if (!magic && p->ds->elems->len - before < 2 && error && *error) {
+    if (!magic && p->n_elems - before < 2 && error && *error) {
         (*error)->domain = DFS_ERROR;
         (*error)->code = DFS_ERROR_NOT_DICOM;
     }
@@ -687,7 +723,10 @@ static gboolean read_all(Parser *p, GError **error)
 static DfsDataset *read_source(DfsSource *src, DfsReadFlags flags, GError **error)
 {
     DfsDataset *ds = dfs_dataset_new_internal(src);
-    Parser *p = g_new0(Parser, 1);
+    /* The frame stack is initialised as frames are pushed, not up front. */
+    Parser *p = g_new(Parser, 1);
+    memset(p, 0, offsetof(Parser, stack));
+    p->depth = 0;
     p->ds = ds;
     p->src = src;
     p->header_only = (flags & DFS_READ_HEADER_ONLY) != 0;
@@ -698,7 +737,6 @@ static DfsDataset *read_source(DfsSource *src, DfsReadFlags flags, GError **erro
         return NULL;
     }
     gboolean ok = read_all(p, error);
-    free_frames(p);
     g_free(p);
     if (!ok) {
         dfs_dataset_free(ds);

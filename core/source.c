@@ -10,6 +10,8 @@
 #include "error.h"
 #include "input-limits.h"
 
+#define IN_CHUNK 16384
+
 struct _DfsSource {
     int fd;          /* -1 for memory sources */
     GBytes *bytes;   /* memory source, or NULL */
@@ -27,7 +29,7 @@ struct _DfsSource {
     guint64 inflate_max;  /* bomb guard: most bytes we accept from it */
     gboolean z_done;      /* the deflate stream ended */
     gboolean deflated;    /* a deflated part was started */
-    guint8 in_chunk[16384];
+    guint8 *in_chunk;     /* input buffer of IN_CHUNK bytes */
 };
 
 static gboolean set_io_error(GError **error, int err, const char *what)
@@ -76,6 +78,7 @@ void dfs_source_free(DfsSource *src)
     }
     if (!src->borrowed)
         g_free(src->buf);
+    g_free(src->in_chunk);
     if (src->bytes != NULL)
         g_bytes_unref(src->bytes);
     g_free(src);
@@ -154,7 +157,7 @@ static gboolean fill_deflate(DfsSource *src, guint64 end, GError **error)
             return FALSE;
         }
         if (z->avail_in == 0) {
-            gssize r = read_input(src, src->in_pos, src->in_chunk, sizeof src->in_chunk, error);
+            gssize r = read_input(src, src->in_pos, src->in_chunk, IN_CHUNK, error);
             if (r < 0)
                 return FALSE;
             src->in_pos += (guint64)r;
@@ -254,6 +257,7 @@ gboolean dfs_source_start_deflate(DfsSource *src, guint64 at, GError **error)
     if (r < 0)
         return FALSE;
     src->z = g_new0(z_stream, 1);
+    src->in_chunk = g_malloc(IN_CHUNK);
     if (inflateInit2(src->z, window_bits_for(head, (gsize)r)) != Z_OK) {
         g_clear_pointer(&src->z, g_free);
         return inflate_error(error, "cannot start zlib");

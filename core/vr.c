@@ -11,13 +11,29 @@ const char *dfs_vr_name(DfsVr vr)
     return (unsigned)vr < DFS_VR_COUNT ? vr_names[vr] : "??";
 }
 
+/* Indexed by (a - 'A') * 26 + (b - 'A'): every explicit VR element header
+ * goes through here, so it is one table load rather than a search. */
+#define VR_SLOT(a, b) [((a) - 'A') * 26 + ((b) - 'A')]
+static const guint8 vr_by_letters[26 * 26] = {
+    VR_SLOT('A', 'E') = DFS_VR_AE, VR_SLOT('A', 'S') = DFS_VR_AS, VR_SLOT('A', 'T') = DFS_VR_AT,
+    VR_SLOT('C', 'S') = DFS_VR_CS, VR_SLOT('D', 'A') = DFS_VR_DA, VR_SLOT('D', 'S') = DFS_VR_DS,
+    VR_SLOT('D', 'T') = DFS_VR_DT, VR_SLOT('F', 'D') = DFS_VR_FD, VR_SLOT('F', 'L') = DFS_VR_FL,
+    VR_SLOT('I', 'S') = DFS_VR_IS, VR_SLOT('L', 'O') = DFS_VR_LO, VR_SLOT('L', 'T') = DFS_VR_LT,
+    VR_SLOT('O', 'B') = DFS_VR_OB, VR_SLOT('O', 'D') = DFS_VR_OD, VR_SLOT('O', 'F') = DFS_VR_OF,
+    VR_SLOT('O', 'L') = DFS_VR_OL, VR_SLOT('O', 'V') = DFS_VR_OV, VR_SLOT('O', 'W') = DFS_VR_OW,
+    VR_SLOT('P', 'N') = DFS_VR_PN, VR_SLOT('S', 'H') = DFS_VR_SH, VR_SLOT('S', 'L') = DFS_VR_SL,
+    VR_SLOT('S', 'Q') = DFS_VR_SQ, VR_SLOT('S', 'S') = DFS_VR_SS, VR_SLOT('S', 'T') = DFS_VR_ST,
+    VR_SLOT('S', 'V') = DFS_VR_SV, VR_SLOT('T', 'M') = DFS_VR_TM, VR_SLOT('U', 'C') = DFS_VR_UC,
+    VR_SLOT('U', 'I') = DFS_VR_UI, VR_SLOT('U', 'L') = DFS_VR_UL, VR_SLOT('U', 'N') = DFS_VR_UN,
+    VR_SLOT('U', 'R') = DFS_VR_UR, VR_SLOT('U', 'S') = DFS_VR_US, VR_SLOT('U', 'T') = DFS_VR_UT,
+    VR_SLOT('U', 'V') = DFS_VR_UV,
+};
+
 DfsVr dfs_vr_from_bytes(guint8 a, guint8 b)
 {
-    /* 35 names: a linear scan of 2-byte keys is cheaper than any hash. */
-    for (int i = 1; i < DFS_VR_COUNT; i++)
-        if (vr_names[i][0] == a && vr_names[i][1] == b)
-            return (DfsVr)i;
-    return DFS_VR_NONE;
+    if (a < 'A' || a > 'Z' || b < 'A' || b > 'Z')
+        return DFS_VR_NONE;
+    return (DfsVr)vr_by_letters[(a - 'A') * 26 + (b - 'A')];
 }
 
 gboolean dfs_vr_has_long_length(DfsVr vr)
