@@ -160,6 +160,11 @@ gboolean dfs_dataset_is_header_only(const DfsDataset *ds)
     return ds->header_only;
 }
 
+gsize dfs_dataset_loaded_size(const DfsDataset *ds)
+{
+    return dfs_source_len(ds->src);
+}
+
 guint dfs_dataset_pixel_data(const DfsDataset *ds)
 {
     return ds->pixel_data;

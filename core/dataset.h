@@ -99,6 +99,9 @@ gboolean dfs_dataset_has_preamble(const DfsDataset *ds);
 /* TRUE if the dataset was read header-only (stopped at Pixel Data). */
 gboolean dfs_dataset_is_header_only(const DfsDataset *ds);
 
+/* Bytes of the stream held in memory (what a header-only read loaded). */
+gsize dfs_dataset_loaded_size(const DfsDataset *ds);
+
 /* The index of top-level Pixel Data (7FE0,0010), or DFS_NO_INDEX.  In a
  * header-only read it is present (with DFS_ELEM_NOT_LOADED) but has no
  * fragments. */

@@ -1,7 +1,9 @@
 /* Unit tests of the reader: data sets built byte by byte from the encoding
  * rules of PS3.5 and PS3.10, so the expected values come from the standard,
  * not from our own output. */
+#include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "error.h"
@@ -354,6 +356,34 @@ static void test_header_only(void)
     g_assert_null(dfs_dataset_value(ds, px, &len));
 }
 
+/* A header-only read of a file loads the header, not the pixels: the file
+ * here has 4 MiB of Pixel Data, and the pixels are even cut short, which a
+ * header-only read must not notice. */
+static void test_header_only_file(void)
+{
+    Enc e = part10("1.2.840.10008.1.2.1");
+    common_body(&e);
+    header(&e, DFS_TAG_PIXEL_DATA, "OW", 8u << 20);
+    guint8 *zeros = g_malloc0(4u << 20);
+    g_byte_array_append(e.b, zeros, 4u << 20);
+    g_free(zeros);
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("dicomfs-test-XXXXXX.dcm", &path, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(write(fd, e.b->data, e.b->len), ==, (gssize)e.b->len);
+    close(fd);
+    g_byte_array_unref(e.b);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = dfs_read_file(path, DFS_READ_HEADER_ONLY, &error);
+    g_assert_no_error(error);
+    check_common(ds);
+    g_assert_cmpuint(dfs_dataset_loaded_size(ds), <=, 16384);
+    g_autoptr(DfsDataset) full = dfs_read_file(path, DFS_READ_FULL, &error);
+    g_assert_null(full);
+    g_assert_error(error, DFS_ERROR, DFS_ERROR_TRUNCATED);
+    g_unlink(path);
+}
+
 /* --- bad input: every case a clean error --------------------------------- */
 
 static void expect_error(Enc *e, int code)
@@ -449,6 +479,7 @@ int main(int argc, char **argv)
     g_test_add_func("/reader/private", test_private);
     g_test_add_func("/reader/encapsulated", test_encapsulated);
     g_test_add_func("/reader/header-only", test_header_only);
+    g_test_add_func("/reader/header-only-file", test_header_only_file);
     g_test_add_func("/reader/odd-length", test_odd_length);
     g_test_add_func("/reader/bad/truncated", test_bad_truncated);
     g_test_add_func("/reader/bad/length", test_bad_length);
