@@ -6,6 +6,7 @@
 #include "source.h"
 
 struct _DfsDataset {
+    gint refcount;
     GArray *elems;     /* DfsElement, document order */
     GArray *creators;  /* guint32 per element: offset of its Private Creator's
                           text in creator_text, or DFS_NO_INDEX */

@@ -13,6 +13,7 @@
 DfsDataset *dfs_dataset_new_internal(DfsSource *src)
 {
     DfsDataset *ds = g_new0(DfsDataset, 1);
+    ds->refcount = 1;
     ds->elems = g_array_sized_new(FALSE, FALSE, sizeof(DfsElement), 256);
     ds->fragments = g_array_new(FALSE, FALSE, sizeof(DfsFragment));
     ds->src = src;
@@ -22,9 +23,15 @@ DfsDataset *dfs_dataset_new_internal(DfsSource *src)
     return ds;
 }
 
+DfsDataset *dfs_dataset_ref(DfsDataset *ds)
+{
+    g_atomic_int_inc(&ds->refcount);
+    return ds;
+}
+
 void dfs_dataset_free(DfsDataset *ds)
 {
-    if (ds == NULL)
+    if (ds == NULL || !g_atomic_int_dec_and_test(&ds->refcount))
         return;
     g_array_unref(ds->elems);
     if (ds->creators != NULL)

@@ -57,6 +57,9 @@ typedef struct {
     guint32 length;
 } DfsFragment;
 
+/* Datasets are reference-counted: a new one has one reference.
+ * dfs_dataset_free drops one (and frees at the last). */
+DfsDataset *dfs_dataset_ref(DfsDataset *ds);
 void dfs_dataset_free(DfsDataset *ds);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfsDataset, dfs_dataset_free)
 

@@ -18,6 +18,9 @@ typedef enum {
     DFS_ERROR_MALFORMED,   /* structure that the standard forbids */
     DFS_ERROR_LIMIT,       /* a named limit (core/input-limits.h) was exceeded */
     DFS_ERROR_UNSUPPORTED, /* well-formed, but not something we decode */
+    DFS_ERROR_NOT_FOUND,   /* no such entry in the tree */
+    DFS_ERROR_NOT_DIR,     /* a folder was expected */
+    DFS_ERROR_IS_DIR,      /* a file was expected */
 } DfsErrorCode;
 
 GQuark dfs_error_quark(void);

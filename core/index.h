@@ -1,0 +1,85 @@
+/* dicomfs core: the Patient / Study / Series / Instance index.
+ *
+ * Built from one header-only read per file: each instance is filed under
+ * its series, study and patient (PS3.4 C.6.1.1 levels), found by key:
+ *   patient  PatientID + IssuerOfPatientID, or PatientName without an ID;
+ *   study    StudyInstanceUID (within the patient);
+ *   series   SeriesInstanceUID (within the study);
+ *   instance every file is its own instance, even with a duplicate UID.
+ * A missing UID never merges files: the file's path stands in for it.
+ *
+ * Names are given by dfs_index_finish(): readable, unique among siblings,
+ * the same for the same source on every run (see README "Names").
+ *
+ * Nodes are numbered from 0 (the root).  Not thread-safe while being built;
+ * read-only and safe from any thread after dfs_index_finish(). */
+#pragma once
+
+#include <glib.h>
+#include <sys/stat.h>
+
+#include "dataset.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+    DFS_LEVEL_ROOT,
+    DFS_LEVEL_PATIENT,
+    DFS_LEVEL_STUDY,
+    DFS_LEVEL_SERIES,
+    DFS_LEVEL_INSTANCE,
+} DfsLevel;
+
+typedef struct _DfsIndex DfsIndex;
+
+#define DFS_INDEX_ROOT 0u
+
+DfsIndex *dfs_index_new(void);
+void dfs_index_free(DfsIndex *idx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfsIndex, dfs_index_free)
+
+/* File the instance read from relpath (header-only dataset ds, stat st).
+ * Returns its node.  A DICOMDIR is not an instance: it goes to the skip
+ * list, and DFS_NO_INDEX is returned. */
+guint dfs_index_add(DfsIndex *idx, const char *relpath, const struct stat *st,
+                    const DfsDataset *ds);
+
+/* Record a file that is not in the tree, and why. */
+void dfs_index_skip(DfsIndex *idx, const char *relpath, const char *reason);
+
+/* Sort children and give every node its name. */
+void dfs_index_finish(DfsIndex *idx);
+
+/* --- reading the finished index ------------------------------------------ */
+
+guint dfs_index_n_nodes(const DfsIndex *idx);
+DfsLevel dfs_index_level(const DfsIndex *idx, guint node);
+const char *dfs_index_name(const DfsIndex *idx, guint node);
+guint dfs_index_parent(const DfsIndex *idx, guint node);
+
+/* Children, sorted by name (strcmp).  Owned by idx. */
+const guint32 *dfs_index_children(const DfsIndex *idx, guint node, guint *n);
+
+/* The child of node called name, or DFS_NO_INDEX. */
+guint dfs_index_lookup(const DfsIndex *idx, guint node, const char *name);
+
+/* A representative instance below node (its first), for level attributes. */
+guint dfs_index_first_instance(const DfsIndex *idx, guint node);
+
+/* Instance facts: source path (relative), size and mtime at scan time. */
+const char *dfs_index_relpath(const DfsIndex *idx, guint instance);
+guint64 dfs_index_size(const DfsIndex *idx, guint instance);
+const struct timespec *dfs_index_mtime(const DfsIndex *idx, guint instance);
+
+/* The path of node in the mount, "Doe^John [42]/2004-01-19 CT/...". */
+char *dfs_index_path(const DfsIndex *idx, guint node);
+
+/* The tables of .dicomfs/: a header row, then one row per object (or per
+ * skipped file), tab-separated, the object's path in the mount first. */
+void dfs_index_write_tsv(const DfsIndex *idx, DfsLevel level, GString *out);
+void dfs_index_write_skips(const DfsIndex *idx, GString *out);
+
+guint dfs_index_n_skipped(const DfsIndex *idx);
+guint dfs_index_n_instances(const DfsIndex *idx);
+
+G_END_DECLS

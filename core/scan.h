@@ -1,0 +1,29 @@
+/* dicomfs core: scanning a source folder into an index.
+ *
+ * Walks the folder (walk.h), reads every regular file header-only, files
+ * each instance in the index and every other file in its skip list with the
+ * reason.  Reads nothing but headers and writes nothing. */
+#pragma once
+
+#include <glib.h>
+#include "index.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    guint files_seen; /* regular files found */
+    guint indexed;    /* instances in the tree */
+    guint skipped;    /* files not in the tree */
+} DfsScanCounts;
+
+/* Called after each file; may be NULL. */
+typedef void (*DfsScanProgress)(const DfsScanCounts *counts, gpointer user);
+
+/* A finished index of source, or NULL if source cannot be opened. */
+DfsIndex *dfs_scan(const char *source, DfsScanProgress progress, gpointer user,
+                   DfsScanCounts *counts, GError **error);
+
+/* Why a file that failed to read is not in the tree, for errors.tsv. */
+char *dfs_scan_reason(const GError *error);
+
+G_END_DECLS

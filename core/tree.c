@@ -1,0 +1,468 @@
+/* dicomfs core: the mounted tree, without FUSE.  See tree.h. */
+#include "tree.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "error.h"
+#include "json.h"
+#include "levels.h"
+#include "reader.h"
+#include "render.h"
+#include "tags.h"
+
+/* An entry is kind (4 bits) | index node (36 bits) | sub (24 bits).  For
+ * attributes, sub is the element's index in the instance's dataset, which
+ * DFS_LIMIT_ELEMENTS keeps below 2^24. */
+enum {
+    K_NODE,        /* an index node's folder; sub is 1, so the root is 1 */
+    K_TAGS,        /* a node's tags/ */
+    K_ATTR,        /* an element, item or sequence under tags/ */
+    K_HEADER_TXT,  /* instance header.txt */
+    K_HEADER_JSON, /* instance header.json */
+    K_DCM,         /* instance.dcm */
+    K_META_DIR,    /* .dicomfs */
+    K_META_FILE,   /* .dicomfs/<sub> */
+};
+
+#define KIND(e) ((guint)((e) >> 60))
+#define NODE(e) ((guint)(((e) >> 24) & G_GUINT64_CONSTANT(0xFFFFFFFFF)))
+#define SUB(e) ((guint)((e)&0xFFFFFF))
+#define ENTRY(k, n, s) (((guint64)(k) << 60) | ((guint64)(n) << 24) | (guint64)(s))
+
+static const char *const meta_files[] = {"errors.tsv", "instances.tsv", "patients.tsv",
+                                         "series.tsv", "status", "studies.tsv"};
+static const char *const instance_files[] = {"header.json", "header.txt", "instance.dcm"};
+
+struct _DfsTree {
+    char *source;
+    DfsIndex *idx;
+    DfsCache *datasets; /* instance node -> DfsDataset */
+    DfsCache *contents; /* entry -> GBytes */
+    struct timespec mount_time;
+    GMutex status_lock;
+    DfsTreeStatus status;
+};
+
+static gpointer bytes_ref(gpointer b)
+{
+    return g_bytes_ref(b);
+}
+
+DfsTree *dfs_tree_new(const char *source, DfsIndex *idx, gsize cache_bytes)
+{
+    DfsTree *t = g_new0(DfsTree, 1);
+    t->source = g_strdup(source);
+    t->idx = idx;
+    t->datasets = dfs_cache_new(cache_bytes / 2, (DfsCacheRef)dfs_dataset_ref,
+                                (DfsCacheUnref)dfs_dataset_free);
+    t->contents = dfs_cache_new(cache_bytes / 2, bytes_ref, (DfsCacheUnref)g_bytes_unref);
+    clock_gettime(CLOCK_REALTIME, &t->mount_time);
+    g_mutex_init(&t->status_lock);
+    return t;
+}
+
+void dfs_tree_free(DfsTree *t)
+{
+    if (t == NULL)
+        return;
+    dfs_cache_free(t->datasets);
+    dfs_cache_free(t->contents);
+    dfs_index_free(t->idx);
+    g_mutex_clear(&t->status_lock);
+    g_free(t->source);
+    g_free(t);
+}
+
+void dfs_tree_set_status(DfsTree *t, const DfsTreeStatus *st)
+{
+    g_mutex_lock(&t->status_lock);
+    t->status = *st;
+    g_mutex_unlock(&t->status_lock);
+}
+
+static gboolean not_found(GError **error, const char *name)
+{
+    g_set_error(error, DFS_ERROR, DFS_ERROR_NOT_FOUND, "no entry '%s'", name);
+    return FALSE;
+}
+
+static gboolean valid_node(DfsTree *t, guint node)
+{
+    return node < dfs_index_n_nodes(t->idx);
+}
+
+/* --- datasets ------------------------------------------------------------- */
+
+/* The header-only dataset of the instance below node (cached).  Caller
+ * frees. */
+static DfsDataset *dataset_for(DfsTree *t, guint node, GError **error)
+{
+    guint inst = dfs_index_first_instance(t->idx, node);
+    if (inst == DFS_NO_INDEX)
+        return (void)not_found(error, "instance"), NULL;
+    DfsDataset *ds = dfs_cache_get(t->datasets, inst);
+    if (ds != NULL)
+        return ds;
+    g_autofree char *path = g_build_filename(t->source, dfs_index_relpath(t->idx, inst), NULL);
+    ds = dfs_read_file(path, DFS_READ_HEADER_ONLY, error);
+    if (ds == NULL)
+        return NULL;
+    gsize size = dfs_dataset_loaded_size(ds) + dfs_dataset_n_elements(ds) * sizeof(DfsElement);
+    DfsDataset *cached = dfs_cache_put(t->datasets, inst, ds, size);
+    dfs_dataset_free(ds);
+    return cached;
+}
+
+/* --- attribute folders ---------------------------------------------------- */
+
+/* Is top-level element i shown in the tags/ of a node of this level? */
+static gboolean shown_at(const DfsDataset *ds, guint i, DfsLevel level)
+{
+    guint32 tag = dfs_dataset_element(ds, i)->tag;
+    if (tag == DFS_TAG_PIXEL_DATA)
+        return FALSE; /* pixels get their own files */
+    if (level == DFS_LEVEL_INSTANCE)
+        return TRUE;
+    return dfs_level_has_tag(level, tag);
+}
+
+/* The entries inside attribute folder `parent` (DFS_ROOT for tags/ itself):
+ * calls fn(i) for each shown element index, in order, until it says stop. */
+typedef gboolean (*EachFunc)(const DfsDataset *ds, guint i, guint position, gpointer user);
+
+static void each_attr(const DfsDataset *ds, guint parent, DfsLevel level, EachFunc fn,
+                      gpointer user)
+{
+    guint first = parent == DFS_ROOT ? 0 : parent + 1;
+    guint end = parent == DFS_ROOT ? dfs_dataset_n_elements(ds)
+                                   : dfs_dataset_element(ds, parent)->end;
+    guint pos = 0;
+    for (guint i = first; i < end; i = dfs_dataset_element(ds, i)->end) {
+        if (parent == DFS_ROOT && !shown_at(ds, i, level))
+            continue;
+        if (!fn(ds, i, pos++, user))
+            return;
+    }
+}
+
+/* Name of attribute entry i: item number within its sequence, or the
+ * element's keyword (8 hex digits for private and unknown tags). */
+static void attr_name(const DfsDataset *ds, guint i, guint position, char buf[64])
+{
+    if (dfs_dataset_element(ds, i)->tag == DFS_TAG_ITEM)
+        g_snprintf(buf, 64, "%u", position + 1);
+    else
+        dfs_render_name(ds, i, buf);
+}
+
+typedef struct {
+    const char *name;
+    guint found;
+} FindCtx;
+
+static gboolean find_by_name(const DfsDataset *ds, guint i, guint position, gpointer user)
+{
+    FindCtx *c = user;
+    char buf[64];
+    attr_name(ds, i, position, buf);
+    if (strcmp(buf, c->name) == 0) {
+        c->found = i;
+        return FALSE;
+    }
+    /* Every public tag also opens by its 8 hex digits. */
+    g_snprintf(buf, sizeof buf, "%08X", dfs_dataset_element(ds, i)->tag);
+    if (dfs_dataset_element(ds, i)->tag != DFS_TAG_ITEM && g_ascii_strcasecmp(buf, c->name) == 0) {
+        c->found = i;
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean lookup_attr(DfsTree *t, guint node, guint parent, const char *name,
+                            DfsEntry *out, GError **error)
+{
+    DfsDataset *ds = dataset_for(t, node, error);
+    if (ds == NULL)
+        return FALSE;
+    FindCtx c = {name, DFS_NO_INDEX};
+    if (parent == DFS_ROOT || parent < dfs_dataset_n_elements(ds))
+        each_attr(ds, parent, dfs_index_level(t->idx, node), find_by_name, &c);
+    dfs_dataset_free(ds);
+    if (c.found == DFS_NO_INDEX)
+        return not_found(error, name);
+    *out = ENTRY(K_ATTR, node, c.found);
+    return TRUE;
+}
+
+/* --- lookup --------------------------------------------------------------- */
+
+static gboolean lookup_in_node(DfsTree *t, guint node, const char *name, DfsEntry *out,
+                               GError **error)
+{
+    DfsLevel level = dfs_index_level(t->idx, node);
+    if (level == DFS_LEVEL_ROOT && strcmp(name, ".dicomfs") == 0) {
+        *out = ENTRY(K_META_DIR, 0, 0);
+        return TRUE;
+    }
+    if (level != DFS_LEVEL_ROOT && strcmp(name, "tags") == 0) {
+        *out = ENTRY(K_TAGS, node, 0);
+        return TRUE;
+    }
+    if (level == DFS_LEVEL_INSTANCE) {
+        for (guint k = 0; k < G_N_ELEMENTS(instance_files); k++)
+            if (strcmp(name, instance_files[k]) == 0) {
+                *out = ENTRY(K_HEADER_JSON + k, node, 0);
+                return TRUE;
+            }
+        return not_found(error, name);
+    }
+    guint child = dfs_index_lookup(t->idx, node, name);
+    if (child == DFS_NO_INDEX)
+        return not_found(error, name);
+    *out = ENTRY(K_NODE, child, 1);
+    return TRUE;
+}
+
+gboolean dfs_tree_lookup(DfsTree *t, DfsEntry dir, const char *name, DfsEntry *out,
+                         GError **error)
+{
+    guint node = NODE(dir);
+    if (!valid_node(t, node))
+        return not_found(error, name);
+    switch (KIND(dir)) {
+    case K_NODE:
+        return lookup_in_node(t, node, name, out, error);
+    case K_TAGS:
+        return lookup_attr(t, node, DFS_ROOT, name, out, error);
+    case K_ATTR:
+        return lookup_attr(t, node, SUB(dir), name, out, error);
+    case K_META_DIR:
+        for (guint k = 0; k < G_N_ELEMENTS(meta_files); k++)
+            if (strcmp(name, meta_files[k]) == 0) {
+                *out = ENTRY(K_META_FILE, 0, k);
+                return TRUE;
+            }
+        return not_found(error, name);
+    default:
+        g_set_error(error, DFS_ERROR, DFS_ERROR_NOT_DIR, "not a folder");
+        return FALSE;
+    }
+}
+
+/* --- listing -------------------------------------------------------------- */
+
+typedef struct {
+    DfsTree *t;
+    guint node;
+    guint64 from;
+    DfsTreeListFunc fn;
+    gpointer user;
+    gboolean stopped;
+} ListCtx;
+
+static gboolean emit(ListCtx *c, guint64 pos, const char *name, DfsEntry e, gboolean is_dir)
+{
+    if (pos < c->from || c->stopped)
+        return !c->stopped;
+    if (!c->fn(name, e, is_dir, pos + 1, c->user))
+        c->stopped = TRUE;
+    return !c->stopped;
+}
+
+static gboolean list_attr(const DfsDataset *ds, guint i, guint position, gpointer user)
+{
+    ListCtx *c = user;
+    const DfsElement *el = dfs_dataset_element(ds, i);
+    char name[64];
+    attr_name(ds, i, position, name);
+    gboolean dir = el->vr == DFS_VR_SQ || el->tag == DFS_TAG_ITEM;
+    return emit(c, position, name, ENTRY(K_ATTR, c->node, i), dir);
+}
+
+static void list_node(ListCtx *c)
+{
+    DfsLevel level = dfs_index_level(c->t->idx, c->node);
+    guint64 pos = 0;
+    if (level == DFS_LEVEL_INSTANCE) {
+        for (guint k = 0; k < G_N_ELEMENTS(instance_files); k++)
+            emit(c, pos++, instance_files[k], ENTRY(K_HEADER_JSON + k, c->node, 0), FALSE);
+        emit(c, pos, "tags", ENTRY(K_TAGS, c->node, 0), TRUE);
+        return;
+    }
+    if (level == DFS_LEVEL_ROOT)
+        emit(c, pos++, ".dicomfs", ENTRY(K_META_DIR, 0, 0), TRUE);
+    else
+        emit(c, pos++, "tags", ENTRY(K_TAGS, c->node, 0), TRUE);
+    guint n;
+    const guint32 *ch = dfs_index_children(c->t->idx, c->node, &n);
+    /* Start at the asked position directly: folders of 10,000+ entries are
+     * listed in many calls. */
+    for (guint k = c->from > pos ? (guint)(c->from - pos) : 0; k < n && !c->stopped; k++)
+        emit(c, pos + k, dfs_index_name(c->t->idx, ch[k]), ENTRY(K_NODE, ch[k], 1), TRUE);
+}
+
+gboolean dfs_tree_list(DfsTree *t, DfsEntry dir, guint64 from, DfsTreeListFunc fn, gpointer user,
+                       GError **error)
+{
+    ListCtx c = {t, NODE(dir), from, fn, user, FALSE};
+    if (!valid_node(t, c.node))
+        return not_found(error, "folder");
+    switch (KIND(dir)) {
+    case K_NODE:
+        list_node(&c);
+        return TRUE;
+    case K_META_DIR:
+        for (guint k = 0; k < G_N_ELEMENTS(meta_files); k++)
+            emit(&c, k, meta_files[k], ENTRY(K_META_FILE, 0, k), FALSE);
+        return TRUE;
+    case K_TAGS:
+    case K_ATTR: {
+        DfsDataset *ds = dataset_for(t, c.node, error);
+        if (ds == NULL)
+            return FALSE;
+        guint parent = KIND(dir) == K_TAGS ? DFS_ROOT : SUB(dir);
+        if (parent == DFS_ROOT || parent < dfs_dataset_n_elements(ds))
+            each_attr(ds, parent, dfs_index_level(t->idx, c.node), list_attr, &c);
+        dfs_dataset_free(ds);
+        return TRUE;
+    }
+    default:
+        g_set_error(error, DFS_ERROR, DFS_ERROR_NOT_DIR, "not a folder");
+        return FALSE;
+    }
+}
+
+/* --- contents ------------------------------------------------------------- */
+
+static void render_status(DfsTree *t, GString *out)
+{
+    g_mutex_lock(&t->status_lock);
+    DfsTreeStatus st = t->status;
+    g_mutex_unlock(&t->status_lock);
+    g_string_append_printf(out,
+                           "source: %s\nfiles seen: %u\nindexed: %u\nskipped: %u\n"
+                           "scan: %s\n",
+                           t->source, st.files_seen, st.indexed, st.skipped,
+                           st.done ? "done" : "running");
+}
+
+static void render_meta(DfsTree *t, guint which, GString *out)
+{
+    static const DfsLevel tsv_level[] = {0, DFS_LEVEL_INSTANCE, DFS_LEVEL_PATIENT,
+                                         DFS_LEVEL_SERIES, 0, DFS_LEVEL_STUDY};
+    if (strcmp(meta_files[which], "status") == 0)
+        render_status(t, out);
+    else if (strcmp(meta_files[which], "errors.tsv") == 0)
+        dfs_index_write_skips(t->idx, out);
+    else
+        dfs_index_write_tsv(t->idx, tsv_level[which], out);
+}
+
+/* Render entry e (a file) into out. */
+static gboolean render(DfsTree *t, DfsEntry e, GString *out, GError **error)
+{
+    guint kind = KIND(e), node = NODE(e);
+    if (kind == K_META_FILE) {
+        render_meta(t, SUB(e) % G_N_ELEMENTS(meta_files), out);
+        return TRUE;
+    }
+    DfsDataset *ds = dataset_for(t, node, error);
+    if (ds == NULL)
+        return FALSE;
+    if (kind == K_HEADER_TXT) {
+        dfs_render_dump(ds, out);
+    } else if (kind == K_HEADER_JSON) {
+        DfsJsonOptions o = {.include_meta = TRUE, .pixel_data_uri = "instance.dcm", .pretty = TRUE};
+        dfs_render_json(ds, &o, out);
+    } else if (SUB(e) < dfs_dataset_n_elements(ds)) {
+        dfs_render_value(ds, SUB(e), DFS_RENDER_DEFAULT, out);
+        g_string_append_c(out, '\n');
+    }
+    dfs_dataset_free(ds);
+    return TRUE;
+}
+
+GBytes *dfs_tree_content(DfsTree *t, DfsEntry e, GError **error)
+{
+    guint kind = KIND(e);
+    if (kind == K_NODE || kind == K_TAGS || kind == K_META_DIR || kind == K_DCM) {
+        g_set_error(error, DFS_ERROR, kind == K_DCM ? DFS_ERROR_UNSUPPORTED : DFS_ERROR_IS_DIR,
+                    "not a rendered file");
+        return NULL;
+    }
+    if (!valid_node(t, NODE(e)))
+        return (void)not_found(error, "file"), NULL;
+    gboolean volatile_content = kind == K_META_FILE; /* status changes during a scan */
+    GBytes *b = volatile_content ? NULL : dfs_cache_get(t->contents, e);
+    if (b != NULL)
+        return b;
+    GString *out = g_string_new(NULL);
+    if (!render(t, e, out, error)) {
+        g_string_free(out, TRUE);
+        return NULL;
+    }
+    gsize len = out->len;
+    b = g_string_free_to_bytes(out);
+    if (volatile_content)
+        return b;
+    GBytes *cached = dfs_cache_put(t->contents, e, b, len + 64);
+    g_bytes_unref(b);
+    return cached;
+}
+
+char *dfs_tree_source_path(DfsTree *t, DfsEntry e)
+{
+    if (KIND(e) != K_DCM || !valid_node(t, NODE(e)))
+        return NULL;
+    return g_build_filename(t->source, dfs_index_relpath(t->idx, NODE(e)), NULL);
+}
+
+/* --- stat ----------------------------------------------------------------- */
+
+static gboolean attr_is_dir(DfsTree *t, DfsEntry e, gboolean *is_dir, GError **error)
+{
+    DfsDataset *ds = dataset_for(t, NODE(e), error);
+    if (ds == NULL)
+        return FALSE;
+    gboolean ok = SUB(e) < dfs_dataset_n_elements(ds);
+    if (ok) {
+        const DfsElement *el = dfs_dataset_element(ds, SUB(e));
+        *is_dir = el->vr == DFS_VR_SQ || el->tag == DFS_TAG_ITEM;
+    }
+    dfs_dataset_free(ds);
+    return ok ? TRUE : not_found(error, "attribute");
+}
+
+gboolean dfs_tree_stat(DfsTree *t, DfsEntry e, DfsEntryStat *st, GError **error)
+{
+    guint kind = KIND(e), node = NODE(e);
+    if (!valid_node(t, node))
+        return not_found(error, "entry");
+    memset(st, 0, sizeof *st);
+    st->mtime = t->mount_time;
+    guint inst = kind == K_NODE || kind == K_META_DIR || kind == K_META_FILE
+                     ? DFS_NO_INDEX
+                     : dfs_index_first_instance(t->idx, node);
+    if (inst != DFS_NO_INDEX)
+        st->mtime = *dfs_index_mtime(t->idx, inst);
+    gboolean dir = kind == K_NODE || kind == K_TAGS || kind == K_META_DIR;
+    if (kind == K_ATTR && !attr_is_dir(t, e, &dir, error))
+        return FALSE;
+    st->is_dir = dir;
+    st->nlink = dir ? 2 : 1;
+    if (dir)
+        return TRUE;
+    if (kind == K_DCM) {
+        st->size = dfs_index_size(t->idx, node);
+        return TRUE;
+    }
+    GBytes *b = dfs_tree_content(t, e, error);
+    if (b == NULL)
+        return FALSE;
+    st->size = g_bytes_get_size(b);
+    g_bytes_unref(b);
+    return TRUE;
+}

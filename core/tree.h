@@ -1,0 +1,72 @@
+/* dicomfs core: the mounted tree, without FUSE.
+ *
+ * Every file and folder the mount shows is an entry: a 64-bit number that
+ * stays the same while mounted (the FUSE front end uses it as the inode).
+ *
+ *   <patient>/<study>/<series>/<instance>/     index nodes
+ *   .../tags/                                  attributes, one file each
+ *   .../tags/<Sequence>/<N>/...                sequence items as folders
+ *   <instance>/header.txt, header.json, instance.dcm
+ *   .dicomfs/status, errors.tsv, patients.tsv, studies.tsv, series.tsv,
+ *            instances.tsv
+ *
+ * Attribute files are rendered from header-only reads of the source files,
+ * kept in a bounded cache.  Thread-safe. */
+#pragma once
+
+#include <glib.h>
+#include <sys/stat.h>
+
+#include "index.h"
+
+G_BEGIN_DECLS
+
+typedef guint64 DfsEntry;
+
+/* The root folder's entry (FUSE's root inode is 1 too). */
+#define DFS_ENTRY_ROOT ((DfsEntry)1)
+
+typedef struct _DfsTree DfsTree;
+
+typedef struct {
+    gboolean is_dir;
+    guint64 size;          /* exact byte count a read returns */
+    struct timespec mtime; /* the source file's, or the mount time */
+    guint nlink;
+} DfsEntryStat;
+
+/* A tree over the finished index of the files under source (takes idx).
+ * cache_bytes bounds the parsed headers and rendered files kept. */
+DfsTree *dfs_tree_new(const char *source, DfsIndex *idx, gsize cache_bytes);
+void dfs_tree_free(DfsTree *tree);
+
+/* The entry called name in folder dir.  FALSE with DFS_ERROR_NOT_FOUND when
+ * there is none, DFS_ERROR_NOT_DIR when dir is a file. */
+gboolean dfs_tree_lookup(DfsTree *tree, DfsEntry dir, const char *name, DfsEntry *out,
+                         GError **error);
+
+gboolean dfs_tree_stat(DfsTree *tree, DfsEntry e, DfsEntryStat *st, GError **error);
+
+/* Call fn for the entries of dir from position `from` on (0 is the first),
+ * until fn returns FALSE.  Positions are stable while mounted. */
+typedef gboolean (*DfsTreeListFunc)(const char *name, DfsEntry e, gboolean is_dir, guint64 next,
+                                    gpointer user);
+gboolean dfs_tree_list(DfsTree *tree, DfsEntry dir, guint64 from, DfsTreeListFunc fn,
+                       gpointer user, GError **error);
+
+/* The whole content of a rendered file (everything but instance.dcm).
+ * Caller unrefs. */
+GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error);
+
+/* For instance.dcm: the source file's path (caller frees), or NULL for
+ * rendered entries. */
+char *dfs_tree_source_path(DfsTree *tree, DfsEntry e);
+
+/* What the status file says. */
+typedef struct {
+    guint files_seen, indexed, skipped;
+    gboolean done;
+} DfsTreeStatus;
+void dfs_tree_set_status(DfsTree *tree, const DfsTreeStatus *st);
+
+G_END_DECLS

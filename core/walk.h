@@ -1,0 +1,27 @@
+/* dicomfs core: walking a source folder.
+ *
+ * Visits every entry under a root folder, depth first, in name order so that
+ * the walk is the same on every run.  Symbolic links are followed when they
+ * lead to something inside the root; a folder already visited (same device
+ * and inode: a link loop, or two links to one folder) is not entered again,
+ * and a file already seen is reported once as a file and then as a skip.
+ * Nothing outside the root is ever visited.  Never writes anything. */
+#pragma once
+
+#include <glib.h>
+#include <sys/stat.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+    /* A regular file: relpath (from the root, '/'-separated) and its stat. */
+    void (*file)(const char *relpath, const struct stat *st, gpointer user);
+    /* An entry that is not indexed, with the reason ("not a regular file",
+     * "unreadable: Permission denied", "symlink loop", ...). */
+    void (*skip)(const char *relpath, const char *reason, gpointer user);
+} DfsWalkCallbacks;
+
+/* Walk root.  FALSE with an error only if root itself cannot be opened. */
+gboolean dfs_walk(const char *root, const DfsWalkCallbacks *cb, gpointer user, GError **error);
+
+G_END_DECLS

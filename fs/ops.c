@@ -1,0 +1,305 @@
+/* dicomfs fs: the FUSE low-level operations over a DfsTree.
+ *
+ * Inodes are tree entries (stable while mounted, computed, never freed), so
+ * lookup counts need no bookkeeping and forget is a no-op.  The tree only
+ * changes when the index does, so entries and attributes get long timeouts.
+ * Every write-like operation answers EROFS. */
+#include "ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+
+/* The tree is read-only: let the kernel keep what it learns. */
+#define ENTRY_TIMEOUT 3600.0
+
+static DfsTree *tree_of(fuse_req_t req)
+{
+    return ((DfsFs *)fuse_req_userdata(req))->tree;
+}
+
+/* The one place a core error becomes an errno. */
+static int errno_of(const GError *error)
+{
+    if (error == NULL || error->domain != DFS_ERROR)
+        return EIO;
+    switch (error->code) {
+    case DFS_ERROR_NOT_FOUND: return ENOENT;
+    case DFS_ERROR_NOT_DIR: return ENOTDIR;
+    case DFS_ERROR_IS_DIR: return EISDIR;
+    default: return EIO; /* the file itself is bad: EIO for its reads */
+    }
+}
+
+static void reply_error(fuse_req_t req, GError *error)
+{
+    int err = errno_of(error);
+    if (err == EIO)
+        g_warning("%s", error ? error->message : "I/O error");
+    fuse_reply_err(req, err);
+}
+
+static void fill_stat(fuse_ino_t ino, const DfsEntryStat *es, struct stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->st_ino = ino;
+    st->st_mode = es->is_dir ? (S_IFDIR | 0555) : (S_IFREG | 0444);
+    st->st_nlink = es->nlink;
+    st->st_size = (off_t)es->size;
+    st->st_blksize = 4096;
+    st->st_blocks = (blkcnt_t)((es->size + 511) / 512);
+    st->st_mtim = es->mtime;
+    st->st_ctim = es->mtime;
+    st->st_atim = es->mtime;
+    st->st_uid = getuid();
+    st->st_gid = getgid();
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    g_autoptr(GError) error = NULL;
+    DfsEntry e;
+    DfsEntryStat es;
+    if (!dfs_tree_lookup(tree_of(req), parent, name, &e, &error) ||
+        !dfs_tree_stat(tree_of(req), e, &es, &error)) {
+        reply_error(req, error);
+        return;
+    }
+    struct fuse_entry_param p = {.ino = e, .attr_timeout = ENTRY_TIMEOUT,
+                                 .entry_timeout = ENTRY_TIMEOUT};
+    fill_stat(e, &es, &p.attr);
+    fuse_reply_entry(req, &p);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    g_autoptr(GError) error = NULL;
+    DfsEntryStat es;
+    if (!dfs_tree_stat(tree_of(req), ino, &es, &error)) {
+        reply_error(req, error);
+        return;
+    }
+    struct stat st;
+    fill_stat(ino, &es, &st);
+    fuse_reply_attr(req, &st, ENTRY_TIMEOUT);
+}
+
+/* --- folders -------------------------------------------------------------- */
+
+typedef struct {
+    fuse_req_t req;
+    char *buf;
+    size_t size, used;
+    gboolean plus;
+} DirFill;
+
+static gboolean add_entry(const char *name, DfsEntry e, gboolean is_dir, guint64 next,
+                          gpointer user)
+{
+    DirFill *d = user;
+    size_t left = d->size - d->used, n;
+    if (d->plus) {
+        g_autoptr(GError) error = NULL;
+        DfsEntryStat es;
+        struct fuse_entry_param p = {.ino = e, .attr_timeout = ENTRY_TIMEOUT,
+                                     .entry_timeout = ENTRY_TIMEOUT};
+        if (!dfs_tree_stat(tree_of(d->req), e, &es, &error))
+            memset(&es, 0, sizeof es); /* listed anyway; its own reads report */
+        fill_stat(e, &es, &p.attr);
+        n = fuse_add_direntry_plus(d->req, d->buf + d->used, left, name, &p, (off_t)next);
+    } else {
+        struct stat st = {.st_ino = e, .st_mode = is_dir ? S_IFDIR : S_IFREG};
+        n = fuse_add_direntry(d->req, d->buf + d->used, left, name, &st, (off_t)next);
+    }
+    if (n > left)
+        return FALSE; /* full: the kernel asks again from `next` */
+    d->used += n;
+    return TRUE;
+}
+
+static void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, gboolean plus)
+{
+    g_autoptr(GError) error = NULL;
+    DirFill d = {req, g_malloc(size), size, 0, plus};
+    if (!dfs_tree_list(tree_of(req), ino, (guint64)off, add_entry, &d, &error))
+        reply_error(req, error);
+    else
+        fuse_reply_buf(req, d.buf, d.used);
+    g_free(d.buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+    list(req, ino, size, off, FALSE);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                           struct fuse_file_info *fi)
+{
+    list(req, ino, size, off, TRUE);
+}
+
+/* --- files ---------------------------------------------------------------- */
+
+/* An open file: rendered bytes, or the source file for instance.dcm. */
+typedef struct {
+    GBytes *bytes;
+    int fd;
+} OpenFile;
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+        fuse_reply_err(req, EROFS);
+        return;
+    }
+    g_autoptr(GError) error = NULL;
+    OpenFile *of = g_new0(OpenFile, 1);
+    of->fd = -1;
+    g_autofree char *source = dfs_tree_source_path(tree_of(req), ino);
+    if (source != NULL) {
+        of->fd = open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (of->fd < 0) {
+            int err = errno;
+            g_free(of);
+            fuse_reply_err(req, err == ENOENT ? EIO : err);
+            return;
+        }
+    } else if ((of->bytes = dfs_tree_content(tree_of(req), ino, &error)) == NULL) {
+        g_free(of);
+        reply_error(req, error);
+        return;
+    }
+    fi->fh = (uint64_t)(uintptr_t)of;
+    fi->keep_cache = 1; /* contents never change while mounted */
+    fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    OpenFile *of = (OpenFile *)(uintptr_t)fi->fh;
+    if (of->bytes != NULL) {
+        gsize len;
+        const char *data = g_bytes_get_data(of->bytes, &len);
+        gsize start = MIN((gsize)off, len);
+        fuse_reply_buf(req, data + start, MIN(size, len - start));
+        return;
+    }
+    /* instance.dcm: straight from the source, spliced where possible. */
+    struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+    buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+    buf.buf[0].fd = of->fd;
+    buf.buf[0].pos = off;
+    fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    OpenFile *of = (OpenFile *)(uintptr_t)fi->fh;
+    if (of->bytes)
+        g_bytes_unref(of->bytes);
+    if (of->fd >= 0)
+        close(of->fd);
+    g_free(of);
+    fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+    struct statvfs sv = {.f_bsize = 4096, .f_frsize = 4096, .f_namemax = 255};
+    fuse_reply_statfs(req, &sv);
+}
+
+/* --- read-only ------------------------------------------------------------ */
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                       struct fuse_file_info *fi)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                     dev_t rdev)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+    /* Splice reads of instance.dcm; readdirplus fills attributes in one go. */
+    if (conn->capable & FUSE_CAP_SPLICE_MOVE)
+        conn->want |= FUSE_CAP_SPLICE_MOVE;
+    if (conn->capable & FUSE_CAP_READDIRPLUS)
+        conn->want |= FUSE_CAP_READDIRPLUS;
+}
+
+const struct fuse_lowlevel_ops dfs_fs_ops = {
+    .init = op_init,
+    .lookup = op_lookup,
+    .getattr = op_getattr,
+    .readdir = op_readdir,
+    .readdirplus = op_readdirplus,
+    .open = op_open,
+    .read = op_read,
+    .release = op_release,
+    .statfs = op_statfs,
+    .setattr = op_setattr,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_unlink,
+    .symlink = op_symlink,
+    .rename = op_rename,
+    .link = op_link,
+    .create = op_create,
+    .setxattr = op_setxattr,
+    .removexattr = op_removexattr,
+};
