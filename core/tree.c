@@ -20,8 +20,8 @@ enum {
     K_NODE,        /* an index node's folder; sub is 1, so the root is 1 */
     K_TAGS,        /* a node's tags/ */
     K_ATTR,        /* an element, item or sequence under tags/ */
+    K_HEADER_JSON, /* instance header.json; these three in instance_files order */
     K_HEADER_TXT,  /* instance header.txt */
-    K_HEADER_JSON, /* instance header.json */
     K_DCM,         /* instance.dcm */
     K_META_DIR,    /* .dicomfs */
     K_META_FILE,   /* .dicomfs/<sub> */
