@@ -178,7 +178,11 @@ static void track_private(Parser *p, guint idx, guint32 tag)
 {
     Frame *f = &p->stack[p->depth];
     DfsDataset *ds = p->ds;
-    if (is_private_creator(tag)) {
+    const DfsElement *e = &g_array_index(ds->elems, DfsElement, idx);
+    /* A creator is a loaded text value (PS3.5 7.8.1: LO); anything else in
+     * its place reserves nothing. */
+    if (is_private_creator(tag) && e->vr != DFS_VR_SQ && !(e->flags & DFS_ELEM_ENCAPSULATED) &&
+        e->offset + e->length <= dfs_source_len(p->src)) {
         if (f->creator_group != TAG_GROUP(tag)) {
             f->creator_group = TAG_GROUP(tag);
             f->n_creators = 0;
@@ -435,14 +439,22 @@ static gboolean read_element(Parser *p, GError **error)
     guint idx = append(p, h.tag, as_sq ? DFS_VR_SQ : h.vr, flags, h.len, p->pos, error);
     if (idx == DFS_NO_INDEX)
         return FALSE;
-    track_private(p, idx, h.tag);
     if (top && h.tag == DFS_TAG_PIXEL_DATA)
         p->ds->pixel_data = idx;
-    if (as_sq)
+    if (as_sq) {
+        track_private(p, idx, h.tag);
         return begin_sequence(p, idx, &h, f->implicit || h.vr == DFS_VR_UN, error);
-    if (encapsulated)
+    }
+    if (encapsulated) {
+        track_private(p, idx, h.tag);
         return read_fragments(p, idx, top && h.tag == DFS_TAG_PIXEL_DATA, error);
-    return read_value(p, idx, &h, error);
+    }
+    /* Track after the value is checked and loaded: a creator's text is
+     * read from it. */
+    if (!read_value(p, idx, &h, error))
+        return FALSE;
+    track_private(p, idx, h.tag);
+    return TRUE;
 }
 
 /* Inside a sequence: an item starts, or the sequence ends (PS3.5 7.5). */
