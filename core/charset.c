@@ -247,7 +247,15 @@ const char *dfs_charset_terms(const DfsCharset *cs)
 
 /* --- iconv, one descriptor per codec and thread ------------------------------ */
 
-typedef enum { CODEC_EUC_JP, CODEC_EUC_KR, CODEC_EUC_CN, CODEC_SJIS, CODEC_GB18030, CODEC_GBK, N_CODECS } Codec;
+typedef enum {
+    CODEC_EUC_JP,
+    CODEC_EUC_KR,
+    CODEC_EUC_CN,
+    CODEC_SJIS,
+    CODEC_GB18030,
+    CODEC_GBK,
+    N_CODECS
+} Codec;
 
 static const char *const codec_names[N_CODECS] = {
     "EUC-JP", "EUC-KR", "GB2312", "SHIFT_JIS", "GB18030", "GBK",
@@ -334,14 +342,16 @@ static void glyph_set(Glyph *g, gunichar c)
     memcpy(g->s, buf, (gsize)n);
 }
 
-/* One table through iconv; bytes it does not define are U+FFFD. */
+/* One table through iconv; bytes it does not define are U+FFFD.  Bytes
+ * 08/00-09/15 are the C1 controls in every 8-bit ISO 2022 code, whatever G1
+ * holds (glibc's TIS-620 leaves them undefined, Python's tis_620 does not). */
 static void table_fill(Glyph *t, const char *name)
 {
     GIConv cd = g_iconv_open("UTF-8", name);
     for (int b = 0x80; b < 0x100; b++) {
         Glyph *g = &t[b - 0x80];
-        glyph_set(g, 0xFFFD);
-        if (cd == (GIConv)-1)
+        glyph_set(g, b < 0xA0 ? (gunichar)b : 0xFFFD);
+        if (cd == (GIConv)-1 || b < 0xA0)
             continue;
         gchar in[1] = {(gchar)b}, out[8];
         gchar *ip = in, *op = out;
@@ -597,8 +607,7 @@ static gsize decode_gr(Decoder *d, const guint8 *p, gsize n)
             run_add(d, SET_SJIS, p, 2);
             return 2;
         }
-    } else if (is_dbcs(d->g1) && b >= 0xA1 && b <= 0xFE && n >= 2 && p[1] >= 0xA1 &&
-               p[1] <= 0xFE) {
+    } else if (is_dbcs(d->g1) && b >= 0xA1 && b <= 0xFE && n >= 2 && p[1] >= 0xA1 && p[1] <= 0xFE) {
         run_add_dbcs(d, d->g1, b, p[1]);
         return 2;
     }
