@@ -270,7 +270,8 @@ static void pop(Parser *p)
 
 /* The end offset of content of length len at pos, checked against the
  * enclosing frames and the stream (when its size is known). */
-static gboolean content_end(Parser *p, guint32 len, guint64 *end, GError **error)
+static gboolean content_end(Parser *p, guint32 len, gboolean container, guint64 *end,
+                            GError **error)
 {
     if (len == DFS_UNDEFINED_LENGTH) {
         *end = UNDEF_END;
@@ -278,6 +279,11 @@ static gboolean content_end(Parser *p, guint32 len, guint64 *end, GError **error
     }
     guint64 e = p->pos + len;
     guint64 size = dfs_source_size_bound(p->src);
+    /* A sequence or item whose length overshoots the end of the file is read
+     * to the end, as DCMTK does: what it holds is still checked element by
+     * element, and only a value cut short is an error. */
+    if (container && size != G_MAXUINT64 && e > size && dfs_source_size(p->src) == size)
+        e = size;
     if (size != G_MAXUINT64 && e > size)
         return fail(error, DFS_ERROR_TRUNCATED,
                     "length %u at byte %" G_GUINT64_FORMAT " runs past the end (%" G_GUINT64_FORMAT " bytes)",
@@ -310,7 +316,7 @@ static gboolean read_fragments(Parser *p, guint idx, gboolean keep, GError **err
                         " is not an item of defined length",
                         TAG_ARGS(tag), p->pos - 8);
         guint64 end;
-        if (!content_end(p, len, &end, error) || !need(p, len, error))
+        if (!content_end(p, len, FALSE, &end, error) || !need(p, len, error))
             return FALSE;
         if (keep) {
             DfsFragment fr = {.offset = p->pos, .length = len};
@@ -370,7 +376,7 @@ static gboolean begin_sequence(Parser *p, guint idx, const Header *h, gboolean i
                                GError **error)
 {
     guint64 end;
-    if (!content_end(p, h->len, &end, error))
+    if (!content_end(p, h->len, TRUE, &end, error))
         return FALSE;
     return push(p, FRAME_SEQ, idx, end, implicit, error);
 }
@@ -393,7 +399,7 @@ static guint8 elem_flags(const Parser *p, const Header *h)
 static gboolean read_value(Parser *p, guint idx, const Header *h, GError **error)
 {
     guint64 end;
-    if (!content_end(p, h->len, &end, error) || !need(p, h->len, error))
+    if (!content_end(p, h->len, FALSE, &end, error) || !need(p, h->len, error))
         return FALSE;
     if (h->tag == DFS_TAG_PIXEL_REPRESENTATION && p->depth == 0 && h->len >= 2)
         p->pixel_rep = rd16(p->data + p->pos, p->stack[0].big);
@@ -478,7 +484,7 @@ static gboolean read_item(Parser *p, GError **error)
     guint8 flags = (f->big ? DFS_ELEM_BIG_ENDIAN : 0) | (len == DFS_UNDEFINED_LENGTH ? DFS_ELEM_UNDEFINED : 0);
     guint idx = append(p, tag, DFS_VR_NONE, flags, len, p->pos, error);
     guint64 end;
-    if (idx == DFS_NO_INDEX || !content_end(p, len, &end, error))
+    if (idx == DFS_NO_INDEX || !content_end(p, len, TRUE, &end, error))
         return FALSE;
     return push(p, FRAME_ITEM, idx, end, f->implicit, error);
 }
