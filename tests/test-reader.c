@@ -6,106 +6,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "builder.h"
 #include "error.h"
 #include "reader.h"
 #include "tags.h"
 #include "value.h"
-
-/* --- a tiny encoder for test input --------------------------------------- */
-
-typedef struct {
-    GByteArray *b;
-    gboolean big;
-    gboolean implicit;
-} Enc;
-
-static void put16(Enc *e, guint16 v)
-{
-    guint8 x[2] = {e->big ? v >> 8 : v & 0xff, e->big ? v & 0xff : v >> 8};
-    g_byte_array_append(e->b, x, 2);
-}
-
-static void put32(Enc *e, guint32 v)
-{
-    if (e->big) {
-        put16(e, v >> 16);
-        put16(e, v & 0xffff);
-    } else {
-        put16(e, v & 0xffff);
-        put16(e, v >> 16);
-    }
-}
-
-static void put_tag(Enc *e, guint32 tag)
-{
-    put16(e, tag >> 16);
-    put16(e, tag & 0xffff);
-}
-
-/* Element header: explicit or implicit per e->implicit (PS3.5 7.1). */
-static void header(Enc *e, guint32 tag, const char *vr, guint32 len)
-{
-    put_tag(e, tag);
-    if (e->implicit) {
-        put32(e, len);
-        return;
-    }
-    g_byte_array_append(e->b, (const guint8 *)vr, 2);
-    DfsVr v = dfs_vr_from_bytes(vr[0], vr[1]);
-    if (dfs_vr_has_long_length(v)) {
-        put16(e, 0);
-        put32(e, len);
-    } else {
-        put16(e, (guint16)len);
-    }
-}
-
-static void element(Enc *e, guint32 tag, const char *vr, const void *v, guint32 len)
-{
-    header(e, tag, vr, len);
-    g_byte_array_append(e->b, v, len);
-}
-
-static void text(Enc *e, guint32 tag, const char *vr, const char *s)
-{
-    gsize n = strlen(s);
-    header(e, tag, vr, (guint32)(n + (n & 1)));
-    g_byte_array_append(e->b, (const guint8 *)s, n);
-    if (n & 1)
-        g_byte_array_append(e->b, (const guint8 *)(strcmp(vr, "UI") == 0 ? "\0" : " "), 1);
-}
-
-static void item_start(Enc *e, guint32 len)
-{
-    put_tag(e, DFS_TAG_ITEM);
-    put32(e, len);
-}
-
-static void delim(Enc *e, guint32 tag)
-{
-    put_tag(e, tag);
-    put32(e, 0);
-}
-
-/* Preamble, DICM and a meta group naming the transfer syntax. */
-static Enc part10(const char *ts)
-{
-    Enc e = {g_byte_array_new(), FALSE, FALSE};
-    guint8 pre[128] = {0};
-    g_byte_array_append(e.b, pre, 128);
-    g_byte_array_append(e.b, (const guint8 *)"DICM", 4);
-    text(&e, DFS_TAG_TRANSFER_SYNTAX_UID, "UI", ts);
-    return e;
-}
-
-static DfsDataset *read_enc(Enc *e, DfsReadFlags flags, GError **error)
-{
-    GBytes *bytes = g_byte_array_free_to_bytes(e->b);
-    e->b = NULL;
-    DfsDataset *ds = dfs_read_bytes(bytes, flags, error);
-    g_bytes_unref(bytes);
-    return ds;
-}
 
 static char *string_at(DfsDataset *ds, guint parent, guint32 tag)
 {
@@ -114,15 +19,15 @@ static char *string_at(DfsDataset *ds, guint parent, guint32 tag)
 
 /* --- the encodings ----------------------------------------------------- */
 
-static void common_body(Enc *e)
+static void common_body(TestEnc *e)
 {
-    text(e, DFS_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4");
-    text(e, DFS_TAG_MODALITY, "CS", "CT");
-    text(e, DFS_TAG_PATIENT_NAME, "PN", "Doe^John");
+    enc_text(e, DFS_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4");
+    enc_text(e, DFS_TAG_MODALITY, "CS", "CT");
+    enc_text(e, DFS_TAG_PATIENT_NAME, "PN", "Doe^John");
     guint16 rows = 512;
     guint8 r[2] = {e->big ? 0x02 : 0x00, e->big ? 0x00 : 0x02};
     (void)rows;
-    element(e, DFS_TAG_ROWS, "US", r, 2);
+    enc_element(e, DFS_TAG_ROWS, "US", r, 2);
 }
 
 static void check_common(DfsDataset *ds)
@@ -140,10 +45,10 @@ static void check_common(DfsDataset *ds)
 
 static void test_explicit_le(void)
 {
-    Enc e = part10("1.2.840.10008.1.2.1");
+    TestEnc e = enc_part10("1.2.840.10008.1.2.1");
     common_body(&e);
     g_autoptr(GError) error = NULL;
-    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_FULL, &error);
     g_assert_no_error(error);
     g_assert_true(dfs_dataset_has_preamble(ds));
     g_assert_cmpstr(dfs_dataset_transfer_syntax(ds), ==, "1.2.840.10008.1.2.1");
@@ -154,11 +59,11 @@ static void test_explicit_le(void)
 
 static void test_implicit_le(void)
 {
-    Enc e = part10("1.2.840.10008.1.2");
+    TestEnc e = enc_part10("1.2.840.10008.1.2");
     e.implicit = TRUE;
     common_body(&e);
     g_autoptr(GError) error = NULL;
-    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_FULL, &error);
     g_assert_no_error(error);
     check_common(ds);
     /* The VR comes from the data dictionary (PS3.5 7.1.3). */
@@ -168,11 +73,11 @@ static void test_implicit_le(void)
 
 static void test_explicit_be(void)
 {
-    Enc e = part10("1.2.840.10008.1.2.2");
+    TestEnc e = enc_part10("1.2.840.10008.1.2.2");
     e.big = TRUE;
     common_body(&e);
     g_autoptr(GError) error = NULL;
-    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_FULL, &error);
     g_assert_no_error(error);
     check_common(ds);
 }
@@ -181,11 +86,11 @@ static void test_explicit_be(void)
 static void test_bare(gconstpointer data)
 {
     int kind = GPOINTER_TO_INT(data);
-    Enc e = {g_byte_array_new(), kind == 2, kind == 0};
-    text(&e, DFS_TAG_SPECIFIC_CHARACTER_SET, "CS", "ISO_IR 100");
+    TestEnc e = {g_byte_array_new(), kind == 2, kind == 0};
+    enc_text(&e, DFS_TAG_SPECIFIC_CHARACTER_SET, "CS", "ISO_IR 100");
     common_body(&e);
     g_autoptr(GError) error = NULL;
-    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_FULL, &error);
     g_assert_no_error(error);
     g_assert_false(dfs_dataset_has_preamble(ds));
     static const char *const ts[] = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1",
@@ -196,7 +101,7 @@ static void test_bare(gconstpointer data)
 
 static void test_deflated(void)
 {
-    Enc body = {g_byte_array_new(), FALSE, FALSE};
+    TestEnc body = {g_byte_array_new(), FALSE, FALSE};
     common_body(&body);
     /* PS3.5 A.5: the data set is a raw deflate stream (no zlib header). */
     z_stream z = {0};
@@ -210,10 +115,10 @@ static void test_deflated(void)
     gsize n = sizeof out - z.avail_out;
     deflateEnd(&z);
     g_byte_array_unref(body.b);
-    Enc e = part10("1.2.840.10008.1.2.1.99");
+    TestEnc e = enc_part10("1.2.840.10008.1.2.1.99");
     g_byte_array_append(e.b, out, n);
     g_autoptr(GError) error = NULL;
-    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_FULL, &error);
     g_assert_no_error(error);
     check_common(ds);
 }
@@ -222,25 +127,25 @@ static void test_deflated(void)
 
 static void test_sequences(void)
 {
-    Enc e = part10("1.2.840.10008.1.2.1");
+    TestEnc e = enc_part10("1.2.840.10008.1.2.1");
     /* Undefined-length SQ with an undefined-length item holding a defined-
      * length SQ with one defined-length item (PS3.5 7.5, Table 7.5-1..3). */
-    header(&e, DFS_TAG_REFERENCED_IMAGE_SEQUENCE, "SQ", DFS_UNDEFINED_LENGTH);
-    item_start(&e, DFS_UNDEFINED_LENGTH);
-    text(&e, DFS_TAG_REFERENCED_SOP_INSTANCE_UID, "UI", "1.2.3");
-    Enc inner = {g_byte_array_new(), FALSE, FALSE};
-    text(&inner, DFS_TAG_CODE_VALUE, "SH", "T-04000");
-    header(&e, DFS_TAG_ANATOMIC_REGION_SEQUENCE, "SQ", inner.b->len + 8);
-    item_start(&e, inner.b->len);
+    enc_header(&e, DFS_TAG_REFERENCED_IMAGE_SEQUENCE, "SQ", DFS_UNDEFINED_LENGTH);
+    enc_item(&e, DFS_UNDEFINED_LENGTH);
+    enc_text(&e, DFS_TAG_REFERENCED_SOP_INSTANCE_UID, "UI", "1.2.3");
+    TestEnc inner = {g_byte_array_new(), FALSE, FALSE};
+    enc_text(&inner, DFS_TAG_CODE_VALUE, "SH", "T-04000");
+    enc_header(&e, DFS_TAG_ANATOMIC_REGION_SEQUENCE, "SQ", inner.b->len + 8);
+    enc_item(&e, inner.b->len);
     g_byte_array_append(e.b, inner.b->data, inner.b->len);
     g_byte_array_unref(inner.b);
-    delim(&e, DFS_TAG_ITEM_DELIMITATION);
-    item_start(&e, 0); /* an empty second item */
-    delim(&e, DFS_TAG_SEQUENCE_DELIMITATION);
-    text(&e, DFS_TAG_PATIENT_ID, "LO", "42");
+    enc_delim(&e, DFS_TAG_ITEM_DELIMITATION);
+    enc_item(&e, 0); /* an empty second item */
+    enc_delim(&e, DFS_TAG_SEQUENCE_DELIMITATION);
+    enc_text(&e, DFS_TAG_PATIENT_ID, "LO", "42");
 
     g_autoptr(GError) error = NULL;
-    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_FULL, &error);
     g_assert_no_error(error);
     guint sq = dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_REFERENCED_IMAGE_SEQUENCE);
     g_assert_cmpuint(sq, !=, DFS_NO_INDEX);
@@ -265,17 +170,17 @@ static void test_sequences(void)
  * whatever the outer transfer syntax. */
 static void test_un_sequence(void)
 {
-    Enc e = part10("1.2.840.10008.1.2.2");
+    TestEnc e = enc_part10("1.2.840.10008.1.2.2");
     e.big = TRUE;
-    header(&e, 0x00091010, "UN", DFS_UNDEFINED_LENGTH);
-    Enc in = {e.b, FALSE, TRUE};
-    item_start(&in, DFS_UNDEFINED_LENGTH);
-    text(&in, DFS_TAG_MODALITY, "CS", "MR");
-    delim(&in, DFS_TAG_ITEM_DELIMITATION);
-    delim(&in, DFS_TAG_SEQUENCE_DELIMITATION);
-    text(&e, 0x00100020, "LO", "7");
+    enc_header(&e, 0x00091010, "UN", DFS_UNDEFINED_LENGTH);
+    TestEnc in = {e.b, FALSE, TRUE};
+    enc_item(&in, DFS_UNDEFINED_LENGTH);
+    enc_text(&in, DFS_TAG_MODALITY, "CS", "MR");
+    enc_delim(&in, DFS_TAG_ITEM_DELIMITATION);
+    enc_delim(&in, DFS_TAG_SEQUENCE_DELIMITATION);
+    enc_text(&e, 0x00100020, "LO", "7");
     g_autoptr(GError) error = NULL;
-    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_FULL, &error);
     g_assert_no_error(error);
     guint sq = dfs_dataset_find(ds, DFS_ROOT, 0x00091010);
     g_assert_cmpint(dfs_dataset_element(ds, sq)->vr, ==, DFS_VR_SQ);
@@ -287,13 +192,13 @@ static void test_un_sequence(void)
 
 static void test_private(void)
 {
-    Enc e = part10("1.2.840.10008.1.2");
+    TestEnc e = enc_part10("1.2.840.10008.1.2");
     e.implicit = TRUE;
-    text(&e, 0x00290010, "LO", "SIEMENS CSA HEADER");
-    text(&e, 0x00291008, "CS", "IMAGE NUM 4");
-    text(&e, 0x00291108, "CS", "orphan");
+    enc_text(&e, 0x00290010, "LO", "SIEMENS CSA HEADER");
+    enc_text(&e, 0x00291008, "CS", "IMAGE NUM 4");
+    enc_text(&e, 0x00291108, "CS", "orphan");
     g_autoptr(GError) error = NULL;
-    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_FULL, &error);
     g_assert_no_error(error);
     guint i = dfs_dataset_find(ds, DFS_ROOT, 0x00291008);
     g_assert_cmpstr(dfs_dataset_private_creator(ds, i), ==, "SIEMENS CSA HEADER");
@@ -306,27 +211,27 @@ static void test_private(void)
 
 /* --- pixel data ---------------------------------------------------------- */
 
-static Enc encapsulated(void)
+static TestEnc encapsulated(void)
 {
-    Enc e = part10("1.2.840.10008.1.2.4.50");
+    TestEnc e = enc_part10("1.2.840.10008.1.2.4.50");
     common_body(&e);
-    header(&e, DFS_TAG_PIXEL_DATA, "OB", DFS_UNDEFINED_LENGTH);
-    item_start(&e, 4); /* Basic Offset Table with one entry */
-    put32(&e, 0);
-    item_start(&e, 6);
+    enc_header(&e, DFS_TAG_PIXEL_DATA, "OB", DFS_UNDEFINED_LENGTH);
+    enc_item(&e, 4); /* Basic Offset Table with one entry */
+    enc_put32(&e, 0);
+    enc_item(&e, 6);
     g_byte_array_append(e.b, (const guint8 *)"\xff\xd8\x01\x02\xff\xd9", 6);
-    delim(&e, DFS_TAG_SEQUENCE_DELIMITATION);
-    text(&e, 0xFFFCFFFC, "OB", "");
+    enc_delim(&e, DFS_TAG_SEQUENCE_DELIMITATION);
+    enc_text(&e, 0xFFFCFFFC, "OB", "");
     return e;
 }
 
 static void test_encapsulated(void)
 {
-    Enc e = encapsulated();
+    TestEnc e = encapsulated();
     /* The fragment precedes the sequence delimiter (8) and padding (12). */
     gsize frag_at = e.b->len - 12 - 8 - 6;
     g_autoptr(GError) error = NULL;
-    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_FULL, &error);
     g_assert_no_error(error);
     guint n;
     const DfsFragment *fr = dfs_dataset_fragments(ds, &n);
@@ -343,9 +248,9 @@ static void test_encapsulated(void)
 
 static void test_header_only(void)
 {
-    Enc e = encapsulated();
+    TestEnc e = encapsulated();
     g_autoptr(GError) error = NULL;
-    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_HEADER_ONLY, &error);
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_HEADER_ONLY, &error);
     g_assert_no_error(error);
     check_common(ds);
     guint px = dfs_dataset_pixel_data(ds);
@@ -361,9 +266,9 @@ static void test_header_only(void)
  * header-only read must not notice. */
 static void test_header_only_file(void)
 {
-    Enc e = part10("1.2.840.10008.1.2.1");
+    TestEnc e = enc_part10("1.2.840.10008.1.2.1");
     common_body(&e);
-    header(&e, DFS_TAG_PIXEL_DATA, "OW", 8u << 20);
+    enc_header(&e, DFS_TAG_PIXEL_DATA, "OW", 8u << 20);
     guint8 *zeros = g_malloc0(4u << 20);
     g_byte_array_append(e.b, zeros, 4u << 20);
     g_free(zeros);
@@ -386,17 +291,17 @@ static void test_header_only_file(void)
 
 /* --- bad input: every case a clean error --------------------------------- */
 
-static void expect_error(Enc *e, int code)
+static void expect_error(TestEnc *e, int code)
 {
     g_autoptr(GError) error = NULL;
-    DfsDataset *ds = read_enc(e, DFS_READ_FULL, &error);
+    DfsDataset *ds = enc_read(e, DFS_READ_FULL, &error);
     g_assert_null(ds);
     g_assert_error(error, DFS_ERROR, code);
 }
 
 static void test_bad_truncated(void)
 {
-    Enc full = part10("1.2.840.10008.1.2.1");
+    TestEnc full = enc_part10("1.2.840.10008.1.2.1");
     common_body(&full);
     /* Cut at every byte past the preamble: never a crash, always an error
      * or a shorter data set. */
@@ -413,25 +318,25 @@ static void test_bad_truncated(void)
 
 static void test_bad_length(void)
 {
-    Enc e = part10("1.2.840.10008.1.2.1");
-    header(&e, DFS_TAG_PATIENT_COMMENTS, "LT", 0xFFFFFFF0u);
+    TestEnc e = enc_part10("1.2.840.10008.1.2.1");
+    enc_header(&e, DFS_TAG_PATIENT_COMMENTS, "LT", 0xFFFFFFF0u);
     g_byte_array_append(e.b, (const guint8 *)"abc", 3);
     expect_error(&e, DFS_ERROR_TRUNCATED);
 }
 
 static void test_bad_nesting(void)
 {
-    Enc e = part10("1.2.840.10008.1.2.1");
+    TestEnc e = enc_part10("1.2.840.10008.1.2.1");
     for (int k = 0; k < 100000; k++) {
-        header(&e, DFS_TAG_REFERENCED_IMAGE_SEQUENCE, "SQ", DFS_UNDEFINED_LENGTH);
-        item_start(&e, DFS_UNDEFINED_LENGTH);
+        enc_header(&e, DFS_TAG_REFERENCED_IMAGE_SEQUENCE, "SQ", DFS_UNDEFINED_LENGTH);
+        enc_item(&e, DFS_UNDEFINED_LENGTH);
     }
     expect_error(&e, DFS_ERROR_LIMIT);
 }
 
 static void test_bad_garbage(void)
 {
-    Enc e = {g_byte_array_new(), FALSE, FALSE};
+    TestEnc e = {g_byte_array_new(), FALSE, FALSE};
     const char *s = "This is a plain text file, not DICOM at all.\n";
     for (int k = 0; k < 10; k++)
         g_byte_array_append(e.b, (const guint8 *)s, strlen(s));
@@ -440,23 +345,23 @@ static void test_bad_garbage(void)
 
 static void test_bad_item_overrun(void)
 {
-    Enc e = part10("1.2.840.10008.1.2.1");
+    TestEnc e = enc_part10("1.2.840.10008.1.2.1");
     /* A defined-length item shorter than the element inside it. */
-    header(&e, DFS_TAG_REFERENCED_IMAGE_SEQUENCE, "SQ", 8 + 4);
-    item_start(&e, 4);
-    text(&e, DFS_TAG_REFERENCED_SOP_INSTANCE_UID, "UI", "1.2.3.4.5.6");
+    enc_header(&e, DFS_TAG_REFERENCED_IMAGE_SEQUENCE, "SQ", 8 + 4);
+    enc_item(&e, 4);
+    enc_text(&e, DFS_TAG_REFERENCED_SOP_INSTANCE_UID, "UI", "1.2.3.4.5.6");
     expect_error(&e, DFS_ERROR_MALFORMED);
 }
 
 static void test_odd_length(void)
 {
-    Enc e = part10("1.2.840.10008.1.2.1");
+    TestEnc e = enc_part10("1.2.840.10008.1.2.1");
     /* Odd lengths break PS3.5 7.1.1, but real writers produce them and
      * DCMTK and pydicom read them: so do we. */
-    element(&e, DFS_TAG_PATIENT_ID, "LO", "ABC", 3);
-    text(&e, DFS_TAG_MODALITY, "CS", "CT");
+    enc_element(&e, DFS_TAG_PATIENT_ID, "LO", "ABC", 3);
+    enc_text(&e, DFS_TAG_MODALITY, "CS", "CT");
     g_autoptr(GError) error = NULL;
-    g_autoptr(DfsDataset) ds = read_enc(&e, DFS_READ_FULL, &error);
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_FULL, &error);
     g_assert_no_error(error);
     g_autofree char *pid = string_at(ds, DFS_ROOT, DFS_TAG_PATIENT_ID);
     g_autofree char *mod = string_at(ds, DFS_ROOT, DFS_TAG_MODALITY);
