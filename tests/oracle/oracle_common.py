@@ -280,6 +280,19 @@ def encapsulated_pixel_data_vr(path):
     return str(getattr(raw.VR, "value", raw.VR))
 
 
+def dataset_is_implicit(path):
+    """Whether the data set is really Implicit VR (pydicom trusts the bytes of
+    the first element over the transfer syntax, and marks its raw elements)."""
+    try:
+        ds = pydicom.dcmread(path, force=True, stop_before_pixels=True)
+        first = next(iter(ds.keys()), None)
+        if first is None:
+            return bool(ds.is_implicit_VR)
+        return bool(getattr(ds.get_item(first), "is_implicit_VR", ds.is_implicit_VR))
+    except Exception:  # noqa: BLE001
+        return False
+
+
 ENCAPSULATED_OW = ("encapsulated Pixel Data the file encodes as OW: DCMTK reports OB "
                    "(PS3.5 A.4 requires OB), we report the VR as encoded")
 
