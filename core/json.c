@@ -39,20 +39,11 @@ static void append_string(GString *out, const char *s)
 /* JSON numbers cannot be NaN or infinite; those are written as strings. */
 static void append_number(GString *out, double v, gboolean single)
 {
-    char buf[G_ASCII_DTOSTR_BUF_SIZE];
-    if (isnan(v) || isinf(v)) {
-        append_string(out, isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
-        return;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        char fmt[8];
-        g_snprintf(fmt, sizeof fmt, "%%.%dg", prec);
-        g_ascii_formatd(buf, sizeof buf, fmt, v);
-        double back = g_ascii_strtod(buf, NULL);
-        if (single ? (float)back == (float)v : back == v)
-            break;
-    }
-    g_string_append(out, buf);
+    char buf[DFS_REAL_BUF];
+    if (isnan(v) || isinf(v))
+        append_string(out, dfs_format_real(v, single, buf));
+    else
+        g_string_append(out, dfs_format_real(v, single, buf));
 }
 
 /* PS3.18 F.2.2: a PN value is an object of up to three component groups. */

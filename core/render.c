@@ -27,23 +27,10 @@ const char *dfs_render_name(const DfsDataset *ds, guint i, char buf[64])
     return buf;
 }
 
-/* Shortest decimal that reads back to the same float or double. */
 static void append_real(GString *out, double v, gboolean single)
 {
-    char buf[G_ASCII_DTOSTR_BUF_SIZE];
-    if (isnan(v) || isinf(v)) {
-        g_string_append(out, isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
-        return;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        char fmt[8];
-        g_snprintf(fmt, sizeof fmt, "%%.%dg", prec);
-        g_ascii_formatd(buf, sizeof buf, fmt, v);
-        double back = g_ascii_strtod(buf, NULL);
-        if (single ? (float)back == (float)v : back == v)
-            break;
-    }
-    g_string_append(out, buf);
+    char buf[DFS_REAL_BUF];
+    g_string_append(out, dfs_format_real(v, single, buf));
 }
 
 static void append_escaped(GString *out, const char *s, gsize len)

@@ -1,6 +1,7 @@
 /* dicomfs core: values of elements, decoded.  See value.h. */
 #include "value.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +196,23 @@ gboolean dfs_value_binary_double(const DfsDataset *ds, guint i, guint n, double 
         return FALSE;
     *out = (double)x;
     return TRUE;
+}
+
+const char *dfs_format_real(double v, gboolean single, char buf[DFS_REAL_BUF])
+{
+    if (isnan(v) || isinf(v)) {
+        g_strlcpy(buf, isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity", DFS_REAL_BUF);
+        return buf;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        char fmt[8];
+        g_snprintf(fmt, sizeof fmt, "%%.%dg", prec);
+        g_ascii_formatd(buf, DFS_REAL_BUF, fmt, v);
+        double back = g_ascii_strtod(buf, NULL);
+        if (single ? (float)back == (float)v : back == v)
+            break;
+    }
+    return buf;
 }
 
 /* --- typed accessors of dataset.h ----------------------------------------- */

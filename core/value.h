@@ -28,4 +28,10 @@ gboolean dfs_value_binary_int(const DfsDataset *ds, guint i, guint n, gint64 *ou
 gboolean dfs_value_binary_uint(const DfsDataset *ds, guint i, guint n, guint64 *out);
 gboolean dfs_value_binary_double(const DfsDataset *ds, guint i, guint n, double *out);
 
+#define DFS_REAL_BUF G_ASCII_DTOSTR_BUF_SIZE
+
+/* The shortest decimal that reads back to the same float (single) or
+ * double; "NaN", "Infinity", "-Infinity" for those.  Returns buf. */
+const char *dfs_format_real(double v, gboolean single, char buf[DFS_REAL_BUF]);
+
 G_END_DECLS
