@@ -131,6 +131,11 @@ static Node *node(const DfsIndex *idx, guint id)
     return g_ptr_array_index(idx->nodes, id);
 }
 
+struct _DfsFacts {
+    gboolean dicomdir;
+    char **fields[DFS_LEVEL_INSTANCE + 1]; /* per level_cols; [0] unused */
+};
+
 static char **read_fields(const DfsDataset *ds, DfsLevel level)
 {
     const Column *cols = level_cols[level];
@@ -145,9 +150,34 @@ static char **read_fields(const DfsDataset *ds, DfsLevel level)
     return f;
 }
 
-/* The child of parent with key, created from ds when new. */
+static gboolean is_dicomdir(const DfsDataset *ds)
+{
+    g_autofree char *cls = dfs_dataset_get_string(ds, DFS_ROOT, DFS_TAG_MEDIA_STORAGE_SOP_CLASS_UID);
+    return g_strcmp0(cls, "1.2.840.10008.1.3.10") == 0 ||
+           dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_DIRECTORY_RECORD_SEQUENCE) != DFS_NO_INDEX;
+}
+
+DfsFacts *dfs_facts_new(const DfsDataset *ds)
+{
+    DfsFacts *f = g_new0(DfsFacts, 1);
+    f->dicomdir = is_dicomdir(ds);
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
+        f->fields[l] = read_fields(ds, (DfsLevel)l);
+    return f;
+}
+
+void dfs_facts_free(DfsFacts *f)
+{
+    if (f == NULL)
+        return;
+    for (guint l = 0; l <= DFS_LEVEL_INSTANCE; l++)
+        g_strfreev(f->fields[l]);
+    g_free(f);
+}
+
+/* The child of parent with key; a new one takes the level's fields. */
 static guint find_or_add(DfsIndex *idx, guint parent, DfsLevel level, const char *key,
-                         const DfsDataset *ds)
+                         DfsFacts *facts)
 {
     g_autofree char *full = g_strdup_printf("%u\x1f%s", parent, key);
     gpointer found;
@@ -157,7 +187,7 @@ static guint find_or_add(DfsIndex *idx, guint parent, DfsLevel level, const char
     n->key = g_strdup(key);
     n->level = (guint8)level;
     n->parent = parent;
-    n->fields = read_fields(ds, level);
+    n->fields = g_steal_pointer(&facts->fields[level]);
     n->children = g_array_new(FALSE, FALSE, sizeof(guint32));
     guint id = idx->nodes->len;
     g_ptr_array_add(idx->nodes, n);
@@ -166,44 +196,27 @@ static guint find_or_add(DfsIndex *idx, guint parent, DfsLevel level, const char
     return id;
 }
 
-static char *get(const DfsDataset *ds, guint32 tag)
+static char *patient_key(const DfsFacts *f)
 {
-    char *v = dfs_dataset_get_string(ds, DFS_ROOT, tag);
-    return v ? v : g_strdup("");
-}
-
-static gboolean is_dicomdir(const DfsDataset *ds)
-{
-    g_autofree char *cls = get(ds, DFS_TAG_MEDIA_STORAGE_SOP_CLASS_UID);
-    return strcmp(cls, "1.2.840.10008.1.3.10") == 0 ||
-           dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_DIRECTORY_RECORD_SEQUENCE) != DFS_NO_INDEX;
-}
-
-static char *patient_key(const DfsDataset *ds)
-{
-    g_autofree char *id = get(ds, DFS_TAG_PATIENT_ID);
-    g_autofree char *issuer = get(ds, DFS_TAG_ISSUER_OF_PATIENT_ID);
-    g_autofree char *name = get(ds, DFS_TAG_PATIENT_NAME);
-    if (id[0])
-        return g_strdup_printf("id\x1f%s\x1f%s", id, issuer);
-    return g_strdup_printf("name\x1f%s", name);
+    char **p = f->fields[DFS_LEVEL_PATIENT];
+    if (p[P_ID][0])
+        return g_strdup_printf("id\x1f%s\x1f%s", p[P_ID], p[P_ISSUER]);
+    return g_strdup_printf("name\x1f%s", p[P_NAME]);
 }
 
 /* A UID, or the file's path where it is missing (so it merges nothing). */
-static char *uid_key(const DfsDataset *ds, guint32 tag, const char *relpath)
+static char *uid_key(const char *uid, const char *relpath)
 {
-    g_autofree char *uid = get(ds, tag);
     return uid[0] ? g_strdup_printf("uid\x1f%s", uid) : g_strdup_printf("file\x1f%s", relpath);
 }
 
-static void note_duplicate(DfsIndex *idx, const char *relpath, const DfsDataset *ds)
+static void note_duplicate(DfsIndex *idx, const char *relpath, const char *uid)
 {
-    g_autofree char *uid = get(ds, DFS_TAG_SOP_INSTANCE_UID);
     if (uid[0] == '\0')
         return;
     const char *first = g_hash_table_lookup(idx->sop_uids, uid);
     if (first == NULL) {
-        g_hash_table_insert(idx->sop_uids, g_steal_pointer(&uid), g_strdup(relpath));
+        g_hash_table_insert(idx->sop_uids, g_strdup(uid), g_strdup(relpath));
         return;
     }
     Skip s = {g_strdup(relpath),
@@ -211,24 +224,25 @@ static void note_duplicate(DfsIndex *idx, const char *relpath, const DfsDataset 
     g_array_append_val(idx->skips, s);
 }
 
-guint dfs_index_add(DfsIndex *idx, const char *relpath, const struct stat *st,
-                    const DfsDataset *ds)
+guint dfs_index_add_facts(DfsIndex *idx, const char *relpath, const struct stat *st,
+                          DfsFacts *facts)
 {
-    if (is_dicomdir(ds)) {
+    if (facts->dicomdir) {
         dfs_index_skip(idx, relpath, "DICOMDIR (a media directory, not an instance)");
+        dfs_facts_free(facts);
         return DFS_NO_INDEX;
     }
-    g_autofree char *pk = patient_key(ds);
-    g_autofree char *stk = uid_key(ds, DFS_TAG_STUDY_INSTANCE_UID, relpath);
-    g_autofree char *sek = uid_key(ds, DFS_TAG_SERIES_INSTANCE_UID, relpath);
-    guint patient = find_or_add(idx, DFS_INDEX_ROOT, DFS_LEVEL_PATIENT, pk, ds);
-    guint study = find_or_add(idx, patient, DFS_LEVEL_STUDY, stk, ds);
-    guint series = find_or_add(idx, study, DFS_LEVEL_SERIES, sek, ds);
+    g_autofree char *pk = patient_key(facts);
+    g_autofree char *stk = uid_key(facts->fields[DFS_LEVEL_STUDY][ST_UID], relpath);
+    g_autofree char *sek = uid_key(facts->fields[DFS_LEVEL_SERIES][SE_UID], relpath);
+    guint patient = find_or_add(idx, DFS_INDEX_ROOT, DFS_LEVEL_PATIENT, pk, facts);
+    guint study = find_or_add(idx, patient, DFS_LEVEL_STUDY, stk, facts);
+    guint series = find_or_add(idx, study, DFS_LEVEL_SERIES, sek, facts);
     Node *n = g_new0(Node, 1);
     n->key = g_strdup(relpath);
     n->level = DFS_LEVEL_INSTANCE;
     n->parent = series;
-    n->fields = read_fields(ds, DFS_LEVEL_INSTANCE);
+    n->fields = g_steal_pointer(&facts->fields[DFS_LEVEL_INSTANCE]);
     n->relpath = g_strdup(relpath);
     n->size = (guint64)st->st_size;
     n->mtime = st->st_mtim;
@@ -236,8 +250,15 @@ guint dfs_index_add(DfsIndex *idx, const char *relpath, const struct stat *st,
     g_ptr_array_add(idx->nodes, n);
     g_array_append_val(node(idx, series)->children, id);
     idx->n_instances++;
-    note_duplicate(idx, relpath, ds);
+    note_duplicate(idx, relpath, n->fields[IN_UID]);
+    dfs_facts_free(facts);
     return id;
+}
+
+guint dfs_index_add(DfsIndex *idx, const char *relpath, const struct stat *st,
+                    const DfsDataset *ds)
+{
+    return dfs_index_add_facts(idx, relpath, st, dfs_facts_new(ds));
 }
 
 void dfs_index_skip(DfsIndex *idx, const char *relpath, const char *reason)

@@ -44,6 +44,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfsIndex, dfs_index_free)
 guint dfs_index_add(DfsIndex *idx, const char *relpath, const struct stat *st,
                     const DfsDataset *ds);
 
+/* What the index needs from one file, read from its dataset.  Pure and
+ * thread-safe, so scans read files in parallel and file them in order. */
+typedef struct _DfsFacts DfsFacts;
+DfsFacts *dfs_facts_new(const DfsDataset *ds);
+void dfs_facts_free(DfsFacts *facts);
+
+/* As dfs_index_add, from facts (taken). */
+guint dfs_index_add_facts(DfsIndex *idx, const char *relpath, const struct stat *st,
+                          DfsFacts *facts);
+
 /* Record a file that is not in the tree, and why. */
 void dfs_index_skip(DfsIndex *idx, const char *relpath, const char *reason);
 
