@@ -8,6 +8,8 @@
 struct _DfsDataset {
     gint refcount;
     GArray *elems;     /* DfsElement, document order */
+    GArray *top;       /* guint32 indices of the top-level elements */
+    gboolean top_sorted; /* ... in ascending tag order (binary search) */
     GArray *creators;  /* guint32 per element: offset of its Private Creator's
                           text in creator_text, or DFS_NO_INDEX */
     GString *creator_text; /* trimmed creator values, each NUL-terminated */
