@@ -107,6 +107,7 @@ static void append_special(const DfsDataset *ds, guint i, const DfsElement *e, G
         guint nf = 0;
         if (i == dfs_dataset_pixel_data(ds))
             dfs_dataset_fragments(ds, &nf);
+        nf = nf > 0 ? nf - 1 : 0; /* the Basic Offset Table is no fragment (PS3.5 A.4) */
         g_string_append_printf(out, "(pixel data, encapsulated, %u fragments, %u bytes)", nf,
                                e->length);
     } else if (e->tag == DFS_TAG_PIXEL_DATA) {

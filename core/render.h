@@ -9,7 +9,8 @@
  *    numbers, all joined by '\'; values longer than DFS_RENDER_BINARY_MAX
  *    bytes are cut there and followed by "... (N bytes)";
  *  - SQ: "(N items)"; Pixel Data: "(pixel data, N bytes)" or
- *    "(pixel data, encapsulated, N fragments)". */
+ *    "(pixel data, encapsulated, N fragments, M bytes)": fragments after the
+ *    Basic Offset Table, M the encoded length of all items. */
 #pragma once
 
 #include <glib.h>

@@ -41,6 +41,7 @@ import re
 import struct
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle_common as oc  # noqa: E402
 
@@ -225,7 +226,6 @@ def where_str(rec):
 def pydicom_records(path):
     """The file as pydicom reads it, in dcmdump's value forms; the meta group
     first.  Returns (records, implicit)."""
-    import struct
     from pydicom import config
     config.replace_un_with_known_vr = False
     ds = oc.pydicom.dcmread(path, force=True)
@@ -246,7 +246,7 @@ def pydicom_records(path):
 
     def value_text(elem):
         v = elem.value
-        vr = elem.VR
+        vr = str(getattr(elem.VR, "value", elem.VR))
         if v is None or v == "" or v == b"":
             return ""
         many = isinstance(v, (list, tuple, oc.pydicom.multival.MultiValue))
@@ -354,28 +354,30 @@ def same_float(a, b, rel, single=False):
 def compare_text(vr, theirs, ours):
     """theirs: raw text (dcmdump/pydicom); ours: our escaped text."""
     if vr in oc.SINGLE_VALUED_TEXT:
-        if unpad(vr, escape(theirs)) == unpad(vr, ours):
-            return None
-        return "value"
+        a, b = unpad(vr, escape(theirs)), unpad(vr, ours)
+        return None if a == b else f"{b[:120]!r} vs {a[:120]!r}"
     tv = [unpad(vr, escape(unpad(vr, x))) for x in unpad(vr, theirs).split("\\")]
     ov = [unpad(vr, x) for x in unpad(vr, ours).split("\\")]
     if tv == [""]:
         tv = []
     if ov == [""]:
         ov = []
+    first_bad = None
     if len(tv) == len(ov):
-        bad = 0
-        for a, b in zip(tv, ov):
+        for k, (a, b) in enumerate(zip(tv, ov)):
             if vr in ("DS", "IS") and to_number(a) is not None and to_number(b) is not None:
-                bad += not same_float(a, b, 1e-12)
+                same = same_float(a, b, 1e-12)
             else:
-                bad += a != b
-        if not bad:
+                same = a == b
+            if not same:
+                first_bad = f"value {k + 1}: {b[:120]!r} vs {a[:120]!r}"
+                break
+        if first_bad is None:
             return None
     # Control characters that look like separators once escaped: compare whole.
     if unpad(vr, escape(theirs)) == unpad(vr, ours):
         return None
-    return "value"
+    return first_bad or f"{len(ov)} values vs {len(tv)}: {ours[:120]!r} vs {theirs[:120]!r}"
 
 
 BINARY_CUT = re.compile(r"\.\.\. \((\d+) bytes\)")
@@ -542,6 +544,12 @@ def compare_value(vr, t, o):
     if is_special(t, o):
         return compare_special(t, o)
     if vr in oc.TEXT_VRS:
+        # render.h: padding is trimmed (trailing spaces and NULs; leading
+        # spaces too for AE CS DS IS LO SH).
+        if o.value.endswith((" ", "\\x00")):
+            return "format: trailing padding not trimmed"
+        if vr in oc.BOTH_ENDS_PADDED and o.value.startswith(" "):
+            return "format: leading spaces not trimmed"
         return compare_text(vr, t.value, o.value)
     return compare_binary(vr, t.value, o.value, t.length)
 
@@ -687,7 +695,7 @@ def check_file(tool, rel, vrs):
             res.mismatches.append(("unlisted", "dcmdump rejects this file but it is not in "
                                    f"DCMTK_REJECTS: {err.strip()[:400]}", None, None))
             return res
-        return check_rejected(tool, rel, listed, vrs, res)
+        return check_rejected(tool, rel, listed, vrs, res, err)
     if listed is not None:
         res.note = " (listed as rejected by DCMTK, but dcmdump now reads it: compared)"
     ours = our_dump(tool, path, res)
@@ -696,9 +704,19 @@ def check_file(tool, rel, vrs):
     return res
 
 
-def check_rejected(tool, rel, listed, vrs, res):
+def check_rejected(tool, rel, listed, vrs, res, dcmtk_err):
     path = oc.data_path(rel)
+    dcmtk = " | ".join(x.strip() for x in dcmtk_err.splitlines()
+                       if x.startswith(("E:", "F:")))[:300]
     res.note = f" (DCMTK rejects it; ours: {listed.ours})"
+    why = f"\n       DCMTK: {dcmtk}\n       why: {listed.why}"
+    try:
+        return check_listed(tool, rel, listed, vrs, res, path)
+    finally:
+        res.note += why
+
+
+def check_listed(tool, rel, listed, vrs, res, path):
     if listed.ours == oc.OURS_REJECT:
         problems, err = oc.check_rejected(tool, rel, ["dump"])
         res.mismatches.extend(("rejection", p, None, None) for p in problems)
