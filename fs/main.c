@@ -82,7 +82,38 @@ static gboolean check_mountpoint(const char *mp)
     return TRUE;
 }
 
-static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, DfsFs *fs)
+/* Scan SOURCE into the tree.  Runs after fuse_daemonize(): the scan starts
+ * threads, and a fork() with other threads alive can leave a lock (glibc's
+ * iconv lock, say) held forever in the child. */
+static gboolean scan(const char *source, unsigned cache_mb, DfsFs *fs)
+{
+    g_autoptr(GError) error = NULL;
+    DfsScanCounts counts;
+    DfsIndex *idx = dfs_scan(source, NULL, NULL, &counts, &error);
+    if (idx == NULL) {
+        g_printerr("dicomfs: %s\n", error->message);
+        return FALSE;
+    }
+    fs->tree = dfs_tree_new(source, idx, (gsize)cache_mb << 20);
+    DfsTreeStatus ts = {counts.files_seen, counts.indexed, counts.skipped, TRUE};
+    dfs_tree_set_status(fs->tree, &ts);
+    return TRUE;
+}
+
+static int serve(struct fuse_session *se, struct fuse_cmdline_opts *cl)
+{
+    if (cl->singlethread)
+        return fuse_session_loop(se);
+    struct fuse_loop_config *lc = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(lc, cl->max_threads ? cl->max_threads : 16);
+    int rc = fuse_session_loop_mt(se, lc);
+    fuse_loop_cfg_destroy(lc);
+    return rc;
+}
+
+/* Mount, go to the background, scan, then answer requests: requests that
+ * come during the scan wait for it. */
+static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Options *o, DfsFs *fs)
 {
     struct fuse_session *se = fuse_session_new(args, &dfs_fs_ops, sizeof dfs_fs_ops, fs);
     if (se == NULL)
@@ -91,20 +122,14 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, DfsFs *fs)
     if (fuse_set_signal_handlers(se) == 0) {
         if (fuse_session_mount(se, cl->mountpoint) == 0) {
             fuse_daemonize(cl->foreground);
-            if (cl->singlethread) {
-                rc = fuse_session_loop(se);
-            } else {
-                struct fuse_loop_config *lc = fuse_loop_cfg_create();
-                fuse_loop_cfg_set_max_threads(lc, cl->max_threads ? cl->max_threads : 16);
-                rc = fuse_session_loop_mt(se, lc);
-                fuse_loop_cfg_destroy(lc);
-            }
+            if (scan(o->source, o->cache_mb, fs))
+                rc = serve(se, cl) ? 1 : 0;
             fuse_session_unmount(se);
         }
         fuse_remove_signal_handlers(se);
     }
     fuse_session_destroy(se);
-    return rc ? 1 : 0;
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -140,17 +165,8 @@ int main(int argc, char **argv)
         return 1;
     /* Read-only for the kernel too, and a name for `mount` to show. */
     fuse_opt_add_arg(&args, "-oro,fsname=dicomfs,subtype=dicomfs");
-    g_autoptr(GError) error = NULL;
-    DfsScanCounts counts;
-    DfsIndex *idx = dfs_scan(o.source, NULL, NULL, &counts, &error);
-    if (idx == NULL) {
-        fprintf(stderr, "dicomfs: %s\n", error->message);
-        return 1;
-    }
-    DfsFs fs = {dfs_tree_new(o.source, idx, (gsize)o.cache_mb << 20)};
-    DfsTreeStatus ts = {counts.files_seen, counts.indexed, counts.skipped, TRUE};
-    dfs_tree_set_status(fs.tree, &ts);
-    int rc = run(&args, &cl, &fs);
+    DfsFs fs = {NULL};
+    int rc = run(&args, &cl, &o, &fs);
     dfs_tree_free(fs.tree);
     free(o.source);
     free(cl.mountpoint);
