@@ -17,5 +17,10 @@
 #define DFS_LIMIT_INFLATED_BYTES (1024u * 1024u * 1024u)
 #define DFS_LIMIT_INFLATE_RATIO 1032u
 
+/* Images: rows x columns, frames, and bytes of one decoded frame. */
+#define DFS_LIMIT_IMAGE_PIXELS (1u << 28)
+#define DFS_LIMIT_FRAMES 100000u
+#define DFS_LIMIT_FRAME_BYTES (1024u * 1024u * 1024u)
+
 /* First read of a header-only parse; grown by doubling as the parser needs. */
 #define DFS_HEADER_FIRST_READ 8192u

@@ -3,6 +3,7 @@
  *   dicomfs-tool dump  [--header-only] FILE     one line per element
  *   dicomfs-tool json  [--header-only] [--meta] [--pretty] FILE
  *   dicomfs-tool value [--header-only] FILE NAME   NAME: keyword or GGGGEEEE
+ *   dicomfs-tool raw   FILE [FRAME]     decoded frames as stored values (pixels.raw)
  *
  * Exit status: 0 on success, 1 when the file cannot be read (the reason on
  * stderr), 2 on usage errors. */
@@ -12,6 +13,7 @@
 
 #include "dict.h"
 #include "error.h"
+#include "image.h"
 #include "json.h"
 #include "reader.h"
 #include "render.h"
@@ -58,6 +60,28 @@ static int print_value(DfsDataset *ds, const char *name)
     return 0;
 }
 
+/* All frames, or one, as little endian stored values. */
+static int print_raw(DfsDataset *ds, const char *frame_arg)
+{
+    DfsImage img;
+    g_autoptr(GError) error = NULL;
+    if (!dfs_image_describe(ds, &img, &error)) {
+        g_printerr("dicomfs-tool: %s\n", error->message);
+        return 1;
+    }
+    guint first = frame_arg ? (guint)atoi(frame_arg) : 0;
+    guint last = frame_arg ? first + 1 : img.frames;
+    g_autofree guint8 *buf = g_malloc(dfs_image_frame_bytes(&img));
+    for (guint f = first; f < last; f++) {
+        if (!dfs_image_decode(ds, &img, f, buf, &error)) {
+            g_printerr("dicomfs-tool: frame %u: %s\n", f, error->message);
+            return 1;
+        }
+        fwrite(buf, 1, dfs_image_frame_bytes(&img), stdout);
+    }
+    return 0;
+}
+
 static int run(const char *cmd, const char *path, const char *name)
 {
     g_autoptr(GError) error = NULL;
@@ -69,6 +93,8 @@ static int run(const char *cmd, const char *path, const char *name)
     }
     if (strcmp(cmd, "value") == 0)
         return print_value(ds, name);
+    if (strcmp(cmd, "raw") == 0)
+        return print_raw(ds, name);
     g_autoptr(GString) s = g_string_new(NULL);
     if (strcmp(cmd, "dump") == 0) {
         dfs_render_dump(ds, s);
@@ -82,7 +108,7 @@ static int run(const char *cmd, const char *path, const char *name)
 
 int main(int argc, char **argv)
 {
-    g_autoptr(GOptionContext) ctx = g_option_context_new("dump|json|value FILE [NAME]");
+    g_autoptr(GOptionContext) ctx = g_option_context_new("dump|json|value|raw FILE [NAME|FRAME]");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_summary(ctx, "Print a DICOM file's elements, JSON or one value.");
     g_autoptr(GError) error = NULL;
@@ -91,6 +117,7 @@ int main(int argc, char **argv)
         return 2;
     }
     gboolean ok = argc >= 3 && ((strcmp(argv[1], "value") == 0 && argc == 4) ||
+                                (strcmp(argv[1], "raw") == 0 && argc <= 4) ||
                                 ((strcmp(argv[1], "dump") == 0 || strcmp(argv[1], "json") == 0) &&
                                  argc == 3));
     if (!ok) {

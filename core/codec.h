@@ -1,0 +1,23 @@
+/* dicomfs core (internal): encapsulated pixel data (PS3.5 A.4): the bytes
+ * of one frame out of the fragments, and the decoders. */
+#pragma once
+
+#include "image.h"
+
+/* The encoded bytes of frame (0-based): by the Extended or Basic Offset
+ * Table where there is one, else one fragment per frame, else (one frame)
+ * every fragment.  Caller unrefs. */
+GBytes *dfs_codec_frame_bytes(const DfsDataset *ds, const DfsImage *img, guint frame,
+                              GError **error);
+
+/* Decode an encapsulated frame into out (dfs_image_frame_bytes() bytes). */
+gboolean dfs_codec_decode(const DfsDataset *ds, const DfsImage *img, guint frame, guint8 *out,
+                          GError **error);
+
+/* RLE Lossless (PS3.5 Annex G) of one frame into stored values. */
+gboolean dfs_codec_rle(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
+                       GError **error);
+
+/* Raw samples in the image's layout to stored values (image.c). */
+void dfs_image_unpack(const DfsImage *img, const guint8 *raw, gboolean big, guint bit_offset,
+                      guint8 *out);
