@@ -7,6 +7,8 @@
 
 #include "cache.h"
 #include "error.h"
+#include "display.h"
+#include "image.h"
 #include "json.h"
 #include "levels.h"
 #include "reader.h"
@@ -20,11 +22,32 @@ enum {
     K_NODE,        /* an index node's folder; sub is 1, so the root is 1 */
     K_TAGS,        /* a node's tags/ */
     K_ATTR,        /* an element, item or sequence under tags/ */
-    K_HEADER_JSON, /* instance header.json; these three in instance_files order */
+    K_HEADER_JSON, /* instance header.json */
     K_HEADER_TXT,  /* instance header.txt */
     K_DCM,         /* instance.dcm */
     K_META_DIR,    /* .dicomfs */
     K_META_FILE,   /* .dicomfs/<sub> */
+    K_IMAGE_PNG,   /* the first frame for display */
+    K_PIXELS_RAW,  /* all frames as stored values */
+    K_PIXELS_TXT,  /* the layout of pixels.raw */
+    K_FRAMES,      /* frames/ of a multi-frame instance */
+    K_FRAME_PNG,   /* frames/NNNN.png; sub is the frame */
+    K_FRAME_RAW,   /* frames/NNNN.raw */
+};
+
+/* What an instance folder holds, in listing order. */
+typedef struct {
+    const char *name;
+    guint kind;
+    guint8 pixels; /* 1: only with Pixel Data; 2: only with several frames */
+    guint8 is_dir;
+} InstanceEntry;
+
+static const InstanceEntry instance_entries[] = {
+    {"frames", K_FRAMES, 2, TRUE},         {"header.json", K_HEADER_JSON, 0, FALSE},
+    {"header.txt", K_HEADER_TXT, 0, FALSE}, {"image.png", K_IMAGE_PNG, 1, FALSE},
+    {"instance.dcm", K_DCM, 0, FALSE},      {"pixels.raw", K_PIXELS_RAW, 1, FALSE},
+    {"pixels.txt", K_PIXELS_TXT, 1, FALSE}, {"tags", K_TAGS, 0, TRUE},
 };
 
 #define KIND(e) ((guint)((e) >> 60))
@@ -34,7 +57,6 @@ enum {
 
 static const char *const meta_files[] = {"errors.tsv", "instances.tsv", "patients.tsv",
                                          "series.tsv", "status", "studies.tsv"};
-static const char *const instance_files[] = {"header.json", "header.txt", "instance.dcm"};
 
 struct _DfsTree {
     char *source;
@@ -114,6 +136,130 @@ static DfsDataset *dataset_for(DfsTree *t, guint node, GError **error)
     DfsDataset *cached = dfs_cache_put(t->datasets, inst, ds, size);
     dfs_dataset_free(ds);
     return cached;
+}
+
+/* --- pixel files ---------------------------------------------------------- */
+
+/* The image of an instance, from its header: FALSE without Pixel Data.
+ * Where the Pixel Data is there but its description is not usable, *ok is
+ * FALSE and the pixel files answer with errors. */
+static gboolean instance_image(DfsTree *t, guint node, DfsImage *img, GError **error)
+{
+    DfsDataset *ds = dataset_for(t, node, error);
+    if (ds == NULL)
+        return FALSE;
+    gboolean ok = dfs_image_describe(ds, img, error);
+    dfs_dataset_free(ds);
+    return ok;
+}
+
+/* 0 without Pixel Data, else the number of frames (1 if undescribable). */
+static guint instance_frames(DfsTree *t, guint node)
+{
+    DfsDataset *ds = dataset_for(t, node, NULL);
+    if (ds == NULL)
+        return 0;
+    guint frames = 0;
+    if (dfs_dataset_pixel_data(ds) != DFS_NO_INDEX ||
+        dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_FLOAT_PIXEL_DATA) != DFS_NO_INDEX ||
+        dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_DOUBLE_FLOAT_PIXEL_DATA) != DFS_NO_INDEX) {
+        DfsImage img;
+        frames = dfs_image_describe(ds, &img, NULL) ? img.frames : 1;
+    }
+    dfs_dataset_free(ds);
+    return frames;
+}
+
+static guint png_channels(const DfsImage *img)
+{
+    return img->samples == 1 && !g_str_equal(img->photometric, "PALETTE COLOR") ? 1 : 3;
+}
+
+/* Sizes fixed by the header: no frame is decoded for ls -l. */
+static gboolean pixel_size(DfsTree *t, DfsEntry e, guint64 *size, GError **error)
+{
+    DfsImage img;
+    if (!instance_image(t, NODE(e), &img, error))
+        return FALSE;
+    switch (KIND(e)) {
+    case K_PIXELS_RAW:
+        *size = (guint64)dfs_image_frame_bytes(&img) * img.frames;
+        return TRUE;
+    case K_FRAME_RAW:
+        *size = dfs_image_frame_bytes(&img);
+        return TRUE;
+    default: /* PNGs */
+        *size = dfs_png_size(img.columns, img.rows, png_channels(&img));
+        return *size > 0 || (g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "PNG failed"), FALSE);
+    }
+}
+
+static void render_pixels_txt(const DfsImage *img, GString *out)
+{
+    const char *dt = dfs_image_dtype(img);
+    guint sb = dfs_image_sample_bytes(img);
+    char code = img->is_float ? 'f' : img->is_signed ? 'i' : 'u';
+    g_string_append_printf(out,
+                           "dtype %s\nshape %u %u %u %u\nframes %u\nrows %u\ncolumns %u\n"
+                           "samples_per_pixel %u\nphotometric %s\nbyteorder little\n"
+                           "numpy numpy.fromfile(\"pixels.raw\", dtype=\"<%c%u\").reshape(%u, %u, %u, %u)\n",
+                           dt, img->frames, img->rows, img->columns, img->samples, img->frames,
+                           img->rows, img->columns, img->samples, img->photometric, code, sb,
+                           img->frames, img->rows, img->columns, img->samples);
+}
+
+/* Decode frames [first, last) of the instance into out (raw), or the first
+ * of them as PNG. */
+static gboolean render_pixels(DfsTree *t, DfsEntry e, GString *out, GError **error)
+{
+    guint kind = KIND(e), node = NODE(e);
+    g_autofree char *path = g_build_filename(t->source, dfs_index_relpath(t->idx, node), NULL);
+    g_autoptr(DfsDataset) ds = dfs_read_file(path, DFS_READ_FULL, error);
+    DfsImage img;
+    if (ds == NULL || !dfs_image_describe(ds, &img, error))
+        return FALSE;
+    if (kind == K_PIXELS_TXT) {
+        render_pixels_txt(&img, out);
+        return TRUE;
+    }
+    guint first = kind == K_FRAME_PNG || kind == K_FRAME_RAW ? SUB(e) : 0;
+    guint last = kind == K_PIXELS_RAW ? img.frames : first + 1;
+    gsize fb = dfs_image_frame_bytes(&img);
+    g_autofree guint8 *frame = g_malloc(fb);
+    for (guint f = first; f < last; f++) {
+        if (!dfs_image_decode(ds, &img, f, frame, error))
+            return FALSE;
+        if (kind == K_PIXELS_RAW || kind == K_FRAME_RAW) {
+            g_string_append_len(out, (const char *)frame, (gssize)fb);
+            continue;
+        }
+        DfsDisplay d = {0};
+        gboolean ok = dfs_display_render(ds, &img, frame, &d, error);
+        g_autoptr(GBytes) png = ok ? dfs_png_encode(&d, error) : NULL;
+        dfs_display_clear(&d);
+        if (png == NULL)
+            return FALSE;
+        g_string_append_len(out, g_bytes_get_data(png, NULL), (gssize)g_bytes_get_size(png));
+    }
+    return TRUE;
+}
+
+/* frames/NNNN.png or NNNN.raw: the frame, or FALSE. */
+static gboolean parse_frame_name(const char *name, guint frames, guint *frame, guint *kind)
+{
+    char *end;
+    guint64 n = g_ascii_strtoull(name, &end, 10);
+    if (end == name || n == 0 || n > frames)
+        return FALSE;
+    *frame = (guint)n - 1;
+    *kind = strcmp(end, ".png") == 0 ? K_FRAME_PNG : strcmp(end, ".raw") == 0 ? K_FRAME_RAW : 0;
+    return *kind != 0;
+}
+
+static void frame_name(guint frame, guint frames, const char *ext, char buf[32])
+{
+    guint width = MAX(4u, (guint)g_snprintf(NULL, 0, "%u", frames));
+    g_snprintf(buf, 32, "%0*u.%s", (int)width, frame + 1, ext);
 }
 
 /* --- attribute folders ---------------------------------------------------- */
@@ -207,17 +353,19 @@ static gboolean lookup_in_node(DfsTree *t, guint node, const char *name, DfsEntr
         *out = ENTRY(K_META_DIR, 0, 0);
         return TRUE;
     }
-    if (level != DFS_LEVEL_ROOT && strcmp(name, "tags") == 0) {
-        *out = ENTRY(K_TAGS, node, 0);
-        return TRUE;
-    }
     if (level == DFS_LEVEL_INSTANCE) {
-        for (guint k = 0; k < G_N_ELEMENTS(instance_files); k++)
-            if (strcmp(name, instance_files[k]) == 0) {
-                *out = ENTRY(K_HEADER_JSON + k, node, 0);
+        guint frames = instance_frames(t, node);
+        for (guint k = 0; k < G_N_ELEMENTS(instance_entries); k++)
+            if (strcmp(name, instance_entries[k].name) == 0 &&
+                frames >= instance_entries[k].pixels) {
+                *out = ENTRY(instance_entries[k].kind, node, 0);
                 return TRUE;
             }
         return not_found(error, name);
+    }
+    if (level != DFS_LEVEL_ROOT && strcmp(name, "tags") == 0) {
+        *out = ENTRY(K_TAGS, node, 0);
+        return TRUE;
     }
     guint child = dfs_index_lookup(t->idx, node, name);
     if (child == DFS_NO_INDEX)
@@ -246,6 +394,17 @@ gboolean dfs_tree_lookup(DfsTree *t, DfsEntry dir, const char *name, DfsEntry *o
                 return TRUE;
             }
         return not_found(error, name);
+    case K_FRAMES: {
+        guint frame, kind;
+        char canonical[32];
+        if (!parse_frame_name(name, instance_frames(t, node), &frame, &kind))
+            return not_found(error, name);
+        frame_name(frame, instance_frames(t, node), kind == K_FRAME_PNG ? "png" : "raw", canonical);
+        if (strcmp(canonical, name) != 0)
+            return not_found(error, name);
+        *out = ENTRY(kind, node, frame);
+        return TRUE;
+    }
     default:
         g_set_error(error, DFS_ERROR, DFS_ERROR_NOT_DIR, "not a folder");
         return FALSE;
@@ -287,9 +446,13 @@ static void list_node(ListCtx *c)
     DfsLevel level = dfs_index_level(c->t->idx, c->node);
     guint64 pos = 0;
     if (level == DFS_LEVEL_INSTANCE) {
-        for (guint k = 0; k < G_N_ELEMENTS(instance_files); k++)
-            emit(c, pos++, instance_files[k], ENTRY(K_HEADER_JSON + k, c->node, 0), FALSE);
-        emit(c, pos, "tags", ENTRY(K_TAGS, c->node, 0), TRUE);
+        guint frames = instance_frames(c->t, c->node);
+        for (guint k = 0; k < G_N_ELEMENTS(instance_entries); k++) {
+            const InstanceEntry *ie = &instance_entries[k];
+            if (frames >= ie->pixels)
+                emit(c, pos, ie->name, ENTRY(ie->kind, c->node, 0), ie->is_dir);
+            pos++; /* positions stay fixed whatever is shown */
+        }
         return;
     }
     if (level == DFS_LEVEL_ROOT)
@@ -318,6 +481,17 @@ gboolean dfs_tree_list(DfsTree *t, DfsEntry dir, guint64 from, DfsTreeListFunc f
         for (guint k = 0; k < G_N_ELEMENTS(meta_files); k++)
             emit(&c, k, meta_files[k], ENTRY(K_META_FILE, 0, k), FALSE);
         return TRUE;
+    case K_FRAMES: {
+        guint frames = instance_frames(t, c.node);
+        for (guint f = (guint)(from / 2); f < frames && !c.stopped; f++) {
+            char name[32];
+            frame_name(f, frames, "png", name);
+            emit(&c, 2 * (guint64)f, name, ENTRY(K_FRAME_PNG, c.node, f), FALSE);
+            frame_name(f, frames, "raw", name);
+            emit(&c, 2 * (guint64)f + 1, name, ENTRY(K_FRAME_RAW, c.node, f), FALSE);
+        }
+        return TRUE;
+    }
     case K_TAGS:
     case K_ATTR: {
         DfsDataset *ds = dataset_for(t, c.node, error);
@@ -369,6 +543,15 @@ static gboolean render(DfsTree *t, DfsEntry e, GString *out, GError **error)
         render_meta(t, SUB(e) % G_N_ELEMENTS(meta_files), out);
         return TRUE;
     }
+    if (kind == K_PIXELS_TXT) {
+        DfsImage img;
+        if (!instance_image(t, node, &img, error))
+            return FALSE;
+        render_pixels_txt(&img, out);
+        return TRUE;
+    }
+    if (kind >= K_IMAGE_PNG && kind <= K_FRAME_RAW)
+        return render_pixels(t, e, out, error);
     DfsDataset *ds = dataset_for(t, node, error);
     if (ds == NULL)
         return FALSE;
@@ -388,7 +571,8 @@ static gboolean render(DfsTree *t, DfsEntry e, GString *out, GError **error)
 GBytes *dfs_tree_content(DfsTree *t, DfsEntry e, GError **error)
 {
     guint kind = KIND(e);
-    if (kind == K_NODE || kind == K_TAGS || kind == K_META_DIR || kind == K_DCM) {
+    if (kind == K_NODE || kind == K_TAGS || kind == K_META_DIR || kind == K_DCM ||
+        kind == K_FRAMES) {
         g_set_error(error, DFS_ERROR, kind == K_DCM ? DFS_ERROR_UNSUPPORTED : DFS_ERROR_IS_DIR,
                     "not a rendered file");
         return NULL;
@@ -448,7 +632,7 @@ gboolean dfs_tree_stat(DfsTree *t, DfsEntry e, DfsEntryStat *st, GError **error)
                      : dfs_index_first_instance(t->idx, node);
     if (inst != DFS_NO_INDEX)
         st->mtime = *dfs_index_mtime(t->idx, inst);
-    gboolean dir = kind == K_NODE || kind == K_TAGS || kind == K_META_DIR;
+    gboolean dir = kind == K_NODE || kind == K_TAGS || kind == K_META_DIR || kind == K_FRAMES;
     if (kind == K_ATTR && !attr_is_dir(t, e, &dir, error))
         return FALSE;
     st->is_dir = dir;
@@ -459,6 +643,8 @@ gboolean dfs_tree_stat(DfsTree *t, DfsEntry e, DfsEntryStat *st, GError **error)
         st->size = dfs_index_size(t->idx, node);
         return TRUE;
     }
+    if (kind == K_IMAGE_PNG || kind == K_PIXELS_RAW || kind == K_FRAME_PNG || kind == K_FRAME_RAW)
+        return pixel_size(t, e, &st->size, error);
     GBytes *b = dfs_tree_content(t, e, error);
     if (b == NULL)
         return FALSE;
