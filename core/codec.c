@@ -162,6 +162,11 @@ gboolean dfs_codec_rle(const DfsImage *img, const guint8 *data, gsize len, guint
     return TRUE;
 }
 
+gboolean dfs_codec_supported(DfsCodec codec)
+{
+    return codec == DFS_CODEC_NATIVE || codec == DFS_CODEC_RLE;
+}
+
 gboolean dfs_codec_decode(const DfsDataset *ds, const DfsImage *img, guint frame, guint8 *out,
                           GError **error)
 {

@@ -10,6 +10,9 @@
 GBytes *dfs_codec_frame_bytes(const DfsDataset *ds, const DfsImage *img, guint frame,
                               GError **error);
 
+/* Is there a decoder for this codec yet? */
+gboolean dfs_codec_supported(DfsCodec codec);
+
 /* Decode an encapsulated frame into out (dfs_image_frame_bytes() bytes). */
 gboolean dfs_codec_decode(const DfsDataset *ds, const DfsImage *img, guint frame, guint8 *out,
                           GError **error);

@@ -239,7 +239,8 @@ guint dfs_index_add_facts(DfsIndex *idx, const char *relpath, const struct stat 
     guint study = find_or_add(idx, patient, DFS_LEVEL_STUDY, stk, facts);
     guint series = find_or_add(idx, study, DFS_LEVEL_SERIES, sek, facts);
     Node *n = g_new0(Node, 1);
-    n->key = g_strdup(relpath);
+    /* Same-named instances are told apart in SOP Instance UID order. */
+    n->key = g_strdup_printf("%s\x1f%s", facts->fields[DFS_LEVEL_INSTANCE][IN_UID], relpath);
     n->level = DFS_LEVEL_INSTANCE;
     n->parent = series;
     n->fields = g_steal_pointer(&facts->fields[DFS_LEVEL_INSTANCE]);

@@ -14,10 +14,10 @@
 const char *dfs_render_name(const DfsDataset *ds, guint i, char buf[64])
 {
     const DfsElement *e = dfs_dataset_element(ds, i);
-    /* Private data elements are named by number: their meaning depends on
-     * the creator, and a keyword would hide that (PS3.5 7.8). */
-    gboolean private_data = (e->tag >> 16) & 1 && (e->tag & 0xffff) >= 0x0100;
-    const DfsDictEntry *d = private_data ? NULL : dfs_dict_lookup(e->tag);
+    /* Private elements (creators too) are named by number: their meaning
+     * depends on the creator, and a keyword would hide that (PS3.5 7.8). */
+    gboolean is_private = (e->tag >> 16) & 1;
+    const DfsDictEntry *d = is_private ? NULL : dfs_dict_lookup(e->tag);
     if (e->tag == DFS_TAG_ITEM)
         g_strlcpy(buf, "Item", 64);
     else if (d != NULL && d->keyword[0] != '\0')

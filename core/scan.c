@@ -118,7 +118,10 @@ static void file_items(Scan *s, DfsIndex *idx, DfsScanCounts *c, DfsScanProgress
         c->files_seen += it->is_file;
         if (it->facts == NULL) {
             dfs_index_skip(idx, it->relpath, it->reason);
-            c->skipped++;
+            if (it->is_file)
+                c->skipped++;
+            else
+                c->others++;
         } else if (dfs_index_add_facts(idx, it->relpath, &it->st,
                                        g_steal_pointer(&it->facts)) == DFS_NO_INDEX) {
             c->skipped++;

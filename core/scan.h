@@ -13,7 +13,9 @@ G_BEGIN_DECLS
 typedef struct {
     guint files_seen; /* regular files found */
     guint indexed;    /* instances in the tree */
-    guint skipped;    /* files not in the tree */
+    guint skipped;    /* regular files not in the tree */
+    guint others;     /* entries that are no regular file to read: links that
+                         loop or lead outside, FIFOs, devices, a file met twice */
 } DfsScanCounts;
 
 /* Called after each file; may be NULL. */

@@ -8,6 +8,7 @@
 #include "cache.h"
 #include "error.h"
 #include "display.h"
+#include "codec.h"
 #include "image.h"
 #include "json.h"
 #include "levels.h"
@@ -118,6 +119,18 @@ static gboolean valid_node(DfsTree *t, guint node)
 
 /* --- datasets ------------------------------------------------------------- */
 
+/* Does the file go on after a Pixel Data of defined length?  (With
+ * encapsulated Pixel Data the header-only read cannot tell, and it is not
+ * read whole for that.) */
+static gboolean has_trailing_elements(const DfsDataset *ds, guint64 file_size)
+{
+    guint px = dfs_dataset_pixel_data(ds);
+    if (px == DFS_NO_INDEX)
+        return FALSE;
+    const DfsElement *e = dfs_dataset_element(ds, px);
+    return e->length != DFS_UNDEFINED_LENGTH && e->offset + e->length + 8 <= file_size;
+}
+
 /* The header-only dataset of the instance below node (cached).  Caller
  * frees. */
 static DfsDataset *dataset_for(DfsTree *t, guint node, GError **error)
@@ -132,6 +145,15 @@ static DfsDataset *dataset_for(DfsTree *t, guint node, GError **error)
     ds = dfs_read_file(path, DFS_READ_HEADER_ONLY, error);
     if (ds == NULL)
         return NULL;
+    if (has_trailing_elements(ds, dfs_index_size(t->idx, inst))) {
+        /* Elements after Pixel Data (padding, signatures) belong in tags/
+         * and the header too: this file is read whole. */
+        DfsDataset *full = dfs_read_file(path, DFS_READ_FULL, NULL);
+        if (full != NULL) {
+            dfs_dataset_free(ds);
+            ds = full;
+        }
+    }
     gsize size = dfs_dataset_loaded_size(ds) + dfs_dataset_n_elements(ds) * sizeof(DfsElement);
     DfsDataset *cached = dfs_cache_put(t->datasets, inst, ds, size);
     dfs_dataset_free(ds);
@@ -164,7 +186,9 @@ static guint instance_frames(DfsTree *t, guint node)
         dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_FLOAT_PIXEL_DATA) != DFS_NO_INDEX ||
         dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_DOUBLE_FLOAT_PIXEL_DATA) != DFS_NO_INDEX) {
         DfsImage img;
-        frames = dfs_image_describe(ds, &img, NULL) ? img.frames : 1;
+        gboolean ok = dfs_image_describe(ds, &img, NULL);
+        /* Pixel files appear for the syntaxes decoded so far (issue #4). */
+        frames = !ok ? 1 : dfs_codec_supported(img.codec) ? img.frames : 0;
     }
     dfs_dataset_free(ds);
     return frames;
@@ -518,8 +542,9 @@ static void render_status(DfsTree *t, GString *out)
     g_mutex_unlock(&t->status_lock);
     g_string_append_printf(out,
                            "source: %s\nfiles seen: %u\nindexed: %u\nskipped: %u\n"
+                           "other entries listed: %u\n"
                            "scan: %s\n",
-                           t->source, st.files_seen, st.indexed, st.skipped,
+                           t->source, st.files_seen, st.indexed, st.skipped, st.others,
                            st.done ? "done" : "running");
 }
 

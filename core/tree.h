@@ -64,7 +64,7 @@ char *dfs_tree_source_path(DfsTree *tree, DfsEntry e);
 
 /* What the status file says. */
 typedef struct {
-    guint files_seen, indexed, skipped;
+    guint files_seen, indexed, skipped, others;
     gboolean done;
 } DfsTreeStatus;
 void dfs_tree_set_status(DfsTree *tree, const DfsTreeStatus *st);

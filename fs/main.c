@@ -7,6 +7,7 @@
  * (-o cache_mb=N).  Unmount with `fusermount3 -u MOUNTPOINT`; SIGINT and
  * SIGTERM unmount too. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,7 @@ static gboolean scan(const char *source, unsigned cache_mb, DfsFs *fs)
         return FALSE;
     }
     fs->tree = dfs_tree_new(source, idx, (gsize)cache_mb << 20);
-    DfsTreeStatus ts = {counts.files_seen, counts.indexed, counts.skipped, TRUE};
+    DfsTreeStatus ts = {counts.files_seen, counts.indexed, counts.skipped, counts.others, TRUE};
     dfs_tree_set_status(fs->tree, &ts);
     return TRUE;
 }
@@ -122,8 +123,12 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
     if (fuse_set_signal_handlers(se) == 0) {
         if (fuse_session_mount(se, cl->mountpoint) == 0) {
             fuse_daemonize(cl->foreground);
-            if (scan(o->source, o->cache_mb, fs))
-                rc = serve(se, cl) ? 1 : 0;
+            if (scan(o->source, o->cache_mb, fs)) {
+                /* The loop returns the signal that ended it: SIGINT, SIGTERM
+                 * and SIGHUP are the requested, clean way out. */
+                int r = serve(se, cl);
+                rc = r == 0 || r == SIGINT || r == SIGTERM || r == SIGHUP ? 0 : 1;
+            }
             fuse_session_unmount(se);
         }
         fuse_remove_signal_handlers(se);

@@ -560,11 +560,8 @@ def expected_name(tag):
     if tag == oc.ITEM:
         return "Item"
     if group & 1:
-        if 0x10 <= elem <= 0xFF:
-            return "PrivateCreator"
-        if elem >= 0x100:
-            return f"{tag:08X}"
-        return None
+        # every private element, creators too, is named by its number
+        return f"{tag:08X}" if elem >= 0x10 else None
     kw = oc.pydicom.datadict.keyword_for_tag(tag)
     return kw or None
 
