@@ -164,7 +164,8 @@ gboolean dfs_codec_rle(const DfsImage *img, const guint8 *data, gsize len, guint
 
 gboolean dfs_codec_supported(DfsCodec codec)
 {
-    return codec == DFS_CODEC_NATIVE || codec == DFS_CODEC_RLE;
+    return codec == DFS_CODEC_NATIVE || codec == DFS_CODEC_RLE || codec == DFS_CODEC_JPEG ||
+           codec == DFS_CODEC_JPEG_LS || codec == DFS_CODEC_J2K;
 }
 
 gboolean dfs_codec_decode(const DfsDataset *ds, const DfsImage *img, guint frame, guint8 *out,
@@ -180,14 +181,18 @@ gboolean dfs_codec_decode(const DfsDataset *ds, const DfsImage *img, guint frame
     switch (img->codec) {
     case DFS_CODEC_RLE:
         return dfs_codec_rle(img, data, len, out, error);
+    case DFS_CODEC_JPEG:
+        return dfs_codec_jpeg(img, data, len, out, error);
+    case DFS_CODEC_JPEG_LS:
+        return dfs_codec_jpegls(img, data, len, out, error);
+    case DFS_CODEC_J2K:
+        return dfs_codec_j2k(img, data, len, out, error);
     case DFS_CODEC_NATIVE: /* Encapsulated Uncompressed Explicit VR LE */
         if (len < (gsize)img->rows * img->columns * img->samples * (img->bits_allocated / 8))
             return bad(error, DFS_ERROR_TRUNCATED, "frame shorter than the image");
         dfs_image_unpack(img, data, FALSE, 0, out);
         return TRUE;
     default:
-        return bad(error, DFS_ERROR_UNSUPPORTED,
-                   "this transfer syntax is not decoded yet (JPEG, JPEG-LS and JPEG 2000 "
-                   "decoders are the next step of issue #4)");
+        return bad(error, DFS_ERROR_UNSUPPORTED, "unknown transfer syntax: pixels not decoded");
     }
 }

@@ -21,6 +21,14 @@ gboolean dfs_codec_decode(const DfsDataset *ds, const DfsImage *img, guint frame
 gboolean dfs_codec_rle(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
                        GError **error);
 
+/* The library decoders (codec-libs.c): one frame's bytes to stored values. */
+gboolean dfs_codec_jpeg(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
+                        GError **error);
+gboolean dfs_codec_jpegls(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
+                          GError **error);
+gboolean dfs_codec_j2k(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
+                       GError **error);
+
 /* Raw samples in the image's layout to stored values (image.c). */
 void dfs_image_unpack(const DfsImage *img, const guint8 *raw, gboolean big, guint bit_offset,
                       guint8 *out);

@@ -1,0 +1,227 @@
+/* dicomfs core: the library decoders of encapsulated frames.
+ *
+ * JPEG baseline (8-bit) through libjpeg-turbo, JPEG-LS through CharLS,
+ * JPEG 2000 and High-Throughput JPEG 2000 through OpenJPEG.  Each decoder
+ * gives samples of 1 or 2 bytes (or 4 for OpenJPEG) in its own layout;
+ * finish() turns them into stored values like native pixel data. */
+#include "codec.h"
+
+#include <stdio.h> /* jpeglib.h needs FILE */
+
+#include <charls/charls.h>
+#include <jpeglib.h>
+#include <openjpeg.h>
+#include <setjmp.h>
+#include <string.h>
+
+#include "error.h"
+
+static gboolean bad(GError **error, int code, const char *what, const char *detail)
+{
+    g_set_error(error, DFS_ERROR, code, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+    return FALSE;
+}
+
+/* Decoded samples (sb bytes each, little endian, planar or interleaved, of
+ * the image's shape) to stored values in out. */
+static gboolean finish(const DfsImage *img, const guint8 *samples, guint sb, gboolean planar,
+                       guint8 *out)
+{
+    DfsImage raw_img = *img;
+    raw_img.planar = planar ? 1 : 0;
+    guint rb = img->bits_allocated / 8;
+    gsize n = (gsize)img->rows * img->columns * img->samples;
+    if (rb == sb) {
+        dfs_image_unpack(&raw_img, samples, FALSE, 0, out);
+        return TRUE;
+    }
+    /* Re-pack to Bits Allocated (a decoder's width can differ from it). */
+    g_autofree guint8 *raw = g_malloc0(n * rb);
+    for (gsize k = 0; k < n; k++)
+        memcpy(raw + k * rb, samples + k * sb, MIN(rb, sb));
+    dfs_image_unpack(&raw_img, raw, FALSE, 0, out);
+    return TRUE;
+}
+
+/* --- JPEG (ISO 10918-1) through libjpeg-turbo ----------------------------- */
+
+typedef struct {
+    struct jpeg_error_mgr pub;
+    jmp_buf jump;
+    char message[JMSG_LENGTH_MAX];
+} JpegError;
+
+static void jpeg_fail(j_common_ptr cinfo)
+{
+    JpegError *e = (JpegError *)cinfo->err;
+    cinfo->err->format_message(cinfo, e->message);
+    longjmp(e->jump, 1);
+}
+
+static void jpeg_quiet(j_common_ptr cinfo, int level)
+{
+    (void)cinfo, (void)level; /* warnings are not errors; keep stderr clean */
+}
+
+gboolean dfs_codec_jpeg(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
+                        GError **error)
+{
+    struct jpeg_decompress_struct cinfo;
+    JpegError jerr;
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = jpeg_fail;
+    jerr.pub.emit_message = jpeg_quiet;
+    g_autofree guint8 *pixels = NULL;
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        return bad(error, DFS_ERROR_MALFORMED, "JPEG", jerr.message);
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, (unsigned long)len);
+    jpeg_read_header(&cinfo, TRUE);
+    if (cinfo.image_width != img->columns || cinfo.image_height != img->rows ||
+        cinfo.num_components != (int)img->samples) {
+        jpeg_destroy_decompress(&cinfo);
+        return bad(error, DFS_ERROR_MALFORMED, "JPEG frame does not match the image", NULL);
+    }
+    /* YCbCr comes out as RGB, as DCMTK's dcmdjpeg gives it. */
+    if (cinfo.num_components == 3 && cinfo.jpeg_color_space == JCS_YCbCr)
+        cinfo.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    gsize row = (gsize)cinfo.output_width * cinfo.output_components;
+    pixels = g_malloc(row * cinfo.output_height);
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW r = pixels + row * cinfo.output_scanline;
+        jpeg_read_scanlines(&cinfo, &r, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    return finish(img, pixels, 1, FALSE, out);
+}
+
+/* --- JPEG-LS (ISO 14495-1) through CharLS --------------------------------- */
+
+gboolean dfs_codec_jpegls(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
+                          GError **error)
+{
+    charls_jpegls_decoder *dec = charls_jpegls_decoder_create();
+    charls_frame_info fi;
+    charls_interleave_mode ilv;
+    size_t size;
+    charls_jpegls_errc rc = charls_jpegls_decoder_set_source_buffer(dec, data, len);
+    if (rc == CHARLS_JPEGLS_ERRC_SUCCESS)
+        rc = charls_jpegls_decoder_read_header(dec);
+    if (rc == CHARLS_JPEGLS_ERRC_SUCCESS)
+        rc = charls_jpegls_decoder_get_frame_info(dec, &fi);
+    if (rc == CHARLS_JPEGLS_ERRC_SUCCESS)
+        rc = charls_jpegls_decoder_get_interleave_mode(dec, &ilv);
+    if (rc == CHARLS_JPEGLS_ERRC_SUCCESS)
+        rc = charls_jpegls_decoder_get_destination_size(dec, 0, &size);
+    if (rc != CHARLS_JPEGLS_ERRC_SUCCESS) {
+        charls_jpegls_decoder_destroy(dec);
+        return bad(error, DFS_ERROR_MALFORMED, "JPEG-LS", charls_get_error_message(rc));
+    }
+    guint sb = fi.bits_per_sample > 8 ? 2 : 1;
+    if (fi.width != img->columns || fi.height != img->rows ||
+        fi.component_count != (int32_t)img->samples ||
+        size != (size_t)fi.width * fi.height * fi.component_count * sb) {
+        charls_jpegls_decoder_destroy(dec);
+        return bad(error, DFS_ERROR_MALFORMED, "JPEG-LS frame does not match the image", NULL);
+    }
+    g_autofree guint8 *pixels = g_malloc(size);
+    rc = charls_jpegls_decoder_decode_to_buffer(dec, pixels, size, 0);
+    charls_jpegls_decoder_destroy(dec);
+    if (rc != CHARLS_JPEGLS_ERRC_SUCCESS)
+        return bad(error, DFS_ERROR_MALFORMED, "JPEG-LS", charls_get_error_message(rc));
+    /* Without interleaving CharLS gives one plane per component. */
+    return finish(img, pixels, sb, ilv == CHARLS_INTERLEAVE_MODE_NONE && img->samples > 1, out);
+}
+
+/* --- JPEG 2000 (ISO 15444-1, -15) through OpenJPEG ------------------------ */
+
+typedef struct {
+    const guint8 *data;
+    gsize len, pos;
+} MemStream;
+
+static OPJ_SIZE_T mem_read(void *buf, OPJ_SIZE_T n, void *user)
+{
+    MemStream *m = user;
+    if (m->pos >= m->len)
+        return (OPJ_SIZE_T)-1;
+    n = MIN(n, m->len - m->pos);
+    memcpy(buf, m->data + m->pos, n);
+    m->pos += n;
+    return n;
+}
+
+static OPJ_OFF_T mem_skip(OPJ_OFF_T n, void *user)
+{
+    MemStream *m = user;
+    if (n < 0 && (gsize)-n > m->pos)
+        n = -(OPJ_OFF_T)m->pos;
+    m->pos = MIN(m->len, m->pos + n);
+    return n;
+}
+
+static OPJ_BOOL mem_seek(OPJ_OFF_T to, void *user)
+{
+    MemStream *m = user;
+    if (to < 0 || (gsize)to > m->len)
+        return OPJ_FALSE;
+    m->pos = (gsize)to;
+    return OPJ_TRUE;
+}
+
+static opj_image_t *j2k_read(const guint8 *data, gsize len, GError **error)
+{
+    /* A JP2 file starts with its signature box; a bare codestream with SOC. */
+    gboolean jp2 = len >= 12 && memcmp(data + 4, "jP  ", 4) == 0;
+    opj_codec_t *codec = opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
+    opj_dparameters_t params;
+    opj_set_default_decoder_parameters(&params);
+    MemStream m = {data, len, 0};
+    opj_stream_t *s = opj_stream_create(65536, OPJ_TRUE);
+    opj_stream_set_user_data(s, &m, NULL);
+    opj_stream_set_user_data_length(s, len);
+    opj_stream_set_read_function(s, mem_read);
+    opj_stream_set_skip_function(s, mem_skip);
+    opj_stream_set_seek_function(s, mem_seek);
+    opj_image_t *image = NULL;
+    gboolean ok = opj_setup_decoder(codec, &params) && opj_read_header(s, codec, &image) &&
+                  opj_decode(codec, s, image) && opj_end_decompress(codec, s);
+    opj_stream_destroy(s);
+    opj_destroy_codec(codec);
+    if (!ok) {
+        opj_image_destroy(image);
+        bad(error, DFS_ERROR_MALFORMED, "JPEG 2000 codestream cannot be decoded", NULL);
+        return NULL;
+    }
+    return image;
+}
+
+gboolean dfs_codec_j2k(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
+                       GError **error)
+{
+    opj_image_t *image = j2k_read(data, len, error);
+    if (image == NULL)
+        return FALSE;
+    gsize npix = (gsize)img->rows * img->columns;
+    gboolean fits = image->numcomps == img->samples;
+    for (guint c = 0; fits && c < image->numcomps; c++)
+        fits = image->comps[c].w == img->columns && image->comps[c].h == img->rows &&
+               image->comps[c].data != NULL;
+    if (!fits) {
+        opj_image_destroy(image);
+        return bad(error, DFS_ERROR_MALFORMED, "JPEG 2000 frame does not match the image", NULL);
+    }
+    /* Components are planes of 32-bit integers: keep their low 32 bits. */
+    g_autofree guint8 *pixels = g_malloc(npix * img->samples * 4);
+    for (guint c = 0; c < image->numcomps; c++)
+        for (gsize k = 0; k < npix; k++) {
+            guint32 v = (guint32)image->comps[c].data[k];
+            memcpy(pixels + (c * npix + k) * 4, &v, 4);
+        }
+    opj_image_destroy(image);
+    return finish(img, pixels, 4, TRUE, out);
+}
