@@ -24,8 +24,8 @@ static gboolean bad(GError **error, int code, const char *what, const char *deta
 
 /* Decoded samples (sb bytes each, little endian, planar or interleaved, of
  * the image's shape) to stored values in out. */
-static gboolean finish(const DfsImage *img, const guint8 *samples, guint sb, gboolean planar,
-                       guint8 *out)
+gboolean dfs_codec_finish(const DfsImage *img, const guint8 *samples, guint sb, gboolean planar,
+                          guint8 *out)
 {
     DfsImage raw_img = *img;
     raw_img.planar = planar ? 1 : 0;
@@ -96,7 +96,7 @@ gboolean dfs_codec_jpeg(const DfsImage *img, const guint8 *data, gsize len, guin
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
-    return finish(img, pixels, 1, FALSE, out);
+    return dfs_codec_finish(img, pixels, 1, FALSE, out);
 }
 
 /* --- JPEG-LS (ISO 14495-1) through CharLS --------------------------------- */
@@ -134,7 +134,7 @@ gboolean dfs_codec_jpegls(const DfsImage *img, const guint8 *data, gsize len, gu
     if (rc != CHARLS_JPEGLS_ERRC_SUCCESS)
         return bad(error, DFS_ERROR_MALFORMED, "JPEG-LS", charls_get_error_message(rc));
     /* Without interleaving CharLS gives one plane per component. */
-    return finish(img, pixels, sb, ilv == CHARLS_INTERLEAVE_MODE_NONE && img->samples > 1, out);
+    return dfs_codec_finish(img, pixels, sb, ilv == CHARLS_INTERLEAVE_MODE_NONE && img->samples > 1, out);
 }
 
 /* --- JPEG 2000 (ISO 15444-1, -15) through OpenJPEG ------------------------ */
@@ -223,5 +223,5 @@ gboolean dfs_codec_j2k(const DfsImage *img, const guint8 *data, gsize len, guint
             memcpy(pixels + (c * npix + k) * 4, &v, 4);
         }
     opj_image_destroy(image);
-    return finish(img, pixels, 4, TRUE, out);
+    return dfs_codec_finish(img, pixels, 4, TRUE, out);
 }

@@ -162,6 +162,45 @@ gboolean dfs_codec_rle(const DfsImage *img, const guint8 *data, gsize len, guint
     return TRUE;
 }
 
+/* The SOF marker of a JPEG stream (ISO 10918-1 B.2.2): its type and sample
+ * precision decide which library decodes it. */
+static gboolean jpeg_sof(const guint8 *d, gsize len, guint *type, guint *precision)
+{
+    for (gsize i = 2; i + 4 < len;) {
+        if (d[i] != 0xFF) {
+            i++;
+            continue;
+        }
+        guint m = d[i + 1];
+        if (m == 0xFF || m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {
+            i += m == 0xFF ? 1 : 2;
+            continue;
+        }
+        if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+            *type = m - 0xC0;
+            *precision = i + 4 < len ? d[i + 4] : 0;
+            return TRUE;
+        }
+        i += 2 + ((gsize)d[i + 2] << 8 | d[i + 3]);
+    }
+    return FALSE;
+}
+
+/* libjpeg-turbo for 8-bit DCT; the IJG builds for 12 bits and lossless. */
+static gboolean decode_jpeg(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
+                            GError **error)
+{
+    guint type = 0, precision = 8;
+    if (!jpeg_sof(data, len, &type, &precision))
+        return bad(error, DFS_ERROR_MALFORMED, "JPEG frame without a frame header");
+    gboolean lossless = type == 3 || type == 7 || type == 11 || type == 15;
+    if (lossless)
+        return dfs_codec_ijg16(img, data, len, out, error);
+    if (precision > 8)
+        return dfs_codec_ijg12(img, data, len, out, error);
+    return dfs_codec_jpeg(img, data, len, out, error);
+}
+
 gboolean dfs_codec_supported(DfsCodec codec)
 {
     return codec == DFS_CODEC_NATIVE || codec == DFS_CODEC_RLE || codec == DFS_CODEC_JPEG ||
@@ -182,7 +221,7 @@ gboolean dfs_codec_decode(const DfsDataset *ds, const DfsImage *img, guint frame
     case DFS_CODEC_RLE:
         return dfs_codec_rle(img, data, len, out, error);
     case DFS_CODEC_JPEG:
-        return dfs_codec_jpeg(img, data, len, out, error);
+        return decode_jpeg(img, data, len, out, error);
     case DFS_CODEC_JPEG_LS:
         return dfs_codec_jpegls(img, data, len, out, error);
     case DFS_CODEC_J2K:

@@ -29,6 +29,17 @@ gboolean dfs_codec_jpegls(const DfsImage *img, const guint8 *data, gsize len, gu
 gboolean dfs_codec_j2k(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
                        GError **error);
 
+/* 12-bit and lossless JPEG (codec-ijg.c, through libgdcmjpeg12/16). */
+gboolean dfs_codec_ijg12(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
+                         GError **error);
+gboolean dfs_codec_ijg16(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
+                         GError **error);
+
+/* Decoded samples (sb bytes each, little endian, planar or interleaved) to
+ * stored values in out. */
+gboolean dfs_codec_finish(const DfsImage *img, const guint8 *samples, guint sb, gboolean planar,
+                          guint8 *out);
+
 /* Raw samples in the image's layout to stored values (image.c). */
 void dfs_image_unpack(const DfsImage *img, const guint8 *raw, gboolean big, guint bit_offset,
                       guint8 *out);
