@@ -65,8 +65,9 @@ struct _DfsTree {
     DfsCache *datasets; /* instance node -> DfsDataset */
     DfsCache *contents; /* entry -> GBytes */
     struct timespec mount_time;
-    GMutex status_lock;
+    GMutex status_lock;   /* guards status and read_errors */
     DfsTreeStatus status;
+    GHashTable *read_errors; /* "relpath\tfile" -> reason: failures met while mounted */
 };
 
 static gpointer bytes_ref(gpointer b)
@@ -84,6 +85,7 @@ DfsTree *dfs_tree_new(const char *source, DfsIndex *idx, gsize cache_bytes)
     t->contents = dfs_cache_new(cache_bytes / 2, bytes_ref, (DfsCacheUnref)g_bytes_unref);
     clock_gettime(CLOCK_REALTIME, &t->mount_time);
     g_mutex_init(&t->status_lock);
+    t->read_errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     return t;
 }
 
@@ -95,6 +97,7 @@ void dfs_tree_free(DfsTree *t)
     dfs_cache_free(t->contents);
     dfs_index_free(t->idx);
     g_mutex_clear(&t->status_lock);
+    g_hash_table_unref(t->read_errors);
     g_free(t->source);
     g_free(t);
 }
@@ -535,6 +538,34 @@ gboolean dfs_tree_list(DfsTree *t, DfsEntry dir, guint64 from, DfsTreeListFunc f
 
 /* --- contents ------------------------------------------------------------- */
 
+/* A file that fails to read gets a line in errors.tsv, once. */
+static void note_read_error(DfsTree *t, DfsEntry e, const GError *error)
+{
+    static const char *const names[] = {[K_IMAGE_PNG] = "image.png", [K_PIXELS_RAW] = "pixels.raw",
+                                        [K_FRAME_PNG] = "frames", [K_FRAME_RAW] = "frames"};
+    guint kind = KIND(e);
+    const char *file = kind < G_N_ELEMENTS(names) && names[kind] ? names[kind] : "file";
+    char *key = g_strdup_printf("%s\t%s", dfs_index_relpath(t->idx, NODE(e)), file);
+    g_mutex_lock(&t->status_lock);
+    g_hash_table_replace(t->read_errors, key,
+                         g_strdup_printf("%s: %s", file, error ? error->message : "error"));
+    g_mutex_unlock(&t->status_lock);
+}
+
+static void render_read_errors(DfsTree *t, GString *out)
+{
+    g_mutex_lock(&t->status_lock);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, t->read_errors);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const char *tab = strchr(k, '\t');
+        g_string_append_len(out, k, tab - (const char *)k);
+        g_string_append_printf(out, "\t%s\n", (const char *)v);
+    }
+    g_mutex_unlock(&t->status_lock);
+}
+
 static void render_status(DfsTree *t, GString *out)
 {
     g_mutex_lock(&t->status_lock);
@@ -554,9 +585,10 @@ static void render_meta(DfsTree *t, guint which, GString *out)
                                          DFS_LEVEL_SERIES, 0, DFS_LEVEL_STUDY};
     if (strcmp(meta_files[which], "status") == 0)
         render_status(t, out);
-    else if (strcmp(meta_files[which], "errors.tsv") == 0)
+    else if (strcmp(meta_files[which], "errors.tsv") == 0) {
         dfs_index_write_skips(t->idx, out);
-    else
+        render_read_errors(t, out);
+    } else
         dfs_index_write_tsv(t->idx, tsv_level[which], out);
 }
 
@@ -576,7 +608,7 @@ static gboolean render(DfsTree *t, DfsEntry e, GString *out, GError **error)
         return TRUE;
     }
     if (kind >= K_IMAGE_PNG && kind <= K_FRAME_RAW)
-        return render_pixels(t, e, out, error);
+        return render_pixels(t, e, out, error) || (note_read_error(t, e, *error), FALSE);
     DfsDataset *ds = dataset_for(t, node, error);
     if (ds == NULL)
         return FALSE;
@@ -620,6 +652,11 @@ GBytes *dfs_tree_content(DfsTree *t, DfsEntry e, GError **error)
     GBytes *cached = dfs_cache_put(t->contents, e, b, len + 64);
     g_bytes_unref(b);
     return cached;
+}
+
+gboolean dfs_tree_is_volatile(DfsEntry e)
+{
+    return KIND(e) == K_META_FILE;
 }
 
 char *dfs_tree_source_path(DfsTree *t, DfsEntry e)

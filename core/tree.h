@@ -58,6 +58,10 @@ gboolean dfs_tree_list(DfsTree *tree, DfsEntry dir, guint64 from, DfsTreeListFun
  * Caller unrefs. */
 GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error);
 
+/* Entries whose content can change while mounted (.dicomfs/status and
+ * errors.tsv): not to be cached by the kernel. */
+gboolean dfs_tree_is_volatile(DfsEntry e);
+
 /* For instance.dcm: the source file's path (caller frees), or NULL for
  * rendered entries. */
 char *dfs_tree_source_path(DfsTree *tree, DfsEntry e);

@@ -16,6 +16,12 @@
 /* The tree is read-only: let the kernel keep what it learns. */
 #define ENTRY_TIMEOUT 3600.0
 
+/* Status files change during a scan and as errors are met: no caching. */
+static double attr_timeout(DfsEntry e)
+{
+    return dfs_tree_is_volatile(e) ? 0.0 : ENTRY_TIMEOUT;
+}
+
 static DfsTree *tree_of(fuse_req_t req)
 {
     return ((DfsFs *)fuse_req_userdata(req))->tree;
@@ -68,7 +74,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         reply_error(req, error);
         return;
     }
-    struct fuse_entry_param p = {.ino = e, .attr_timeout = ENTRY_TIMEOUT,
+    struct fuse_entry_param p = {.ino = e, .attr_timeout = attr_timeout(e),
                                  .entry_timeout = ENTRY_TIMEOUT};
     fill_stat(e, &es, &p.attr);
     fuse_reply_entry(req, &p);
@@ -84,7 +90,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     }
     struct stat st;
     fill_stat(ino, &es, &st);
-    fuse_reply_attr(req, &st, ENTRY_TIMEOUT);
+    fuse_reply_attr(req, &st, attr_timeout(ino));
 }
 
 /* --- folders -------------------------------------------------------------- */
@@ -104,7 +110,7 @@ static gboolean add_entry(const char *name, DfsEntry e, gboolean is_dir, guint64
     if (d->plus) {
         g_autoptr(GError) error = NULL;
         DfsEntryStat es;
-        struct fuse_entry_param p = {.ino = e, .attr_timeout = ENTRY_TIMEOUT,
+        struct fuse_entry_param p = {.ino = e, .attr_timeout = attr_timeout(e),
                                      .entry_timeout = ENTRY_TIMEOUT};
         if (!dfs_tree_stat(tree_of(d->req), e, &es, &error))
             memset(&es, 0, sizeof es); /* listed anyway; its own reads report */
@@ -175,7 +181,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)of;
-    fi->keep_cache = 1; /* contents never change while mounted */
+    if (dfs_tree_is_volatile(ino))
+        fi->direct_io = 1; /* reads return what is there now, whatever size was cached */
+    else
+        fi->keep_cache = 1; /* contents never change while mounted */
     fuse_reply_open(req, fi);
 }
 
