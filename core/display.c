@@ -9,12 +9,6 @@
 #include "tags.h"
 #include "value.h"
 
-static gboolean bad(GError **error, int code, const char *msg)
-{
-    g_set_error_literal(error, DFS_ERROR, code, msg);
-    return FALSE;
-}
-
 /* Decoded sample k of a frame as a number. */
 static double sample_at(const DfsImage *img, const guint8 *frame, gsize k)
 {
@@ -206,8 +200,43 @@ static void render_color(const DfsImage *img, const guint8 *frame, DfsDisplay *o
     }
 }
 
-static gboolean render_palette(const DfsDataset *ds, const DfsImage *img, const guint8 *frame,
-                               DfsDisplay *out, GError **error)
+/* A palette channel as a table of `entries` 16-bit values, from LUT Data
+ * or from Segmented LUT Data (PS3.3 C.7.9.2).  NULL if neither is usable. */
+static guint16 *segments_expand(const DfsDataset *ds, guint seg, guint entries)
+{
+    guint n = dfs_value_count(ds, seg), o = 0;
+    guint16 *lut = g_new0(guint16, entries);
+    guint64 w[3];
+    double last = 0;
+    for (guint k = 0; k + 1 < n && o < entries;) {
+        dfs_value_binary_uint(ds, seg, k, &w[0]);
+        dfs_value_binary_uint(ds, seg, k + 1, &w[1]);
+        guint len = (guint)w[1];
+        if (w[0] == 0) { /* discrete: len values follow */
+            for (guint j = 0; j < len && o < entries && k + 2 + j < n; j++) {
+                dfs_value_binary_uint(ds, seg, k + 2 + j, &w[2]);
+                lut[o++] = (guint16)w[2];
+                last = (double)w[2];
+            }
+            k += 2 + len;
+        } else if (w[0] == 1 && k + 2 < n) { /* linear: to one value over len entries */
+            dfs_value_binary_uint(ds, seg, k + 2, &w[2]);
+            for (guint j = 1; j <= len && o < entries; j++)
+                lut[o++] = (guint16)lround(last + ((double)w[2] - last) * j / len);
+            last = (double)w[2];
+            k += 3;
+        } else {
+            /* Indirect segments (opcode 2) and unknown opcodes: not decoded;
+             * no real writer is known to use them. */
+            g_free(lut);
+            return NULL;
+        }
+    }
+    return lut;
+}
+
+static guint16 *palette_channel(const DfsDataset *ds, guint c, guint *entries, gint64 *first,
+                                guint *bits)
 {
     static const guint32 desc[3] = {DFS_TAG_RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
                                     DFS_TAG_GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
@@ -215,29 +244,61 @@ static gboolean render_palette(const DfsDataset *ds, const DfsImage *img, const 
     static const guint32 data[3] = {DFS_TAG_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
                                     DFS_TAG_GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
                                     DFS_TAG_BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA};
-    Lut lut[3];
-    for (guint c = 0; c < 3; c++) {
-        guint d = dfs_dataset_find(ds, DFS_ROOT, desc[c]);
-        guint64 n, bits;
-        gint64 first;
-        lut[c].index = dfs_dataset_find(ds, DFS_ROOT, data[c]);
-        lut[c].ds = ds;
-        if (d == DFS_NO_INDEX || lut[c].index == DFS_NO_INDEX ||
-            !dfs_value_binary_uint(ds, d, 0, &n) || !dfs_value_binary_int(ds, d, 1, &first) ||
-            !dfs_value_binary_uint(ds, d, 2, &bits))
-            return bad(error, DFS_ERROR_UNSUPPORTED,
-                       "PALETTE COLOR without a normal palette (segmented palettes come next)");
-        lut[c].entries = n == 0 ? 65536 : (guint)n;
-        lut[c].first = (double)(guint16)first;
-        lut[c].bits = bits == 8 ? 8 : 16;
+    static const guint32 seg[3] = {DFS_TAG_SEGMENTED_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                                   DFS_TAG_SEGMENTED_GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                                   DFS_TAG_SEGMENTED_BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA};
+    guint d = dfs_dataset_find(ds, DFS_ROOT, desc[c]);
+    guint64 n, b;
+    if (d == DFS_NO_INDEX || !dfs_value_binary_uint(ds, d, 0, &n) ||
+        !dfs_value_binary_int(ds, d, 1, first) || !dfs_value_binary_uint(ds, d, 2, &b))
+        return NULL;
+    *entries = n == 0 ? 65536 : (guint)n; /* 0 means 2^16 (C.7.6.3.1.5) */
+    *first = (guint16)*first;
+    *bits = b == 8 ? 8 : 16;
+    guint di = dfs_dataset_find(ds, DFS_ROOT, data[c]);
+    if (di == DFS_NO_INDEX) {
+        guint si = dfs_dataset_find(ds, DFS_ROOT, seg[c]);
+        return si == DFS_NO_INDEX ? NULL : segments_expand(ds, si, *entries);
     }
+    guint16 *lut = g_new0(guint16, *entries);
+    gsize len;
+    const guint8 *bytes = dfs_dataset_value(ds, di, &len);
+    /* 8-bit entries may be packed two per word in an OW value. */
+    gboolean packed = *bits == 8 && bytes != NULL && len == *entries + (*entries & 1);
+    for (guint k = 0; k < *entries; k++) {
+        guint64 v = 0;
+        if (packed)
+            v = bytes[k];
+        else
+            dfs_value_binary_uint(ds, di, k, &v);
+        lut[k] = (guint16)v;
+    }
+    return lut;
+}
+
+static gboolean render_palette(const DfsDataset *ds, const DfsImage *img, const guint8 *frame,
+                               DfsDisplay *out, GError **error)
+{
+    guint16 *lut[3] = {NULL, NULL, NULL};
+    guint entries[3], bits[3];
+    gint64 first[3];
+    gboolean ok = TRUE;
+    for (guint c = 0; c < 3; c++)
+        ok = ok && (lut[c] = palette_channel(ds, c, &entries[c], &first[c], &bits[c])) != NULL;
     gsize n = (gsize)img->rows * img->columns;
-    for (gsize k = 0; k < n; k++)
+    for (gsize k = 0; ok && k < n; k++)
         for (guint c = 0; c < 3; c++) {
-            double v = lut_apply(&lut[c], sample_at(img, frame, k));
-            out->pixels[k * 3 + c] = (guint8)(lut[c].bits == 8 ? v : (guint)v >> 8);
+            double i = sample_at(img, frame, k) - (double)first[c];
+            guint idx = i <= 0 ? 0 : i >= entries[c] - 1 ? entries[c] - 1 : (guint)i;
+            guint v = lut[c][idx];
+            out->pixels[k * 3 + c] = (guint8)(bits[c] == 8 ? v : v >> 8);
         }
-    return TRUE;
+    for (guint c = 0; c < 3; c++)
+        g_free(lut[c]);
+    if (!ok)
+        g_set_error_literal(error, DFS_ERROR, DFS_ERROR_MALFORMED,
+                            "PALETTE COLOR without usable lookup tables");
+    return ok;
 }
 
 gboolean dfs_display_render(const DfsDataset *ds, const DfsImage *img, const guint8 *frame,

@@ -185,11 +185,36 @@ void dfs_image_unpack(const DfsImage *img, const guint8 *raw, gboolean big, guin
     }
 }
 
+/* Native YBR_FULL_422 holds two pixels in four samples, Y Y Cb Cr (PS3.3
+ * C.7.6.3.1.2): the chroma is repeated for both, giving three per pixel. */
+static gboolean is_native_422(const DfsImage *img)
+{
+    return g_str_equal(img->photometric, "YBR_FULL_422") && img->samples == 3 &&
+           img->planar == 0 && img->bits_allocated >= 8 && img->columns % 2 == 0;
+}
+
+static guint8 *expand_422(const DfsImage *img, const guint8 *raw)
+{
+    guint rb = img->bits_allocated / 8;
+    gsize pairs = (gsize)img->rows * img->columns / 2;
+    guint8 *full = g_malloc(pairs * 6 * rb);
+    for (gsize k = 0; k < pairs; k++) {
+        const guint8 *in = raw + k * 4 * rb;
+        guint8 *o = full + k * 6 * rb;
+        memcpy(o, in, rb);                   /* Y1 */
+        memcpy(o + rb, in + 2 * rb, 2 * rb); /* Cb Cr */
+        memcpy(o + 3 * rb, in + rb, rb);     /* Y2 */
+        memcpy(o + 4 * rb, in + 2 * rb, 2 * rb);
+    }
+    return full;
+}
+
 static gboolean decode_native(const DfsDataset *ds, const DfsImage *img, guint frame,
                               guint8 *out, GError **error)
 {
     const DfsElement *e = dfs_dataset_element(ds, img->pixel_index);
-    guint64 bits = (guint64)img->rows * img->columns * img->samples * img->bits_allocated;
+    gboolean sub = is_native_422(img);
+    guint64 bits = (guint64)img->rows * img->columns * (sub ? 2 : img->samples) * img->bits_allocated;
     guint64 start_bit = bits * frame;
     guint64 first = start_bit / 8, last = (start_bit + bits + 7) / 8;
     if (last > e->length)
@@ -206,7 +231,12 @@ static gboolean decode_native(const DfsDataset *ds, const DfsImage *img, guint f
             raw[k] = raw[k + 1];
             raw[k + 1] = t;
         }
-    dfs_image_unpack(img, raw, big, (guint)(start_bit % 8), out);
+    if (sub) {
+        g_autofree guint8 *full = expand_422(img, raw);
+        dfs_image_unpack(img, full, big, 0, out);
+    } else {
+        dfs_image_unpack(img, raw, big, (guint)(start_bit % 8), out);
+    }
     return TRUE;
 }
 
