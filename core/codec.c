@@ -69,6 +69,78 @@ static gboolean frame_offset(const DfsDataset *ds, guint k, guint64 *out)
     return bot_entry(ds, k, out);
 }
 
+/* Does this fragment start a frame?  By the codec's first bytes: SOI for
+ * JPEG and JPEG-LS, SOC+SIZ or the JP2 signature for JPEG 2000, an RLE
+ * header with the image's segment count. */
+static gboolean starts_frame(const DfsImage *img, const guint8 *b, gsize n)
+{
+    switch (img->codec) {
+    case DFS_CODEC_JPEG:
+    case DFS_CODEC_JPEG_LS:
+        return n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+    case DFS_CODEC_J2K:
+        return (n >= 4 && b[0] == 0xFF && b[1] == 0x4F && b[2] == 0xFF && b[3] == 0x51) ||
+               (n >= 8 && memcmp(b + 4, "jP  ", 4) == 0);
+    case DFS_CODEC_RLE:
+        return n >= 64 && b[0] == img->samples * (img->bits_allocated / 8) && b[1] == 0 &&
+               b[2] == 0 && b[3] == 0 && b[4] == 64;
+    default:
+        return FALSE;
+    }
+}
+
+/* Without offset tables: fragments [*first, *last) of frame, found by the
+ * frame starts; FALSE unless the starts count exactly the frames. */
+static gboolean frame_by_starts(const DfsDataset *ds, const DfsImage *img, guint frame,
+                                guint *first, guint *last)
+{
+    guint n, found = 0;
+    const DfsFragment *fr = dfs_dataset_fragments(ds, &n);
+    *first = *last = G_MAXUINT;
+    for (guint k = 1; k < n; k++) {
+        guint8 head[8] = {0};
+        gsize len = MIN(fr[k].length, (guint32)sizeof head);
+        if (!dfs_dataset_read_stream(ds, fr[k].offset, head, len, NULL))
+            return FALSE;
+        if (!starts_frame(img, head, len))
+            continue;
+        if (found == frame)
+            *first = k - 1;
+        else if (found == frame + 1)
+            *last = k - 1;
+        found++;
+    }
+    if (found != img->frames || *first == G_MAXUINT)
+        return FALSE;
+    if (*last == G_MAXUINT)
+        *last = n - 1;
+    return TRUE;
+}
+
+/* Several JPEG frames in one stream of fragments: frame k runs from its SOI
+ * to the next frame's SOI (right after an EOI). */
+static GBytes *split_jpeg(GBytes *all, guint frame, guint frames)
+{
+    gsize len;
+    const guint8 *d = g_bytes_get_data(all, &len);
+    gsize start = G_MAXSIZE, end = len;
+    guint found = 0;
+    for (gsize p = 0; p + 2 < len; p++) {
+        gboolean soi = d[p] == 0xFF && d[p + 1] == 0xD8 && d[p + 2] == 0xFF &&
+                       (p == 0 || (p >= 2 && d[p - 2] == 0xFF && d[p - 1] == 0xD9));
+        if (!soi)
+            continue;
+        if (found == frame)
+            start = p;
+        else if (found == frame + 1)
+            end = p;
+        found++;
+    }
+    if (found != frames || start == G_MAXSIZE)
+        return NULL;
+    return g_bytes_new_from_bytes(all, start, end - start);
+}
+
 GBytes *dfs_codec_frame_bytes(const DfsDataset *ds, const DfsImage *img, guint frame,
                               GError **error)
 {
@@ -91,10 +163,21 @@ GBytes *dfs_codec_frame_bytes(const DfsDataset *ds, const DfsImage *img, guint f
         first = 0, last = data_frags;
     } else if (data_frags == img->frames) {
         first = frame, last = frame + 1;
-    } else {
-        return (void)bad(error, DFS_ERROR_UNSUPPORTED,
-                         "frames span fragments and there is no offset table"),
-               NULL;
+    } else if (!frame_by_starts(ds, img, frame, &first, &last)) {
+        /* Fragments holding several frames: split the whole stream. */
+        gboolean jpeg = img->codec == DFS_CODEC_JPEG || img->codec == DFS_CODEC_JPEG_LS;
+        GByteArray *all = g_byte_array_new();
+        GBytes *whole = NULL, *part = NULL;
+        if (jpeg && append_fragments(ds, 0, data_frags, all, error)) {
+            whole = g_byte_array_free_to_bytes(all);
+            part = split_jpeg(whole, frame, img->frames);
+            g_bytes_unref(whole);
+        } else {
+            g_byte_array_unref(all);
+        }
+        if (part == NULL && (error == NULL || *error == NULL))
+            bad(error, DFS_ERROR_MALFORMED, "cannot tell where the frames start in the fragments");
+        return part;
     }
     GByteArray *out = g_byte_array_new();
     if (!append_fragments(ds, first, last, out, error)) {
