@@ -3,12 +3,15 @@
  *   bench-reader parse FILE [SECONDS]   header-only parse from memory, CPU us/file
  *   bench-reader scan DIR               header-only read of every file under DIR
  *                                       (one thread), files/s and CPU us/file
- *   bench-reader index DIR              the mount's whole scan into an index */
+ *   bench-reader index DIR              the mount's whole scan into an index
+ *   bench-reader png FILE [ROUNDS]      read, decode and render frame 1 as PNG */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "display.h"
+#include "image.h"
 #include "reader.h"
 #include "scan.h"
 
@@ -108,6 +111,34 @@ static int bench_index(const char *dir)
     return 0;
 }
 
+/* One frame to PNG as the mount does it: full read, decode, display, PNG. */
+static int bench_png(const char *path, int rounds)
+{
+    double c0 = cpu_now();
+    gsize bytes = 0;
+    for (int r = 0; r < rounds; r++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(DfsDataset) ds = dfs_read_file(path, DFS_READ_FULL, &error);
+        DfsImage img;
+        if (ds == NULL || !dfs_image_describe(ds, &img, &error)) {
+            fprintf(stderr, "%s\n", error->message);
+            return 1;
+        }
+        g_autofree guint8 *frame = g_malloc(dfs_image_frame_bytes(&img));
+        DfsDisplay d = {0};
+        if (!dfs_image_decode(ds, &img, 0, frame, &error) ||
+            !dfs_display_render(ds, &img, frame, &d, &error)) {
+            fprintf(stderr, "%s\n", error->message);
+            return 1;
+        }
+        g_autoptr(GBytes) png = dfs_png_encode(&d, &error);
+        bytes = g_bytes_get_size(png);
+        dfs_display_clear(&d);
+    }
+    printf("png\t%s\t%zu bytes\t%.3f ms/frame\n", path, bytes, (cpu_now() - c0) / rounds * 1e3);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "parse") == 0)
@@ -116,6 +147,8 @@ int main(int argc, char **argv)
         return bench_scan(argv[2]);
     if (argc == 3 && strcmp(argv[1], "index") == 0)
         return bench_index(argv[2]);
-    fprintf(stderr, "usage: bench-reader parse FILE [SECONDS] | scan DIR | index DIR\n");
+    if (argc >= 3 && strcmp(argv[1], "png") == 0)
+        return bench_png(argv[2], argc > 3 ? atoi(argv[3]) : 50);
+    fprintf(stderr, "usage: bench-reader parse FILE [SECONDS] | scan DIR | index DIR | png FILE [N]\n");
     return 2;
 }
