@@ -94,8 +94,10 @@ gboolean IJG_NAME(DFS_IJG_BITS)(const DfsImage *img, const guint8 *data, gsize l
                             "JPEG frame does not match the image");
         return FALSE;
     }
-    if (cinfo.num_components == 3 && cinfo.jpeg_color_space == JCS_YCbCr &&
-        cinfo.process != JPROC_LOSSLESS)
+    /* Lossy YCbCr comes out as RGB; lossless keeps its samples exactly. */
+    if (cinfo.process == JPROC_LOSSLESS)
+        cinfo.out_color_space = cinfo.jpeg_color_space;
+    else if (cinfo.num_components == 3 && cinfo.jpeg_color_space == JCS_YCbCr)
         cinfo.out_color_space = JCS_RGB;
     jpeg_start_decompress(&cinfo);
     gsize row = (gsize)cinfo.output_width * cinfo.output_components;

@@ -167,7 +167,7 @@ static void render_gray(const DfsDataset *ds, const DfsImage *img, const guint8 
             g.hi = MAX(g.hi, m[k]);
         }
     }
-    gboolean invert = g_str_equal(img->photometric, "MONOCHROME1");
+    gboolean invert = g_str_equal(img->decoded_photometric, "MONOCHROME1");
     for (gsize k = 0; k < n; k++) {
         double y = isfinite(m[k]) ? voi(&g, m[k]) : 0;
         guint8 v = (guint8)CLAMP(lround(y), 0, 255);
@@ -188,7 +188,7 @@ static void render_color(const DfsImage *img, const guint8 *frame, DfsDisplay *o
 {
     gsize n = (gsize)img->rows * img->columns;
     double max = img->is_float ? 1 : (double)((G_GUINT64_CONSTANT(1) << img->bits_stored) - 1);
-    gboolean ybr = g_str_has_prefix(img->photometric, "YBR_FULL");
+    gboolean ybr = g_str_has_prefix(img->decoded_photometric, "YBR_FULL");
     for (gsize k = 0; k < n; k++) {
         double c[3];
         for (guint s = 0; s < 3; s++)
@@ -304,7 +304,7 @@ static gboolean render_palette(const DfsDataset *ds, const DfsImage *img, const 
 gboolean dfs_display_render(const DfsDataset *ds, const DfsImage *img, const guint8 *frame,
                             DfsDisplay *out, GError **error)
 {
-    gboolean palette = g_str_equal(img->photometric, "PALETTE COLOR");
+    gboolean palette = g_str_equal(img->decoded_photometric, "PALETTE COLOR");
     out->width = img->columns;
     out->height = img->rows;
     out->channels = img->samples == 1 && !palette ? 1 : 3;

@@ -84,6 +84,27 @@ static gboolean check(const DfsImage *img, GError **error)
     return TRUE;
 }
 
+static gboolean is_native_422(const DfsImage *img);
+
+/* Which color space the decoders give (PS3.5 8.2: lossy JPEG decoders
+ * convert YCbCr to RGB; JPEG 2000 undoes its component transform, ICT or
+ * RCT; native YBR_FULL_422 is expanded to YBR_FULL). */
+static void set_decoded_photometric(DfsImage *img, const char *ts)
+{
+    const char *pi = img->photometric;
+    gboolean ybr = g_str_has_prefix(pi, "YBR");
+    gboolean jpeg_lossless = g_str_equal(ts, "1.2.840.10008.1.2.4.57") ||
+                             g_str_equal(ts, "1.2.840.10008.1.2.4.70");
+    if (img->samples == 3 && ybr && img->codec == DFS_CODEC_JPEG && !jpeg_lossless)
+        pi = "RGB";
+    else if (img->samples == 3 && img->codec == DFS_CODEC_J2K &&
+             (g_str_equal(pi, "YBR_ICT") || g_str_equal(pi, "YBR_RCT")))
+        pi = "RGB";
+    else if (img->codec == DFS_CODEC_NATIVE && is_native_422(img))
+        pi = "YBR_FULL";
+    g_strlcpy(img->decoded_photometric, pi, sizeof img->decoded_photometric);
+}
+
 gboolean dfs_image_describe(const DfsDataset *ds, DfsImage *img, GError **error)
 {
     memset(img, 0, sizeof *img);
@@ -106,6 +127,7 @@ gboolean dfs_image_describe(const DfsDataset *ds, DfsImage *img, GError **error)
     img->codec = dfs_codec_for(dfs_dataset_transfer_syntax(ds));
     if (img->is_float)
         img->codec = DFS_CODEC_NATIVE;
+    set_decoded_photometric(img, dfs_dataset_transfer_syntax(ds));
     return check(img, error);
 }
 

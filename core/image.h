@@ -29,6 +29,9 @@ typedef struct {
     gboolean is_float;   /* Float / Double Float Pixel Data */
     guint planar;        /* Planar Configuration */
     char photometric[24];
+    char decoded_photometric[24]; /* what decoding gives: lossy JPEG and
+                                     JPEG 2000 with a component transform
+                                     give RGB, native YBR_FULL_422 YBR_FULL */
     DfsCodec codec;
     guint pixel_index;   /* the Pixel Data element */
 } DfsImage;

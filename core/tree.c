@@ -199,7 +199,7 @@ static guint instance_frames(DfsTree *t, guint node)
 
 static guint png_channels(const DfsImage *img)
 {
-    return img->samples == 1 && !g_str_equal(img->photometric, "PALETTE COLOR") ? 1 : 3;
+    return img->samples == 1 && !g_str_equal(img->decoded_photometric, "PALETTE COLOR") ? 1 : 3;
 }
 
 /* Sizes fixed by the header: no frame is decoded for ls -l. */
@@ -231,7 +231,7 @@ static void render_pixels_txt(const DfsImage *img, GString *out)
                            "samples_per_pixel %u\nphotometric %s\nbyteorder little\n"
                            "numpy numpy.fromfile(\"pixels.raw\", dtype=\"<%c%u\").reshape(%u, %u, %u, %u)\n",
                            dt, img->frames, img->rows, img->columns, img->samples, img->frames,
-                           img->rows, img->columns, img->samples, img->photometric, code, sb,
+                           img->rows, img->columns, img->samples, img->decoded_photometric, code, sb,
                            img->frames, img->rows, img->columns, img->samples);
 }
 
