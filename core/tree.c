@@ -235,13 +235,29 @@ static void render_pixels_txt(const DfsImage *img, GString *out)
                            img->frames, img->rows, img->columns, img->samples);
 }
 
+/* The whole file read, for its pixels (cached beside the headers: frames of
+ * one file are read one after another). */
+static DfsDataset *full_dataset_for(DfsTree *t, guint node, GError **error)
+{
+    guint64 key = node | (G_GUINT64_CONSTANT(1) << 63);
+    DfsDataset *ds = dfs_cache_get(t->datasets, key);
+    if (ds != NULL)
+        return ds;
+    g_autofree char *path = g_build_filename(t->source, dfs_index_relpath(t->idx, node), NULL);
+    ds = dfs_read_file(path, DFS_READ_FULL, error);
+    if (ds == NULL)
+        return NULL;
+    DfsDataset *cached = dfs_cache_put(t->datasets, key, ds, dfs_dataset_loaded_size(ds));
+    dfs_dataset_free(ds);
+    return cached;
+}
+
 /* Decode frames [first, last) of the instance into out (raw), or the first
  * of them as PNG. */
 static gboolean render_pixels(DfsTree *t, DfsEntry e, GString *out, GError **error)
 {
     guint kind = KIND(e), node = NODE(e);
-    g_autofree char *path = g_build_filename(t->source, dfs_index_relpath(t->idx, node), NULL);
-    g_autoptr(DfsDataset) ds = dfs_read_file(path, DFS_READ_FULL, error);
+    g_autoptr(DfsDataset) ds = full_dataset_for(t, node, error);
     DfsImage img;
     if (ds == NULL || !dfs_image_describe(ds, &img, error))
         return FALSE;
