@@ -10,7 +10,7 @@
 GBytes *dfs_codec_frame_bytes(const DfsDataset *ds, const DfsImage *img, guint frame,
                               GError **error);
 
-/* Is there a decoder for this codec yet? */
+/* Are pixel files shown for this codec?  (All but unknown syntaxes.) */
 gboolean dfs_codec_supported(DfsCodec codec);
 
 /* Decode an encapsulated frame into out (dfs_image_frame_bytes() bytes). */
