@@ -50,7 +50,7 @@ static const Column *const level_cols[] = {NULL, patient_cols, study_cols, serie
 enum { P_NAME, P_ID, P_ISSUER };
 enum { ST_DATE, ST_DESC, ST_ACCESSION, ST_ID, ST_UID };
 enum { SE_NUMBER, SE_MODALITY, SE_DESC, SE_UID };
-enum { IN_NUMBER, IN_UID };
+enum { IN_NUMBER, IN_UID, IN_CLASS, IN_TS };
 
 typedef struct {
     char *name;
@@ -163,6 +163,12 @@ DfsFacts *dfs_facts_new(const DfsDataset *ds)
     f->dicomdir = is_dicomdir(ds);
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
         f->fields[l] = read_fields(ds, (DfsLevel)l);
+    /* Without File Meta Information the syntax is the one detected. */
+    char **ts = &f->fields[DFS_LEVEL_INSTANCE][IN_TS];
+    if ((*ts)[0] == '\0') {
+        g_free(*ts);
+        *ts = g_strdup(dfs_dataset_transfer_syntax(ds));
+    }
     return f;
 }
 

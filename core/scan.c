@@ -68,7 +68,7 @@ static void read_one(gpointer data, gpointer user)
     g_autoptr(GError) error = NULL;
     g_autoptr(DfsDataset) ds = dfs_read_file(path, DFS_READ_HEADER_ONLY, &error);
     DfsFacts *facts = ds ? dfs_facts_new(ds) : NULL;
-    char *reason = ds ? NULL : dfs_scan_reason(error);
+    char *reason = ds ? NULL : it->st.st_size == 0 ? g_strdup("empty file") : dfs_scan_reason(error);
     g_mutex_lock(&s->lock);
     it->facts = facts;
     it->reason = reason;
