@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "jpeglib.h"
+#include "jerror.h"
 
 #include "codec.h"
 #include "error.h"
@@ -30,9 +31,18 @@ static void ijg_fail(j_common_ptr cinfo)
     longjmp(e->jump, 1);
 }
 
+/* Print nothing.  The warnings that mean the entropy-coded data is cut
+ * short or damaged are counted (the decoder goes on over them, filling in
+ * gray); others, like odd but usable headers, are not. */
 static void ijg_quiet(j_common_ptr cinfo, int level)
 {
-    (void)cinfo, (void)level;
+    IjgError *e = (IjgError *)cinfo->err;
+    int code = cinfo->err->msg_code;
+    gboolean corrupt = code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER ||
+                       code == JWRN_HUFF_BAD_CODE || code == JWRN_MUST_RESYNC ||
+                       code == JWRN_EXTRANEOUS_DATA;
+    if (level < 0 && corrupt && cinfo->err->num_warnings++ == 0)
+        cinfo->err->format_message(cinfo, e->message);
 }
 
 /* IJG 6b has no memory source: feed the whole frame at once. */
@@ -97,8 +107,15 @@ gboolean IJG_NAME(DFS_IJG_BITS)(const DfsImage *img, const guint8 *data, gsize l
     /* Lossy YCbCr comes out as RGB; lossless keeps its samples exactly. */
     if (cinfo.process == JPROC_LOSSLESS)
         cinfo.out_color_space = cinfo.jpeg_color_space;
-    else if (cinfo.num_components == 3 && cinfo.jpeg_color_space == JCS_YCbCr)
-        cinfo.out_color_space = JCS_RGB;
+    else {
+        gboolean sub = FALSE;
+        for (int c = 1; c < cinfo.num_components; c++)
+            sub |= cinfo.comp_info[c].h_samp_factor != cinfo.comp_info[0].h_samp_factor ||
+                   cinfo.comp_info[c].v_samp_factor != cinfo.comp_info[0].v_samp_factor;
+        dfs_codec_jpeg_color(img, cinfo.saw_JFIF_marker || cinfo.saw_Adobe_marker, sub,
+                             (int *)&cinfo.jpeg_color_space, (int *)&cinfo.out_color_space,
+                             JCS_RGB, JCS_YCbCr);
+    }
     jpeg_start_decompress(&cinfo);
     gsize row = (gsize)cinfo.output_width * cinfo.output_components;
     pixels = g_new(JSAMPLE, row * cinfo.output_height);
@@ -107,7 +124,13 @@ gboolean IJG_NAME(DFS_IJG_BITS)(const DfsImage *img, const guint8 *data, gsize l
         jpeg_read_scanlines(&cinfo, &r, 1);
     }
     jpeg_finish_decompress(&cinfo);
+    long warnings = jerr.pub.num_warnings;
     jpeg_destroy_decompress(&cinfo);
+    if (warnings > 0) { /* the IJG code goes on over corrupt data; we do not */
+        g_free(pixels);
+        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "JPEG: corrupt data: %s", jerr.message);
+        return FALSE;
+    }
     /* JSAMPLE is 16 bits wide in both builds: samples of 2 bytes. */
     G_STATIC_ASSERT(sizeof(JSAMPLE) == 2);
     gboolean ok = dfs_codec_finish(img, (const guint8 *)pixels, 2, FALSE, out);

@@ -10,6 +10,7 @@
 
 #include <charls/charls.h>
 #include <jpeglib.h>
+#include <jerror.h>
 #include <openjpeg.h>
 #include <setjmp.h>
 #include <string.h>
@@ -45,6 +46,20 @@ gboolean dfs_codec_finish(const DfsImage *img, const guint8 *samples, guint sb, 
 
 /* --- JPEG (ISO 10918-1) through libjpeg-turbo ----------------------------- */
 
+void dfs_codec_jpeg_color(const DfsImage *img, gboolean marked, gboolean subsampled,
+                          int *in_space, int *out_space, int rgb, int ycbcr)
+{
+    if (img->samples != 3)
+        return;
+    /* Without a JFIF or Adobe marker the stream does not say its color
+     * space, and the data set's RGB is believed (PS3.5 8.2.1) unless the
+     * chroma is subsampled, which only YCbCr streams do. */
+    if (!marked && !subsampled && g_str_equal(img->photometric, "RGB"))
+        *in_space = rgb;
+    /* YCbCr comes out as RGB, as DCMTK's dcmdjpeg gives it. */
+    *out_space = *in_space == ycbcr ? rgb : *in_space;
+}
+
 typedef struct {
     struct jpeg_error_mgr pub;
     jmp_buf jump;
@@ -58,9 +73,18 @@ static void jpeg_fail(j_common_ptr cinfo)
     longjmp(e->jump, 1);
 }
 
+/* Print nothing.  The warnings that mean the entropy-coded data is cut
+ * short or damaged are counted (the decoder goes on over them, filling in
+ * gray); others, like odd but usable headers, are not. */
 static void jpeg_quiet(j_common_ptr cinfo, int level)
 {
-    (void)cinfo, (void)level; /* warnings are not errors; keep stderr clean */
+    JpegError *e = (JpegError *)cinfo->err;
+    int code = cinfo->err->msg_code;
+    gboolean corrupt = code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER ||
+                       code == JWRN_HUFF_BAD_CODE || code == JWRN_MUST_RESYNC ||
+                       code == JWRN_EXTRANEOUS_DATA;
+    if (level < 0 && corrupt && cinfo->err->num_warnings++ == 0)
+        cinfo->err->format_message(cinfo, e->message);
 }
 
 gboolean dfs_codec_jpeg(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
@@ -84,9 +108,13 @@ gboolean dfs_codec_jpeg(const DfsImage *img, const guint8 *data, gsize len, guin
         jpeg_destroy_decompress(&cinfo);
         return bad(error, DFS_ERROR_MALFORMED, "JPEG frame does not match the image", NULL);
     }
-    /* YCbCr comes out as RGB, as DCMTK's dcmdjpeg gives it. */
-    if (cinfo.num_components == 3 && cinfo.jpeg_color_space == JCS_YCbCr)
-        cinfo.out_color_space = JCS_RGB;
+    gboolean sub = FALSE;
+    for (int c = 1; c < cinfo.num_components; c++)
+        sub |= cinfo.comp_info[c].h_samp_factor != cinfo.comp_info[0].h_samp_factor ||
+               cinfo.comp_info[c].v_samp_factor != cinfo.comp_info[0].v_samp_factor;
+    dfs_codec_jpeg_color(img, cinfo.saw_JFIF_marker || cinfo.saw_Adobe_marker, sub,
+                         (int *)&cinfo.jpeg_color_space, (int *)&cinfo.out_color_space, JCS_RGB,
+                         JCS_YCbCr);
     jpeg_start_decompress(&cinfo);
     gsize row = (gsize)cinfo.output_width * cinfo.output_components;
     pixels = g_malloc(row * cinfo.output_height);
@@ -95,7 +123,10 @@ gboolean dfs_codec_jpeg(const DfsImage *img, const guint8 *data, gsize len, guin
         jpeg_read_scanlines(&cinfo, &r, 1);
     }
     jpeg_finish_decompress(&cinfo);
+    long warnings = jerr.pub.num_warnings;
     jpeg_destroy_decompress(&cinfo);
+    if (warnings > 0) /* libjpeg goes on over corrupt data; we do not */
+        return bad(error, DFS_ERROR_MALFORMED, "JPEG: corrupt data", jerr.message);
     return dfs_codec_finish(img, pixels, 1, FALSE, out);
 }
 

@@ -29,6 +29,11 @@ gboolean dfs_codec_jpegls(const DfsImage *img, const guint8 *data, gsize len, gu
 gboolean dfs_codec_j2k(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
                        GError **error);
 
+/* The color spaces for a 3-component lossy JPEG (values of J_COLOR_SPACE
+ * passed as int, so both libjpeg builds share the rule). */
+void dfs_codec_jpeg_color(const DfsImage *img, gboolean marked, gboolean subsampled,
+                          int *in_space, int *out_space, int rgb, int ycbcr);
+
 /* 12-bit and lossless JPEG (codec-ijg.c, through libgdcmjpeg12/16). */
 gboolean dfs_codec_ijg12(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
                          GError **error);

@@ -186,9 +186,38 @@ static guint64 stored_value(const DfsImage *img, guint64 raw)
 /* Convert one frame of raw samples (layout per planar, byte order big) into
  * the output layout.  raw holds exactly the frame's stored bytes, or for
  * 1-bit images the frame's bits starting at bit_offset. */
+/* The common cases, little endian and interleaved with whole-byte samples,
+ * in tight loops: a copy when every bit is stored, else shift, mask and
+ * sign-extend 16-bit samples (most CT and MR). */
+static gboolean unpack_fast(const DfsImage *img, const guint8 *raw, gboolean big, guint8 *out)
+{
+    guint ba = img->bits_allocated;
+    gsize n = (gsize)img->rows * img->columns * img->samples;
+    if (big || img->is_float || (img->planar && img->samples > 1) || ba == 1 || ba == 64)
+        return FALSE;
+    if (img->bits_stored == ba) {
+        memcpy(out, raw, n * (ba / 8));
+        return TRUE;
+    }
+    if (ba != 16)
+        return FALSE;
+    guint shift = img->high_bit + 1 - img->bits_stored, bits = img->bits_stored;
+    guint16 mask = (guint16)((1u << bits) - 1), sign = (guint16)(1u << (bits - 1));
+    for (gsize k = 0; k < n; k++) {
+        guint16 v = (guint16)((raw[2 * k] | raw[2 * k + 1] << 8) >> shift) & mask;
+        if (img->is_signed && (v & sign))
+            v |= (guint16)~mask;
+        out[2 * k] = (guint8)v;
+        out[2 * k + 1] = (guint8)(v >> 8);
+    }
+    return TRUE;
+}
+
 void dfs_image_unpack(const DfsImage *img, const guint8 *raw, gboolean big, guint bit_offset,
                       guint8 *out)
 {
+    if (bit_offset == 0 && unpack_fast(img, raw, big, out))
+        return;
     guint64 npix = (guint64)img->rows * img->columns;
     guint ns = img->samples, sb = dfs_image_sample_bytes(img);
     guint rb = img->bits_allocated / 8;
@@ -241,18 +270,29 @@ static gboolean decode_native(const DfsDataset *ds, const DfsImage *img, guint f
     guint64 first = start_bit / 8, last = (start_bit + bits + 7) / 8;
     if (last > e->length)
         return bad(error, DFS_ERROR_TRUNCATED, "Pixel Data is shorter than its frames need");
+    gboolean big = (e->flags & DFS_ELEM_BIG_ENDIAN) != 0;
+    gsize vlen;
+    const guint8 *value = dfs_dataset_value(ds, img->pixel_index, &vlen);
+    if (value != NULL && !sub && !big) { /* loaded: decode in place, no copy */
+        dfs_image_unpack(img, value + first, FALSE, (guint)(start_bit % 8), out);
+        return TRUE;
+    }
     g_autofree guint8 *raw = g_malloc(last - first);
     if (!dfs_dataset_read_stream(ds, e->offset + first, raw, last - first, error))
         return FALSE;
-    /* 8-bit samples in a big endian OW value are swapped in pairs (PS3.5
-     * 8.1.1): undo that before reading bytes one by one. */
-    gboolean big = (e->flags & DFS_ELEM_BIG_ENDIAN) != 0;
-    if (big && img->bits_allocated == 8 && e->vr == DFS_VR_OW)
-        for (guint64 k = 0; k + 1 < last - first; k += 2) {
-            guint8 t = raw[k];
-            raw[k] = raw[k + 1];
-            raw[k + 1] = t;
-        }
+    /* Big endian values are swapped in units of their VR (PS3.5 7.3): OW
+     * in 16-bit words whatever Bits Allocated is (DCMTK and GDCM read 8-
+     * and 32-bit samples in OW the same way), OF/OL in 32, OD/OV in 64, OB
+     * not at all.  Swapping back gives the little endian layout. */
+    guint unit = dfs_vr_unit_size(e->vr);
+    if (big && unit > 1 && first % unit == 0)
+        for (guint64 k = 0; k + unit <= last - first; k += unit)
+            for (guint b = 0; b < unit / 2; b++) {
+                guint8 t = raw[k + b];
+                raw[k + b] = raw[k + unit - 1 - b];
+                raw[k + unit - 1 - b] = t;
+            }
+    big = FALSE;
     if (sub) {
         g_autofree guint8 *full = expand_422(img, raw);
         dfs_image_unpack(img, full, big, 0, out);

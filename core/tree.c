@@ -268,14 +268,18 @@ static gboolean render_pixels(DfsTree *t, DfsEntry e, GString *out, GError **err
     guint first = kind == K_FRAME_PNG || kind == K_FRAME_RAW ? SUB(e) : 0;
     guint last = kind == K_PIXELS_RAW ? img.frames : first + 1;
     gsize fb = dfs_image_frame_bytes(&img);
+    if (kind == K_PIXELS_RAW || kind == K_FRAME_RAW) {
+        /* Decode straight into the file's content, frame after frame. */
+        g_string_set_size(out, fb * (last - first));
+        for (guint f = first; f < last; f++)
+            if (!dfs_image_decode(ds, &img, f, (guint8 *)out->str + fb * (f - first), error))
+                return FALSE;
+        return TRUE;
+    }
     g_autofree guint8 *frame = g_malloc(fb);
     for (guint f = first; f < last; f++) {
         if (!dfs_image_decode(ds, &img, f, frame, error))
             return FALSE;
-        if (kind == K_PIXELS_RAW || kind == K_FRAME_RAW) {
-            g_string_append_len(out, (const char *)frame, (gssize)fb);
-            continue;
-        }
         DfsDisplay d = {0};
         gboolean ok = dfs_display_render(ds, &img, frame, &d, error);
         g_autoptr(GBytes) png = ok ? dfs_png_encode(&d, error) : NULL;
