@@ -196,7 +196,8 @@ static gboolean unpack_fast(const DfsImage *img, const guint8 *raw, gboolean big
     if (big || img->is_float || (img->planar && img->samples > 1) || ba == 1 || ba == 64)
         return FALSE;
     if (img->bits_stored == ba) {
-        memcpy(out, raw, n * (ba / 8));
+        if (out != raw)
+            memmove(out, raw, n * (ba / 8));
         return TRUE;
     }
     if (ba != 16)
@@ -275,6 +276,15 @@ static gboolean decode_native(const DfsDataset *ds, const DfsImage *img, guint f
     const guint8 *value = dfs_dataset_value(ds, img->pixel_index, &vlen);
     if (value != NULL && !sub && !big) { /* loaded: decode in place, no copy */
         dfs_image_unpack(img, value + first, FALSE, (guint)(start_bit % 8), out);
+        return TRUE;
+    }
+    if (!big && !sub && start_bit % 8 == 0 && img->bits_allocated >= 8 &&
+        (img->samples == 1 || img->planar == 0) && !img->is_float) {
+        /* Read straight into the output and finish in place: stored values
+         * are at most as wide as the raw samples here. */
+        if (!dfs_dataset_read_stream(ds, e->offset + first, out, last - first, error))
+            return FALSE;
+        dfs_image_unpack(img, out, FALSE, 0, out);
         return TRUE;
     }
     g_autofree guint8 *raw = g_malloc(last - first);

@@ -178,9 +178,26 @@ static gboolean instance_image(DfsTree *t, guint node, DfsImage *img, GError **e
     return ok;
 }
 
-/* 0 without Pixel Data, else the number of frames (1 if undescribable). */
+/* 0 without Pixel Data, else the number of frames (1 if undescribable);
+ * *is_float for Float / Double Float Pixel Data, which get no PNGs (their
+ * values are not pictures but data: raw only). */
+static guint instance_pixels(DfsTree *t, guint node, gboolean *is_float);
+
 static guint instance_frames(DfsTree *t, guint node)
 {
+    gboolean is_float;
+    return instance_pixels(t, node, &is_float);
+}
+
+static gboolean shows_png(DfsTree *t, guint node)
+{
+    gboolean is_float;
+    return instance_pixels(t, node, &is_float) > 0 && !is_float;
+}
+
+static guint instance_pixels(DfsTree *t, guint node, gboolean *is_float)
+{
+    *is_float = FALSE;
     DfsDataset *ds = dataset_for(t, node, NULL);
     if (ds == NULL)
         return 0;
@@ -192,6 +209,7 @@ static guint instance_frames(DfsTree *t, guint node)
         gboolean ok = dfs_image_describe(ds, &img, NULL);
         /* Pixel files appear for the syntaxes decoded so far (issue #4). */
         frames = !ok ? 1 : dfs_codec_supported(img.codec) ? img.frames : 0;
+        *is_float = ok && img.is_float;
     }
     dfs_dataset_free(ds);
     return frames;
@@ -252,12 +270,32 @@ static DfsDataset *full_dataset_for(DfsTree *t, guint node, GError **error)
     return cached;
 }
 
+/* The dataset to decode pixels from: for native pixel data the header is
+ * enough (frames are read from the file at their offsets); encapsulated and
+ * deflated pixel data need the whole file. */
+static DfsDataset *pixel_dataset_for(DfsTree *t, guint node, GError **error)
+{
+    DfsDataset *ds = dataset_for(t, node, error);
+    if (ds == NULL)
+        return NULL;
+    DfsImage img;
+    const char *ts = dfs_dataset_transfer_syntax(ds);
+    gboolean by_offset = dfs_image_describe(ds, &img, NULL) && img.codec == DFS_CODEC_NATIVE &&
+                         !(dfs_dataset_element(ds, img.pixel_index)->flags & DFS_ELEM_ENCAPSULATED) &&
+                         !g_str_equal(ts, "1.2.840.10008.1.2.1.99") &&
+                         !g_str_equal(ts, "1.2.840.10008.1.2.4.95");
+    if (by_offset)
+        return ds;
+    dfs_dataset_free(ds);
+    return full_dataset_for(t, node, error);
+}
+
 /* Decode frames [first, last) of the instance into out (raw), or the first
  * of them as PNG. */
 static gboolean render_pixels(DfsTree *t, DfsEntry e, GString *out, GError **error)
 {
     guint kind = KIND(e), node = NODE(e);
-    g_autoptr(DfsDataset) ds = full_dataset_for(t, node, error);
+    g_autoptr(DfsDataset) ds = pixel_dataset_for(t, node, error);
     DfsImage img;
     if (ds == NULL || !dfs_image_describe(ds, &img, error))
         return FALSE;
@@ -404,7 +442,8 @@ static gboolean lookup_in_node(DfsTree *t, guint node, const char *name, DfsEntr
         guint frames = instance_frames(t, node);
         for (guint k = 0; k < G_N_ELEMENTS(instance_entries); k++)
             if (strcmp(name, instance_entries[k].name) == 0 &&
-                frames >= instance_entries[k].pixels) {
+                frames >= instance_entries[k].pixels &&
+                (instance_entries[k].kind != K_IMAGE_PNG || shows_png(t, node))) {
                 *out = ENTRY(instance_entries[k].kind, node, 0);
                 return TRUE;
             }
@@ -444,7 +483,8 @@ gboolean dfs_tree_lookup(DfsTree *t, DfsEntry dir, const char *name, DfsEntry *o
     case K_FRAMES: {
         guint frame, kind;
         char canonical[32];
-        if (!parse_frame_name(name, instance_frames(t, node), &frame, &kind))
+        if (!parse_frame_name(name, instance_frames(t, node), &frame, &kind) ||
+            (kind == K_FRAME_PNG && !shows_png(t, node)))
             return not_found(error, name);
         frame_name(frame, instance_frames(t, node), kind == K_FRAME_PNG ? "png" : "raw", canonical);
         if (strcmp(canonical, name) != 0)
@@ -496,7 +536,7 @@ static void list_node(ListCtx *c)
         guint frames = instance_frames(c->t, c->node);
         for (guint k = 0; k < G_N_ELEMENTS(instance_entries); k++) {
             const InstanceEntry *ie = &instance_entries[k];
-            if (frames >= ie->pixels)
+            if (frames >= ie->pixels && (ie->kind != K_IMAGE_PNG || shows_png(c->t, c->node)))
                 emit(c, pos, ie->name, ENTRY(ie->kind, c->node, 0), ie->is_dir);
             pos++; /* positions stay fixed whatever is shown */
         }
@@ -530,10 +570,12 @@ gboolean dfs_tree_list(DfsTree *t, DfsEntry dir, guint64 from, DfsTreeListFunc f
         return TRUE;
     case K_FRAMES: {
         guint frames = instance_frames(t, c.node);
+        gboolean png = shows_png(t, c.node);
         for (guint f = (guint)(from / 2); f < frames && !c.stopped; f++) {
             char name[32];
             frame_name(f, frames, "png", name);
-            emit(&c, 2 * (guint64)f, name, ENTRY(K_FRAME_PNG, c.node, f), FALSE);
+            if (png)
+                emit(&c, 2 * (guint64)f, name, ENTRY(K_FRAME_PNG, c.node, f), FALSE);
             frame_name(f, frames, "raw", name);
             emit(&c, 2 * (guint64)f + 1, name, ENTRY(K_FRAME_RAW, c.node, f), FALSE);
         }

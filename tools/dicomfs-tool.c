@@ -3,7 +3,7 @@
  *   dicomfs-tool dump  [--header-only] FILE     one line per element
  *   dicomfs-tool json  [--header-only] [--meta] [--pretty] FILE
  *   dicomfs-tool value [--header-only] FILE NAME   NAME: keyword or GGGGEEEE
- *   dicomfs-tool raw   FILE [FRAME]     decoded frames as stored values (pixels.raw)
+ *   dicomfs-tool raw   FILE [FRAME]     decoded frames (FRAME from 0) as stored values
  *
  * Exit status: 0 on success, 1 when the file cannot be read (the reason on
  * stderr), 2 on usage errors. */
@@ -69,7 +69,13 @@ static int print_raw(DfsDataset *ds, const char *frame_arg)
         g_printerr("dicomfs-tool: %s\n", error->message);
         return 1;
     }
-    guint first = frame_arg ? (guint)atoi(frame_arg) : 0;
+    char *end = NULL;
+    guint64 f0 = frame_arg ? g_ascii_strtoull(frame_arg, &end, 10) : 0;
+    if (frame_arg && (end == frame_arg || *end != '\0' || f0 >= img.frames)) {
+        g_printerr("dicomfs-tool: frame '%s' is not one of 0..%u\n", frame_arg, img.frames - 1);
+        return 2;
+    }
+    guint first = (guint)f0;
     guint last = frame_arg ? first + 1 : img.frames;
     g_autofree guint8 *buf = g_malloc(dfs_image_frame_bytes(&img));
     for (guint f = first; f < last; f++) {

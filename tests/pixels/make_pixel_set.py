@@ -10,7 +10,8 @@ palettes with 16- and 8-bit LUT entries, a first mapped value, segmented LUTs,
 a 4-frame CT, float and double pixel data), transcoded with DCMTK (dcmcjpeg,
 dcmcjpls, dcmcrle, dcmconv) and GDCM (gdcmconv --j2k, --jpegls, --rle), plus
 pydicom's own compressed files, plus some frame/fragment layouts written with
-pydicom.encaps and a few deliberately corrupt files.
+pydicom.encaps, a few deliberately corrupt files and two video-syntax files
+(MPEG-2, HEVC: not decoded, so their pixel files must answer EIO too).
 
 Writes:
   OUTDIR/set/*.dcm, OUTDIR/set/corrupt/*.dcm   the files (the folder to mount)
@@ -25,7 +26,9 @@ Writes:
      near      (optional) JPEG-LS NEAR: |decoded - original| <= near is the codec's guarantee
      corrupt   (optional) what was broken: reads of pixel files must give EIO
      oracle_opts (optional) options for the oracle tool, with `why`
-     twin      (optional) a file said to hold the same pixels (a note, not a check)
+     twin      (optional) a file said to hold the same pixels (a note, not a check:
+               rtdose_expb/rtdose, where pydicom reads the same values and
+               DCMTK/GDCM read 32-bit OW big endian as 16-bit words)
      render_via (optional) "pydicom": image.png checked against pydicom's
                apply_color_lut (segmented palettes: DCMTK ignores them, GDCM
                3.0.21's --decompress-lut aborts)
@@ -40,7 +43,7 @@ import sys
 
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate, encapsulate_extended, generate_pixel_data_frame
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -97,8 +100,7 @@ PYDICOM_FILES = [
           why="YCbCr 4:2:0 stream labelled RGB: dcmdjpeg +cg (library's colour guess)")),
     ("SC_rgb_gdcm_KY", "J2K lossy RGB (GDCM)", True, "gdcm", RGB_PICTURE),
     ("SC_rgb_small_odd_jpeg", "JPEG baseline 3x3", True, "dcmdjpeg"),
-    ("SC_jpeg_no_color_transform", "JPEG baseline RGB, no marker", True, "dcmdjpeg",
-     {"twin": "SC_jpeg_no_color_transform_2"}),
+    ("SC_jpeg_no_color_transform", "JPEG baseline RGB, no marker", True, "dcmdjpeg"),
     ("SC_jpeg_no_color_transform_2", "JPEG baseline RGB, Adobe transform 0", True, "dcmdjpeg"),
     ("SC_rgb_jpeg_app14_dcmd", "JPEG baseline RGB APP14", True, "dcmdjpeg"),
     # JPEG-LS
@@ -406,6 +408,14 @@ def corrupt_files(b):
     # pydicom's MR_truncated: the file ends inside Pixel Data
     shutil.copy(os.path.join(TEST_FILES, "MR_truncated.dcm"), b.path("MR_truncated", True))
     b.add("MR_truncated", "native LE", False, "none", corrupt="pydicom's MR_truncated.dcm")
+    # video transfer syntaxes are not decoded: their pixel files answer EIO
+    for name, uid, label in (("video_mpeg2", "1.2.840.10008.1.2.4.100", "MPEG-2 MP@ML"),
+                             ("video_hevc", "1.2.840.10008.1.2.4.107", "HEVC/H.265 Main")):
+        p = copy_with_uids("ct_jpeg_sv1", name)
+        ds = pydicom.dcmread(p)
+        ds.file_meta.TransferSyntaxUID = uid
+        ds.save_as(p, write_like_original=True)
+        b.add(name, label, True, "none", corrupt=f"video transfer syntax {label}: not decoded")
     # pydicom's JPEG 2000 with 4 codestream bytes replaced (GDCM cannot decode it either)
     shutil.copy(os.path.join(TEST_FILES, "JPEG2000-embedded-sequence-delimiter.dcm"),
                 b.path("JPEG2000-embedded-sequence-delimiter", True))

@@ -17,7 +17,9 @@ Builds the test set with make_pixel_set.py in a temporary folder, then:
      equals the bytes read for image.png, pixels.raw, pixels.txt, frames/*;
      mmap of pixels.raw; image.png and frames/*.png are 8-bit gray or RGB PNGs
      without compression and equal dcmj2pnm's rendering within +-1 (+Wi 1 with
-     a window, +Wl 1 with a VOI LUT Sequence, +Wm otherwise, nothing for color);
+     a window, +Wl 1 with a VOI LUT Sequence, +Wm otherwise, nothing for color;
+     dcml2pnm for JPEG-LS; for JPEG 2000, dcmj2pnm of GDCM's decompressed file;
+     segmented palettes against pydicom's apply_color_lut);
  (c) corrupt files: image.png, pixels.raw and frames/* give EIO, the rest of
      the instance reads, errors.tsv names the file; the whole mount reads.
 One line per check, then `N passed, N failed`; exit 1 on failure, 77 when
@@ -45,8 +47,9 @@ import numpy as np
 import pydicom
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOOLS = ["dcmdjpeg", "dcmdjpls", "dcmdrle", "dcmconv", "dcmj2pnm", "gdcmconv", "fusermount3", "pgrep"]
+TOOLS = ["dcmdjpeg", "dcmdjpls", "dcmdrle", "dcmconv", "dcmj2pnm", "dcml2pnm", "gdcmconv", "fusermount3", "pgrep"]
 NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
+JLS = {"1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"}
 J2K = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
        "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"}
 ORACLE_CMD = {
@@ -344,19 +347,22 @@ def prepare(case, tool_exe, outdir):
     color = case.spp > 1 or case.photometric == "PALETTE COLOR"
     opts = [] if color else (["+Wi", "1"] if case.has_window else
                              ["+Wl", "1"] if case.has_voilut else ["+Wm"])
-    case.render_opts = "dcmj2pnm " + (" ".join(opts) or "(no option)")
+    # dcmj2pnm has the JPEG and RLE decoders, dcml2pnm (same program) JPEG-LS
+    renderer = "dcml2pnm" if case.ts in JLS else "dcmj2pnm"
+    case.render_opts = renderer + " " + (" ".join(opts) or "(no option)")
     if src != case.path:
         case.render_opts += f" of {os.path.basename(src).split('.', 1)[1][:-4]} {' '.join(case.oracle_opts)}'s output"
     for f in range(1, case.frames + 1):
         out = os.path.join(outdir, f"{case.name}.{f}.pnm")
-        rc, _, err = run(["dcmj2pnm", "+op"] + opts + ["+F", str(f), src, out])
-        if (rc != 0 or not os.path.exists(out)) and src == case.path and case.oracle in case.oracle_files:
+        rc, _, err = run([renderer, "+op"] + opts + ["+F", str(f), src, out])
+        if ((rc != 0 or not os.path.exists(out)) and src == case.path and not case.same_as
+                and case.oracle in case.oracle_files):
             # DCMTK cannot render the file itself: render the oracle's native output
             rc, _, err2 = run(["dcmj2pnm", "+op"] + opts + ["+F", str(f), case.oracle_files[case.oracle], out])
             if rc == 0 and f == 1:
                 case.render_opts += f" of {case.oracle}'s output (dcmj2pnm on the file: {err.strip()[:80]})"
         if rc != 0 or not os.path.exists(out):
-            case.pnm[f] = f"dcmj2pnm {' '.join(opts)} +F {f} failed ({rc}): {err.strip()[:200]}"
+            case.pnm[f] = f"{renderer} {' '.join(opts)} +F {f} failed ({rc}): {err.strip()[:200]}"
         else:
             case.pnm[f] = read_pnm(out)
 
