@@ -204,7 +204,16 @@ static OPJ_BOOL mem_seek(OPJ_OFF_T to, void *user)
     return OPJ_TRUE;
 }
 
-static opj_image_t *j2k_read(const guint8 *data, gsize len, GError **error)
+/* The header's size must be the image's before anything is decoded: a
+ * codestream that lies about its size must not make OpenJPEG allocate it. */
+static gboolean j2k_header_fits(const opj_image_t *image, const DfsImage *img)
+{
+    return image != NULL && image->x1 > image->x0 && image->y1 > image->y0 &&
+           image->x1 - image->x0 == img->columns && image->y1 - image->y0 == img->rows &&
+           image->numcomps == img->samples;
+}
+
+static opj_image_t *j2k_read(const DfsImage *img, const guint8 *data, gsize len, GError **error)
 {
     /* A JP2 file starts with its signature box; a bare codestream with SOC. */
     gboolean jp2 = len >= 12 && memcmp(data + 4, "jP  ", 4) == 0;
@@ -220,7 +229,8 @@ static opj_image_t *j2k_read(const guint8 *data, gsize len, GError **error)
     opj_stream_set_seek_function(s, mem_seek);
     opj_image_t *image = NULL;
     gboolean ok = opj_setup_decoder(codec, &params) && opj_read_header(s, codec, &image) &&
-                  opj_decode(codec, s, image) && opj_end_decompress(codec, s);
+                  j2k_header_fits(image, img) && opj_decode(codec, s, image) &&
+                  opj_end_decompress(codec, s);
     opj_stream_destroy(s);
     opj_destroy_codec(codec);
     if (!ok) {
@@ -234,7 +244,7 @@ static opj_image_t *j2k_read(const guint8 *data, gsize len, GError **error)
 gboolean dfs_codec_j2k(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
                        GError **error)
 {
-    opj_image_t *image = j2k_read(data, len, error);
+    opj_image_t *image = j2k_read(img, data, len, error);
     if (image == NULL)
         return FALSE;
     gsize npix = (gsize)img->rows * img->columns;
