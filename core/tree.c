@@ -721,10 +721,43 @@ gboolean dfs_tree_is_volatile(DfsEntry e)
     return KIND(e) == K_META_FILE;
 }
 
-char *dfs_tree_source_path(DfsTree *t, DfsEntry e)
+/* Native pixel data whose stored values are its bytes (little endian,
+ * every bit stored, interleaved): pixels.raw is a slice of the file. */
+static gboolean raw_is_slice(DfsTree *t, DfsEntry e, guint64 *offset, guint64 *length)
 {
-    if (KIND(e) != K_DCM || !valid_node(t, NODE(e)))
+    g_autoptr(DfsDataset) ds = dataset_for(t, NODE(e), NULL);
+    DfsImage img;
+    if (ds == NULL || !dfs_image_describe(ds, &img, NULL) || img.codec != DFS_CODEC_NATIVE)
+        return FALSE;
+    const DfsElement *px = dfs_dataset_element(ds, img.pixel_index);
+    const char *ts = dfs_dataset_transfer_syntax(ds);
+    gsize fb = dfs_image_frame_bytes(&img);
+    gboolean slice = !(px->flags & (DFS_ELEM_ENCAPSULATED | DFS_ELEM_BIG_ENDIAN)) &&
+                     !g_str_equal(ts, "1.2.840.10008.1.2.1.99") && img.bits_allocated >= 8 &&
+                     (img.bits_stored == img.bits_allocated || img.is_float) &&
+                     (img.samples == 1 || img.planar == 0) &&
+                     g_str_equal(img.photometric, img.decoded_photometric) &&
+                     (guint64)fb * img.frames <= px->length &&
+                     px->offset + px->length <= dfs_index_size(t->idx, NODE(e));
+    if (!slice)
+        return FALSE;
+    guint first = KIND(e) == K_FRAME_RAW ? SUB(e) : 0;
+    *offset = px->offset + (guint64)fb * first;
+    *length = KIND(e) == K_FRAME_RAW ? fb : (guint64)fb * img.frames;
+    return TRUE;
+}
+
+char *dfs_tree_source_range(DfsTree *t, DfsEntry e, guint64 *offset, guint64 *length)
+{
+    guint kind = KIND(e);
+    if (!valid_node(t, NODE(e)))
         return NULL;
+    if (kind == K_DCM) {
+        *offset = 0;
+        *length = dfs_index_size(t->idx, NODE(e));
+    } else if (!((kind == K_PIXELS_RAW || kind == K_FRAME_RAW) && raw_is_slice(t, e, offset, length))) {
+        return NULL;
+    }
     return g_build_filename(t->source, dfs_index_relpath(t->idx, NODE(e)), NULL);
 }
 

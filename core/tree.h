@@ -62,9 +62,11 @@ GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error);
  * errors.tsv): not to be cached by the kernel. */
 gboolean dfs_tree_is_volatile(DfsEntry e);
 
-/* For instance.dcm: the source file's path (caller frees), or NULL for
- * rendered entries. */
-char *dfs_tree_source_path(DfsTree *tree, DfsEntry e);
+/* Files that are a slice of a source file: instance.dcm, and pixels.raw
+ * (or a frame's .raw) of native pixel data whose stored values are its
+ * bytes.  Returns the source's path (caller frees) and the slice, or NULL
+ * for rendered entries. */
+char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 *length);
 
 /* What the status file says. */
 typedef struct {

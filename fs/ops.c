@@ -151,10 +151,11 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 /* --- files ---------------------------------------------------------------- */
 
-/* An open file: rendered bytes, or the source file for instance.dcm. */
+/* An open file: rendered bytes, or a slice of a source file. */
 typedef struct {
     GBytes *bytes;
     int fd;
+    guint64 base, length; /* the slice of fd */
 } OpenFile;
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -166,7 +167,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     g_autoptr(GError) error = NULL;
     OpenFile *of = g_new0(OpenFile, 1);
     of->fd = -1;
-    g_autofree char *source = dfs_tree_source_path(tree_of(req), ino);
+    g_autofree char *source = dfs_tree_source_range(tree_of(req), ino, &of->base, &of->length);
     if (source != NULL) {
         of->fd = open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (of->fd < 0) {
@@ -199,11 +200,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         fuse_reply_buf(req, data + start, MIN(size, len - start));
         return;
     }
-    /* instance.dcm: straight from the source, spliced where possible. */
-    struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+    /* A slice of the source: straight from it, spliced where possible. */
+    guint64 start = MIN((guint64)off, of->length);
+    struct fuse_bufvec buf = FUSE_BUFVEC_INIT(MIN((guint64)size, of->length - start));
     buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
     buf.buf[0].fd = of->fd;
-    buf.buf[0].pos = off;
+    buf.buf[0].pos = (off_t)(of->base + start);
     fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
