@@ -200,39 +200,61 @@ static void render_color(const DfsImage *img, const guint8 *frame, DfsDisplay *o
     }
 }
 
-/* A palette channel as a table of `entries` 16-bit values, from LUT Data
- * or from Segmented LUT Data (PS3.3 C.7.9.2).  NULL if neither is usable. */
-static guint16 *segments_expand(const DfsDataset *ds, guint seg, guint entries)
+/* Segmented LUT Data (PS3.3 C.7.9.2): segments of 16-bit words, each an
+ * opcode, a length and data: 0 discrete (length values), 1 linear (to one
+ * value over length entries), 2 indirect (copy length segments found at a
+ * byte offset, given as two words, low first).  Indirect segments may not
+ * nest here past one level, so hostile data cannot loop. */
+typedef struct {
+    const DfsDataset *ds;
+    guint seg, words;
+    guint16 *lut;
+    guint entries, out;
+    double last;
+} Segments;
+
+static guint word(const Segments *s, guint k)
 {
-    guint n = dfs_value_count(ds, seg), o = 0;
-    guint16 *lut = g_new0(guint16, entries);
-    guint64 w[3];
-    double last = 0;
-    for (guint k = 0; k + 1 < n && o < entries;) {
-        dfs_value_binary_uint(ds, seg, k, &w[0]);
-        dfs_value_binary_uint(ds, seg, k + 1, &w[1]);
-        guint len = (guint)w[1];
-        if (w[0] == 0) { /* discrete: len values follow */
-            for (guint j = 0; j < len && o < entries && k + 2 + j < n; j++) {
-                dfs_value_binary_uint(ds, seg, k + 2 + j, &w[2]);
-                lut[o++] = (guint16)w[2];
-                last = (double)w[2];
-            }
+    guint64 v = 0;
+    dfs_value_binary_uint(s->ds, s->seg, k, &v);
+    return (guint)v;
+}
+
+/* Expand up to `count` segments from word k; FALSE on malformed data. */
+static gboolean expand_segments(Segments *s, guint k, guint count, guint depth)
+{
+    for (guint n = 0; n < count && k + 1 < s->words && s->out < s->entries; n++) {
+        guint op = word(s, k), len = word(s, k + 1);
+        if (op == 0) {
+            for (guint j = 0; j < len && s->out < s->entries && k + 2 + j < s->words; j++)
+                s->last = s->lut[s->out++] = (guint16)word(s, k + 2 + j);
             k += 2 + len;
-        } else if (w[0] == 1 && k + 2 < n) { /* linear: to one value over len entries */
-            dfs_value_binary_uint(ds, seg, k + 2, &w[2]);
-            for (guint j = 1; j <= len && o < entries; j++)
-                lut[o++] = (guint16)lround(last + ((double)w[2] - last) * j / len);
-            last = (double)w[2];
+        } else if (op == 1 && k + 2 < s->words) {
+            double y1 = word(s, k + 2);
+            for (guint j = 1; j <= len && s->out < s->entries; j++)
+                s->lut[s->out++] = (guint16)lround(s->last + (y1 - s->last) * j / len);
+            s->last = y1;
             k += 3;
+        } else if (op == 2 && depth == 0 && k + 3 < s->words) {
+            guint offset = word(s, k + 2) | word(s, k + 3) << 16;
+            if (offset % 2 || !expand_segments(s, offset / 2, len, depth + 1))
+                return FALSE;
+            k += 4;
         } else {
-            /* Indirect segments (opcode 2) and unknown opcodes: not decoded;
-             * no real writer is known to use them. */
-            g_free(lut);
-            return NULL;
+            return FALSE;
         }
     }
-    return lut;
+    return TRUE;
+}
+
+static guint16 *segments_expand(const DfsDataset *ds, guint seg, guint entries)
+{
+    Segments s = {ds, seg, dfs_value_count(ds, seg), g_new0(guint16, entries), entries, 0, 0};
+    if (!expand_segments(&s, 0, G_MAXUINT, 0)) {
+        g_free(s.lut);
+        return NULL;
+    }
+    return s.lut;
 }
 
 static guint16 *palette_channel(const DfsDataset *ds, guint c, guint *entries, gint64 *first,
