@@ -98,7 +98,7 @@ static int bench_index(const char *dir)
     double w0 = wall_now(), c0 = cpu_now();
     DfsScanCounts counts;
     g_autoptr(GError) error = NULL;
-    DfsIndex *idx = dfs_scan(dir, NULL, NULL, &counts, &error);
+    DfsIndex *idx = dfs_scan(dir, NULL, NULL, NULL, &counts, &error);
     if (idx == NULL) {
         fprintf(stderr, "%s\n", error->message);
         return 1;

@@ -181,6 +181,63 @@ void dfs_facts_free(DfsFacts *f)
     g_free(f);
 }
 
+/* "D" or "-" for the DICOMDIR flag, then per level the field count and each
+ * field as "<length>:<bytes>": lengths make any byte in a value safe. */
+GBytes *dfs_facts_serialize(const DfsFacts *f)
+{
+    GString *s = g_string_new(f->dicomdir ? "D" : "-");
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
+        guint n = g_strv_length(f->fields[l]);
+        g_string_append_printf(s, "%u;", n);
+        for (guint k = 0; k < n; k++) {
+            g_string_append_printf(s, "%zu:", strlen(f->fields[l][k]));
+            g_string_append(s, f->fields[l][k]);
+        }
+    }
+    return g_string_free_to_bytes(s);
+}
+
+/* A decimal number ended by `stop`, advancing *p; FALSE if malformed. */
+static gboolean read_count(const char **p, const char *end, char stop, gsize *out)
+{
+    gsize v = 0;
+    const char *q = *p;
+    while (q < end && g_ascii_isdigit(*q) && v < G_MAXUINT32)
+        v = v * 10 + (gsize)(*q++ - '0');
+    if (q == *p || q >= end || *q != stop)
+        return FALSE;
+    *p = q + 1;
+    *out = v;
+    return TRUE;
+}
+
+DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len)
+{
+    const char *p = (const char *)data, *end = p + len;
+    if (len < 1 || (*p != 'D' && *p != '-'))
+        return NULL;
+    DfsFacts *f = g_new0(DfsFacts, 1);
+    f->dicomdir = *p++ == 'D';
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
+        gsize n, cols = 0;
+        while (level_cols[l][cols].column)
+            cols++;
+        if (!read_count(&p, end, ';', &n) || n != cols)
+            return dfs_facts_free(f), NULL;
+        f->fields[l] = g_new0(char *, n + 1);
+        for (gsize k = 0; k < n; k++) {
+            gsize flen;
+            if (!read_count(&p, end, ':', &flen) || flen > (gsize)(end - p))
+                return dfs_facts_free(f), NULL;
+            f->fields[l][k] = g_strndup(p, flen);
+            p += flen;
+        }
+    }
+    if (p != end)
+        return dfs_facts_free(f), NULL;
+    return f;
+}
+
 /* The child of parent with key; a new one takes the level's fields. */
 static guint find_or_add(DfsIndex *idx, guint parent, DfsLevel level, const char *key,
                          DfsFacts *facts)

@@ -50,6 +50,11 @@ typedef struct _DfsFacts DfsFacts;
 DfsFacts *dfs_facts_new(const DfsDataset *ds);
 void dfs_facts_free(DfsFacts *facts);
 
+/* Facts as bytes and back, for the persistent store.  NULL from
+ * dfs_facts_deserialize when the bytes are not a serialization. */
+GBytes *dfs_facts_serialize(const DfsFacts *facts);
+DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len);
+
 /* As dfs_index_add, from facts (taken). */
 guint dfs_index_add_facts(DfsIndex *idx, const char *relpath, const struct stat *st,
                           DfsFacts *facts);

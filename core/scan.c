@@ -21,6 +21,8 @@ typedef struct {
 
 typedef struct {
     const char *source;
+    DfsStore *store;  /* or NULL */
+    guint reads;
     GPtrArray *items; /* Item*, grows during the walk */
     GMutex lock;      /* guards items (growth) and Item.ready */
     GCond done;
@@ -77,14 +79,26 @@ static void read_one(gpointer data, gpointer user)
     g_mutex_unlock(&s->lock);
 }
 
+static gint64 mtime_ns(const struct stat *st)
+{
+    return (gint64)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
 static void add_item(Scan *s, Item *it)
 {
+    /* What the store knows of an unchanged file is not read again. */
+    if (it->is_file && s->store != NULL &&
+        dfs_store_lookup(s->store, it->relpath, (guint64)it->st.st_size, mtime_ns(&it->st),
+                         &it->facts, &it->reason))
+        it->ready = TRUE;
     g_mutex_lock(&s->lock);
     g_ptr_array_add(s->items, it);
     guint k = s->items->len;
     g_mutex_unlock(&s->lock);
-    if (it->is_file)
+    if (it->is_file && !it->ready) {
+        s->reads++;
         g_thread_pool_push(s->pool, GUINT_TO_POINTER(k), NULL);
+    }
 }
 
 static void on_file(const char *relpath, const struct stat *st, gpointer user)
@@ -116,6 +130,9 @@ static void file_items(Scan *s, DfsIndex *idx, DfsScanCounts *c, DfsScanProgress
             g_cond_wait(&s->done, &s->lock);
         g_mutex_unlock(&s->lock);
         c->files_seen += it->is_file;
+        if (it->is_file && s->store != NULL)
+            dfs_store_put(s->store, it->relpath, (guint64)it->st.st_size, mtime_ns(&it->st),
+                          it->facts, it->reason);
         if (it->facts == NULL) {
             dfs_index_skip(idx, it->relpath, it->reason);
             if (it->is_file)
@@ -133,10 +150,11 @@ static void file_items(Scan *s, DfsIndex *idx, DfsScanCounts *c, DfsScanProgress
     }
 }
 
-DfsIndex *dfs_scan(const char *source, DfsScanProgress progress, gpointer user,
+DfsIndex *dfs_scan(const char *source, DfsStore *store, DfsScanProgress progress, gpointer user,
                    DfsScanCounts *counts, GError **error)
 {
-    Scan s = {.source = source, .items = g_ptr_array_new_with_free_func(item_free)};
+    Scan s = {.source = source, .store = store,
+              .items = g_ptr_array_new_with_free_func(item_free)};
     g_mutex_init(&s.lock);
     g_cond_init(&s.done);
     s.pool = g_thread_pool_new(read_one, &s, SCAN_THREADS, FALSE, NULL);
@@ -146,8 +164,14 @@ DfsIndex *dfs_scan(const char *source, DfsScanProgress progress, gpointer user,
     DfsScanCounts c = {0};
     if (ok) {
         idx = dfs_index_new();
+        if (store != NULL)
+            dfs_store_begin(store);
         file_items(&s, idx, &c, progress, user);
+        /* An index that cannot be written only costs the next mount time. */
+        if (store != NULL && !dfs_store_commit(store, NULL))
+            g_warning("the persistent index could not be written");
         dfs_index_finish(idx);
+        c.reads = s.reads;
     }
     g_thread_pool_free(s.pool, FALSE, TRUE);
     g_ptr_array_unref(s.items);

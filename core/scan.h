@@ -7,6 +7,7 @@
 
 #include <glib.h>
 #include "index.h"
+#include "store.h"
 
 G_BEGIN_DECLS
 
@@ -16,13 +17,17 @@ typedef struct {
     guint skipped;    /* regular files not in the tree */
     guint others;     /* entries that are no regular file to read: links that
                          loop or lead outside, FIFOs, devices, a file met twice */
+    guint reads;      /* files whose header was read (the others came from the
+                         persistent index, unchanged) */
 } DfsScanCounts;
 
 /* Called after each file; may be NULL. */
 typedef void (*DfsScanProgress)(const DfsScanCounts *counts, gpointer user);
 
-/* A finished index of source, or NULL if source cannot be opened. */
-DfsIndex *dfs_scan(const char *source, DfsScanProgress progress, gpointer user,
+/* A finished index of source, or NULL if source cannot be opened.  With a
+ * store, files whose size and mtime it knows are not read again, and the
+ * store is rewritten with this scan. */
+DfsIndex *dfs_scan(const char *source, DfsStore *store, DfsScanProgress progress, gpointer user,
                    DfsScanCounts *counts, GError **error);
 
 /* Why a file that failed to read is not in the tree, for errors.tsv. */

@@ -635,9 +635,10 @@ static void render_status(DfsTree *t, GString *out)
     g_mutex_unlock(&t->status_lock);
     g_string_append_printf(out,
                            "source: %s\nfiles seen: %u\nindexed: %u\nskipped: %u\n"
-                           "other entries listed: %u\n"
+                           "other entries listed: %u\nfiles read: %u\nindex: %s\n"
                            "scan: %s\n",
-                           t->source, st.files_seen, st.indexed, st.skipped, st.others,
+                           t->source, st.files_seen, st.indexed, st.skipped, st.others, st.reads,
+                           st.index[0] ? st.index : "off",
                            st.done ? "done" : "running");
 }
 

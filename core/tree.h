@@ -71,6 +71,8 @@ char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 
 /* What the status file says. */
 typedef struct {
     guint files_seen, indexed, skipped, others;
+    guint reads;          /* headers read; the rest came from the persistent index */
+    char index[512];      /* the persistent index: "PATH (new|reused|rebuilt)" or "off" */
     gboolean done;
 } DfsTreeStatus;
 void dfs_tree_set_status(DfsTree *tree, const DfsTreeStatus *st);

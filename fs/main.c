@@ -16,16 +16,21 @@
 
 #include "ops.h"
 #include "scan.h"
+#include "store.h"
 
 typedef struct {
     char *source;
     unsigned cache_mb;
+    char *index;  /* path of the persistent index, or NULL for the default */
+    int noindex;
     int show_help;
 } Options;
 
 #define DFS_OPT(t, p) {t, offsetof(Options, p), 1}
 static const struct fuse_opt option_spec[] = {
     DFS_OPT("cache_mb=%u", cache_mb),
+    DFS_OPT("index=%s", index),
+    DFS_OPT("noindex", noindex),
     DFS_OPT("-h", show_help),
     DFS_OPT("--help", show_help),
     FUSE_OPT_END,
@@ -54,7 +59,10 @@ static void usage(const char *prog)
            "Series / Instance tree at MOUNTPOINT.\n\n"
            "dicomfs options:\n"
            "    -o cache_mb=N          memory for parsed headers and rendered files\n"
-           "                           (default 128)\n\n",
+           "                           (default 128)\n"
+           "    -o index=PATH          keep the persistent index at PATH (default\n"
+           "                           $XDG_CACHE_HOME/dicomfs/<hash of SOURCE>.sqlite)\n"
+           "    -o noindex             no persistent index: read every file\n\n",
            prog);
 }
 
@@ -86,17 +94,42 @@ static gboolean check_mountpoint(const char *mp)
 /* Scan SOURCE into the tree.  Runs after fuse_daemonize(): the scan starts
  * threads, and a fork() with other threads alive can leave a lock (glibc's
  * iconv lock, say) held forever in the child. */
-static gboolean scan(const char *source, unsigned cache_mb, DfsFs *fs)
+static DfsStore *open_store(const Options *o, DfsTreeStatus *ts)
+{
+    if (o->noindex)
+        return NULL;
+    g_autofree char *path = o->index ? g_strdup(o->index) : dfs_store_default_path(o->source);
+    gboolean existed = g_file_test(path, G_FILE_TEST_EXISTS), rebuilt;
+    g_autoptr(GError) error = NULL;
+    DfsStore *store = dfs_store_open(path, o->source, &rebuilt, &error);
+    if (store == NULL) {
+        g_printerr("dicomfs: %s; going on without it\n", error->message);
+        return NULL;
+    }
+    g_snprintf(ts->index, sizeof ts->index, "%s (%s)", path,
+               rebuilt ? "rebuilt" : existed ? "reused" : "new");
+    return store;
+}
+
+static gboolean scan(const Options *o, DfsFs *fs)
 {
     g_autoptr(GError) error = NULL;
     DfsScanCounts counts;
-    DfsIndex *idx = dfs_scan(source, NULL, NULL, &counts, &error);
+    DfsTreeStatus ts = {0};
+    DfsStore *store = open_store(o, &ts);
+    DfsIndex *idx = dfs_scan(o->source, store, NULL, NULL, &counts, &error);
+    dfs_store_close(store);
     if (idx == NULL) {
         g_printerr("dicomfs: %s\n", error->message);
         return FALSE;
     }
-    fs->tree = dfs_tree_new(source, idx, (gsize)cache_mb << 20);
-    DfsTreeStatus ts = {counts.files_seen, counts.indexed, counts.skipped, counts.others, TRUE};
+    fs->tree = dfs_tree_new(o->source, idx, (gsize)o->cache_mb << 20);
+    ts.files_seen = counts.files_seen;
+    ts.indexed = counts.indexed;
+    ts.skipped = counts.skipped;
+    ts.others = counts.others;
+    ts.reads = counts.reads;
+    ts.done = TRUE;
     dfs_tree_set_status(fs->tree, &ts);
     return TRUE;
 }
@@ -123,7 +156,7 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
     if (fuse_set_signal_handlers(se) == 0) {
         if (fuse_session_mount(se, cl->mountpoint) == 0) {
             fuse_daemonize(cl->foreground);
-            if (scan(o->source, o->cache_mb, fs)) {
+            if (scan(o, fs)) {
                 /* The loop returns the signal that ended it: SIGINT, SIGTERM
                  * and SIGHUP are the requested, clean way out. */
                 int r = serve(se, cl);

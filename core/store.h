@@ -1,0 +1,38 @@
+/* dicomfs core: the persistent index (SQLite), so that a remount reads only
+ * the files that changed.
+ *
+ * One database per source folder, kept under $XDG_CACHE_HOME/dicomfs/ (never
+ * beside the source), keyed by the source's real path.  It remembers, per
+ * file, its size and mtime and either the facts the index needs or why it
+ * was skipped.  A file whose size or mtime changed is read again; a damaged
+ * or foreign database is deleted and built anew, never trusted. */
+#pragma once
+
+#include <glib.h>
+#include "index.h"
+
+G_BEGIN_DECLS
+
+typedef struct _DfsStore DfsStore;
+
+/* $XDG_CACHE_HOME/dicomfs/<sha256 of source>.sqlite.  Caller frees. */
+char *dfs_store_default_path(const char *source);
+
+/* Open or create the store at path for source (a real path).  *rebuilt is
+ * TRUE when an existing file was unusable and was replaced.  NULL with an
+ * error only if no store can be created there. */
+DfsStore *dfs_store_open(const char *path, const char *source, gboolean *rebuilt, GError **error);
+void dfs_store_close(DfsStore *store);
+
+/* What the store knows of relpath if its size and mtime are unchanged:
+ * TRUE and either *facts (caller owns) or *reason (caller frees). */
+gboolean dfs_store_lookup(DfsStore *store, const char *relpath, guint64 size, gint64 mtime_ns,
+                          DfsFacts **facts, char **reason);
+
+/* Replace the stored scan: begin, one put per regular file, commit. */
+void dfs_store_begin(DfsStore *store);
+void dfs_store_put(DfsStore *store, const char *relpath, guint64 size, gint64 mtime_ns,
+                   const DfsFacts *facts, const char *reason);
+gboolean dfs_store_commit(DfsStore *store, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""The persistent index (issue 5): a remount reads no unchanged file, a
+changed file is read again, a deleted file disappears, a damaged index is
+rebuilt, -o noindex reads everything, and the default index lives under
+$XDG_CACHE_HOME, never beside the source.
+
+The truth is the archive itself (scripts/make-archive.py) and the status
+file's own counts compared across mounts.
+
+usage: test_index.py DICOMFS SOURCE_ROOT
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+RESULTS = []
+
+
+def check(name, ok, detail=""):
+    RESULTS.append(ok)
+    print(("PASS " if ok else "FAIL ") + name + (f" ({detail})" if detail else ""))
+
+
+def status(mnt):
+    out = {}
+    with open(os.path.join(mnt, ".dicomfs", "status")) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition(": ")
+            out[key] = value
+    return out
+
+
+def instances(mnt):
+    with open(os.path.join(mnt, ".dicomfs", "instances.tsv")) as f:
+        rows = [line.rstrip("\n").split("\t") for line in f][1:]
+    return {r[5]: r[0] for r in rows}  # source path -> path in the mount
+
+
+def mounted(mnt):
+    with open("/proc/mounts") as f:
+        return any(line.split()[1] == mnt for line in f)
+
+
+class Mount:
+    def __init__(self, exe, source, mnt, *opts, env=None):
+        self.mnt = mnt
+        args = [exe, *opts, source, mnt]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+        if r.returncode != 0:
+            raise RuntimeError(f"{args}: exit {r.returncode}: {r.stderr.strip()}")
+        self.pattern = " ".join(args)
+
+    def close(self):
+        for _ in range(50):
+            if not mounted(self.mnt):
+                break
+            subprocess.run(["fusermount3", "-u", self.mnt], capture_output=True)
+            time.sleep(0.1)
+        # The daemon exits on unmount; wait for exactly ours.
+        for _ in range(50):
+            r = subprocess.run(["pgrep", "-f", "-x", self.pattern], capture_output=True)
+            if r.returncode != 0:
+                return True
+            time.sleep(0.1)
+        return False
+
+
+def session(exe, source, mnt, *opts, env=None):
+    m = Mount(exe, source, mnt, *opts, env=env)
+    try:
+        return status(mnt), instances(mnt)
+    finally:
+        check("daemon gone and mount gone after unmount", m.close() and not mounted(mnt))
+
+
+def main():
+    exe, root = sys.argv[1], sys.argv[2]
+    if not os.path.exists("/dev/fuse"):
+        print("no /dev/fuse: skipped")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory(prefix="dicomfs-index-test.") as tmp:
+        subprocess.run(["/usr/bin/python3", os.path.join(root, "scripts", "make-archive.py"),
+                        os.path.join(tmp, "arch"), "--preset", "test"], check=True,
+                       capture_output=True)
+        source = os.path.join(tmp, "arch", "source")
+        mnt = os.path.join(tmp, "mnt")
+        os.mkdir(mnt)
+        index = os.path.join(tmp, "cache", "index.sqlite")
+        opt = ["-o", f"index={index}"]
+
+        st1, inst1 = session(exe, source, mnt, *opt)
+        seen = int(st1["files seen"])
+        check("first mount reads every file", int(st1["files read"]) == seen,
+              f"{st1['files read']} of {seen}")
+        check("first mount creates the index", st1["index"].endswith("(new)") and os.path.exists(index))
+
+        st2, inst2 = session(exe, source, mnt, *opt)
+        check("remount reads no unchanged file", st2["files read"] == "0", st2["files read"])
+        check("remount: the same instances in the same places", inst1 == inst2)
+        check("remount reuses the index", st2["index"].endswith("(reused)"), st2["index"])
+
+        changed = sorted(inst1)[0]
+        path = os.path.join(source, changed)
+        t = os.stat(path).st_mtime + 10
+        os.utime(path, (t, t))
+        st3, inst3 = session(exe, source, mnt, *opt)
+        check("a changed file (mtime) is read again, and only it", st3["files read"] == "1",
+              st3["files read"])
+        check("the changed file is still in the tree", changed in inst3)
+
+        gone = sorted(inst1)[-1]
+        os.unlink(os.path.join(source, gone))
+        st4, inst4 = session(exe, source, mnt, *opt)
+        check("a deleted file disappears", gone not in inst4 and len(inst4) == len(inst1) - 1)
+        check("deleting reads nothing", st4["files read"] == "0", st4["files read"])
+
+        with open(index, "wb") as f:
+            f.write(b"this is not an SQLite database" * 100)
+        st5, inst5 = session(exe, source, mnt, *opt)
+        check("a damaged index is rebuilt, not trusted", st5["index"].endswith("(rebuilt)") and
+              int(st5["files read"]) == int(st5["files seen"]), st5["index"])
+        check("after the rebuild the tree is the same", inst5 == inst4)
+
+        st6, _ = session(exe, source, mnt, "-o", "noindex")
+        check("-o noindex reads every file and keeps no index", st6["index"] == "off" and
+              int(st6["files read"]) == int(st6["files seen"]))
+
+        cache = os.path.join(tmp, "xdg-cache")
+        env = dict(os.environ, XDG_CACHE_HOME=cache)
+        before = sorted(os.listdir(os.path.join(tmp, "arch")))
+        st7, _ = session(exe, source, mnt, env=env)
+        made = [f for f in os.listdir(os.path.join(cache, "dicomfs"))] if os.path.isdir(
+            os.path.join(cache, "dicomfs")) else []
+        check("the default index is under $XDG_CACHE_HOME/dicomfs", len(made) == 1 and
+              st7["index"].startswith(os.path.join(cache, "dicomfs")), st7["index"])
+        check("nothing is stored beside the source", sorted(os.listdir(os.path.join(tmp, "arch"))) == before)
+
+    failed = RESULTS.count(False)
+    print(f"{len(RESULTS) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
