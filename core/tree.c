@@ -699,7 +699,10 @@ GBytes *dfs_tree_content(DfsTree *t, DfsEntry e, GError **error)
     }
     if (!valid_node(t, NODE(e)))
         return (void)not_found(error, "file"), NULL;
-    gboolean volatile_content = kind == K_META_FILE; /* status changes during a scan */
+    /* Status changes during a scan; attribute values render in well under a
+     * microsecond from the cached header, so caching them would only churn
+     * the cache. */
+    gboolean volatile_content = kind == K_META_FILE || kind == K_ATTR;
     GBytes *b = volatile_content ? NULL : dfs_cache_get(t->contents, e);
     if (b != NULL)
         return b;
@@ -803,6 +806,13 @@ gboolean dfs_tree_stat(DfsTree *t, DfsEntry e, DfsEntryStat *st, GError **error)
     }
     if (kind == K_IMAGE_PNG || kind == K_PIXELS_RAW || kind == K_FRAME_PNG || kind == K_FRAME_RAW)
         return pixel_size(t, e, &st->size, error);
+    if (kind == K_ATTR) { /* render to measure, nothing kept */
+        GString *out = g_string_sized_new(128);
+        gboolean ok = render(t, e, out, error);
+        st->size = out->len;
+        g_string_free(out, TRUE);
+        return ok;
+    }
     GBytes *b = dfs_tree_content(t, e, error);
     if (b == NULL)
         return FALSE;

@@ -137,6 +137,15 @@ static void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, gboolea
     g_free(d.buf);
 }
 
+/* Folders never change while mounted (.dicomfs lists fixed names): the
+ * kernel may keep their listings. */
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+    fuse_reply_open(req, fi);
+}
+
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
@@ -288,14 +297,20 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     /* Splice reads of instance.dcm; readdirplus fills attributes in one go. */
     if (conn->capable & FUSE_CAP_SPLICE_MOVE)
         conn->want |= FUSE_CAP_SPLICE_MOVE;
+    /* readdirplus fills attributes in one go, and "auto" lets the kernel
+     * use it only where stats follow (ls -l), not for plain listings
+     * (ls -R, find) where computing every size would be wasted. */
     if (conn->capable & FUSE_CAP_READDIRPLUS)
         conn->want |= FUSE_CAP_READDIRPLUS;
+    if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
+        conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
 }
 
 const struct fuse_lowlevel_ops dfs_fs_ops = {
     .init = op_init,
     .lookup = op_lookup,
     .getattr = op_getattr,
+    .opendir = op_opendir,
     .readdir = op_readdir,
     .readdirplus = op_readdirplus,
     .open = op_open,
