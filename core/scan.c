@@ -123,6 +123,8 @@ static void on_skip(const char *relpath, const char *reason, gpointer user)
 static void file_items(Scan *s, DfsIndex *idx, DfsScanCounts *c, DfsScanProgress progress,
                        gpointer user)
 {
+    for (guint k = 0; k < s->items->len; k++)
+        c->total += ((Item *)g_ptr_array_index(s->items, k))->is_file;
     for (guint k = 0; k < s->items->len; k++) {
         Item *it = g_ptr_array_index(s->items, k);
         g_mutex_lock(&s->lock);
@@ -130,6 +132,7 @@ static void file_items(Scan *s, DfsIndex *idx, DfsScanCounts *c, DfsScanProgress
             g_cond_wait(&s->done, &s->lock);
         g_mutex_unlock(&s->lock);
         c->files_seen += it->is_file;
+        c->reads = s->reads;
         if (it->is_file && s->store != NULL)
             dfs_store_put(s->store, it->relpath, (guint64)it->st.st_size, mtime_ns(&it->st),
                           it->facts, it->reason);

@@ -12,7 +12,8 @@
 G_BEGIN_DECLS
 
 typedef struct {
-    guint files_seen; /* regular files found */
+    guint total;      /* regular files the walk found (known before reading ends) */
+    guint files_seen; /* regular files filed so far */
     guint indexed;    /* instances in the tree */
     guint skipped;    /* regular files not in the tree */
     guint others;     /* entries that are no regular file to read: links that

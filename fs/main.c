@@ -111,13 +111,36 @@ static DfsStore *open_store(const Options *o, DfsTreeStatus *ts)
     return store;
 }
 
-static gboolean scan(const Options *o, DfsFs *fs)
+/* In the foreground on a terminal: one line of progress, files/s and the
+ * time left, at most five times a second. */
+typedef struct {
+    gint64 start, last;
+} Progress;
+
+static void show_progress(const DfsScanCounts *c, gpointer user)
+{
+    Progress *p = user;
+    gint64 now = g_get_monotonic_time();
+    gboolean last = c->files_seen == c->total;
+    if (now - p->last < 200000 && !last)
+        return;
+    p->last = now;
+    double secs = MAX((now - p->start) / 1e6, 1e-3), rate = c->files_seen / secs;
+    double left = rate > 0 ? (c->total - c->files_seen) / rate : 0;
+    fprintf(stderr, "\rdicomfs: %u of %u files (%u read), %.0f files/s, %.0f s left   %s",
+            c->files_seen, c->total, c->reads, rate, left, last ? "\n" : "");
+}
+
+static gboolean scan(const Options *o, gboolean foreground, DfsFs *fs)
 {
     g_autoptr(GError) error = NULL;
     DfsScanCounts counts;
     DfsTreeStatus ts = {0};
     DfsStore *store = open_store(o, &ts);
-    DfsIndex *idx = dfs_scan(o->source, store, NULL, NULL, &counts, &error);
+    Progress progress = {g_get_monotonic_time(), 0};
+    gboolean show = foreground && isatty(STDERR_FILENO);
+    DfsIndex *idx = dfs_scan(o->source, store, show ? show_progress : NULL, &progress, &counts,
+                             &error);
     dfs_store_close(store);
     if (idx == NULL) {
         g_printerr("dicomfs: %s\n", error->message);
@@ -156,7 +179,7 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
     if (fuse_set_signal_handlers(se) == 0) {
         if (fuse_session_mount(se, cl->mountpoint) == 0) {
             fuse_daemonize(cl->foreground);
-            if (scan(o, fs)) {
+            if (scan(o, cl->foreground, fs)) {
                 /* The loop returns the signal that ended it: SIGINT, SIGTERM
                  * and SIGHUP are the requested, clean way out. */
                 int r = serve(se, cl);
