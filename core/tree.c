@@ -207,7 +207,7 @@ static guint instance_pixels(DfsTree *t, guint node, gboolean *is_float)
         dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_DOUBLE_FLOAT_PIXEL_DATA) != DFS_NO_INDEX) {
         DfsImage img;
         gboolean ok = dfs_image_describe(ds, &img, NULL);
-        /* Pixel files appear for the syntaxes decoded so far (issue #4). */
+        /* Pixel files appear for every syntax with a decoder (and video). */
         frames = !ok ? 1 : dfs_codec_supported(img.codec) ? img.frames : 0;
         *is_float = ok && img.is_float;
     }
