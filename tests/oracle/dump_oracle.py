@@ -756,15 +756,7 @@ def check_listed(tool, rel, listed, vrs, res, path):
 
 
 def main():
-    if len(sys.argv) < 2:
-        print(__doc__)
-        sys.exit(2)
-    tool = os.path.abspath(sys.argv[1])
-    only = sys.argv[2] if len(sys.argv) > 2 else None
-    problems = oc.check_setup()
-    if problems:
-        print("dump-oracle: skipped: " + "; ".join(problems))
-        sys.exit(77)
+    tool, only = oc.arguments("dump-oracle", __doc__)
     vrs = oc.VrCounter()
     files = [f for f in oc.all_files() if only is None or only in f]
     n_files = n_failed = n_elements = n_not_dicom = n_rejected = 0

@@ -490,15 +490,7 @@ def check_file(tool, rel, vrs, tmp):
 
 
 def main():
-    if len(sys.argv) < 2:
-        print(__doc__)
-        sys.exit(2)
-    tool = os.path.abspath(sys.argv[1])
-    only = sys.argv[2] if len(sys.argv) > 2 else None
-    problems = oc.check_setup()
-    if problems:
-        print("json-oracle: skipped: " + "; ".join(problems))
-        sys.exit(77)
+    tool, only = oc.arguments("json-oracle", __doc__)
     vrs = oc.VrCounter()
     files = [f for f in oc.all_files() if only is None or only in f]
     n_files = n_failed = n_attrs = n_not_dicom = n_rejected = 0

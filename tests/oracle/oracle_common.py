@@ -337,3 +337,16 @@ def values_to_bytes(vr, values):
     except (ValueError, OverflowError, struct.error):
         return None
     return None
+
+
+def arguments(name, usage):
+    """TOOL [FILTER] from the command line, after checking the oracles are
+    installed (exit 77, skip, when they are not; 2 on bad usage)."""
+    if len(sys.argv) < 2:
+        print(usage)
+        sys.exit(2)
+    problems = check_setup()
+    if problems:
+        print(f"{name}: skipped: " + "; ".join(problems))
+        sys.exit(77)
+    return os.path.abspath(sys.argv[1]), (sys.argv[2] if len(sys.argv) > 2 else None)
