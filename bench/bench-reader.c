@@ -107,7 +107,7 @@ static int bench_index(const char *dir)
     printf("index\t%s\t%u files\t%u indexed\t%.3f s\t%.0f files/s\t%.2f us cpu/file\n", dir,
            counts.files_seen, counts.indexed, wall, counts.files_seen / wall,
            cpu / counts.files_seen * 1e6);
-    dfs_index_free(idx);
+    dfs_index_unref(idx);
     return 0;
 }
 

@@ -52,85 +52,6 @@ enum { ST_DATE, ST_DESC, ST_ACCESSION, ST_ID, ST_UID };
 enum { SE_NUMBER, SE_MODALITY, SE_DESC, SE_UID };
 enum { IN_NUMBER, IN_UID, IN_CLASS, IN_TS };
 
-typedef struct {
-    char *name;
-    char *key;        /* what groups it among its siblings */
-    char **fields;    /* per level_cols[level], "" where absent */
-    GArray *children; /* guint32 node ids; NULL for instances */
-    guint32 parent;
-    guint8 level;
-    /* instances only */
-    char *relpath;
-    guint64 size;
-    struct timespec mtime;
-} Node;
-
-typedef struct {
-    char *relpath;
-    char *reason;
-} Skip;
-
-struct _DfsIndex {
-    GPtrArray *nodes;     /* Node* */
-    GHashTable *by_key;   /* "parent\x1fkey" -> node id, while building */
-    GHashTable *sop_uids; /* SOP Instance UID -> first relpath, while building */
-    GArray *skips;        /* Skip */
-    guint n_skipped;      /* skips that are not in the tree (duplicates are) */
-    guint n_instances;
-};
-
-static void node_free(gpointer p)
-{
-    Node *n = p;
-    g_free(n->name);
-    g_free(n->key);
-    g_strfreev(n->fields);
-    if (n->children)
-        g_array_unref(n->children);
-    g_free(n->relpath);
-    g_free(n);
-}
-
-static void skip_clear(gpointer p)
-{
-    Skip *s = p;
-    g_free(s->relpath);
-    g_free(s->reason);
-}
-
-DfsIndex *dfs_index_new(void)
-{
-    DfsIndex *idx = g_new0(DfsIndex, 1);
-    idx->nodes = g_ptr_array_new_with_free_func(node_free);
-    idx->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    idx->sop_uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    idx->skips = g_array_new(FALSE, FALSE, sizeof(Skip));
-    g_array_set_clear_func(idx->skips, skip_clear);
-    Node *root = g_new0(Node, 1);
-    root->children = g_array_new(FALSE, FALSE, sizeof(guint32));
-    root->name = g_strdup("");
-    g_ptr_array_add(idx->nodes, root);
-    return idx;
-}
-
-void dfs_index_free(DfsIndex *idx)
-{
-    if (idx == NULL)
-        return;
-    g_ptr_array_unref(idx->nodes);
-    if (idx->by_key)
-        g_hash_table_unref(idx->by_key);
-    if (idx->sop_uids)
-        g_hash_table_unref(idx->sop_uids);
-    g_array_unref(idx->skips);
-    g_free(idx);
-}
-
-static Node *node(const DfsIndex *idx, guint id)
-{
-    return g_ptr_array_index(idx->nodes, id);
-}
-
 struct _DfsFacts {
     gboolean dicomdir;
     char **fields[DFS_LEVEL_INSTANCE + 1]; /* per level_cols; [0] unused */
@@ -238,24 +159,205 @@ DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len)
     return f;
 }
 
+/* A node's facts, never changed once filed: shared by the builder and every
+ * snapshot, in the arena. */
+typedef struct {
+    const char *key;           /* levels: what groups it among its siblings */
+    const char *const *fields; /* per level_cols[level], "" where absent */
+    const char *relpath;       /* instances: the source file */
+    guint64 size;
+    struct timespec mtime;
+    guint32 parent;
+    guint8 level;
+} Node;
+
+typedef struct {
+    const char *relpath;
+    const char *reason;
+    gboolean counted; /* a file not in the tree (duplicate notes are) */
+} Skip;
+
+/* Strings and node records of a builder and its snapshots: append-only, so
+ * what a snapshot points to never moves; freed with the last of them. */
+#define ARENA_BLOCK (64 * 1024)
+
+typedef struct {
+    gint refs;
+    GStringChunk *strings;
+    GPtrArray *blocks; /* bump-allocated memory for records */
+    guint8 *pos;
+    gsize left;
+} Arena;
+
+struct _DfsIndexBuilder {
+    Arena *arena;
+    GPtrArray *nodes;       /* Node*, by number */
+    GByteArray *live;       /* per node */
+    GPtrArray *children;    /* per node: GArray of guint32 in filing order, NULL for instances */
+    GHashTable *by_key;     /* "parent\x1fkey" -> node */
+    GHashTable *by_relpath; /* relpath (arena) -> instance node */
+    GHashTable *sop_uids;   /* SOP Instance UID (arena) -> first relpath (arena) */
+    GArray *skips;          /* Skip */
+};
+
+struct _DfsIndex {
+    gint refs;
+    Arena *arena;
+    guint n_nodes;
+    const Node **nodes;
+    guint8 *live;
+    const char **names;
+    guint32 *first_child; /* into kids: node's children, sorted by name */
+    guint32 *n_children;
+    guint32 *kids;
+    guint32 *first_instance;
+    Skip *skips;
+    guint n_skips, n_skipped, n_instances;
+    GStringChunk *name_strings;
+};
+
+static Arena *arena_new(void)
+{
+    Arena *a = g_new0(Arena, 1);
+    a->refs = 1;
+    a->strings = g_string_chunk_new(ARENA_BLOCK);
+    a->blocks = g_ptr_array_new_with_free_func(g_free);
+    return a;
+}
+
+static Arena *arena_ref(Arena *a)
+{
+    g_atomic_int_inc(&a->refs);
+    return a;
+}
+
+static void arena_unref(Arena *a)
+{
+    if (a == NULL || !g_atomic_int_dec_and_test(&a->refs))
+        return;
+    g_string_chunk_free(a->strings);
+    g_ptr_array_unref(a->blocks);
+    g_free(a);
+}
+
+static gpointer arena_alloc(Arena *a, gsize size)
+{
+    size = (size + 7) & ~(gsize)7;
+    if (a->left < size) {
+        gsize n = MAX((gsize)ARENA_BLOCK, size);
+        a->pos = g_malloc0(n);
+        a->left = n;
+        g_ptr_array_add(a->blocks, a->pos);
+    }
+    gpointer p = a->pos;
+    a->pos += size;
+    a->left -= size;
+    return p;
+}
+
+/* The same string once: for values that repeat (UIDs of classes and
+ * syntaxes, level fields). */
+static const char *arena_const(Arena *a, const char *s)
+{
+    return g_string_chunk_insert_const(a->strings, s);
+}
+
+static const char *arena_str(Arena *a, const char *s)
+{
+    return g_string_chunk_insert(a->strings, s);
+}
+
+/* Fields copied into the arena: an instance's UID and number are its own,
+ * the rest repeat. */
+static const char *const *arena_fields(Arena *a, DfsLevel level, char *const *fields)
+{
+    guint n = g_strv_length((char **)fields);
+    const char **out = arena_alloc(a, (n + 1) * sizeof(char *));
+    for (guint k = 0; k < n; k++)
+        out[k] = level == DFS_LEVEL_INSTANCE && (k == IN_UID || k == IN_NUMBER)
+                     ? arena_str(a, fields[k])
+                     : arena_const(a, fields[k]);
+    return out;
+}
+/* --- building ------------------------------------------------------------- */
+
+static const Node *bnode(const DfsIndexBuilder *b, guint id)
+{
+    return g_ptr_array_index(b->nodes, id);
+}
+
+static GArray *bchildren(const DfsIndexBuilder *b, guint id)
+{
+    return g_ptr_array_index(b->children, id);
+}
+
+static void children_free(gpointer p)
+{
+    if (p != NULL)
+        g_array_unref(p);
+}
+
+static guint add_node(DfsIndexBuilder *b, Node *n)
+{
+    guint id = b->nodes->len;
+    g_ptr_array_add(b->nodes, n);
+    guint8 one = 1;
+    g_byte_array_append(b->live, &one, 1);
+    g_ptr_array_add(b->children,
+                    n->level == DFS_LEVEL_INSTANCE ? NULL : g_array_new(FALSE, FALSE, sizeof(guint32)));
+    if (id != DFS_INDEX_ROOT)
+        g_array_append_val(bchildren(b, n->parent), id);
+    return id;
+}
+
+DfsIndexBuilder *dfs_index_builder_new(void)
+{
+    DfsIndexBuilder *b = g_new0(DfsIndexBuilder, 1);
+    b->arena = arena_new();
+    b->nodes = g_ptr_array_new();
+    b->live = g_byte_array_new();
+    b->children = g_ptr_array_new_with_free_func(children_free);
+    b->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    b->by_relpath = g_hash_table_new(g_str_hash, g_str_equal);
+    b->sop_uids = g_hash_table_new(g_str_hash, g_str_equal);
+    b->skips = g_array_new(FALSE, FALSE, sizeof(Skip));
+    Node *root = arena_alloc(b->arena, sizeof(Node));
+    root->key = "";
+    root->level = DFS_LEVEL_ROOT;
+    add_node(b, root);
+    return b;
+}
+
+void dfs_index_builder_free(DfsIndexBuilder *b)
+{
+    if (b == NULL)
+        return;
+    arena_unref(b->arena);
+    g_ptr_array_unref(b->nodes);
+    g_byte_array_unref(b->live);
+    g_ptr_array_unref(b->children);
+    g_hash_table_unref(b->by_key);
+    g_hash_table_unref(b->by_relpath);
+    g_hash_table_unref(b->sop_uids);
+    g_array_unref(b->skips);
+    g_free(b);
+}
+
 /* The child of parent with key; a new one takes the level's fields. */
-static guint find_or_add(DfsIndex *idx, guint parent, DfsLevel level, const char *key,
-                         DfsFacts *facts)
+static guint find_or_add(DfsIndexBuilder *b, guint parent, DfsLevel level, const char *key,
+                         const DfsFacts *facts)
 {
     g_autofree char *full = g_strdup_printf("%u\x1f%s", parent, key);
     gpointer found;
-    if (g_hash_table_lookup_extended(idx->by_key, full, NULL, &found))
+    if (g_hash_table_lookup_extended(b->by_key, full, NULL, &found))
         return GPOINTER_TO_UINT(found);
-    Node *n = g_new0(Node, 1);
-    n->key = g_strdup(key);
+    Node *n = arena_alloc(b->arena, sizeof(Node));
+    n->key = arena_str(b->arena, key);
     n->level = (guint8)level;
     n->parent = parent;
-    n->fields = g_steal_pointer(&facts->fields[level]);
-    n->children = g_array_new(FALSE, FALSE, sizeof(guint32));
-    guint id = idx->nodes->len;
-    g_ptr_array_add(idx->nodes, n);
-    g_array_append_val(node(idx, parent)->children, id);
-    g_hash_table_insert(idx->by_key, g_steal_pointer(&full), GUINT_TO_POINTER(id));
+    n->fields = arena_fields(b->arena, level, facts->fields[level]);
+    guint id = add_node(b, n);
+    g_hash_table_insert(b->by_key, g_steal_pointer(&full), GUINT_TO_POINTER(id));
     return id;
 }
 
@@ -273,70 +375,104 @@ static char *uid_key(const char *uid, const char *relpath)
     return uid[0] ? g_strdup_printf("uid\x1f%s", uid) : g_strdup_printf("file\x1f%s", relpath);
 }
 
-static void note_duplicate(DfsIndex *idx, const char *relpath, const char *uid)
+static void add_skip(DfsIndexBuilder *b, const char *relpath, const char *reason, gboolean counted)
+{
+    Skip s = {arena_str(b->arena, relpath), arena_str(b->arena, reason), counted};
+    g_array_append_val(b->skips, s);
+}
+
+static void note_duplicate(DfsIndexBuilder *b, const char *relpath, const char *uid)
 {
     if (uid[0] == '\0')
         return;
-    const char *first = g_hash_table_lookup(idx->sop_uids, uid);
+    const char *first = g_hash_table_lookup(b->sop_uids, uid);
     if (first == NULL) {
-        g_hash_table_insert(idx->sop_uids, g_strdup(uid), g_strdup(relpath));
+        g_hash_table_insert(b->sop_uids, (gpointer)uid, (gpointer)relpath);
         return;
     }
-    Skip s = {g_strdup(relpath),
-              g_strdup_printf("duplicate SOP Instance UID, also in %s (both are shown)", first)};
-    g_array_append_val(idx->skips, s);
+    g_autofree char *reason =
+        g_strdup_printf("duplicate SOP Instance UID, also in %s (both are shown)", first);
+    add_skip(b, relpath, reason, FALSE);
 }
 
-guint dfs_index_add_facts(DfsIndex *idx, const char *relpath, const struct stat *st,
-                          DfsFacts *facts)
+guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
+                            DfsFacts *facts)
 {
     if (facts->dicomdir) {
-        dfs_index_skip(idx, relpath, "DICOMDIR (a media directory, not an instance)");
+        dfs_index_builder_skip(b, relpath, "DICOMDIR (a media directory, not an instance)");
         dfs_facts_free(facts);
         return DFS_NO_INDEX;
     }
     g_autofree char *pk = patient_key(facts);
     g_autofree char *stk = uid_key(facts->fields[DFS_LEVEL_STUDY][ST_UID], relpath);
     g_autofree char *sek = uid_key(facts->fields[DFS_LEVEL_SERIES][SE_UID], relpath);
-    guint patient = find_or_add(idx, DFS_INDEX_ROOT, DFS_LEVEL_PATIENT, pk, facts);
-    guint study = find_or_add(idx, patient, DFS_LEVEL_STUDY, stk, facts);
-    guint series = find_or_add(idx, study, DFS_LEVEL_SERIES, sek, facts);
-    Node *n = g_new0(Node, 1);
-    /* Same-named instances are told apart in SOP Instance UID order. */
-    n->key = g_strdup_printf("%s\x1f%s", facts->fields[DFS_LEVEL_INSTANCE][IN_UID], relpath);
+    guint patient = find_or_add(b, DFS_INDEX_ROOT, DFS_LEVEL_PATIENT, pk, facts);
+    guint study = find_or_add(b, patient, DFS_LEVEL_STUDY, stk, facts);
+    guint series = find_or_add(b, study, DFS_LEVEL_SERIES, sek, facts);
+    Node *n = arena_alloc(b->arena, sizeof(Node));
     n->level = DFS_LEVEL_INSTANCE;
     n->parent = series;
-    n->fields = g_steal_pointer(&facts->fields[DFS_LEVEL_INSTANCE]);
-    n->relpath = g_strdup(relpath);
+    n->fields = arena_fields(b->arena, DFS_LEVEL_INSTANCE, facts->fields[DFS_LEVEL_INSTANCE]);
+    n->relpath = arena_str(b->arena, relpath);
     n->size = (guint64)st->st_size;
     n->mtime = st->st_mtim;
-    guint id = idx->nodes->len;
-    g_ptr_array_add(idx->nodes, n);
-    g_array_append_val(node(idx, series)->children, id);
-    idx->n_instances++;
-    note_duplicate(idx, relpath, n->fields[IN_UID]);
+    guint id = add_node(b, n);
+    g_hash_table_insert(b->by_relpath, (gpointer)n->relpath, GUINT_TO_POINTER(id));
+    note_duplicate(b, n->relpath, n->fields[IN_UID]);
     dfs_facts_free(facts);
     return id;
 }
 
-guint dfs_index_add(DfsIndex *idx, const char *relpath, const struct stat *st,
-                    const DfsDataset *ds)
+void dfs_index_builder_skip(DfsIndexBuilder *b, const char *relpath, const char *reason)
 {
-    return dfs_index_add_facts(idx, relpath, st, dfs_facts_new(ds));
+    add_skip(b, relpath, reason, TRUE);
 }
 
-void dfs_index_skip(DfsIndex *idx, const char *relpath, const char *reason)
+/* Take node out of its parent's children; a folder left empty goes too. */
+static void unlink_node(DfsIndexBuilder *b, guint id)
 {
-    Skip s = {g_strdup(relpath), g_strdup(reason)};
-    g_array_append_val(idx->skips, s);
-    idx->n_skipped++;
+    while (id != DFS_INDEX_ROOT) {
+        const Node *n = bnode(b, id);
+        GArray *siblings = bchildren(b, n->parent);
+        for (guint k = 0; k < siblings->len; k++)
+            if (g_array_index(siblings, guint32, k) == id) {
+                g_array_remove_index(siblings, k);
+                break;
+            }
+        b->live->data[id] = 0;
+        if (n->level != DFS_LEVEL_INSTANCE) {
+            /* A file of the same key later makes a new folder. */
+            g_autofree char *full = g_strdup_printf("%u\x1f%s", n->parent, n->key);
+            g_hash_table_remove(b->by_key, full);
+        }
+        if (siblings->len > 0)
+            return;
+        id = n->parent;
+    }
 }
 
-/* --- names ---------------------------------------------------------------- */
+void dfs_index_builder_remove(DfsIndexBuilder *b, const char *relpath)
+{
+    gpointer found;
+    if (g_hash_table_lookup_extended(b->by_relpath, relpath, NULL, &found)) {
+        guint id = GPOINTER_TO_UINT(found);
+        const Node *n = bnode(b, id);
+        const char *uid = n->fields[IN_UID];
+        if (g_strcmp0(g_hash_table_lookup(b->sop_uids, uid), n->relpath) == 0)
+            g_hash_table_remove(b->sop_uids, uid);
+        g_hash_table_remove(b->by_relpath, relpath);
+        unlink_node(b, id);
+    }
+    for (guint k = b->skips->len; k-- > 0;)
+        if (strcmp(g_array_index(b->skips, Skip, k).relpath, relpath) == 0)
+            g_array_remove_index(b->skips, k);
+}
+
+/* --- snapshots: names and order ------------------------------------------- */
 
 static char *child_name(const Node *c, guint width)
 {
-    char **f = c->fields;
+    const char *const *f = c->fields;
     switch (c->level) {
     case DFS_LEVEL_PATIENT:
         return dfs_name_patient(f[P_NAME], f[P_ID]);
@@ -350,82 +486,166 @@ static char *child_name(const Node *c, guint width)
 }
 
 /* The number every sibling pads to: the widest among them. */
-static guint number_width(DfsIndex *idx, const GArray *children)
+static guint number_width(const DfsIndex *idx, const guint32 *ch, guint n)
 {
     guint width = 1;
-    for (guint k = 0; k < children->len; k++) {
-        const Node *c = node(idx, g_array_index(children, guint32, k));
-        int col = c->level == DFS_LEVEL_SERIES ? SE_NUMBER : IN_NUMBER;
-        if (c->level == DFS_LEVEL_SERIES || c->level == DFS_LEVEL_INSTANCE)
-            width = MAX(width, dfs_name_number_width(c->fields[col]));
+    for (guint k = 0; k < n; k++) {
+        const Node *c = idx->nodes[ch[k]];
+        if (c->level == DFS_LEVEL_SERIES)
+            width = MAX(width, dfs_name_number_width(c->fields[SE_NUMBER]));
+        else if (c->level == DFS_LEVEL_INSTANCE)
+            width = MAX(width, dfs_name_number_width(c->fields[IN_NUMBER]));
     }
     return width;
 }
 
 static int by_child_name(gconstpointer a, gconstpointer b, gpointer user)
 {
-    DfsIndex *idx = user;
-    return strcmp(node(idx, *(const guint32 *)a)->name, node(idx, *(const guint32 *)b)->name);
+    const char **names = user;
+    return strcmp(names[*(const guint32 *)a], names[*(const guint32 *)b]);
 }
 
-static void name_children(DfsIndex *idx, Node *parent)
+/* Name the children ch[0..n) of one folder and sort them by name. */
+static void name_children(DfsIndex *idx, guint32 *ch, guint n)
 {
-    GArray *ch = parent->children;
-    guint n = ch->len, width = number_width(idx, ch);
+    guint width = number_width(idx, ch, n);
     g_autofree char **names = g_new(char *, n);
+    g_autofree char **own_keys = g_new0(char *, n);
     g_autofree const char **keys = g_new(const char *, n);
     for (guint k = 0; k < n; k++) {
-        Node *c = node(idx, g_array_index(ch, guint32, k));
+        const Node *c = idx->nodes[ch[k]];
         names[k] = child_name(c, width);
-        keys[k] = c->key;
+        /* Same-named instances are told apart in SOP Instance UID order. */
+        if (c->level == DFS_LEVEL_INSTANCE)
+            keys[k] = own_keys[k] = g_strdup_printf("%s\x1f%s", c->fields[IN_UID], c->relpath);
+        else
+            keys[k] = c->key;
     }
-    dfs_names_make_unique(names, keys, n);
+    dfs_names_make_unique(names, (const char *const *)keys, n);
     for (guint k = 0; k < n; k++) {
-        Node *c = node(idx, g_array_index(ch, guint32, k));
-        g_free(c->name);
-        c->name = names[k];
+        idx->names[ch[k]] = g_string_chunk_insert(idx->name_strings, names[k]);
+        g_free(names[k]);
+        g_free(own_keys[k]);
     }
-    g_array_sort_with_data(ch, by_child_name, idx);
+    g_qsort_with_data(ch, (gint)n, sizeof(guint32), by_child_name, idx->names);
 }
 
-void dfs_index_finish(DfsIndex *idx)
+static int by_skip_path(gconstpointer a, gconstpointer b, gpointer user)
 {
-    for (guint k = 0; k < idx->nodes->len; k++) {
-        Node *n = node(idx, k);
-        if (n->children != NULL && n->children->len > 0)
-            name_children(idx, n);
+    const Skip *x = a, *y = b;
+    int r = strcmp(x->relpath, y->relpath);
+    return r ? r : strcmp(x->reason, y->reason);
+}
+
+DfsIndex *dfs_index_builder_snapshot(DfsIndexBuilder *b)
+{
+    DfsIndex *idx = g_new0(DfsIndex, 1);
+    guint n = b->nodes->len;
+    idx->refs = 1;
+    idx->arena = arena_ref(b->arena);
+    idx->n_nodes = n;
+    idx->nodes = g_memdup2(b->nodes->pdata, n * sizeof(Node *));
+    idx->live = g_memdup2(b->live->data, n);
+    idx->names = g_new0(const char *, n);
+    idx->names[DFS_INDEX_ROOT] = "";
+    idx->first_child = g_new0(guint32, n);
+    idx->n_children = g_new0(guint32, n);
+    idx->first_instance = g_new(guint32, n);
+    idx->name_strings = g_string_chunk_new(64 * 1024);
+    guint total = 0;
+    for (guint k = 0; k < n; k++) {
+        GArray *ch = bchildren(b, k);
+        idx->first_child[k] = total;
+        idx->n_children[k] = idx->live[k] && ch ? ch->len : 0;
+        total += idx->n_children[k];
+        idx->first_instance[k] = DFS_NO_INDEX;
     }
-    g_clear_pointer(&idx->by_key, g_hash_table_unref);
-    g_clear_pointer(&idx->sop_uids, g_hash_table_unref);
+    idx->kids = g_new(guint32, MAX(total, 1u));
+    for (guint k = 0; k < n; k++) {
+        if (idx->n_children[k] == 0)
+            continue;
+        guint32 *ch = idx->kids + idx->first_child[k];
+        memcpy(ch, bchildren(b, k)->data, idx->n_children[k] * sizeof(guint32));
+        name_children(idx, ch, idx->n_children[k]);
+    }
+    /* Each folder's representative: its first filed live instance. */
+    for (guint k = 0; k < n; k++) {
+        if (!idx->live[k] || idx->nodes[k]->level != DFS_LEVEL_INSTANCE)
+            continue;
+        idx->n_instances++;
+        for (guint a = k; a != DFS_INDEX_ROOT && idx->first_instance[a] == DFS_NO_INDEX;
+             a = idx->nodes[a]->parent)
+            idx->first_instance[a] = k;
+    }
+    idx->n_skips = b->skips->len;
+    idx->skips = g_memdup2(b->skips->data, idx->n_skips * sizeof(Skip));
+    /* By path, whatever order a rescan met them in. */
+    g_qsort_with_data(idx->skips, (gint)idx->n_skips, sizeof(Skip), by_skip_path, NULL);
+    for (guint k = 0; k < idx->n_skips; k++)
+        idx->n_skipped += idx->skips[k].counted;
+    return idx;
+}
+
+DfsIndex *dfs_index_new_empty(void)
+{
+    g_autoptr(DfsIndexBuilder) b = dfs_index_builder_new();
+    return dfs_index_builder_snapshot(b);
+}
+
+DfsIndex *dfs_index_ref(DfsIndex *idx)
+{
+    g_atomic_int_inc(&idx->refs);
+    return idx;
+}
+
+void dfs_index_unref(DfsIndex *idx)
+{
+    if (idx == NULL || !g_atomic_int_dec_and_test(&idx->refs))
+        return;
+    arena_unref(idx->arena);
+    g_free(idx->nodes);
+    g_free(idx->live);
+    g_free(idx->names);
+    g_free(idx->first_child);
+    g_free(idx->n_children);
+    g_free(idx->kids);
+    g_free(idx->first_instance);
+    g_free(idx->skips);
+    g_string_chunk_free(idx->name_strings);
+    g_free(idx);
 }
 
 /* --- reading -------------------------------------------------------------- */
 
 guint dfs_index_n_nodes(const DfsIndex *idx)
 {
-    return idx->nodes->len;
+    return idx->n_nodes;
+}
+
+gboolean dfs_index_is_live(const DfsIndex *idx, guint id)
+{
+    return id < idx->n_nodes && idx->live[id];
 }
 
 DfsLevel dfs_index_level(const DfsIndex *idx, guint id)
 {
-    return (DfsLevel)node(idx, id)->level;
+    return (DfsLevel)idx->nodes[id]->level;
 }
 
 const char *dfs_index_name(const DfsIndex *idx, guint id)
 {
-    return node(idx, id)->name;
+    return idx->names[id] ? idx->names[id] : "";
 }
 
 guint dfs_index_parent(const DfsIndex *idx, guint id)
 {
-    return node(idx, id)->parent;
+    return idx->nodes[id]->parent;
 }
 
 const guint32 *dfs_index_children(const DfsIndex *idx, guint id, guint *n)
 {
-    const GArray *ch = node(idx, id)->children;
-    *n = ch ? ch->len : 0;
-    return ch ? (const guint32 *)ch->data : NULL;
+    *n = idx->n_children[id];
+    return idx->kids + idx->first_child[id];
 }
 
 guint dfs_index_lookup(const DfsIndex *idx, guint id, const char *name)
@@ -435,7 +655,7 @@ guint dfs_index_lookup(const DfsIndex *idx, guint id, const char *name)
     guint lo = 0, hi = n;
     while (lo < hi) {
         guint mid = lo + (hi - lo) / 2;
-        int r = strcmp(node(idx, ch[mid])->name, name);
+        int r = strcmp(idx->names[ch[mid]], name);
         if (r == 0)
             return ch[mid];
         if (r < 0)
@@ -448,35 +668,31 @@ guint dfs_index_lookup(const DfsIndex *idx, guint id, const char *name)
 
 guint dfs_index_first_instance(const DfsIndex *idx, guint id)
 {
-    while (node(idx, id)->level != DFS_LEVEL_INSTANCE) {
-        const GArray *ch = node(idx, id)->children;
-        if (ch == NULL || ch->len == 0)
-            return DFS_NO_INDEX;
-        id = g_array_index(ch, guint32, 0);
-    }
-    return id;
+    if (idx->nodes[id]->level == DFS_LEVEL_INSTANCE)
+        return id;
+    return idx->first_instance[id];
 }
 
 const char *dfs_index_relpath(const DfsIndex *idx, guint id)
 {
-    return node(idx, id)->relpath;
+    return idx->nodes[id]->relpath;
 }
 
 guint64 dfs_index_size(const DfsIndex *idx, guint id)
 {
-    return node(idx, id)->size;
+    return idx->nodes[id]->size;
 }
 
 const struct timespec *dfs_index_mtime(const DfsIndex *idx, guint id)
 {
-    return &node(idx, id)->mtime;
+    return &idx->nodes[id]->mtime;
 }
 
 char *dfs_index_path(const DfsIndex *idx, guint id)
 {
     GPtrArray *parts = g_ptr_array_new();
-    for (; id != DFS_INDEX_ROOT; id = node(idx, id)->parent)
-        g_ptr_array_insert(parts, 0, node(idx, id)->name);
+    for (; id != DFS_INDEX_ROOT; id = idx->nodes[id]->parent)
+        g_ptr_array_insert(parts, 0, (gpointer)dfs_index_name(idx, id));
     g_ptr_array_add(parts, NULL);
     char *path = g_strjoinv("/", (char **)parts->pdata);
     g_ptr_array_free(parts, TRUE);
@@ -517,9 +733,9 @@ void dfs_index_write_tsv(const DfsIndex *idx, DfsLevel level, GString *out)
     if (level == DFS_LEVEL_INSTANCE)
         g_string_append(out, "\tSourcePath\tSourceSize");
     g_string_append_c(out, '\n');
-    for (guint k = 1; k < idx->nodes->len; k++) {
-        const Node *n = node(idx, k);
-        if (n->level != level)
+    for (guint k = 1; k < idx->n_nodes; k++) {
+        const Node *n = idx->nodes[k];
+        if (n->level != level || !idx->live[k])
             continue;
         g_autofree char *path = dfs_index_path(idx, k);
         g_string_append(out, path);
@@ -536,8 +752,8 @@ void dfs_index_write_tsv(const DfsIndex *idx, DfsLevel level, GString *out)
 void dfs_index_write_skips(const DfsIndex *idx, GString *out)
 {
     g_string_append(out, "path\treason\n");
-    for (guint k = 0; k < idx->skips->len; k++) {
-        const Skip *s = &g_array_index(idx->skips, Skip, k);
+    for (guint k = 0; k < idx->n_skips; k++) {
+        const Skip *s = &idx->skips[k];
         cell_text(out, s->relpath);
         cell(out, s->reason);
         g_string_append_c(out, '\n');

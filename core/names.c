@@ -156,6 +156,11 @@ void dfs_names_make_unique(char **names, const char *const *keys, guint n)
         order[k] = k;
     SortCtx ctx = {names, keys};
     g_qsort_with_data(order, (gint)n, sizeof(guint), by_name_then_key, &ctx);
+    gboolean repeats = FALSE;
+    for (guint k = 1; k < n && !repeats; k++)
+        repeats = strcmp(names[order[k - 1]], names[order[k]]) == 0;
+    if (!repeats)
+        return; /* the usual case: every name is unique already */
     /* Every name in use, so a suffixed name never takes one that exists. */
     g_autoptr(GHashTable) taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (guint k = 0; k < n; k++)

@@ -9,24 +9,45 @@
  * depth 8 to 16 than one read at a time, and a warm cache uses both cores. */
 #define SCAN_THREADS 8
 
-/* One entry met by the walk, in walk order. */
+/* Snapshots are published at most this often, and never taking more than a
+ * fifth of the scan's time. */
+#define PUBLISH_EVERY_US 250000
+
+/* What the persistent index knew of a file at the start. */
+typedef struct {
+    guint64 size;
+    gint64 mtime_ns;
+    gboolean usable; /* facts or a reason were stored and parse */
+    gboolean seen;   /* the walk met it */
+} Known;
+
+/* An entry met by the walk that has to be filed: a new or changed file
+ * (read by a worker), or an entry that is not a file to read. */
 typedef struct {
     char *relpath;
     char *reason;     /* why it is skipped (walk, or a failed read) */
     struct stat st;
     DfsFacts *facts;  /* what the read found, for files */
     gboolean is_file;
+    gboolean replaces; /* the store knew an older version */
     gboolean ready;   /* the read is done (files only) */
 } Item;
 
 typedef struct {
     const char *source;
-    DfsStore *store;  /* or NULL */
-    guint reads;
-    GPtrArray *items; /* Item*, grows during the walk */
+    DfsStore *store; /* or NULL */
+    gboolean store_open; /* a transaction is open */
+    const DfsScanSink *sink;
+    gpointer user;
+    DfsIndexBuilder *b;
+    GHashTable *known; /* relpath -> Known */
+    DfsScanCounts c;
+    GPtrArray *items; /* Item*, grows during the walk; NULL once filed */
+    guint next;       /* the first item not filed yet */
     GMutex lock;      /* guards items (growth) and Item.ready */
     GCond done;
     GThreadPool *pool;
+    gint64 last_publish, publish_cost;
 } Scan;
 
 char *dfs_scan_reason(const GError *error)
@@ -47,6 +68,8 @@ char *dfs_scan_reason(const GError *error)
 static void item_free(gpointer p)
 {
     Item *it = p;
+    if (it == NULL)
+        return;
     g_free(it->relpath);
     g_free(it->reason);
     dfs_facts_free(it->facts);
@@ -84,103 +107,212 @@ static gint64 mtime_ns(const struct stat *st)
     return (gint64)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
+static gboolean cancelled(Scan *s)
+{
+    return s->sink && s->sink->cancelled && s->sink->cancelled(s->user);
+}
+
+/* --- publishing ------------------------------------------------------------ */
+
+static void publish(Scan *s, gboolean done)
+{
+    gint64 t0 = g_get_monotonic_time();
+    DfsIndex *idx = dfs_index_builder_snapshot(s->b);
+    s->c.indexed = dfs_index_n_instances(idx);
+    s->c.skipped = dfs_index_n_skipped(idx) - s->c.others;
+    s->last_publish = g_get_monotonic_time();
+    s->publish_cost = s->last_publish - t0;
+    if (s->sink && s->sink->publish)
+        s->sink->publish(idx, &s->c, done, s->user);
+    else
+        dfs_index_unref(idx);
+}
+
+static void maybe_publish(Scan *s)
+{
+    gint64 now = g_get_monotonic_time();
+    if (now - s->last_publish >= MAX(PUBLISH_EVERY_US, 4 * s->publish_cost))
+        publish(s, FALSE);
+}
+
+/* --- the stored index ----------------------------------------------------- */
+
+static void on_row(const char *relpath, guint64 size, gint64 mtime, DfsFacts *facts,
+                   const char *reason, gpointer user)
+{
+    Scan *s = user;
+    Known *k = g_new0(Known, 1);
+    k->size = size;
+    k->mtime_ns = mtime;
+    k->usable = facts != NULL || reason != NULL;
+    g_hash_table_replace(s->known, g_strdup(relpath), k);
+    if (facts != NULL) {
+        struct stat st = {.st_size = (off_t)size};
+        st.st_mtim.tv_sec = mtime / 1000000000;
+        st.st_mtim.tv_nsec = mtime % 1000000000;
+        dfs_index_builder_add(s->b, relpath, &st, facts);
+    } else if (reason != NULL) {
+        dfs_index_builder_skip(s->b, relpath, reason);
+    }
+}
+
+static void store_change(Scan *s, const char *relpath, const struct stat *st,
+                         const DfsFacts *facts, const char *reason)
+{
+    if (s->store == NULL)
+        return;
+    if (!s->store_open)
+        dfs_store_begin(s->store);
+    s->store_open = TRUE;
+    if (st != NULL)
+        dfs_store_put(s->store, relpath, (guint64)st->st_size, mtime_ns(st), facts, reason);
+    else
+        dfs_store_remove(s->store, relpath);
+}
+
+/* --- the walk ------------------------------------------------------------- */
+
+/* File the items in walk order (so names do not depend on thread timing):
+ * those whose reads are done, or (wait) all of them. */
+static void file_items(Scan *s, gboolean wait)
+{
+    while (s->next < s->items->len) {
+        Item *it = item_at(s, s->next);
+        g_mutex_lock(&s->lock);
+        while (wait && it->is_file && !it->ready)
+            g_cond_wait(&s->done, &s->lock);
+        gboolean ready = !it->is_file || it->ready;
+        g_mutex_unlock(&s->lock);
+        if (!ready)
+            return;
+        if (it->replaces)
+            dfs_index_builder_remove(s->b, it->relpath);
+        if (it->is_file)
+            store_change(s, it->relpath, &it->st, it->facts, it->reason);
+        if (it->facts != NULL)
+            dfs_index_builder_add(s->b, it->relpath, &it->st, g_steal_pointer(&it->facts));
+        else
+            dfs_index_builder_skip(s->b, it->relpath, it->reason);
+        s->c.files_seen += it->is_file;
+        g_mutex_lock(&s->lock);
+        s->items->pdata[s->next++] = NULL;
+        g_mutex_unlock(&s->lock);
+        item_free(it);
+        if (s->sink && s->sink->progress)
+            s->sink->progress(&s->c, s->user);
+        maybe_publish(s);
+    }
+}
+
 static void add_item(Scan *s, Item *it)
 {
-    /* What the store knows of an unchanged file is not read again. */
-    if (it->is_file && s->store != NULL &&
-        dfs_store_lookup(s->store, it->relpath, (guint64)it->st.st_size, mtime_ns(&it->st),
-                         &it->facts, &it->reason))
-        it->ready = TRUE;
     g_mutex_lock(&s->lock);
     g_ptr_array_add(s->items, it);
     guint k = s->items->len;
     g_mutex_unlock(&s->lock);
-    if (it->is_file && !it->ready) {
-        s->reads++;
+    if (it->is_file) {
+        s->c.reads++;
         g_thread_pool_push(s->pool, GUINT_TO_POINTER(k), NULL);
     }
+    file_items(s, FALSE);
 }
 
 static void on_file(const char *relpath, const struct stat *st, gpointer user)
 {
+    Scan *s = user;
+    s->c.total++;
+    Known *k = g_hash_table_lookup(s->known, relpath);
+    if (k != NULL) {
+        k->seen = TRUE;
+        if (k->usable && k->size == (guint64)st->st_size && k->mtime_ns == mtime_ns(st)) {
+            /* Unchanged: filed from the store already. */
+            s->c.files_seen++;
+            if (s->sink && s->sink->progress)
+                s->sink->progress(&s->c, s->user);
+            return;
+        }
+    }
     Item *it = g_new0(Item, 1);
     it->relpath = g_strdup(relpath);
     it->st = *st;
     it->is_file = TRUE;
-    add_item(user, it);
+    it->replaces = k != NULL;
+    add_item(s, it);
 }
 
 static void on_skip(const char *relpath, const char *reason, gpointer user)
 {
+    Scan *s = user;
     Item *it = g_new0(Item, 1);
     it->relpath = g_strdup(relpath);
     it->reason = g_strdup(reason);
-    add_item(user, it);
+    s->c.others++;
+    add_item(s, it);
 }
 
-/* File the items in walk order (so names do not depend on thread timing),
- * each as soon as its read is done. */
-static void file_items(Scan *s, DfsIndex *idx, DfsScanCounts *c, DfsScanProgress progress,
-                       gpointer user)
+static gboolean on_stop(gpointer user)
 {
-    for (guint k = 0; k < s->items->len; k++)
-        c->total += ((Item *)g_ptr_array_index(s->items, k))->is_file;
-    for (guint k = 0; k < s->items->len; k++) {
-        Item *it = g_ptr_array_index(s->items, k);
-        g_mutex_lock(&s->lock);
-        while (it->is_file && !it->ready)
-            g_cond_wait(&s->done, &s->lock);
-        g_mutex_unlock(&s->lock);
-        c->files_seen += it->is_file;
-        c->reads = s->reads;
-        if (it->is_file && s->store != NULL)
-            dfs_store_put(s->store, it->relpath, (guint64)it->st.st_size, mtime_ns(&it->st),
-                          it->facts, it->reason);
-        if (it->facts == NULL) {
-            dfs_index_skip(idx, it->relpath, it->reason);
-            if (it->is_file)
-                c->skipped++;
-            else
-                c->others++;
-        } else if (dfs_index_add_facts(idx, it->relpath, &it->st,
-                                       g_steal_pointer(&it->facts)) == DFS_NO_INDEX) {
-            c->skipped++;
-        } else {
-            c->indexed++;
-        }
-        if (progress)
-            progress(c, user);
+    return cancelled(user);
+}
+
+/* Files the store knew that the walk did not meet are gone. */
+static void take_out_vanished(Scan *s)
+{
+    GHashTableIter iter;
+    gpointer key, value;
+    g_hash_table_iter_init(&iter, s->known);
+    while (g_hash_table_iter_next(&iter, &key, &value)) {
+        if (((Known *)value)->seen)
+            continue;
+        dfs_index_builder_remove(s->b, key);
+        store_change(s, key, NULL, NULL, NULL);
     }
 }
 
-DfsIndex *dfs_scan(const char *source, DfsStore *store, DfsScanProgress progress, gpointer user,
+DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink, gpointer user,
                    DfsScanCounts *counts, GError **error)
 {
-    Scan s = {.source = source, .store = store,
+    Scan s = {.source = source, .store = store, .sink = sink, .user = user,
+              .b = dfs_index_builder_new(),
+              .known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
               .items = g_ptr_array_new_with_free_func(item_free)};
     g_mutex_init(&s.lock);
     g_cond_init(&s.done);
-    s.pool = g_thread_pool_new(read_one, &s, SCAN_THREADS, FALSE, NULL);
-    static const DfsWalkCallbacks cb = {on_file, on_skip};
-    gboolean ok = dfs_walk(source, &cb, &s, error);
-    DfsIndex *idx = NULL;
-    DfsScanCounts c = {0};
-    if (ok) {
-        idx = dfs_index_new();
-        if (store != NULL)
-            dfs_store_begin(store);
-        file_items(&s, idx, &c, progress, user);
-        /* An index that cannot be written only costs the next mount time. */
-        if (store != NULL && !dfs_store_commit(store, NULL))
-            g_warning("the persistent index could not be written");
-        dfs_index_finish(idx);
-        c.reads = s.reads;
+    if (store != NULL) {
+        s.c.stored = dfs_store_load(store, on_row, &s);
+        s.c.files_seen = 0;
     }
-    g_thread_pool_free(s.pool, FALSE, TRUE);
+    /* What the store knew, at once: the walk corrects it. */
+    publish(&s, FALSE);
+    s.pool = g_thread_pool_new(read_one, &s, SCAN_THREADS, FALSE, NULL);
+    static const DfsWalkCallbacks cb = {on_file, on_skip, on_stop};
+    gboolean ok = dfs_walk(source, &cb, &s, error);
+    s.c.walked = TRUE;
+    ok = ok && !cancelled(&s);
+    /* Cancelled: reads not started are dropped. */
+    g_thread_pool_free(s.pool, !ok, TRUE);
+    DfsIndex *idx = NULL;
+    if (ok) {
+        file_items(&s, TRUE);
+        take_out_vanished(&s);
+        /* An index that cannot be written only costs the next mount time. */
+        if (s.store_open && !dfs_store_commit(store, NULL))
+            g_warning("the persistent index could not be written");
+        s.store_open = FALSE;
+        idx = dfs_index_builder_snapshot(s.b);
+        s.c.indexed = dfs_index_n_instances(idx);
+        s.c.skipped = dfs_index_n_skipped(idx) - s.c.others;
+        if (sink && sink->publish)
+            sink->publish(dfs_index_ref(idx), &s.c, TRUE, user);
+    } else if (s.store_open) {
+        dfs_store_commit(store, NULL); /* what was filed is true; the rest is read next time */
+    }
+    dfs_index_builder_free(s.b);
+    g_hash_table_unref(s.known);
     g_ptr_array_unref(s.items);
     g_cond_clear(&s.done);
     g_mutex_clear(&s.lock);
     if (counts)
-        *counts = c;
+        *counts = s.c;
     return idx;
 }

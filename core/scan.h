@@ -2,7 +2,13 @@
  *
  * Walks the folder (walk.h), reads every regular file header-only, files
  * each instance in the index and every other file in its skip list with the
- * reason.  Reads nothing but headers and writes nothing. */
+ * reason.  Reads nothing but headers and writes nothing beside the source.
+ *
+ * With a persistent store (store.h) the stored index is filed first and
+ * published at once; the walk then only reads files that are new or whose
+ * size or mtime changed, takes out those that are gone, and writes the
+ * changes back.  Snapshots of the growing index are published as the scan
+ * goes, so a mount can show folders filling in. */
 #pragma once
 
 #include <glib.h>
@@ -12,23 +18,31 @@
 G_BEGIN_DECLS
 
 typedef struct {
-    guint total;      /* regular files the walk found (known before reading ends) */
+    guint total;      /* regular files the walk has found so far */
+    gboolean walked;  /* the walk is over: total is final */
     guint files_seen; /* regular files filed so far */
-    guint indexed;    /* instances in the tree */
-    guint skipped;    /* regular files not in the tree */
+    guint indexed;    /* instances in the tree (as of the last snapshot) */
+    guint skipped;    /* regular files not in the tree (as of the last snapshot) */
     guint others;     /* entries that are no regular file to read: links that
                          loop or lead outside, FIFOs, devices, a file met twice */
     guint reads;      /* files whose header was read (the others came from the
                          persistent index, unchanged) */
+    guint stored;     /* files the persistent index knew at the start */
 } DfsScanCounts;
 
-/* Called after each file; may be NULL. */
-typedef void (*DfsScanProgress)(const DfsScanCounts *counts, gpointer user);
+typedef struct {
+    /* A snapshot of the index so far (the callee takes it); done on the
+     * last one. */
+    void (*publish)(DfsIndex *idx, const DfsScanCounts *counts, gboolean done, gpointer user);
+    /* After each file (may be NULL). */
+    void (*progress)(const DfsScanCounts *counts, gpointer user);
+    /* Asked often (may be NULL): TRUE stops the scan early. */
+    gboolean (*cancelled)(gpointer user);
+} DfsScanSink;
 
-/* A finished index of source, or NULL if source cannot be opened.  With a
- * store, files whose size and mtime it knows are not read again, and the
- * store is rewritten with this scan. */
-DfsIndex *dfs_scan(const char *source, DfsStore *store, DfsScanProgress progress, gpointer user,
+/* Scan source and return the finished index (caller unrefs); NULL if
+ * source cannot be opened, or the scan was cancelled.  sink may be NULL. */
+DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink, gpointer user,
                    DfsScanCounts *counts, GError **error);
 
 /* Why a file that failed to read is not in the tree, for errors.tsv. */

@@ -9,12 +9,13 @@
 
 /* Bumped whenever the facts or the schema change: an older file is then
  * foreign, and rebuilt. */
-#define STORE_SCHEMA "dicomfs-index-1"
+#define STORE_SCHEMA "dicomfs-index-2"
 
 struct _DfsStore {
     sqlite3 *db;
-    sqlite3_stmt *lookup;
     sqlite3_stmt *insert;
+    sqlite3_stmt *remove;
+    gint64 seq; /* the last row's */
 };
 
 char *dfs_store_default_path(const char *source)
@@ -39,6 +40,7 @@ static gboolean store_is_ours(sqlite3 *db, const char *source)
                   g_strcmp0((const char *)sqlite3_column_text(st, 0), STORE_SCHEMA) == 0 &&
                   g_strcmp0((const char *)sqlite3_column_text(st, 1), source) == 0;
     sqlite3_finalize(st);
+    st = NULL;
     if (ok && sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK)
         ok = sqlite3_step(st) == SQLITE_ROW &&
              g_strcmp0((const char *)sqlite3_column_text(st, 0), "ok") == 0;
@@ -50,8 +52,8 @@ static gboolean create_schema(sqlite3 *db, const char *source)
 {
     sqlite3_stmt *st = NULL;
     gboolean ok = exec(db, "CREATE TABLE meta(schema TEXT, source TEXT);"
-                           "CREATE TABLE files(relpath TEXT PRIMARY KEY, size INTEGER,"
-                           " mtime INTEGER, facts BLOB, reason TEXT) WITHOUT ROWID;") &&
+                           "CREATE TABLE files(seq INTEGER PRIMARY KEY, relpath TEXT UNIQUE,"
+                           " size INTEGER, mtime INTEGER, facts BLOB, reason TEXT);") &&
                   sqlite3_prepare_v2(db, "INSERT INTO meta VALUES(?, ?)", -1, &st, NULL) ==
                       SQLITE_OK &&
                   sqlite3_bind_text(st, 1, STORE_SCHEMA, -1, SQLITE_STATIC) == SQLITE_OK &&
@@ -100,10 +102,10 @@ DfsStore *dfs_store_open(const char *path, const char *source, gboolean *rebuilt
     DfsStore *s = g_new0(DfsStore, 1);
     s->db = db;
     exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-    if (sqlite3_prepare_v2(db, "SELECT size, mtime, facts, reason FROM files WHERE relpath = ?",
-                           -1, &s->lookup, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO files VALUES(?, ?, ?, ?, ?)", -1,
-                           &s->insert, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO files VALUES(?, ?, ?, ?, ?, ?)", -1,
+                           &s->insert, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "DELETE FROM files WHERE relpath = ?", -1, &s->remove, NULL) !=
+            SQLITE_OK) {
         store_fail(error, path, NULL);
         dfs_store_close(s);
         return NULL;
@@ -115,39 +117,42 @@ void dfs_store_close(DfsStore *s)
 {
     if (s == NULL)
         return;
-    sqlite3_finalize(s->lookup);
     sqlite3_finalize(s->insert);
+    sqlite3_finalize(s->remove);
     sqlite3_close(s->db);
     g_free(s);
 }
 
-gboolean dfs_store_lookup(DfsStore *s, const char *relpath, guint64 size, gint64 mtime_ns,
-                          DfsFacts **facts, char **reason)
+guint dfs_store_load(DfsStore *s, DfsStoreRowFunc fn, gpointer user)
 {
-    sqlite3_stmt *st = s->lookup;
-    gboolean hit = FALSE;
-    *facts = NULL;
-    *reason = NULL;
-    sqlite3_bind_text(st, 1, relpath, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && (guint64)sqlite3_column_int64(st, 0) == size &&
-        sqlite3_column_int64(st, 1) == mtime_ns) {
-        if (sqlite3_column_type(st, 2) == SQLITE_BLOB) {
-            *facts = dfs_facts_deserialize(sqlite3_column_blob(st, 2),
-                                           (gsize)sqlite3_column_bytes(st, 2));
-            hit = *facts != NULL; /* a row that does not parse is read again */
-        } else if (sqlite3_column_type(st, 3) == SQLITE_TEXT) {
-            *reason = g_strdup((const char *)sqlite3_column_text(st, 3));
-            hit = TRUE;
-        }
+    sqlite3_stmt *st = NULL;
+    guint rows = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT seq, relpath, size, mtime, facts, reason FROM files"
+                                  " ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *relpath = (const char *)sqlite3_column_text(st, 1);
+        if (relpath == NULL)
+            continue;
+        s->seq = sqlite3_column_int64(st, 0);
+        DfsFacts *facts = NULL;
+        const char *reason = NULL;
+        if (sqlite3_column_type(st, 4) == SQLITE_BLOB)
+            facts = dfs_facts_deserialize(sqlite3_column_blob(st, 4),
+                                          (gsize)sqlite3_column_bytes(st, 4));
+        else if (sqlite3_column_type(st, 5) == SQLITE_TEXT)
+            reason = (const char *)sqlite3_column_text(st, 5);
+        fn(relpath, (guint64)sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3), facts,
+           reason, user);
+        rows++;
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return hit;
+    sqlite3_finalize(st);
+    return rows;
 }
 
 void dfs_store_begin(DfsStore *s)
 {
-    exec(s->db, "BEGIN; DELETE FROM files;");
+    exec(s->db, "BEGIN");
 }
 
 void dfs_store_put(DfsStore *s, const char *relpath, guint64 size, gint64 mtime_ns,
@@ -155,21 +160,30 @@ void dfs_store_put(DfsStore *s, const char *relpath, guint64 size, gint64 mtime_
 {
     sqlite3_stmt *st = s->insert;
     g_autoptr(GBytes) blob = facts ? dfs_facts_serialize(facts) : NULL;
-    sqlite3_bind_text(st, 1, relpath, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
-    sqlite3_bind_int64(st, 3, mtime_ns);
+    sqlite3_bind_int64(st, 1, ++s->seq);
+    sqlite3_bind_text(st, 2, relpath, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)size);
+    sqlite3_bind_int64(st, 4, mtime_ns);
     if (blob != NULL)
-        sqlite3_bind_blob(st, 4, g_bytes_get_data(blob, NULL), (int)g_bytes_get_size(blob),
+        sqlite3_bind_blob(st, 5, g_bytes_get_data(blob, NULL), (int)g_bytes_get_size(blob),
                           SQLITE_TRANSIENT);
     else
-        sqlite3_bind_null(st, 4);
-    if (reason != NULL)
-        sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
-    else
         sqlite3_bind_null(st, 5);
+    if (reason != NULL)
+        sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 6);
     sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+}
+
+void dfs_store_remove(DfsStore *s, const char *relpath)
+{
+    sqlite3_bind_text(s->remove, 1, relpath, -1, SQLITE_STATIC);
+    sqlite3_step(s->remove);
+    sqlite3_reset(s->remove);
+    sqlite3_clear_bindings(s->remove);
 }
 
 gboolean dfs_store_commit(DfsStore *s, GError **error)

@@ -24,15 +24,20 @@ char *dfs_store_default_path(const char *source);
 DfsStore *dfs_store_open(const char *path, const char *source, gboolean *rebuilt, GError **error);
 void dfs_store_close(DfsStore *store);
 
-/* What the store knows of relpath if its size and mtime are unchanged:
- * TRUE and either *facts (caller owns) or *reason (caller frees). */
-gboolean dfs_store_lookup(DfsStore *store, const char *relpath, guint64 size, gint64 mtime_ns,
-                          DfsFacts **facts, char **reason);
+/* Call fn for every stored file, in the order they were filed: facts
+ * (fn takes them) or, for a file not in the tree, the reason.  A row whose
+ * facts do not parse is passed with neither, so that it is read again.
+ * Returns the number of rows. */
+typedef void (*DfsStoreRowFunc)(const char *relpath, guint64 size, gint64 mtime_ns,
+                                DfsFacts *facts, const char *reason, gpointer user);
+guint dfs_store_load(DfsStore *store, DfsStoreRowFunc fn, gpointer user);
 
-/* Replace the stored scan: begin, one put per regular file, commit. */
+/* Changes, in one transaction: begin, then puts (a new or changed file,
+ * filed after every stored one) and removes, then commit. */
 void dfs_store_begin(DfsStore *store);
 void dfs_store_put(DfsStore *store, const char *relpath, guint64 size, gint64 mtime_ns,
                    const DfsFacts *facts, const char *reason);
+void dfs_store_remove(DfsStore *store, const char *relpath);
 gboolean dfs_store_commit(DfsStore *store, GError **error);
 
 G_END_DECLS

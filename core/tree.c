@@ -61,7 +61,9 @@ static const char *const meta_files[] = {"errors.tsv", "instances.tsv", "patient
 
 struct _DfsTree {
     char *source;
-    DfsIndex *idx;
+    GMutex index_lock;  /* guards idx until the scan is done */
+    DfsIndex *idx;      /* the latest snapshot; fixed once settled */
+    gint settled;       /* the scan is done (atomic) */
     DfsCache *datasets; /* instance node -> DfsDataset */
     DfsCache *contents; /* entry -> GBytes */
     struct timespec mount_time;
@@ -70,16 +72,48 @@ struct _DfsTree {
     GHashTable *read_errors; /* "relpath\tfile" -> reason: failures met while mounted */
 };
 
+/* The tree as one request sees it: the index snapshot of that moment (a
+ * scan may publish a newer one meanwhile) and the shared caches. */
+typedef struct {
+    DfsTree *tree;
+    DfsIndex *idx;
+    gboolean owned; /* a reference to drop */
+} View;
+
+static View view_open(DfsTree *t, DfsIndex *held)
+{
+    View v = {t, held, FALSE};
+    if (held != NULL)
+        return v;
+    if (g_atomic_int_get(&t->settled)) {
+        v.idx = t->idx; /* never replaced any more */
+        return v;
+    }
+    g_mutex_lock(&t->index_lock);
+    v.idx = dfs_index_ref(t->idx);
+    v.owned = TRUE;
+    g_mutex_unlock(&t->index_lock);
+    return v;
+}
+
+static void view_clear(View *v)
+{
+    if (v->owned)
+        dfs_index_unref(v->idx);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(View, view_clear)
+
 static gpointer bytes_ref(gpointer b)
 {
     return g_bytes_ref(b);
 }
 
-DfsTree *dfs_tree_new(const char *source, DfsIndex *idx, gsize cache_bytes)
+DfsTree *dfs_tree_new(const char *source, gsize cache_bytes)
 {
     DfsTree *t = g_new0(DfsTree, 1);
     t->source = g_strdup(source);
-    t->idx = idx;
+    g_mutex_init(&t->index_lock);
+    t->idx = dfs_index_new_empty();
     t->datasets = dfs_cache_new(cache_bytes / 2, (DfsCacheRef)dfs_dataset_ref,
                                 (DfsCacheUnref)dfs_dataset_free);
     t->contents = dfs_cache_new(cache_bytes / 2, bytes_ref, (DfsCacheUnref)g_bytes_unref);
@@ -95,18 +129,42 @@ void dfs_tree_free(DfsTree *t)
         return;
     dfs_cache_free(t->datasets);
     dfs_cache_free(t->contents);
-    dfs_index_free(t->idx);
+    dfs_index_unref(t->idx);
+    g_mutex_clear(&t->index_lock);
     g_mutex_clear(&t->status_lock);
     g_hash_table_unref(t->read_errors);
     g_free(t->source);
     g_free(t);
 }
 
-void dfs_tree_set_status(DfsTree *t, const DfsTreeStatus *st)
+void dfs_tree_publish(DfsTree *t, DfsIndex *idx, const DfsTreeStatus *st)
 {
     g_mutex_lock(&t->status_lock);
     t->status = *st;
     g_mutex_unlock(&t->status_lock);
+    if (idx == NULL)
+        return;
+    g_return_if_fail(!g_atomic_int_get(&t->settled));
+    g_mutex_lock(&t->index_lock);
+    DfsIndex *old = t->idx;
+    t->idx = idx;
+    g_mutex_unlock(&t->index_lock);
+    dfs_index_unref(old);
+    if (st->done)
+        g_atomic_int_set(&t->settled, 1);
+}
+
+gboolean dfs_tree_settled(DfsTree *t)
+{
+    return g_atomic_int_get(&t->settled);
+}
+
+DfsIndex *dfs_tree_hold(DfsTree *t)
+{
+    g_mutex_lock(&t->index_lock);
+    DfsIndex *idx = dfs_index_ref(t->idx);
+    g_mutex_unlock(&t->index_lock);
+    return idx;
 }
 
 static gboolean not_found(GError **error, const char *name)
@@ -115,9 +173,9 @@ static gboolean not_found(GError **error, const char *name)
     return FALSE;
 }
 
-static gboolean valid_node(DfsTree *t, guint node)
+static gboolean valid_node(const View *v, guint node)
 {
-    return node < dfs_index_n_nodes(t->idx);
+    return dfs_index_is_live(v->idx, node);
 }
 
 /* --- datasets ------------------------------------------------------------- */
@@ -136,19 +194,19 @@ static gboolean has_trailing_elements(const DfsDataset *ds, guint64 file_size)
 
 /* The header-only dataset of the instance below node (cached).  Caller
  * frees. */
-static DfsDataset *dataset_for(DfsTree *t, guint node, GError **error)
+static DfsDataset *dataset_for(const View *v, guint node, GError **error)
 {
-    guint inst = dfs_index_first_instance(t->idx, node);
+    guint inst = dfs_index_first_instance(v->idx, node);
     if (inst == DFS_NO_INDEX)
         return (void)not_found(error, "instance"), NULL;
-    DfsDataset *ds = dfs_cache_get(t->datasets, inst);
+    DfsDataset *ds = dfs_cache_get(v->tree->datasets, inst);
     if (ds != NULL)
         return ds;
-    g_autofree char *path = g_build_filename(t->source, dfs_index_relpath(t->idx, inst), NULL);
+    g_autofree char *path = g_build_filename(v->tree->source, dfs_index_relpath(v->idx, inst), NULL);
     ds = dfs_read_file(path, DFS_READ_HEADER_ONLY, error);
     if (ds == NULL)
         return NULL;
-    if (has_trailing_elements(ds, dfs_index_size(t->idx, inst))) {
+    if (has_trailing_elements(ds, dfs_index_size(v->idx, inst))) {
         /* Elements after Pixel Data (padding, signatures) belong in tags/
          * and the header too: this file is read whole. */
         DfsDataset *full = dfs_read_file(path, DFS_READ_FULL, NULL);
@@ -158,7 +216,7 @@ static DfsDataset *dataset_for(DfsTree *t, guint node, GError **error)
         }
     }
     gsize size = dfs_dataset_loaded_size(ds) + dfs_dataset_n_elements(ds) * sizeof(DfsElement);
-    DfsDataset *cached = dfs_cache_put(t->datasets, inst, ds, size);
+    DfsDataset *cached = dfs_cache_put(v->tree->datasets, inst, ds, size);
     dfs_dataset_free(ds);
     return cached;
 }
@@ -168,9 +226,9 @@ static DfsDataset *dataset_for(DfsTree *t, guint node, GError **error)
 /* The image of an instance, from its header: FALSE without Pixel Data.
  * Where the Pixel Data is there but its description is not usable, *ok is
  * FALSE and the pixel files answer with errors. */
-static gboolean instance_image(DfsTree *t, guint node, DfsImage *img, GError **error)
+static gboolean instance_image(const View *v, guint node, DfsImage *img, GError **error)
 {
-    DfsDataset *ds = dataset_for(t, node, error);
+    DfsDataset *ds = dataset_for(v, node, error);
     if (ds == NULL)
         return FALSE;
     gboolean ok = dfs_image_describe(ds, img, error);
@@ -181,24 +239,24 @@ static gboolean instance_image(DfsTree *t, guint node, DfsImage *img, GError **e
 /* 0 without Pixel Data, else the number of frames (1 if undescribable);
  * *is_float for Float / Double Float Pixel Data, which get no PNGs (their
  * values are not pictures but data: raw only). */
-static guint instance_pixels(DfsTree *t, guint node, gboolean *is_float);
+static guint instance_pixels(const View *v, guint node, gboolean *is_float);
 
-static guint instance_frames(DfsTree *t, guint node)
+static guint instance_frames(const View *v, guint node)
 {
     gboolean is_float;
-    return instance_pixels(t, node, &is_float);
+    return instance_pixels(v, node, &is_float);
 }
 
-static gboolean shows_png(DfsTree *t, guint node)
+static gboolean shows_png(const View *v, guint node)
 {
     gboolean is_float;
-    return instance_pixels(t, node, &is_float) > 0 && !is_float;
+    return instance_pixels(v, node, &is_float) > 0 && !is_float;
 }
 
-static guint instance_pixels(DfsTree *t, guint node, gboolean *is_float)
+static guint instance_pixels(const View *v, guint node, gboolean *is_float)
 {
     *is_float = FALSE;
-    DfsDataset *ds = dataset_for(t, node, NULL);
+    DfsDataset *ds = dataset_for(v, node, NULL);
     if (ds == NULL)
         return 0;
     guint frames = 0;
@@ -221,10 +279,10 @@ static guint png_channels(const DfsImage *img)
 }
 
 /* Sizes fixed by the header: no frame is decoded for ls -l. */
-static gboolean pixel_size(DfsTree *t, DfsEntry e, guint64 *size, GError **error)
+static gboolean pixel_size(const View *v, DfsEntry e, guint64 *size, GError **error)
 {
     DfsImage img;
-    if (!instance_image(t, NODE(e), &img, error))
+    if (!instance_image(v, NODE(e), &img, error))
         return FALSE;
     switch (KIND(e)) {
     case K_PIXELS_RAW:
@@ -255,17 +313,17 @@ static void render_pixels_txt(const DfsImage *img, GString *out)
 
 /* The whole file read, for its pixels (cached beside the headers: frames of
  * one file are read one after another). */
-static DfsDataset *full_dataset_for(DfsTree *t, guint node, GError **error)
+static DfsDataset *full_dataset_for(const View *v, guint node, GError **error)
 {
     guint64 key = node | (G_GUINT64_CONSTANT(1) << 63);
-    DfsDataset *ds = dfs_cache_get(t->datasets, key);
+    DfsDataset *ds = dfs_cache_get(v->tree->datasets, key);
     if (ds != NULL)
         return ds;
-    g_autofree char *path = g_build_filename(t->source, dfs_index_relpath(t->idx, node), NULL);
+    g_autofree char *path = g_build_filename(v->tree->source, dfs_index_relpath(v->idx, node), NULL);
     ds = dfs_read_file(path, DFS_READ_FULL, error);
     if (ds == NULL)
         return NULL;
-    DfsDataset *cached = dfs_cache_put(t->datasets, key, ds, dfs_dataset_loaded_size(ds));
+    DfsDataset *cached = dfs_cache_put(v->tree->datasets, key, ds, dfs_dataset_loaded_size(ds));
     dfs_dataset_free(ds);
     return cached;
 }
@@ -273,9 +331,9 @@ static DfsDataset *full_dataset_for(DfsTree *t, guint node, GError **error)
 /* The dataset to decode pixels from: for native pixel data the header is
  * enough (frames are read from the file at their offsets); encapsulated and
  * deflated pixel data need the whole file. */
-static DfsDataset *pixel_dataset_for(DfsTree *t, guint node, GError **error)
+static DfsDataset *pixel_dataset_for(const View *v, guint node, GError **error)
 {
-    DfsDataset *ds = dataset_for(t, node, error);
+    DfsDataset *ds = dataset_for(v, node, error);
     if (ds == NULL)
         return NULL;
     DfsImage img;
@@ -287,15 +345,15 @@ static DfsDataset *pixel_dataset_for(DfsTree *t, guint node, GError **error)
     if (by_offset)
         return ds;
     dfs_dataset_free(ds);
-    return full_dataset_for(t, node, error);
+    return full_dataset_for(v, node, error);
 }
 
 /* Decode frames [first, last) of the instance into out (raw), or the first
  * of them as PNG. */
-static gboolean render_pixels(DfsTree *t, DfsEntry e, GString *out, GError **error)
+static gboolean render_pixels(const View *v, DfsEntry e, GString *out, GError **error)
 {
     guint kind = KIND(e), node = NODE(e);
-    g_autoptr(DfsDataset) ds = pixel_dataset_for(t, node, error);
+    g_autoptr(DfsDataset) ds = pixel_dataset_for(v, node, error);
     DfsImage img;
     if (ds == NULL || !dfs_image_describe(ds, &img, error))
         return FALSE;
@@ -412,15 +470,15 @@ static gboolean find_by_name(const DfsDataset *ds, guint i, guint position, gpoi
     return TRUE;
 }
 
-static gboolean lookup_attr(DfsTree *t, guint node, guint parent, const char *name,
+static gboolean lookup_attr(const View *v, guint node, guint parent, const char *name,
                             DfsEntry *out, GError **error)
 {
-    DfsDataset *ds = dataset_for(t, node, error);
+    DfsDataset *ds = dataset_for(v, node, error);
     if (ds == NULL)
         return FALSE;
     FindCtx c = {name, DFS_NO_INDEX};
     if (parent == DFS_ROOT || parent < dfs_dataset_n_elements(ds))
-        each_attr(ds, parent, dfs_index_level(t->idx, node), find_by_name, &c);
+        each_attr(ds, parent, dfs_index_level(v->idx, node), find_by_name, &c);
     dfs_dataset_free(ds);
     if (c.found == DFS_NO_INDEX)
         return not_found(error, name);
@@ -430,20 +488,20 @@ static gboolean lookup_attr(DfsTree *t, guint node, guint parent, const char *na
 
 /* --- lookup --------------------------------------------------------------- */
 
-static gboolean lookup_in_node(DfsTree *t, guint node, const char *name, DfsEntry *out,
+static gboolean lookup_in_node(const View *v, guint node, const char *name, DfsEntry *out,
                                GError **error)
 {
-    DfsLevel level = dfs_index_level(t->idx, node);
+    DfsLevel level = dfs_index_level(v->idx, node);
     if (level == DFS_LEVEL_ROOT && strcmp(name, ".dicomfs") == 0) {
         *out = ENTRY(K_META_DIR, 0, 0);
         return TRUE;
     }
     if (level == DFS_LEVEL_INSTANCE) {
-        guint frames = instance_frames(t, node);
+        guint frames = instance_frames(v, node);
         for (guint k = 0; k < G_N_ELEMENTS(instance_entries); k++)
             if (strcmp(name, instance_entries[k].name) == 0 &&
                 frames >= instance_entries[k].pixels &&
-                (instance_entries[k].kind != K_IMAGE_PNG || shows_png(t, node))) {
+                (instance_entries[k].kind != K_IMAGE_PNG || shows_png(v, node))) {
                 *out = ENTRY(instance_entries[k].kind, node, 0);
                 return TRUE;
             }
@@ -453,26 +511,28 @@ static gboolean lookup_in_node(DfsTree *t, guint node, const char *name, DfsEntr
         *out = ENTRY(K_TAGS, node, 0);
         return TRUE;
     }
-    guint child = dfs_index_lookup(t->idx, node, name);
+    guint child = dfs_index_lookup(v->idx, node, name);
     if (child == DFS_NO_INDEX)
         return not_found(error, name);
     *out = ENTRY(K_NODE, child, 1);
     return TRUE;
 }
 
-gboolean dfs_tree_lookup(DfsTree *t, DfsEntry dir, const char *name, DfsEntry *out,
+gboolean dfs_tree_lookup(DfsTree *tree, DfsEntry dir, const char *name, DfsEntry *out,
                          GError **error)
 {
+    g_auto(View) view = view_open(tree, NULL);
+    const View *v = &view;
     guint node = NODE(dir);
-    if (!valid_node(t, node))
+    if (!valid_node(v, node))
         return not_found(error, name);
     switch (KIND(dir)) {
     case K_NODE:
-        return lookup_in_node(t, node, name, out, error);
+        return lookup_in_node(v, node, name, out, error);
     case K_TAGS:
-        return lookup_attr(t, node, DFS_ROOT, name, out, error);
+        return lookup_attr(v, node, DFS_ROOT, name, out, error);
     case K_ATTR:
-        return lookup_attr(t, node, SUB(dir), name, out, error);
+        return lookup_attr(v, node, SUB(dir), name, out, error);
     case K_META_DIR:
         for (guint k = 0; k < G_N_ELEMENTS(meta_files); k++)
             if (strcmp(name, meta_files[k]) == 0) {
@@ -483,10 +543,10 @@ gboolean dfs_tree_lookup(DfsTree *t, DfsEntry dir, const char *name, DfsEntry *o
     case K_FRAMES: {
         guint frame, kind;
         char canonical[32];
-        if (!parse_frame_name(name, instance_frames(t, node), &frame, &kind) ||
-            (kind == K_FRAME_PNG && !shows_png(t, node)))
+        if (!parse_frame_name(name, instance_frames(v, node), &frame, &kind) ||
+            (kind == K_FRAME_PNG && !shows_png(v, node)))
             return not_found(error, name);
-        frame_name(frame, instance_frames(t, node), kind == K_FRAME_PNG ? "png" : "raw", canonical);
+        frame_name(frame, instance_frames(v, node), kind == K_FRAME_PNG ? "png" : "raw", canonical);
         if (strcmp(canonical, name) != 0)
             return not_found(error, name);
         *out = ENTRY(kind, node, frame);
@@ -501,7 +561,7 @@ gboolean dfs_tree_lookup(DfsTree *t, DfsEntry dir, const char *name, DfsEntry *o
 /* --- listing -------------------------------------------------------------- */
 
 typedef struct {
-    DfsTree *t;
+    const View *v;
     guint node;
     guint64 from;
     DfsTreeListFunc fn;
@@ -530,13 +590,13 @@ static gboolean list_attr(const DfsDataset *ds, guint i, guint position, gpointe
 
 static void list_node(ListCtx *c)
 {
-    DfsLevel level = dfs_index_level(c->t->idx, c->node);
+    DfsLevel level = dfs_index_level(c->v->idx, c->node);
     guint64 pos = 0;
     if (level == DFS_LEVEL_INSTANCE) {
-        guint frames = instance_frames(c->t, c->node);
+        guint frames = instance_frames(c->v, c->node);
         for (guint k = 0; k < G_N_ELEMENTS(instance_entries); k++) {
             const InstanceEntry *ie = &instance_entries[k];
-            if (frames >= ie->pixels && (ie->kind != K_IMAGE_PNG || shows_png(c->t, c->node)))
+            if (frames >= ie->pixels && (ie->kind != K_IMAGE_PNG || shows_png(c->v, c->node)))
                 emit(c, pos, ie->name, ENTRY(ie->kind, c->node, 0), ie->is_dir);
             pos++; /* positions stay fixed whatever is shown */
         }
@@ -547,18 +607,20 @@ static void list_node(ListCtx *c)
     else
         emit(c, pos++, "tags", ENTRY(K_TAGS, c->node, 0), TRUE);
     guint n;
-    const guint32 *ch = dfs_index_children(c->t->idx, c->node, &n);
+    const guint32 *ch = dfs_index_children(c->v->idx, c->node, &n);
     /* Start at the asked position directly: folders of 10,000+ entries are
      * listed in many calls. */
     for (guint k = c->from > pos ? (guint)(c->from - pos) : 0; k < n && !c->stopped; k++)
-        emit(c, pos + k, dfs_index_name(c->t->idx, ch[k]), ENTRY(K_NODE, ch[k], 1), TRUE);
+        emit(c, pos + k, dfs_index_name(c->v->idx, ch[k]), ENTRY(K_NODE, ch[k], 1), TRUE);
 }
 
-gboolean dfs_tree_list(DfsTree *t, DfsEntry dir, guint64 from, DfsTreeListFunc fn, gpointer user,
-                       GError **error)
+gboolean dfs_tree_list(DfsTree *tree, DfsIndex *held, DfsEntry dir, guint64 from,
+                       DfsTreeListFunc fn, gpointer user, GError **error)
 {
-    ListCtx c = {t, NODE(dir), from, fn, user, FALSE};
-    if (!valid_node(t, c.node))
+    g_auto(View) view = view_open(tree, held);
+    const View *v = &view;
+    ListCtx c = {v, NODE(dir), from, fn, user, FALSE};
+    if (!valid_node(v, c.node))
         return not_found(error, "folder");
     switch (KIND(dir)) {
     case K_NODE:
@@ -569,8 +631,8 @@ gboolean dfs_tree_list(DfsTree *t, DfsEntry dir, guint64 from, DfsTreeListFunc f
             emit(&c, k, meta_files[k], ENTRY(K_META_FILE, 0, k), FALSE);
         return TRUE;
     case K_FRAMES: {
-        guint frames = instance_frames(t, c.node);
-        gboolean png = shows_png(t, c.node);
+        guint frames = instance_frames(v, c.node);
+        gboolean png = shows_png(v, c.node);
         for (guint f = (guint)(from / 2); f < frames && !c.stopped; f++) {
             char name[32];
             frame_name(f, frames, "png", name);
@@ -583,12 +645,12 @@ gboolean dfs_tree_list(DfsTree *t, DfsEntry dir, guint64 from, DfsTreeListFunc f
     }
     case K_TAGS:
     case K_ATTR: {
-        DfsDataset *ds = dataset_for(t, c.node, error);
+        DfsDataset *ds = dataset_for(v, c.node, error);
         if (ds == NULL)
             return FALSE;
         guint parent = KIND(dir) == K_TAGS ? DFS_ROOT : SUB(dir);
         if (parent == DFS_ROOT || parent < dfs_dataset_n_elements(ds))
-            each_attr(ds, parent, dfs_index_level(t->idx, c.node), list_attr, &c);
+            each_attr(ds, parent, dfs_index_level(v->idx, c.node), list_attr, &c);
         dfs_dataset_free(ds);
         return TRUE;
     }
@@ -601,78 +663,83 @@ gboolean dfs_tree_list(DfsTree *t, DfsEntry dir, guint64 from, DfsTreeListFunc f
 /* --- contents ------------------------------------------------------------- */
 
 /* A file that fails to read gets a line in errors.tsv, once. */
-static void note_read_error(DfsTree *t, DfsEntry e, const GError *error)
+static void note_read_error(const View *v, DfsEntry e, const GError *error)
 {
     static const char *const names[] = {[K_IMAGE_PNG] = "image.png", [K_PIXELS_RAW] = "pixels.raw",
                                         [K_FRAME_PNG] = "frames", [K_FRAME_RAW] = "frames"};
     guint kind = KIND(e);
     const char *file = kind < G_N_ELEMENTS(names) && names[kind] ? names[kind] : "file";
-    char *key = g_strdup_printf("%s\t%s", dfs_index_relpath(t->idx, NODE(e)), file);
-    g_mutex_lock(&t->status_lock);
-    g_hash_table_replace(t->read_errors, key,
+    char *key = g_strdup_printf("%s\t%s", dfs_index_relpath(v->idx, NODE(e)), file);
+    g_mutex_lock(&v->tree->status_lock);
+    g_hash_table_replace(v->tree->read_errors, key,
                          g_strdup_printf("%s: %s", file, error ? error->message : "error"));
-    g_mutex_unlock(&t->status_lock);
+    g_mutex_unlock(&v->tree->status_lock);
 }
 
-static void render_read_errors(DfsTree *t, GString *out)
+static void render_read_errors(const View *v, GString *out)
 {
-    g_mutex_lock(&t->status_lock);
+    g_mutex_lock(&v->tree->status_lock);
     GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, t->read_errors);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
+    gpointer k, reason;
+    g_hash_table_iter_init(&it, v->tree->read_errors);
+    while (g_hash_table_iter_next(&it, &k, &reason)) {
         const char *tab = strchr(k, '\t');
         g_string_append_len(out, k, tab - (const char *)k);
-        g_string_append_printf(out, "\t%s\n", (const char *)v);
+        g_string_append_printf(out, "\t%s\n", (const char *)reason);
     }
-    g_mutex_unlock(&t->status_lock);
+    g_mutex_unlock(&v->tree->status_lock);
 }
 
-static void render_status(DfsTree *t, GString *out)
+static void render_status(const View *v, GString *out)
 {
-    g_mutex_lock(&t->status_lock);
-    DfsTreeStatus st = t->status;
-    g_mutex_unlock(&t->status_lock);
+    g_mutex_lock(&v->tree->status_lock);
+    DfsTreeStatus st = v->tree->status;
+    g_mutex_unlock(&v->tree->status_lock);
     g_string_append_printf(out,
                            "source: %s\nfiles seen: %u\nindexed: %u\nskipped: %u\n"
-                           "other entries listed: %u\nfiles read: %u\nindex: %s\n"
-                           "scan: %s\n",
-                           t->source, st.files_seen, st.indexed, st.skipped, st.others, st.reads,
-                           st.index[0] ? st.index : "off",
-                           st.done ? "done" : "running");
+                           "other entries listed: %u\nfiles read: %u\nindex: %s\n",
+                           v->tree->source, st.files_seen, st.indexed, st.skipped, st.others,
+                           st.reads, st.index[0] ? st.index : "off");
+    if (st.done)
+        g_string_append(out, "scan: done\n");
+    else if (st.walked)
+        g_string_append_printf(out, "scan: running, %u of %u files\n", st.files_seen, st.total);
+    else
+        g_string_append_printf(out, "scan: running, %u of %u files found so far\n",
+                               st.files_seen, st.total);
 }
 
-static void render_meta(DfsTree *t, guint which, GString *out)
+static void render_meta(const View *v, guint which, GString *out)
 {
     static const DfsLevel tsv_level[] = {0, DFS_LEVEL_INSTANCE, DFS_LEVEL_PATIENT,
                                          DFS_LEVEL_SERIES, 0, DFS_LEVEL_STUDY};
     if (strcmp(meta_files[which], "status") == 0)
-        render_status(t, out);
+        render_status(v, out);
     else if (strcmp(meta_files[which], "errors.tsv") == 0) {
-        dfs_index_write_skips(t->idx, out);
-        render_read_errors(t, out);
+        dfs_index_write_skips(v->idx, out);
+        render_read_errors(v, out);
     } else
-        dfs_index_write_tsv(t->idx, tsv_level[which], out);
+        dfs_index_write_tsv(v->idx, tsv_level[which], out);
 }
 
 /* Render entry e (a file) into out. */
-static gboolean render(DfsTree *t, DfsEntry e, GString *out, GError **error)
+static gboolean render(const View *v, DfsEntry e, GString *out, GError **error)
 {
     guint kind = KIND(e), node = NODE(e);
     if (kind == K_META_FILE) {
-        render_meta(t, SUB(e) % G_N_ELEMENTS(meta_files), out);
+        render_meta(v, SUB(e) % G_N_ELEMENTS(meta_files), out);
         return TRUE;
     }
     if (kind == K_PIXELS_TXT) {
         DfsImage img;
-        if (!instance_image(t, node, &img, error))
+        if (!instance_image(v, node, &img, error))
             return FALSE;
         render_pixels_txt(&img, out);
         return TRUE;
     }
     if (kind >= K_IMAGE_PNG && kind <= K_FRAME_RAW)
-        return render_pixels(t, e, out, error) || (note_read_error(t, e, *error), FALSE);
-    DfsDataset *ds = dataset_for(t, node, error);
+        return render_pixels(v, e, out, error) || (note_read_error(v, e, *error), FALSE);
+    DfsDataset *ds = dataset_for(v, node, error);
     if (ds == NULL)
         return FALSE;
     if (kind == K_HEADER_TXT) {
@@ -688,8 +755,10 @@ static gboolean render(DfsTree *t, DfsEntry e, GString *out, GError **error)
     return TRUE;
 }
 
-GBytes *dfs_tree_content(DfsTree *t, DfsEntry e, GError **error)
+GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error)
 {
+    g_auto(View) view = view_open(tree, NULL);
+    const View *v = &view;
     guint kind = KIND(e);
     if (kind == K_NODE || kind == K_TAGS || kind == K_META_DIR || kind == K_DCM ||
         kind == K_FRAMES) {
@@ -697,17 +766,17 @@ GBytes *dfs_tree_content(DfsTree *t, DfsEntry e, GError **error)
                     "not a rendered file");
         return NULL;
     }
-    if (!valid_node(t, NODE(e)))
+    if (!valid_node(v, NODE(e)))
         return (void)not_found(error, "file"), NULL;
     /* Status changes during a scan; attribute values render in well under a
      * microsecond from the cached header, so caching them would only churn
      * the cache. */
     gboolean volatile_content = kind == K_META_FILE || kind == K_ATTR;
-    GBytes *b = volatile_content ? NULL : dfs_cache_get(t->contents, e);
+    GBytes *b = volatile_content ? NULL : dfs_cache_get(v->tree->contents, e);
     if (b != NULL)
         return b;
     GString *out = g_string_new(NULL);
-    if (!render(t, e, out, error)) {
+    if (!render(v, e, out, error)) {
         g_string_free(out, TRUE);
         return NULL;
     }
@@ -715,7 +784,7 @@ GBytes *dfs_tree_content(DfsTree *t, DfsEntry e, GError **error)
     b = g_string_free_to_bytes(out);
     if (volatile_content)
         return b;
-    GBytes *cached = dfs_cache_put(t->contents, e, b, len + 64);
+    GBytes *cached = dfs_cache_put(v->tree->contents, e, b, len + 64);
     g_bytes_unref(b);
     return cached;
 }
@@ -727,9 +796,9 @@ gboolean dfs_tree_is_volatile(DfsEntry e)
 
 /* Native pixel data whose stored values are its bytes (little endian,
  * every bit stored, interleaved): pixels.raw is a slice of the file. */
-static gboolean raw_is_slice(DfsTree *t, DfsEntry e, guint64 *offset, guint64 *length)
+static gboolean raw_is_slice(const View *v, DfsEntry e, guint64 *offset, guint64 *length)
 {
-    g_autoptr(DfsDataset) ds = dataset_for(t, NODE(e), NULL);
+    g_autoptr(DfsDataset) ds = dataset_for(v, NODE(e), NULL);
     DfsImage img;
     if (ds == NULL || !dfs_image_describe(ds, &img, NULL) || img.codec != DFS_CODEC_NATIVE)
         return FALSE;
@@ -742,7 +811,7 @@ static gboolean raw_is_slice(DfsTree *t, DfsEntry e, guint64 *offset, guint64 *l
                      (img.samples == 1 || img.planar == 0) &&
                      g_str_equal(img.photometric, img.decoded_photometric) &&
                      (guint64)fb * img.frames <= px->length &&
-                     px->offset + px->length <= dfs_index_size(t->idx, NODE(e));
+                     px->offset + px->length <= dfs_index_size(v->idx, NODE(e));
     if (!slice)
         return FALSE;
     guint first = KIND(e) == K_FRAME_RAW ? SUB(e) : 0;
@@ -751,25 +820,27 @@ static gboolean raw_is_slice(DfsTree *t, DfsEntry e, guint64 *offset, guint64 *l
     return TRUE;
 }
 
-char *dfs_tree_source_range(DfsTree *t, DfsEntry e, guint64 *offset, guint64 *length)
+char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 *length)
 {
+    g_auto(View) view = view_open(tree, NULL);
+    const View *v = &view;
     guint kind = KIND(e);
-    if (!valid_node(t, NODE(e)))
+    if (!valid_node(v, NODE(e)))
         return NULL;
     if (kind == K_DCM) {
         *offset = 0;
-        *length = dfs_index_size(t->idx, NODE(e));
-    } else if (!((kind == K_PIXELS_RAW || kind == K_FRAME_RAW) && raw_is_slice(t, e, offset, length))) {
+        *length = dfs_index_size(v->idx, NODE(e));
+    } else if (!((kind == K_PIXELS_RAW || kind == K_FRAME_RAW) && raw_is_slice(v, e, offset, length))) {
         return NULL;
     }
-    return g_build_filename(t->source, dfs_index_relpath(t->idx, NODE(e)), NULL);
+    return g_build_filename(v->tree->source, dfs_index_relpath(v->idx, NODE(e)), NULL);
 }
 
 /* --- stat ----------------------------------------------------------------- */
 
-static gboolean attr_is_dir(DfsTree *t, DfsEntry e, gboolean *is_dir, GError **error)
+static gboolean attr_is_dir(const View *v, DfsEntry e, gboolean *is_dir, GError **error)
 {
-    DfsDataset *ds = dataset_for(t, NODE(e), error);
+    DfsDataset *ds = dataset_for(v, NODE(e), error);
     if (ds == NULL)
         return FALSE;
     gboolean ok = SUB(e) < dfs_dataset_n_elements(ds);
@@ -781,39 +852,41 @@ static gboolean attr_is_dir(DfsTree *t, DfsEntry e, gboolean *is_dir, GError **e
     return ok ? TRUE : not_found(error, "attribute");
 }
 
-gboolean dfs_tree_stat(DfsTree *t, DfsEntry e, DfsEntryStat *st, GError **error)
+gboolean dfs_tree_stat(DfsTree *tree, DfsEntry e, DfsEntryStat *st, GError **error)
 {
+    g_auto(View) view = view_open(tree, NULL);
+    const View *v = &view;
     guint kind = KIND(e), node = NODE(e);
-    if (!valid_node(t, node))
+    if (!valid_node(v, node))
         return not_found(error, "entry");
     memset(st, 0, sizeof *st);
-    st->mtime = t->mount_time;
+    st->mtime = v->tree->mount_time;
     guint inst = kind == K_NODE || kind == K_META_DIR || kind == K_META_FILE
                      ? DFS_NO_INDEX
-                     : dfs_index_first_instance(t->idx, node);
+                     : dfs_index_first_instance(v->idx, node);
     if (inst != DFS_NO_INDEX)
-        st->mtime = *dfs_index_mtime(t->idx, inst);
+        st->mtime = *dfs_index_mtime(v->idx, inst);
     gboolean dir = kind == K_NODE || kind == K_TAGS || kind == K_META_DIR || kind == K_FRAMES;
-    if (kind == K_ATTR && !attr_is_dir(t, e, &dir, error))
+    if (kind == K_ATTR && !attr_is_dir(v, e, &dir, error))
         return FALSE;
     st->is_dir = dir;
     st->nlink = dir ? 2 : 1;
     if (dir)
         return TRUE;
     if (kind == K_DCM) {
-        st->size = dfs_index_size(t->idx, node);
+        st->size = dfs_index_size(v->idx, node);
         return TRUE;
     }
     if (kind == K_IMAGE_PNG || kind == K_PIXELS_RAW || kind == K_FRAME_PNG || kind == K_FRAME_RAW)
-        return pixel_size(t, e, &st->size, error);
+        return pixel_size(v, e, &st->size, error);
     if (kind == K_ATTR) { /* render to measure, nothing kept */
         GString *out = g_string_sized_new(128);
-        gboolean ok = render(t, e, out, error);
+        gboolean ok = render(v, e, out, error);
         st->size = out->len;
         g_string_free(out, TRUE);
         return ok;
     }
-    GBytes *b = dfs_tree_content(t, e, error);
+    GBytes *b = dfs_tree_content(tree, e, error);
     if (b == NULL)
         return FALSE;
     st->size = g_bytes_get_size(b);

@@ -35,10 +35,30 @@ typedef struct {
     guint nlink;
 } DfsEntryStat;
 
-/* A tree over the finished index of the files under source (takes idx).
- * cache_bytes bounds the parsed headers and rendered files kept. */
-DfsTree *dfs_tree_new(const char *source, DfsIndex *idx, gsize cache_bytes);
+/* A tree over the files under source, empty until a scan publishes an
+ * index.  cache_bytes bounds the parsed headers and rendered files kept. */
+DfsTree *dfs_tree_new(const char *source, gsize cache_bytes);
 void dfs_tree_free(DfsTree *tree);
+
+/* What the status file says. */
+typedef struct {
+    guint files_seen, indexed, skipped, others;
+    guint total;          /* files found so far */
+    gboolean walked;      /* total is final */
+    guint reads;          /* headers read; the rest came from the persistent index */
+    char index[512];      /* the persistent index: "PATH (new|reused|rebuilt)" or "off" */
+    gboolean done;
+} DfsTreeStatus;
+
+/* A scan's newer snapshot of the index (taken; NULL to change the status
+ * alone) and its status.  Entries keep their numbers from one snapshot to
+ * the next; once st->done, the tree never changes again (settled). */
+void dfs_tree_publish(DfsTree *tree, DfsIndex *idx, const DfsTreeStatus *st);
+gboolean dfs_tree_settled(DfsTree *tree);
+
+/* The current snapshot, for a listing that must stay the same through
+ * several calls while a scan goes on.  Caller unrefs. */
+DfsIndex *dfs_tree_hold(DfsTree *tree);
 
 /* The entry called name in folder dir.  FALSE with DFS_ERROR_NOT_FOUND when
  * there is none, DFS_ERROR_NOT_DIR when dir is a file. */
@@ -48,11 +68,12 @@ gboolean dfs_tree_lookup(DfsTree *tree, DfsEntry dir, const char *name, DfsEntry
 gboolean dfs_tree_stat(DfsTree *tree, DfsEntry e, DfsEntryStat *st, GError **error);
 
 /* Call fn for the entries of dir from position `from` on (0 is the first),
- * until fn returns FALSE.  Positions are stable while mounted. */
+ * until fn returns FALSE, as in snapshot held (NULL: the current one).
+ * Positions are stable within one snapshot. */
 typedef gboolean (*DfsTreeListFunc)(const char *name, DfsEntry e, gboolean is_dir, guint64 next,
                                     gpointer user);
-gboolean dfs_tree_list(DfsTree *tree, DfsEntry dir, guint64 from, DfsTreeListFunc fn,
-                       gpointer user, GError **error);
+gboolean dfs_tree_list(DfsTree *tree, DfsIndex *held, DfsEntry dir, guint64 from,
+                       DfsTreeListFunc fn, gpointer user, GError **error);
 
 /* The whole content of a rendered file (everything but instance.dcm).
  * Caller unrefs. */
@@ -68,13 +89,6 @@ gboolean dfs_tree_is_volatile(DfsEntry e);
  * for rendered entries. */
 char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 *length);
 
-/* What the status file says. */
-typedef struct {
-    guint files_seen, indexed, skipped, others;
-    guint reads;          /* headers read; the rest came from the persistent index */
-    char index[512];      /* the persistent index: "PATH (new|reused|rebuilt)" or "off" */
-    gboolean done;
-} DfsTreeStatus;
-void dfs_tree_set_status(DfsTree *tree, const DfsTreeStatus *st);
+
 
 G_END_DECLS

@@ -130,6 +130,8 @@ static void walk_dir(Walk *w, int dirfd, const char *rel, guint depth)
             g_ptr_array_add(names, g_strdup(d->d_name));
     g_ptr_array_sort(names, compare_names);
     for (guint k = 0; k < names->len; k++) {
+        if (w->cb->stop && w->cb->stop(w->user))
+            break;
         g_autofree char *child = join(rel, names->pdata[k]);
         visit(w, dirfd, names->pdata[k], child, depth);
     }

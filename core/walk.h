@@ -19,6 +19,8 @@ typedef struct {
     /* An entry that is not indexed, with the reason ("not a regular file",
      * "unreadable: Permission denied", "symlink loop", ...). */
     void (*skip)(const char *relpath, const char *reason, gpointer user);
+    /* Asked before each entry (may be NULL): TRUE ends the walk early. */
+    gboolean (*stop)(gpointer user);
 } DfsWalkCallbacks;
 
 /* Walk root.  FALSE with an error only if root itself cannot be opened. */

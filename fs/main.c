@@ -4,9 +4,13 @@
  *   dicomfs [options] SOURCE MOUNTPOINT
  *
  * Options are libfuse's (-f, -d, -s, -o opt,...) plus dicomfs's own
- * (-o cache_mb=N).  Unmount with `fusermount3 -u MOUNTPOINT`; SIGINT and
- * SIGTERM unmount too. */
+ * (-o cache_mb=N, index=PATH, noindex, wait).  The mount answers at once
+ * and folders fill in as the scan goes (with -o wait, the command returns
+ * once the scan is done and the mount complete).  Unmount with
+ * `fusermount3 -u MOUNTPOINT`; SIGINT and SIGTERM unmount too. */
 #include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,7 @@ typedef struct {
     unsigned cache_mb;
     char *index;  /* path of the persistent index, or NULL for the default */
     int noindex;
+    int wait;
     int show_help;
 } Options;
 
@@ -31,6 +36,7 @@ static const struct fuse_opt option_spec[] = {
     DFS_OPT("cache_mb=%u", cache_mb),
     DFS_OPT("index=%s", index),
     DFS_OPT("noindex", noindex),
+    DFS_OPT("wait", wait),
     DFS_OPT("-h", show_help),
     DFS_OPT("--help", show_help),
     FUSE_OPT_END,
@@ -62,7 +68,9 @@ static void usage(const char *prog)
            "                           (default 128)\n"
            "    -o index=PATH          keep the persistent index at PATH (default\n"
            "                           $XDG_CACHE_HOME/dicomfs/<hash of SOURCE>.sqlite)\n"
-           "    -o noindex             no persistent index: read every file\n\n",
+           "    -o noindex             no persistent index: read every file\n"
+           "    -o wait                return only when the scan is done (without it,\n"
+           "                           the mount answers at once and fills in)\n\n",
            prog);
 }
 
@@ -91,9 +99,7 @@ static gboolean check_mountpoint(const char *mp)
     return TRUE;
 }
 
-/* Scan SOURCE into the tree.  Runs after fuse_daemonize(): the scan starts
- * threads, and a fork() with other threads alive can leave a lock (glibc's
- * iconv lock, say) held forever in the child. */
+/* The persistent index, or NULL (off, or it cannot be opened). */
 static DfsStore *open_store(const Options *o, DfsTreeStatus *ts)
 {
     if (o->noindex)
@@ -111,50 +117,127 @@ static DfsStore *open_store(const Options *o, DfsTreeStatus *ts)
     return store;
 }
 
-/* In the foreground on a terminal: one line of progress, files/s and the
- * time left, at most five times a second. */
+/* The scan, in the background (or before mounting, with -o wait). */
 typedef struct {
-    gint64 start, last;
-} Progress;
+    const Options *o;
+    DfsTree *tree;
+    DfsTreeStatus ts;
+    gboolean show;     /* the progress line, in the foreground on a terminal */
+    gint64 start, last_shown;
+    gint stop;         /* atomic: the mount is going away */
+    gboolean ok;
+    GThread *thread;
+} Scanner;
 
+/* One line of progress, files/s and the time left, at most five times a
+ * second. */
 static void show_progress(const DfsScanCounts *c, gpointer user)
 {
-    Progress *p = user;
+    Scanner *sc = user;
     gint64 now = g_get_monotonic_time();
-    gboolean last = c->files_seen == c->total;
-    if (now - p->last < 200000 && !last)
+    gboolean last = c->walked && c->files_seen == c->total;
+    if (!sc->show || (now - sc->last_shown < 200000 && !last))
         return;
-    p->last = now;
-    double secs = MAX((now - p->start) / 1e6, 1e-3), rate = c->files_seen / secs;
-    double left = rate > 0 ? (c->total - c->files_seen) / rate : 0;
-    fprintf(stderr, "\rdicomfs: %u of %u files (%u read), %.0f files/s, %.0f s left   %s",
-            c->files_seen, c->total, c->reads, rate, left, last ? "\n" : "");
+    sc->last_shown = now;
+    double secs = MAX((now - sc->start) / 1e6, 1e-3), rate = c->files_seen / secs;
+    if (c->walked)
+        fprintf(stderr, "\rdicomfs: %u of %u files (%u read), %.0f files/s, %.0f s left   %s",
+                c->files_seen, c->total, c->reads, rate,
+                rate > 0 ? (c->total - c->files_seen) / rate : 0, last ? "\n" : "");
+    else
+        fprintf(stderr, "\rdicomfs: %u of %u files found so far (%u read), %.0f files/s   ",
+                c->files_seen, c->total, c->reads, rate);
 }
 
-static gboolean scan(const Options *o, gboolean foreground, DfsFs *fs)
+static void publish(DfsIndex *idx, const DfsScanCounts *c, gboolean done, gpointer user)
 {
+    Scanner *sc = user;
+    sc->ts.files_seen = c->files_seen;
+    sc->ts.total = c->total;
+    sc->ts.walked = c->walked;
+    sc->ts.indexed = c->indexed;
+    sc->ts.skipped = c->skipped;
+    sc->ts.others = c->others;
+    sc->ts.reads = c->reads;
+    sc->ts.done = done;
+    dfs_tree_publish(sc->tree, idx, &sc->ts);
+}
+
+static gboolean scan_cancelled(gpointer user)
+{
+    return g_atomic_int_get(&((Scanner *)user)->stop);
+}
+
+static gpointer scan(gpointer user)
+{
+    Scanner *sc = user;
+    static const DfsScanSink sink = {publish, show_progress, scan_cancelled};
     g_autoptr(GError) error = NULL;
-    DfsScanCounts counts;
-    DfsTreeStatus ts = {0};
-    DfsStore *store = open_store(o, &ts);
-    Progress progress = {g_get_monotonic_time(), 0};
-    gboolean show = foreground && isatty(STDERR_FILENO);
-    DfsIndex *idx = dfs_scan(o->source, store, show ? show_progress : NULL, &progress, &counts,
-                             &error);
+    sc->start = g_get_monotonic_time();
+    DfsStore *store = open_store(sc->o, &sc->ts);
+    DfsIndex *idx = dfs_scan(sc->o->source, store, &sink, sc, NULL, &error);
     dfs_store_close(store);
-    if (idx == NULL) {
+    sc->ok = idx != NULL;
+    if (idx == NULL && error != NULL) {
         g_printerr("dicomfs: %s\n", error->message);
-        return FALSE;
+        sc->ts.done = TRUE;
+        dfs_tree_publish(sc->tree, dfs_index_new_empty(), &sc->ts);
     }
-    fs->tree = dfs_tree_new(o->source, idx, (gsize)o->cache_mb << 20);
-    ts.files_seen = counts.files_seen;
-    ts.indexed = counts.indexed;
-    ts.skipped = counts.skipped;
-    ts.others = counts.others;
-    ts.reads = counts.reads;
-    ts.done = TRUE;
-    dfs_tree_set_status(fs->tree, &ts);
+    dfs_index_unref(idx);
+    /* What the scan's threads freed goes back to the system. */
+    malloc_trim(0);
+    return NULL;
+}
+
+/* --- the daemon ----------------------------------------------------------- */
+
+/* The write end of the pipe the waiting parent reads its exit status from. */
+static int parent_pipe = -1;
+
+/* Fork: the parent waits until the child says the mount is ready (0) or has
+ * failed, and exits with that.  The scan's threads all start after the fork
+ * (a fork with threads alive can leave a lock, glibc's iconv lock say, held
+ * forever in the child). */
+static gboolean go_background(void)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return FALSE;
+    pid_t pid = fork();
+    if (pid < 0)
+        return FALSE;
+    if (pid > 0) {
+        close(p[1]);
+        unsigned char status = 1;
+        if (read(p[0], &status, 1) != 1)
+            status = 1;
+        _exit(status);
+    }
+    close(p[0]);
+    parent_pipe = p[1];
+    setsid();
     return TRUE;
+}
+
+/* Tell the waiting parent (if any); once mounted, let go of the terminal. */
+static void tell_parent(unsigned char status)
+{
+    if (parent_pipe < 0)
+        return;
+    if (status == 0) {
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, STDIN_FILENO);
+            dup2(null, STDOUT_FILENO);
+            dup2(null, STDERR_FILENO);
+            if (null > STDERR_FILENO)
+                close(null);
+        }
+    }
+    if (write(parent_pipe, &status, 1) != 1)
+        g_printerr("dicomfs: lost the waiting parent\n");
+    close(parent_pipe);
+    parent_pipe = -1;
 }
 
 static int serve(struct fuse_session *se, struct fuse_cmdline_opts *cl)
@@ -168,28 +251,45 @@ static int serve(struct fuse_session *se, struct fuse_cmdline_opts *cl)
     return rc;
 }
 
-/* Mount, go to the background, scan, then answer requests: requests that
- * come during the scan wait for it. */
+/* Go to the background, mount and answer while the scan runs (or scan
+ * first, with -o wait). */
 static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Options *o, DfsFs *fs)
 {
-    struct fuse_session *se = fuse_session_new(args, &dfs_fs_ops, sizeof dfs_fs_ops, fs);
-    if (se == NULL)
+    if (!cl->foreground && !go_background()) {
+        fprintf(stderr, "dicomfs: cannot go to the background: %s\n", strerror(errno));
         return 1;
+    }
+    if (chdir("/") != 0)
+        g_printerr("dicomfs: chdir /: %s\n", g_strerror(errno));
+    Scanner sc = {.o = o, .tree = fs->tree, .show = cl->foreground && isatty(STDERR_FILENO)};
+    if (o->wait) {
+        scan(&sc);
+        if (!sc.ok) {
+            tell_parent(1);
+            return 1;
+        }
+    }
+    struct fuse_session *se = fuse_session_new(args, &dfs_fs_ops, sizeof dfs_fs_ops, fs);
     int rc = 1;
-    if (fuse_set_signal_handlers(se) == 0) {
+    if (se != NULL && fuse_set_signal_handlers(se) == 0) {
         if (fuse_session_mount(se, cl->mountpoint) == 0) {
-            fuse_daemonize(cl->foreground);
-            if (scan(o, cl->foreground, fs)) {
-                /* The loop returns the signal that ended it: SIGINT, SIGTERM
-                 * and SIGHUP are the requested, clean way out. */
-                int r = serve(se, cl);
-                rc = r == 0 || r == SIGINT || r == SIGTERM || r == SIGHUP ? 0 : 1;
-            }
+            tell_parent(0);
+            if (!o->wait)
+                sc.thread = g_thread_new("scan", scan, &sc);
+            /* The loop returns the signal that ended it: SIGINT, SIGTERM
+             * and SIGHUP are the requested, clean way out. */
+            int r = serve(se, cl);
+            rc = r == 0 || r == SIGINT || r == SIGTERM || r == SIGHUP ? 0 : 1;
+            g_atomic_int_set(&sc.stop, 1);
+            if (sc.thread != NULL)
+                g_thread_join(sc.thread);
             fuse_session_unmount(se);
         }
         fuse_remove_signal_handlers(se);
     }
-    fuse_session_destroy(se);
+    tell_parent(1);
+    if (se != NULL)
+        fuse_session_destroy(se);
     return rc;
 }
 
@@ -226,10 +326,16 @@ int main(int argc, char **argv)
         return 1;
     /* Read-only for the kernel too, and a name for `mount` to show. */
     fuse_opt_add_arg(&args, "-oro,fsname=dicomfs,subtype=dicomfs");
-    DfsFs fs = {NULL};
+    if (o.index != NULL) { /* the daemon works from / */
+        char *abs = g_canonicalize_filename(o.index, NULL);
+        free(o.index);
+        o.index = abs; /* freed below with g_free */
+    }
+    DfsFs fs = {dfs_tree_new(o.source, (gsize)o.cache_mb << 20)};
     int rc = run(&args, &cl, &o, &fs);
     dfs_tree_free(fs.tree);
     free(o.source);
+    g_free(o.index);
     free(cl.mountpoint);
     fuse_opt_free_args(&args);
     return rc;

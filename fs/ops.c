@@ -2,7 +2,8 @@
  *
  * Inodes are tree entries (stable while mounted, computed, never freed), so
  * lookup counts need no bookkeeping and forget is a no-op.  The tree only
- * changes when the index does, so entries and attributes get long timeouts.
+ * changes while the scan runs, so once it is done entries and attributes
+ * get long timeouts.
  * Every write-like operation answers EROFS. */
 #include "ops.h"
 
@@ -13,18 +14,25 @@
 
 #include "error.h"
 
-/* The tree is read-only: let the kernel keep what it learns. */
-#define ENTRY_TIMEOUT 3600.0
-
-/* Status files change during a scan and as errors are met: no caching. */
-static double attr_timeout(DfsEntry e)
-{
-    return dfs_tree_is_volatile(e) ? 0.0 : ENTRY_TIMEOUT;
-}
+/* Once the scan is done the tree never changes: let the kernel keep what it
+ * learns.  While it runs, folders fill in and names can change (a tenth
+ * instance pads the others to two digits): nothing is kept. */
+#define SETTLED_TIMEOUT 3600.0
 
 static DfsTree *tree_of(fuse_req_t req)
 {
     return ((DfsFs *)fuse_req_userdata(req))->tree;
+}
+
+static double entry_timeout(fuse_req_t req)
+{
+    return dfs_tree_settled(tree_of(req)) ? SETTLED_TIMEOUT : 0.0;
+}
+
+/* Status files change as the scan goes and as errors are met: no caching. */
+static double attr_timeout(fuse_req_t req, DfsEntry e)
+{
+    return dfs_tree_is_volatile(e) ? 0.0 : entry_timeout(req);
 }
 
 /* The one place a core error becomes an errno. */
@@ -74,8 +82,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         reply_error(req, error);
         return;
     }
-    struct fuse_entry_param p = {.ino = e, .attr_timeout = attr_timeout(e),
-                                 .entry_timeout = ENTRY_TIMEOUT};
+    struct fuse_entry_param p = {.ino = e, .attr_timeout = attr_timeout(req, e),
+                                 .entry_timeout = entry_timeout(req)};
     fill_stat(e, &es, &p.attr);
     fuse_reply_entry(req, &p);
 }
@@ -90,7 +98,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     }
     struct stat st;
     fill_stat(ino, &es, &st);
-    fuse_reply_attr(req, &st, attr_timeout(ino));
+    fuse_reply_attr(req, &st, attr_timeout(req, ino));
 }
 
 /* --- folders -------------------------------------------------------------- */
@@ -110,8 +118,8 @@ static gboolean add_entry(const char *name, DfsEntry e, gboolean is_dir, guint64
     if (d->plus) {
         g_autoptr(GError) error = NULL;
         DfsEntryStat es;
-        struct fuse_entry_param p = {.ino = e, .attr_timeout = attr_timeout(e),
-                                     .entry_timeout = ENTRY_TIMEOUT};
+        struct fuse_entry_param p = {.ino = e, .attr_timeout = attr_timeout(d->req, e),
+                                     .entry_timeout = entry_timeout(d->req)};
         if (!dfs_tree_stat(tree_of(d->req), e, &es, &error))
             memset(&es, 0, sizeof es); /* listed anyway; its own reads report */
         fill_stat(e, &es, &p.attr);
@@ -126,36 +134,50 @@ static gboolean add_entry(const char *name, DfsEntry e, gboolean is_dir, guint64
     return TRUE;
 }
 
-static void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, gboolean plus)
+static void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, gboolean plus,
+                 struct fuse_file_info *fi)
 {
     g_autoptr(GError) error = NULL;
     DirFill d = {req, g_malloc(size), size, 0, plus};
-    if (!dfs_tree_list(tree_of(req), ino, (guint64)off, add_entry, &d, &error))
+    DfsIndex *held = (DfsIndex *)(uintptr_t)fi->fh;
+    if (!dfs_tree_list(tree_of(req), held, ino, (guint64)off, add_entry, &d, &error))
         reply_error(req, error);
     else
         fuse_reply_buf(req, d.buf, d.used);
     g_free(d.buf);
 }
 
-/* Folders never change while mounted (.dicomfs lists fixed names): the
- * kernel may keep their listings. */
+/* Once the scan is done folders never change: the kernel may keep their
+ * listings.  While it runs, a listing holds the index as it was when the
+ * folder was opened, so one `ls` sees one consistent folder. */
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    fi->cache_readdir = 1;
-    fi->keep_cache = 1;
+    if (dfs_tree_settled(tree_of(req))) {
+        fi->cache_readdir = 1;
+        fi->keep_cache = 1;
+        fi->fh = 0;
+    } else {
+        fi->fh = (uint64_t)(uintptr_t)dfs_tree_hold(tree_of(req));
+    }
     fuse_reply_open(req, fi);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    dfs_index_unref((DfsIndex *)(uintptr_t)fi->fh);
+    fuse_reply_err(req, 0);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
-    list(req, ino, size, off, FALSE);
+    list(req, ino, size, off, FALSE, fi);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                            struct fuse_file_info *fi)
 {
-    list(req, ino, size, off, TRUE);
+    list(req, ino, size, off, TRUE, fi);
 }
 
 /* --- files ---------------------------------------------------------------- */
@@ -193,8 +215,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fi->fh = (uint64_t)(uintptr_t)of;
     if (dfs_tree_is_volatile(ino))
         fi->direct_io = 1; /* reads return what is there now, whatever size was cached */
-    else
-        fi->keep_cache = 1; /* contents never change while mounted */
+    else if (dfs_tree_settled(tree_of(req)))
+        fi->keep_cache = 1; /* contents never change any more */
     fuse_reply_open(req, fi);
 }
 
@@ -311,6 +333,7 @@ const struct fuse_lowlevel_ops dfs_fs_ops = {
     .lookup = op_lookup,
     .getattr = op_getattr,
     .opendir = op_opendir,
+    .releasedir = op_releasedir,
     .readdir = op_readdir,
     .readdirplus = op_readdirplus,
     .open = op_open,

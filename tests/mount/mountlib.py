@@ -132,8 +132,9 @@ class Mount:
     live = []       # mounts not yet unmounted (for the watchdog and cleanup)
     all_pids = []   # every dicomfs pid this test started
 
-    def __init__(self, exe, source, mp, foreground=True, args=(), log_dir=None):
+    def __init__(self, exe, source, mp, foreground=True, args=(), log_dir=None, wait_scan=True):
         self.exe, self.source, self.mp = exe, source, mp
+        self.wait_scan = wait_scan
         self.foreground = foreground
         self.args = list(args)
         self.proc = None
@@ -185,8 +186,29 @@ class Mount:
             if len(pids) != 1:
                 self.stop()
                 raise MountError(f"expected one daemon process, pgrep found {pids}")
+        self.mount_seconds = time.monotonic() - t0
+        if self.wait_scan:
+            self.wait_scan_done(timeout)
         self.start_seconds = time.monotonic() - t0
         return self
+
+    def status(self):
+        """.dicomfs/status as a dict ("scan" is "done" or "running, ...")."""
+        fields = {}
+        with open(os.path.join(self.mp, ".dicomfs", "status"), encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.rstrip("\n").partition(": ")
+                fields[key] = value
+        return fields
+
+    def wait_scan_done(self, timeout=120):
+        """The mount answers at once and fills in; wait until the scan is done."""
+        t0 = time.monotonic()
+        while self.status().get("scan") != "done":
+            if time.monotonic() - t0 > timeout:
+                self.stop()
+                raise MountError(f"scan not done after {timeout} s")
+            time.sleep(0.01)
 
     def find_daemon(self):
         pattern = ere_escape(" ".join(self.argv()))

@@ -10,6 +10,7 @@ file's own counts compared across mounts.
 usage: test_index.py DICOMFS SOURCE_ROOT
 """
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,7 +47,9 @@ def mounted(mnt):
 class Mount:
     def __init__(self, exe, source, mnt, *opts, env=None):
         self.mnt = mnt
-        args = [exe, *opts, source, mnt]
+        # -o wait: the command returns once the scan is done (checked below
+        # through the status file's "scan: done").
+        args = [exe, "-o", "wait", *opts, source, mnt]
         r = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
         if r.returncode != 0:
             raise RuntimeError(f"{args}: exit {r.returncode}: {r.stderr.strip()}")
@@ -91,6 +94,8 @@ def main():
         opt = ["-o", f"index={index}"]
 
         st1, inst1 = session(exe, source, mnt, *opt)
+        check("-o wait: the command returns with the scan done", st1.get("scan") == "done",
+              st1.get("scan"))
         seen = int(st1["files seen"])
         check("first mount reads every file", int(st1["files read"]) == seen,
               f"{st1['files read']} of {seen}")
@@ -122,6 +127,21 @@ def main():
         check("a damaged index is rebuilt, not trusted", st5["index"].endswith("(rebuilt)") and
               int(st5["files read"]) == int(st5["files seen"]), st5["index"])
         check("after the rebuild the tree is the same", inst5 == inst4)
+
+        # An index of another schema version (a valid SQLite file) is foreign.
+        os.unlink(index)
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(index + suffix):
+                os.unlink(index + suffix)
+        db = sqlite3.connect(index)
+        db.execute("CREATE TABLE meta(schema TEXT, source TEXT)")
+        db.execute("INSERT INTO meta VALUES('dicomfs-index-0', ?)", (os.path.realpath(source),))
+        db.commit()
+        db.close()
+        st5b, inst5b = session(exe, source, mnt, *opt)
+        check("an index of another schema version is rebuilt", st5b["index"].endswith("(rebuilt)")
+              and int(st5b["files read"]) == int(st5b["files seen"]) and inst5b == inst4,
+              st5b["index"])
 
         st6, _ = session(exe, source, mnt, "-o", "noindex")
         check("-o noindex reads every file and keeps no index", st6["index"] == "off" and

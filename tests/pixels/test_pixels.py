@@ -634,7 +634,19 @@ class Mount:
         rc2, pids, _ = run(["pgrep", "-f", "-x", re.sub(r"([.\[\]()*+?{}|^$\\])", r"\\\1", argv)])
         pids = [int(x) for x in pids.split()] if rc2 == 0 else []
         self.pid = pids[0] if len(pids) == 1 else None
+        if self.mounted:
+            self.wait_scan_done()
         return rc, err, pids
+
+    def wait_scan_done(self, timeout=120):
+        """The mount answers at once and fills in as the scan goes."""
+        status = os.path.join(self.mp, ".dicomfs", "status")
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            with open(status) as f:
+                if "scan: done\n" in f.read():
+                    return
+            time.sleep(0.01)
 
     def stop(self):
         problems = []
