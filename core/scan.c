@@ -1,6 +1,10 @@
 /* dicomfs core: scanning a source folder into an index.  See scan.h. */
 #include "scan.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "error.h"
 #include "reader.h"
 #include "walk.h"
@@ -35,6 +39,7 @@ typedef struct {
 
 typedef struct {
     const char *source;
+    int source_fd;   /* files open relative to it: fewer path components to look up */
     DfsStore *store; /* or NULL */
     gboolean store_open; /* a transaction is open */
     const DfsScanSink *sink;
@@ -89,9 +94,15 @@ static void read_one(gpointer data, gpointer user)
 {
     Scan *s = user;
     Item *it = item_at(s, GPOINTER_TO_UINT(data) - 1);
-    g_autofree char *path = g_build_filename(s->source, it->relpath, NULL);
     g_autoptr(GError) error = NULL;
-    g_autoptr(DfsDataset) ds = dfs_read_file(path, DFS_READ_HEADER_ONLY, &error);
+    g_autoptr(DfsDataset) ds = NULL;
+    int fd = openat(s->source_fd, it->relpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        g_set_error(&error, DFS_ERROR, DFS_ERROR_IO, "cannot open: %s", g_strerror(errno));
+    else
+        ds = dfs_read_fd(fd, DFS_READ_HEADER_ONLY, &error);
+    if (fd >= 0)
+        close(fd);
     DfsFacts *facts = ds ? dfs_facts_new(ds) : NULL;
     char *reason = ds ? NULL : it->st.st_size == 0 ? g_strdup("empty file") : dfs_scan_reason(error);
     g_mutex_lock(&s->lock);
@@ -116,16 +127,15 @@ static gboolean cancelled(Scan *s)
 
 static void publish(Scan *s, gboolean done)
 {
+    if (s->sink == NULL || s->sink->publish == NULL)
+        return;
     gint64 t0 = g_get_monotonic_time();
     DfsIndex *idx = dfs_index_builder_snapshot(s->b);
     s->c.indexed = dfs_index_n_instances(idx);
     s->c.skipped = dfs_index_n_skipped(idx) - s->c.others;
     s->last_publish = g_get_monotonic_time();
     s->publish_cost = s->last_publish - t0;
-    if (s->sink && s->sink->publish)
-        s->sink->publish(idx, &s->c, done, s->user);
-    else
-        dfs_index_unref(idx);
+    s->sink->publish(idx, &s->c, done, s->user);
 }
 
 static void maybe_publish(Scan *s)
@@ -273,6 +283,7 @@ DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink,
                    DfsScanCounts *counts, GError **error)
 {
     Scan s = {.source = source, .store = store, .sink = sink, .user = user,
+              .source_fd = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
               .b = dfs_index_builder_new(),
               .known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
               .items = g_ptr_array_new_with_free_func(item_free)};
@@ -280,7 +291,6 @@ DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink,
     g_cond_init(&s.done);
     if (store != NULL) {
         s.c.stored = dfs_store_load(store, on_row, &s);
-        s.c.files_seen = 0;
     }
     /* What the store knew, at once: the walk corrects it. */
     publish(&s, FALSE);
@@ -310,6 +320,8 @@ DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink,
     dfs_index_builder_free(s.b);
     g_hash_table_unref(s.known);
     g_ptr_array_unref(s.items);
+    if (s.source_fd >= 0)
+        close(s.source_fd);
     g_cond_clear(&s.done);
     g_mutex_clear(&s.lock);
     if (counts)

@@ -789,6 +789,11 @@ GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error)
     return cached;
 }
 
+gboolean dfs_tree_is_costly(DfsEntry e)
+{
+    return KIND(e) == K_HEADER_JSON || KIND(e) == K_HEADER_TXT;
+}
+
 gboolean dfs_tree_is_volatile(DfsEntry e)
 {
     return KIND(e) == K_META_FILE;

@@ -83,6 +83,10 @@ GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error);
  * errors.tsv): not to be cached by the kernel. */
 gboolean dfs_tree_is_volatile(DfsEntry e);
 
+/* Files whose size takes a whole render (header.txt, header.json): worth
+ * computing only when asked for. */
+gboolean dfs_tree_is_costly(DfsEntry e);
+
 /* Files that are a slice of a source file: instance.dcm, and pixels.raw
  * (or a frame's .raw) of native pixel data whose stored values are its
  * bytes.  Returns the source's path (caller frees) and the slice, or NULL

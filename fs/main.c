@@ -65,7 +65,7 @@ static void usage(const char *prog)
            "Series / Instance tree at MOUNTPOINT.\n\n"
            "dicomfs options:\n"
            "    -o cache_mb=N          memory for parsed headers and rendered files\n"
-           "                           (default 128)\n"
+           "                           (default 32)\n"
            "    -o index=PATH          keep the persistent index at PATH (default\n"
            "                           $XDG_CACHE_HOME/dicomfs/<hash of SOURCE>.sqlite)\n"
            "    -o noindex             no persistent index: read every file\n"
@@ -296,7 +296,10 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
 int main(int argc, char **argv)
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-    Options o = {.cache_mb = 128};
+    /* Two malloc arenas, not one per thread: sixteen request threads would
+     * each keep their own freed memory. */
+    mallopt(M_ARENA_MAX, 2);
+    Options o = {.cache_mb = 32};
     if (fuse_opt_parse(&args, &o, option_spec, take_source) != 0)
         return 1;
     struct fuse_cmdline_opts cl;

@@ -115,7 +115,14 @@ static gboolean add_entry(const char *name, DfsEntry e, gboolean is_dir, guint64
 {
     DirFill *d = user;
     size_t left = d->size - d->used, n;
-    if (d->plus) {
+    if (d->plus && dfs_tree_is_costly(e)) {
+        /* Its size takes a whole render: no attributes now (ino 0 tells
+         * the kernel so); a stat of it asks for them. */
+        struct fuse_entry_param p = {.ino = 0};
+        p.attr.st_ino = e;
+        p.attr.st_mode = S_IFREG;
+        n = fuse_add_direntry_plus(d->req, d->buf + d->used, left, name, &p, (off_t)next);
+    } else if (d->plus) {
         g_autoptr(GError) error = NULL;
         DfsEntryStat es;
         struct fuse_entry_param p = {.ino = e, .attr_timeout = attr_timeout(d->req, e),
@@ -150,8 +157,17 @@ static void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, gboolea
 /* Once the scan is done folders never change: the kernel may keep their
  * listings.  While it runs, a listing holds the index as it was when the
  * folder was opened, so one `ls` sees one consistent folder. */
+/* The kernel can stop sending opendir and releasedir once told ENOSYS, and
+ * then keeps listings itself: a walk of a settled tree is the kernel's
+ * alone, two requests per folder fewer. */
+static gboolean no_opendir;
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    if (dfs_tree_settled(tree_of(req)) && no_opendir) {
+        fuse_reply_err(req, ENOSYS);
+        return;
+    }
     if (dfs_tree_settled(tree_of(req))) {
         fi->cache_readdir = 1;
         fi->keep_cache = 1;
@@ -324,6 +340,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
      * (ls -R, find) where computing every size would be wasted. */
     if (conn->capable & FUSE_CAP_READDIRPLUS)
         conn->want |= FUSE_CAP_READDIRPLUS;
+    if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
+        conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+        no_opendir = TRUE;
+    }
     if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
         conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
 }
