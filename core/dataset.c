@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "reader.h"
 #include "tags.h"
 
 DfsDataset *dfs_dataset_new_internal(DfsSource *src)
@@ -265,7 +266,7 @@ gboolean dfs_dataset_read_stream(const DfsDataset *ds, guint64 offset, void *buf
                     len);
         return FALSE;
     }
-    int fd = open(ds->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int fd = dfs_open_for_read(ds->path);
     if (fd < 0) {
         int err = errno;
         g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cannot open: %s", g_strerror(err));

@@ -604,6 +604,11 @@ static gboolean detect_encoding(const guint8 *b, gsize n, gboolean magic, Encodi
 {
     if (n < 8)
         return FALSE;
+    /* Eight zero bytes (a bare preamble, a file cut inside one) would read
+     * as (0000,0000) of length 0 again and again: not a data set. */
+    static const guint8 zeros[8] = {0};
+    if (!magic && memcmp(b, zeros, 8) == 0)
+        return FALSE;
     gboolean vr_ok = dfs_vr_from_bytes(b[4], b[5]) != DFS_VR_NONE;
     *enc = (Encoding){FALSE, FALSE, FALSE};
     if (vr_ok && rd16(b, FALSE) > rd16(b, TRUE) && plausible_first_group(rd16(b, TRUE))) {
@@ -657,6 +662,29 @@ static void set_root(Parser *p, const Encoding *enc)
     f->n_creators = 0;
 }
 
+/* A file that ends where its File Meta Information Group Length says the
+ * group goes on was cut inside it. */
+static gboolean meta_complete(Parser *p, GError **error)
+{
+    guint i = dfs_dataset_find(p->ds, DFS_ROOT, DFS_TAG_FILE_META_INFORMATION_GROUP_LENGTH);
+    gsize len;
+    const guint8 *v = i == DFS_NO_INDEX ? NULL : dfs_dataset_value(p->ds, i, &len);
+    if (v == NULL || len != 4)
+        return TRUE;
+    guint64 end = dfs_dataset_element(p->ds, i)->offset + 4 + rd32(v, FALSE);
+    if (end <= p->pos)
+        return TRUE;
+    gint64 have = dfs_source_fill(p->src, p->pos + 1, error);
+    if (have < 0)
+        return FALSE;
+    p->data = dfs_source_data(p->src);
+    if ((guint64)have > p->pos)
+        return TRUE; /* a wrong group length, but the file goes on */
+    return fail(error, DFS_ERROR_TRUNCATED,
+                "file ends at byte %" G_GUINT64_FORMAT " inside the File Meta Information "
+                "(its group length says %" G_GUINT64_FORMAT ")", p->pos, end);
+}
+
 /* Preamble, "DICM" and the File Meta Information.  Sets *magic. */
 static gboolean read_meta(Parser *p, gboolean *magic, GError **error)
 {
@@ -684,7 +712,7 @@ static gboolean read_meta(Parser *p, gboolean *magic, GError **error)
     p->meta_only = TRUE;
     gboolean ok = parse(p, error);
     p->meta_only = FALSE;
-    return ok;
+    return ok && meta_complete(p, error);
 }
 
 static gboolean choose_encoding(Parser *p, gboolean magic, Encoding *enc, GError **error)
@@ -776,9 +804,41 @@ DfsDataset *dfs_read_fd(int fd, DfsReadFlags flags, GError **error)
     return ds;
 }
 
-DfsDataset *dfs_read_file(const char *path, DfsReadFlags flags, GError **error)
+static char *confined_to;
+
+void dfs_read_confine(const char *root)
+{
+    g_free(confined_to);
+    confined_to = g_strdup(root);
+}
+
+const char *dfs_read_confinement(void)
+{
+    return confined_to;
+}
+
+int dfs_open_for_read(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0 || confined_to == NULL)
+        return fd;
+    char link[32], real[4096];
+    g_snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, real, sizeof real - 1);
+    gsize r = strlen(confined_to);
+    if (n > 0 && (gsize)n < sizeof real - 1) {
+        real[n] = '\0';
+        if (strncmp(real, confined_to, r) == 0 && (real[r] == '/' || real[r] == '\0'))
+            return fd;
+    }
+    close(fd);
+    errno = EACCES;
+    return -1;
+}
+
+DfsDataset *dfs_read_file(const char *path, DfsReadFlags flags, GError **error)
+{
+    int fd = dfs_open_for_read(path);
     if (fd < 0) {
         int err = errno;
         g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cannot open: %s", g_strerror(err));

@@ -20,6 +20,20 @@ typedef enum {
     DFS_READ_HEADER_ONLY = 1 << 0, /* stop before the Pixel Data value */
 } DfsReadFlags;
 
+/* Confine every file opened with dfs_open_for_read (so dfs_read_file too)
+ * to root, a canonical folder path; NULL lifts it.  Set once, before other
+ * threads start: dicomfs confines reads to its SOURCE. */
+void dfs_read_confine(const char *root);
+
+/* Open path for reading (non-blocking: a FIFO never waits).  When confined,
+ * the file really opened must lie under the root, whatever symbolic links
+ * the path went through (checked on the open descriptor, so a link swapped
+ * in at any time cannot lead out): else -1 with errno EACCES. */
+int dfs_open_for_read(const char *path);
+
+/* The root reads are confined to, or NULL. */
+const char *dfs_read_confinement(void);
+
 /* Read the file at `path`.  Returns a new dataset (free with
  * dfs_dataset_free) or NULL with an error in DFS_ERROR. */
 DfsDataset *dfs_read_file(const char *path, DfsReadFlags flags, GError **error);

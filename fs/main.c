@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "reader.h"
 #include "scan.h"
 #include "store.h"
 
@@ -329,6 +330,17 @@ int main(int argc, char **argv)
         return 1;
     /* Read-only for the kernel too, and a name for `mount` to show. */
     fuse_opt_add_arg(&args, "-oro,fsname=dicomfs,subtype=dicomfs");
+    /* Nothing outside SOURCE is ever read, whatever links appear in it. */
+    dfs_read_confine(o.source);
+    /* Shared with other users: the kernel checks the modes, which follow
+     * the source files' (fs/ops.c). */
+    static const struct fuse_opt shared_spec[] = {{"allow_other", 0, 1}, {"allow_root", 0, 1},
+                                                  FUSE_OPT_END};
+    int shared = 0;
+    struct fuse_args copy = FUSE_ARGS_INIT(args.argc, args.argv);
+    if (fuse_opt_parse(&copy, &shared, shared_spec, NULL) == 0 && shared)
+        fuse_opt_add_arg(&args, "-odefault_permissions");
+    fuse_opt_free_args(&copy);
     if (o.index != NULL) { /* the daemon works from / */
         char *abs = g_canonicalize_filename(o.index, NULL);
         free(o.index);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "reader.h"
 
 /* Once the scan is done the tree never changes: let the kernel keep what it
  * learns.  While it runs, folders fill in and names can change (a tenth
@@ -72,6 +73,40 @@ static void fill_stat(fuse_ino_t ino, const DfsEntryStat *es, struct stat *st)
     st->st_gid = getgid();
 }
 
+/* With default_permissions (dicomfs adds it to -o allow_other) the kernel
+ * checks these modes.  An instance folder and its instance.dcm (and a
+ * pixels.raw served from the file) take the owner and read bits of the
+ * source file, less those of classes that cannot enter a folder on its way
+ * (a conservative reading: a folder's classes are taken for the file's),
+ * the folder x where r: whoever cannot read the file in the source cannot
+ * read it, or anything made from it, here. */
+static void mirror_source(fuse_req_t req, fuse_ino_t ino, struct stat *st)
+{
+    DfsTree *t = tree_of(req);
+    DfsEntry file = ino;
+    if (S_ISDIR(st->st_mode) && !dfs_tree_lookup(t, ino, "instance.dcm", &file, NULL))
+        return;
+    guint64 offset, length;
+    g_autofree char *path = dfs_tree_source_range(t, file, &offset, &length);
+    struct stat src;
+    if (path == NULL || stat(path, &src) != 0)
+        return;
+    mode_t r = src.st_mode & 0444;
+    /* A folder on the way that a class may not enter takes its r away. */
+    const char *root = dfs_read_confinement();
+    g_autofree char *dir = g_path_get_dirname(path);
+    while (root != NULL && r != 0 && strlen(dir) > strlen(root) && g_str_has_prefix(dir, root)) {
+        struct stat d;
+        r = stat(dir, &d) == 0 ? r & (d.st_mode & 0111) << 2 : 0;
+        char *up = g_path_get_dirname(dir);
+        g_free(dir);
+        dir = up;
+    }
+    st->st_mode = (st->st_mode & S_IFMT) | r | (S_ISDIR(st->st_mode) ? r >> 2 : 0);
+    st->st_uid = src.st_uid;
+    st->st_gid = src.st_gid;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     g_autoptr(GError) error = NULL;
@@ -85,6 +120,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct fuse_entry_param p = {.ino = e, .attr_timeout = attr_timeout(req, e),
                                  .entry_timeout = entry_timeout(req)};
     fill_stat(e, &es, &p.attr);
+    mirror_source(req, e, &p.attr);
     fuse_reply_entry(req, &p);
 }
 
@@ -98,6 +134,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     }
     struct stat st;
     fill_stat(ino, &es, &st);
+    mirror_source(req, ino, &st);
     fuse_reply_attr(req, &st, attr_timeout(req, ino));
 }
 
@@ -130,6 +167,7 @@ static gboolean add_entry(const char *name, DfsEntry e, gboolean is_dir, guint64
         if (!dfs_tree_stat(tree_of(d->req), e, &es, &error))
             memset(&es, 0, sizeof es); /* listed anyway; its own reads report */
         fill_stat(e, &es, &p.attr);
+        mirror_source(d->req, e, &p.attr);
         n = fuse_add_direntry_plus(d->req, d->buf + d->used, left, name, &p, (off_t)next);
     } else {
         struct stat st = {.st_ino = e, .st_mode = is_dir ? S_IFDIR : S_IFREG};
@@ -216,7 +254,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     of->fd = -1;
     g_autofree char *source = dfs_tree_source_range(tree_of(req), ino, &of->base, &of->length);
     if (source != NULL) {
-        of->fd = open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        of->fd = dfs_open_for_read(source);
         if (of->fd < 0) {
             int err = errno;
             g_free(of);
@@ -241,10 +279,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
     OpenFile *of = (OpenFile *)(uintptr_t)fi->fh;
     if (of->bytes != NULL) {
+        /* Held until the reply is written: the reader may close the file
+         * (release, on another thread) as soon as the kernel has the data. */
+        GBytes *bytes = g_bytes_ref(of->bytes);
         gsize len;
-        const char *data = g_bytes_get_data(of->bytes, &len);
+        const char *data = g_bytes_get_data(bytes, &len);
         gsize start = MIN((gsize)off, len);
         fuse_reply_buf(req, data + start, MIN(size, len - start));
+        g_bytes_unref(bytes);
         return;
     }
     /* A slice of the source: straight from it, spliced where possible. */
