@@ -37,8 +37,8 @@ typedef struct {
     gboolean ready;   /* the read is done (files only) */
 } Item;
 
-typedef struct {
-    const char *source;
+struct _DfsScan {
+    char *source;
     int source_fd;   /* files open relative to it: fewer path components to look up */
     DfsStore *store; /* or NULL */
     gboolean store_open; /* a transaction is open */
@@ -53,7 +53,8 @@ typedef struct {
     GCond done;
     GThreadPool *pool;
     gint64 last_publish, publish_cost;
-} Scan;
+};
+typedef struct _DfsScan Scan;
 
 char *dfs_scan_reason(const GError *error)
 {
@@ -279,52 +280,81 @@ static void take_out_vanished(Scan *s)
     }
 }
 
+DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *sink,
+                      gpointer user)
+{
+    Scan *s = g_new0(Scan, 1);
+    s->source = g_strdup(source);
+    s->source_fd = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    s->store = store;
+    s->sink = sink;
+    s->user = user;
+    s->b = dfs_index_builder_new();
+    s->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    s->items = g_ptr_array_new_with_free_func(item_free);
+    g_mutex_init(&s->lock);
+    g_cond_init(&s->done);
+    if (store != NULL)
+        s->c.stored = dfs_store_load(store, on_row, s);
+    /* What the store knew, at once: the walk corrects it. */
+    publish(s, FALSE);
+    return s;
+}
+
+void dfs_scan_free(DfsScan *s)
+{
+    if (s == NULL)
+        return;
+    dfs_index_builder_free(s->b);
+    g_hash_table_unref(s->known);
+    g_ptr_array_unref(s->items);
+    if (s->source_fd >= 0)
+        close(s->source_fd);
+    g_cond_clear(&s->done);
+    g_mutex_clear(&s->lock);
+    g_free(s->source);
+    g_free(s);
+}
+
+DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
+{
+    s->pool = g_thread_pool_new(read_one, s, SCAN_THREADS, FALSE, NULL);
+    static const DfsWalkCallbacks cb = {on_file, on_skip, on_stop};
+    gboolean ok = s->source_fd >= 0 && dfs_walk(s->source, &cb, s, error);
+    if (s->source_fd < 0 && error != NULL && *error == NULL)
+        g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "%s: %s", s->source, g_strerror(errno));
+    s->c.walked = TRUE;
+    ok = ok && !cancelled(s);
+    /* Cancelled: reads not started are dropped. */
+    g_thread_pool_free(s->pool, !ok, TRUE);
+    s->pool = NULL;
+    DfsIndex *idx = NULL;
+    if (ok) {
+        file_items(s, TRUE);
+        take_out_vanished(s);
+        /* An index that cannot be written only costs the next mount time. */
+        if (s->store_open && !dfs_store_commit(s->store, NULL))
+            g_warning("the persistent index could not be written");
+        s->store_open = FALSE;
+        idx = dfs_index_builder_snapshot(s->b);
+        s->c.indexed = dfs_index_n_instances(idx);
+        s->c.skipped = dfs_index_n_skipped(idx) - s->c.others;
+        if (s->sink && s->sink->publish)
+            s->sink->publish(dfs_index_ref(idx), &s->c, TRUE, s->user);
+    } else if (s->store_open) {
+        dfs_store_commit(s->store, NULL); /* what was filed is true; the rest is read next time */
+        s->store_open = FALSE;
+    }
+    if (counts)
+        *counts = s->c;
+    return idx;
+}
+
 DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink, gpointer user,
                    DfsScanCounts *counts, GError **error)
 {
-    Scan s = {.source = source, .store = store, .sink = sink, .user = user,
-              .source_fd = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
-              .b = dfs_index_builder_new(),
-              .known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
-              .items = g_ptr_array_new_with_free_func(item_free)};
-    g_mutex_init(&s.lock);
-    g_cond_init(&s.done);
-    if (store != NULL) {
-        s.c.stored = dfs_store_load(store, on_row, &s);
-    }
-    /* What the store knew, at once: the walk corrects it. */
-    publish(&s, FALSE);
-    s.pool = g_thread_pool_new(read_one, &s, SCAN_THREADS, FALSE, NULL);
-    static const DfsWalkCallbacks cb = {on_file, on_skip, on_stop};
-    gboolean ok = dfs_walk(source, &cb, &s, error);
-    s.c.walked = TRUE;
-    ok = ok && !cancelled(&s);
-    /* Cancelled: reads not started are dropped. */
-    g_thread_pool_free(s.pool, !ok, TRUE);
-    DfsIndex *idx = NULL;
-    if (ok) {
-        file_items(&s, TRUE);
-        take_out_vanished(&s);
-        /* An index that cannot be written only costs the next mount time. */
-        if (s.store_open && !dfs_store_commit(store, NULL))
-            g_warning("the persistent index could not be written");
-        s.store_open = FALSE;
-        idx = dfs_index_builder_snapshot(s.b);
-        s.c.indexed = dfs_index_n_instances(idx);
-        s.c.skipped = dfs_index_n_skipped(idx) - s.c.others;
-        if (sink && sink->publish)
-            sink->publish(dfs_index_ref(idx), &s.c, TRUE, user);
-    } else if (s.store_open) {
-        dfs_store_commit(store, NULL); /* what was filed is true; the rest is read next time */
-    }
-    dfs_index_builder_free(s.b);
-    g_hash_table_unref(s.known);
-    g_ptr_array_unref(s.items);
-    if (s.source_fd >= 0)
-        close(s.source_fd);
-    g_cond_clear(&s.done);
-    g_mutex_clear(&s.lock);
-    if (counts)
-        *counts = s.c;
+    DfsScan *s = dfs_scan_new(source, store, sink, user);
+    DfsIndex *idx = dfs_scan_run(s, counts, error);
+    dfs_scan_free(s);
     return idx;
 }

@@ -40,8 +40,20 @@ typedef struct {
     gboolean (*cancelled)(gpointer user);
 } DfsScanSink;
 
-/* Scan source and return the finished index (caller unrefs); NULL if
- * source cannot be opened, or the scan was cancelled.  sink may be NULL. */
+typedef struct _DfsScan DfsScan;
+
+/* A scan of source, its stored index (if any) filed and published already:
+ * quick, and it starts no thread, so a mount can show the stored tree from
+ * its first request.  sink may be NULL. */
+DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *sink,
+                      gpointer user);
+
+/* Walk and read; return the finished index (caller unrefs), or NULL if the
+ * source cannot be opened or the scan was cancelled. */
+DfsIndex *dfs_scan_run(DfsScan *scan, DfsScanCounts *counts, GError **error);
+void dfs_scan_free(DfsScan *scan);
+
+/* Both in one. */
 DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink, gpointer user,
                    DfsScanCounts *counts, GError **error);
 

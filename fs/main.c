@@ -127,6 +127,8 @@ typedef struct {
     gint64 start, last_shown;
     gint stop;         /* atomic: the mount is going away */
     gboolean ok;
+    DfsStore *store;
+    DfsScan *scan;
     GThread *thread;
 } Scanner;
 
@@ -169,15 +171,28 @@ static gboolean scan_cancelled(gpointer user)
     return g_atomic_int_get(&((Scanner *)user)->stop);
 }
 
-static gpointer scan(gpointer user)
+static const DfsScanSink scan_sink = {publish, show_progress, scan_cancelled};
+
+/* Open the persistent index and file what it knows: before mounting, so a
+ * remount shows the stored tree from the first request. */
+static void scan_begin(Scanner *sc)
+{
+    sc->start = g_get_monotonic_time();
+    sc->store = open_store(sc->o, &sc->ts);
+    sc->scan = dfs_scan_new(sc->o->source, sc->store, &scan_sink, sc);
+}
+
+/* The walk and the reads (a thread of its own, or before mounting with
+ * -o wait). */
+static gpointer scan_run(gpointer user)
 {
     Scanner *sc = user;
-    static const DfsScanSink sink = {publish, show_progress, scan_cancelled};
     g_autoptr(GError) error = NULL;
-    sc->start = g_get_monotonic_time();
-    DfsStore *store = open_store(sc->o, &sc->ts);
-    DfsIndex *idx = dfs_scan(sc->o->source, store, &sink, sc, NULL, &error);
-    dfs_store_close(store);
+    DfsIndex *idx = dfs_scan_run(sc->scan, NULL, &error);
+    dfs_scan_free(sc->scan);
+    sc->scan = NULL;
+    dfs_store_close(sc->store);
+    sc->store = NULL;
     sc->ok = idx != NULL;
     if (idx == NULL && error != NULL) {
         g_printerr("dicomfs: %s\n", error->message);
@@ -263,8 +278,9 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
     if (chdir("/") != 0)
         g_printerr("dicomfs: chdir /: %s\n", g_strerror(errno));
     Scanner sc = {.o = o, .tree = fs->tree, .show = cl->foreground && isatty(STDERR_FILENO)};
+    scan_begin(&sc);
     if (o->wait) {
-        scan(&sc);
+        scan_run(&sc);
         if (!sc.ok) {
             tell_parent(1);
             return 1;
@@ -276,7 +292,7 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
         if (fuse_session_mount(se, cl->mountpoint) == 0) {
             tell_parent(0);
             if (!o->wait)
-                sc.thread = g_thread_new("scan", scan, &sc);
+                sc.thread = g_thread_new("scan", scan_run, &sc);
             /* The loop returns the signal that ended it: SIGINT, SIGTERM
              * and SIGHUP are the requested, clean way out. */
             int r = serve(se, cl);
@@ -289,6 +305,10 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
         fuse_remove_signal_handlers(se);
     }
     tell_parent(1);
+    if (sc.scan != NULL) { /* never run: the mount failed */
+        dfs_scan_free(sc.scan);
+        dfs_store_close(sc.store);
+    }
     if (se != NULL)
         fuse_session_destroy(se);
     return rc;

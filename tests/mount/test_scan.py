@@ -1,0 +1,331 @@
+#!/usr/bin/python3
+"""The background scan (issue 5), mounted for real.
+
+usage: test_scan.py DICOMFS REPO
+
+An archive of 30,000 instances (scripts/make-archive.py --preset bench, whose
+truth.json records what each file holds) is mounted without waiting for the
+scan.  While the scan runs, readers walk the tree and read attributes; every
+listing must be consistent in itself (no name twice), every value read must
+be the one the file holds (its SOP Instance UID, under the right patient),
+and the counts must only grow.  The status file must reach "scan: done" with
+the whole archive in the tree.  Then a remount after changes (files touched,
+removed and added) must show the stored tree at once and end with exactly
+the changed files read.  Last, `dicomfs -f` on a terminal must show the
+progress line (files/s and the time left).
+"""
+
+import os
+import pty
+import random
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mountlib as ml  # noqa: E402
+
+N = 30000
+READERS = 4
+
+
+def read_truth(archive):
+    import json
+    with open(os.path.join(archive, "truth.json")) as f:
+        truth = json.load(f)
+    uid_patient = {}   # SOP Instance UID -> PatientID
+    uid_path = {}      # SOP Instance UID -> source relpath
+    for p in truth["patients"]:
+        for st in p["studies"]:
+            for se in st["series"]:
+                for inst in se["instances"]:
+                    uid_patient[inst["SOPInstanceUID"]] = p["PatientID"]
+                    uid_path[inst["SOPInstanceUID"]] = inst["path"]
+    return truth, uid_patient, uid_path
+
+
+def read_tsv_rows(path):
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    header = lines[0].split("\t")
+    return [dict(zip(header, ln.split("\t"))) for ln in lines[1:] if ln]
+
+
+class Observer:
+    """Readers that walk the mount while the scan runs and note problems."""
+
+    def __init__(self, mnt, uid_patient):
+        self.mnt = mnt
+        self.uid_patient = uid_patient
+        self.problems = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.during_scan = 0      # observations made while the status said running
+        self.values_checked = 0
+        self.listings = 0
+
+    def problem(self, text):
+        with self.lock:
+            if len(self.problems) < 50:
+                self.problems.append(text)
+
+    def scanning(self):
+        try:
+            with open(os.path.join(self.mnt, ".dicomfs", "status")) as f:
+                return "scan: running" in f.read()
+        except OSError as e:
+            self.problem(f"status unreadable: {e}")
+            return False
+
+    def listdir(self, path):
+        try:
+            names = os.listdir(path)
+        except FileNotFoundError:
+            return None  # renamed since its parent was listed: allowed while scanning
+        except OSError as e:
+            self.problem(f"listdir {path}: {e}")
+            return None
+        with self.lock:
+            self.listings += 1
+        if len(names) != len(set(names)):
+            self.problem(f"{path}: a name listed twice in one listing")
+        return names
+
+    def reader(self, seed):
+        rng = random.Random(seed)
+        last_seen = 0
+        while not self.stop.is_set():
+            running = self.scanning()
+            patients = self.listdir(self.mnt)
+            if patients is None:
+                continue
+            patients = [p for p in patients if p != ".dicomfs"]
+            for p in rng.sample(patients, min(3, len(patients))):
+                self.walk_patient(os.path.join(self.mnt, p), rng)
+            try:
+                with open(os.path.join(self.mnt, ".dicomfs", "status")) as f:
+                    fields = dict(ln.split(": ", 1) for ln in f.read().splitlines())
+                seen = int(fields["files seen"])
+                if seen < last_seen:
+                    self.problem(f"files seen went back from {last_seen} to {seen}")
+                last_seen = seen
+            except (OSError, KeyError, ValueError) as e:
+                self.problem(f"status: {e}")
+            if running:
+                with self.lock:
+                    self.during_scan += 1
+
+    def walk_patient(self, pdir, rng):
+        try:
+            with open(os.path.join(pdir, "tags", "PatientID")) as f:
+                pid = f.read().strip()
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            self.problem(f"{pdir}/tags/PatientID: {e}")
+            return
+        for _ in range(2):  # down to a series: patient/study/series
+            names = self.listdir(pdir)
+            if not names:
+                return
+            names = [n for n in names if n != "tags"]
+            if not names:
+                return
+            pdir = os.path.join(pdir, rng.choice(names))
+        for inst in (self.listdir(pdir) or [])[:5]:
+            if inst == "tags":
+                continue
+            path = os.path.join(pdir, inst, "tags", "SOPInstanceUID")
+            try:
+                with open(path) as f:
+                    uid = f.read().strip()
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                self.problem(f"{path}: {e}")
+                continue
+            with self.lock:
+                self.values_checked += 1
+            want = self.uid_patient.get(uid)
+            if want is None:
+                self.problem(f"{path}: {uid} is no instance of the archive")
+            elif want != pid:
+                self.problem(f"{path}: {uid} belongs to patient {want}, shown under {pid}")
+
+
+def tree_problems(mnt, uid_path, removed=()):
+    """The finished tree against the truth: every instance once, in place."""
+    rows = read_tsv_rows(os.path.join(mnt, ".dicomfs", "instances.tsv"))
+    problems = []
+    by_uid = {}
+    for r in rows:
+        by_uid.setdefault(r["SOPInstanceUID"], []).append(r)
+    for uid, path in uid_path.items():
+        if path in removed:
+            if uid in by_uid:
+                problems.append(f"{path} was removed but is still in the tree")
+            continue
+        got = by_uid.get(uid, [])
+        if len(got) != 1 or got[0]["SourcePath"] != path:
+            problems.append(f"{uid} ({path}): {len(got)} rows {[g['SourcePath'] for g in got]}")
+    extra = [r["SourcePath"] for r in rows if r["SOPInstanceUID"] not in uid_path]
+    return problems + [f"not in the archive: {p}" for p in extra[:5]], len(rows)
+
+
+def wait_done(mnt, timeout=300):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        with open(os.path.join(mnt, ".dicomfs", "status")) as f:
+            text = f.read()
+        if "scan: done\n" in text:
+            return dict(ln.split(": ", 1) for ln in text.splitlines()), time.monotonic() - t0
+        time.sleep(0.02)
+    return None, timeout
+
+
+def progress_line(exe, source, mnt, env):
+    """dicomfs -f on a terminal: what it prints while scanning."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(exe, [exe, "-f", "-o", "noindex", source, mnt], env)
+    out = b""
+    t0 = time.monotonic()
+    done = False
+    try:
+        while time.monotonic() - t0 < 120:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not done and ml.mount_count(mnt):
+                try:
+                    with open(os.path.join(mnt, ".dicomfs", "status")) as f:
+                        done = "scan: done" in f.read()
+                except OSError:
+                    pass
+            if done and out.endswith(b"\n"):
+                break
+    finally:
+        subprocess.run(["fusermount3", "-u", mnt], capture_output=True)
+        for _ in range(100):
+            if ml.mount_count(mnt) == 0:
+                break
+            time.sleep(0.05)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        os.close(fd)
+    return out.decode("utf-8", "replace")
+
+
+def main():
+    exe, repo = sys.argv[1], sys.argv[2]
+    report = ml.Report()
+    if not os.path.exists("/dev/fuse"):
+        print("no /dev/fuse: skipped")
+        return 77
+    tmp = tempfile.mkdtemp(prefix="dicomfs-scan-test.")
+    ml.start_watchdog(600, report, tmp)
+    try:
+        run(report, exe, repo, tmp)
+    except Exception:
+        import traceback
+        report.check("the test itself ran to the end", [traceback.format_exc()])
+    finally:
+        ml.cleanup_all()
+        report.check("nothing left behind: no dicomfs process started here, no mount",
+                     ml.leftovers(tmp))
+        shutil.rmtree(tmp, ignore_errors=True)
+    return report.finish()
+
+
+def run(report, exe, repo, tmp):
+    check = report.check
+    archive = os.path.join(tmp, "arch")
+    subprocess.run(["/usr/bin/python3", os.path.join(repo, "scripts", "make-archive.py"), archive,
+                    "--preset", "bench", "--instances", str(N)], check=True, capture_output=True)
+    source = os.path.join(archive, "source")
+    truth, uid_patient, uid_path = read_truth(archive)
+    check("the archive", len(uid_path) == N, f"{len(uid_path)} instances, "
+          f"{len(truth['patients'])} patients")
+    mnt = os.path.join(tmp, "mnt")
+    index = os.path.join(tmp, "cache", "index.sqlite")
+
+    # --- a first mount: folders fill in while the scan runs -----------------
+    m = ml.Mount(exe, source, mnt, foreground=False, args=["-o", f"index={index}"],
+                 log_dir=tmp, wait_scan=False).start()
+    obs = Observer(mnt, uid_patient)
+    first_running = obs.scanning()
+    check("the mount answers before its scan is done (status says running)", first_running,
+          f"mounted in {m.mount_seconds:.3f} s")
+    threads = [threading.Thread(target=obs.reader, args=(k,)) for k in range(READERS)]
+    for t in threads:
+        t.start()
+    status, seconds = wait_done(mnt)
+    obs.stop.set()
+    for t in threads:
+        t.join(120)
+    check("the status file reaches 'scan: done'", status is not None, f"{seconds:.2f} s")
+    seen = (f"{obs.during_scan} rounds during the scan, {obs.listings} listings, "
+            f"{obs.values_checked} SOP Instance UIDs read")
+    check("readers saw the tree while it filled in",
+          [] if obs.during_scan > 0 and obs.values_checked > 0 else [seen], seen)
+    check("concurrent readers during the scan: every listing consistent, every value the "
+          "file's, counts only growing", obs.problems)
+    problems, rows = tree_problems(mnt, uid_path)
+    check("when done, the tree is the whole archive, each instance once", problems, f"{rows} rows")
+    check("status counts when done", status is not None and status.get("files seen") == str(N)
+          and status.get("indexed") == str(N) and status.get("files read") == str(N),
+          str(status))
+    check("unmount", m.unmount())
+
+    # --- a remount after changes: the stored tree at once, then corrected ----
+    rng = random.Random(5)
+    paths = sorted(uid_path.values())
+    touched = rng.sample(paths, 200)
+    removed = set(rng.sample([p for p in paths if p not in touched], 50))
+    for p in touched:
+        full = os.path.join(source, p)
+        st = os.stat(full)
+        os.utime(full, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    for p in removed:
+        os.unlink(os.path.join(source, p))
+    m = ml.Mount(exe, source, mnt, foreground=False, args=["-o", f"index={index}"],
+                 log_dir=tmp, wait_scan=False).start()
+    t0 = time.monotonic()
+    patients = [p for p in os.listdir(mnt) if p != ".dicomfs"]
+    first_list = time.monotonic() - t0
+    seen = f"{len(patients)} patients {first_list * 1000:.0f} ms after the mount returned"
+    check("remount: the root lists every patient at once, from the stored index",
+          [] if len(patients) == len(truth["patients"]) else [seen], seen)
+    status, seconds = wait_done(mnt)
+    check("remount: only the changed files are read", status is not None and
+          status.get("files read") == str(len(touched)), f"{status and status.get('files read')} "
+          f"read, {len(touched)} touched, {len(removed)} removed, done in {seconds:.2f} s")
+    problems, rows = tree_problems(mnt, uid_path, removed)
+    check("remount: touched files still in place, removed ones gone", problems, f"{rows} rows")
+    check("unmount after the remount", m.unmount())
+
+    # --- the progress line ------------------------------------------------------
+    env = dict(os.environ)
+    os.makedirs(mnt, exist_ok=True)
+    out = progress_line(exe, source, mnt, env)
+    last = out.replace("\r\n", "\n").split("\r")[-1]
+    n = N - len(removed)
+    ok = "files/s" in out and " s left" in out and f"{n} of {n} files" in last
+    check("dicomfs -f on a terminal shows a progress line with files/s and the time left",
+          [] if ok else [repr(out[-300:])], repr(last.strip()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
