@@ -721,8 +721,8 @@ static gboolean choose_encoding(Parser *p, gboolean magic, Encoding *enc, GError
     if (have < 0)
         return FALSE;
     p->data = dfs_source_data(p->src);
-    const guint8 *b = p->data + p->pos;
     gsize n = (gsize)have - p->pos;
+    const guint8 *b = n > 0 ? p->data + p->pos : NULL; /* an empty file has no buffer */
     char *ts = meta_transfer_syntax(p->ds);
     if (ts != NULL) {
         *enc = encoding_for(ts);
