@@ -317,8 +317,11 @@ gboolean dfs_image_decode(const DfsDataset *ds, const DfsImage *img, guint frame
 {
     if (frame >= img->frames)
         return bad(error, DFS_ERROR_NOT_FOUND, "no such frame");
-    if (img->codec == DFS_CODEC_NATIVE &&
-        !(dfs_dataset_element(ds, img->pixel_index)->flags & DFS_ELEM_ENCAPSULATED))
+    /* Undefined length means fragments, even where a header-only read
+     * stopped before them (and so did not mark the element encapsulated). */
+    const DfsElement *e = dfs_dataset_element(ds, img->pixel_index);
+    if (img->codec == DFS_CODEC_NATIVE && !(e->flags & DFS_ELEM_ENCAPSULATED) &&
+        e->length != DFS_UNDEFINED_LENGTH)
         return decode_native(ds, img, frame, out, error);
     return dfs_codec_decode(ds, img, frame, out, error);
 }
