@@ -95,9 +95,11 @@ gboolean dfs_codec_jpeg(const DfsImage *img, const guint8 *data, gsize len, guin
     cinfo.err = jpeg_std_error(&jerr.pub);
     jerr.pub.error_exit = jpeg_fail;
     jerr.pub.emit_message = jpeg_quiet;
-    g_autofree guint8 *pixels = NULL;
+    /* volatile: set after setjmp, and freed after a longjmp */
+    guint8 *volatile pixels = NULL;
     if (setjmp(jerr.jump)) {
         jpeg_destroy_decompress(&cinfo);
+        g_free(pixels);
         return bad(error, DFS_ERROR_MALFORMED, "JPEG", jerr.message);
     }
     jpeg_create_decompress(&cinfo);
@@ -125,9 +127,11 @@ gboolean dfs_codec_jpeg(const DfsImage *img, const guint8 *data, gsize len, guin
     jpeg_finish_decompress(&cinfo);
     long warnings = jerr.pub.num_warnings;
     jpeg_destroy_decompress(&cinfo);
-    if (warnings > 0) /* libjpeg goes on over corrupt data; we do not */
-        return bad(error, DFS_ERROR_MALFORMED, "JPEG: corrupt data", jerr.message);
-    return dfs_codec_finish(img, pixels, 1, FALSE, out);
+    gboolean ok = warnings == 0; /* libjpeg goes on over corrupt data; we do not */
+    if (ok)
+        dfs_codec_finish(img, pixels, 1, FALSE, out);
+    g_free(pixels);
+    return ok || bad(error, DFS_ERROR_MALFORMED, "JPEG: corrupt data", jerr.message);
 }
 
 /* --- JPEG-LS (ISO 14495-1) through CharLS --------------------------------- */
