@@ -73,12 +73,12 @@ char *dfs_name_patient(const char *name, const char *id)
 static char *format_date(const char *date)
 {
     gsize n = date ? strlen(date) : 0;
-    gboolean digits = n == 8;
-    for (gsize k = 0; digits && k < 8; k++)
-        digits = g_ascii_isdigit(date[k]);
-    if (digits)
+    gboolean digits = n == 8 || (n == 10 && date[4] == '.' && date[7] == '.');
+    for (gsize k = 0; digits && k < n; k++)
+        digits = g_ascii_isdigit(date[k]) || (n == 10 && (k == 4 || k == 7));
+    if (digits && n == 8)
         return g_strdup_printf("%.4s-%.2s-%.2s", date, date + 4, date + 6);
-    if (n == 10 && date[4] == '.' && date[7] == '.')
+    if (digits) /* only digits around the dots: nothing to sanitize */
         return g_strdup_printf("%.4s-%.2s-%.2s", date, date + 5, date + 8);
     return dfs_name_sanitize(date, 32, DFS_NAME_NO_DATE);
 }
