@@ -321,33 +321,35 @@ int main(int argc, char **argv)
      * each keep their own freed memory. */
     mallopt(M_ARENA_MAX, 2);
     Options o = {.cache_mb = 32};
-    if (fuse_opt_parse(&args, &o, option_spec, take_source) != 0)
-        return 1;
-    struct fuse_cmdline_opts cl;
-    if (fuse_parse_cmdline(&args, &cl) != 0)
-        return 1;
+    struct fuse_cmdline_opts cl = {0};
+    int rc = 1; /* every way out frees what the options hold (leak checkers look) */
+    if (fuse_opt_parse(&args, &o, option_spec, take_source) != 0 ||
+        fuse_parse_cmdline(&args, &cl) != 0)
+        goto out;
     if (o.show_help || cl.show_help) {
         usage(argv[0]);
         fuse_cmdline_help();
         fuse_lowlevel_help();
-        return 0;
+        rc = 0;
+        goto out;
     }
     if (cl.show_version) {
         printf("dicomfs %s\n", DFS_VERSION);
         fuse_lowlevel_version();
-        return 0;
+        rc = 0;
+        goto out;
     }
     if (o.source == NULL || cl.mountpoint == NULL) {
         fprintf(stderr, "usage: %s [options] SOURCE MOUNTPOINT (see --help)\n", argv[0]);
-        return 1;
+        goto out;
     }
     struct stat st;
     if (stat(o.source, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "dicomfs: source %s is not a folder\n", o.source);
-        return 1;
+        goto out;
     }
     if (!check_mountpoint(cl.mountpoint))
-        return 1;
+        goto out;
     /* Read-only for the kernel too, and a name for `mount` to show. */
     fuse_opt_add_arg(&args, "-oro,fsname=dicomfs,subtype=dicomfs");
     /* Nothing outside SOURCE is ever read, whatever links appear in it. */
@@ -367,8 +369,9 @@ int main(int argc, char **argv)
         o.index = abs; /* freed below with g_free */
     }
     DfsFs fs = {dfs_tree_new(o.source, (gsize)o.cache_mb << 20)};
-    int rc = run(&args, &cl, &o, &fs);
+    rc = run(&args, &cl, &o, &fs);
     dfs_tree_free(fs.tree);
+out:
     free(o.source);
     g_free(o.index);
     free(cl.mountpoint);

@@ -146,8 +146,9 @@ def run_main(doc, prefix, watchdog_seconds, body, nargs=2):
     """The scaffold of a test script: `SCRIPT DICOMFS SOURCE_ROOT`; skip (77)
     without /dev/fuse; a temporary folder; a watchdog; body(report, exe,
     repo, tmp); then cleanup, a check that nothing is left behind, and the
-    closing counts.  Returns the exit status."""
-    if len(sys.argv) != 1 + nargs:
+    closing counts.  nargs: how many arguments (or a tuple of the counts
+    allowed).  Returns the exit status."""
+    if len(sys.argv) - 1 not in (nargs if isinstance(nargs, tuple) else (nargs,)):
         print(doc, file=sys.stderr)
         return 2
     if not os.path.exists("/dev/fuse"):
