@@ -712,7 +712,7 @@ guint dfs_index_n_instances(const DfsIndex *idx)
 /* --- the .tsv tables ------------------------------------------------------ */
 
 /* A cell: tabs and line breaks would break the table, so they become spaces. */
-static void cell_text(GString *out, const char *v)
+void dfs_index_cell_text(GString *out, const char *v)
 {
     for (const char *p = v; *p; p++)
         g_string_append_c(out, (*p == '\t' || *p == '\n' || *p == '\r') ? ' ' : *p);
@@ -721,7 +721,7 @@ static void cell_text(GString *out, const char *v)
 static void cell(GString *out, const char *v)
 {
     g_string_append_c(out, '\t');
-    cell_text(out, v);
+    dfs_index_cell_text(out, v);
 }
 
 void dfs_index_write_tsv(const DfsIndex *idx, DfsLevel level, GString *out)
@@ -754,7 +754,7 @@ void dfs_index_write_skips(const DfsIndex *idx, GString *out)
     g_string_append(out, "path\treason\n");
     for (guint k = 0; k < idx->n_skips; k++) {
         const Skip *s = &idx->skips[k];
-        cell_text(out, s->relpath);
+        dfs_index_cell_text(out, s->relpath);
         cell(out, s->reason);
         g_string_append_c(out, '\n');
     }

@@ -116,6 +116,9 @@ char *dfs_index_path(const DfsIndex *idx, guint node);
 void dfs_index_write_tsv(const DfsIndex *idx, DfsLevel level, GString *out);
 void dfs_index_write_skips(const DfsIndex *idx, GString *out);
 
+/* v as one cell of those tables: tabs and line breaks become spaces. */
+void dfs_index_cell_text(GString *out, const char *v);
+
 guint dfs_index_n_skipped(const DfsIndex *idx);
 guint dfs_index_n_instances(const DfsIndex *idx);
 

@@ -331,6 +331,8 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
     DfsIndex *idx = NULL;
     if (ok) {
         file_items(s, TRUE);
+        if (s->sink && s->sink->progress) /* the total is final now */
+            s->sink->progress(&s->c, s->user);
         take_out_vanished(s);
         /* An index that cannot be written only costs the next mount time. */
         if (s->store_open && !dfs_store_commit(s->store, NULL))

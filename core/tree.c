@@ -70,6 +70,9 @@ struct _DfsTree {
     GMutex status_lock;   /* guards status and read_errors */
     DfsTreeStatus status;
     GHashTable *read_errors; /* "relpath\tfile" -> reason: failures met while mounted */
+    GMutex render_lock;      /* guards rendering */
+    GCond rendered;
+    GHashTable *rendering;   /* entries being rendered now */
 };
 
 /* The tree as one request sees it: the index snapshot of that moment (a
@@ -120,6 +123,9 @@ DfsTree *dfs_tree_new(const char *source, gsize cache_bytes)
     clock_gettime(CLOCK_REALTIME, &t->mount_time);
     g_mutex_init(&t->status_lock);
     t->read_errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_mutex_init(&t->render_lock);
+    g_cond_init(&t->rendered);
+    t->rendering = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     return t;
 }
 
@@ -133,6 +139,9 @@ void dfs_tree_free(DfsTree *t)
     g_mutex_clear(&t->index_lock);
     g_mutex_clear(&t->status_lock);
     g_hash_table_unref(t->read_errors);
+    g_hash_table_unref(t->rendering);
+    g_mutex_clear(&t->render_lock);
+    g_cond_clear(&t->rendered);
     g_free(t->source);
     g_free(t);
 }
@@ -236,6 +245,19 @@ static gboolean instance_image(const View *v, guint node, DfsImage *img, GError 
     return ok;
 }
 
+/* The image as its header declares it, even over a limit (then nothing is
+ * decoded, but sizes and pixels.txt say what the file claims). */
+static gboolean declared_image(const View *v, guint node, DfsImage *img, GError **error)
+{
+    g_autoptr(GError) why = NULL;
+    if (instance_image(v, node, img, &why))
+        return TRUE;
+    if (g_error_matches(why, DFS_ERROR, DFS_ERROR_LIMIT))
+        return TRUE;
+    g_propagate_error(error, g_steal_pointer(&why));
+    return FALSE;
+}
+
 /* 0 without Pixel Data, else the number of frames (1 if undescribable);
  * *is_float for Float / Double Float Pixel Data, which get no PNGs (their
  * values are not pictures but data: raw only). */
@@ -282,7 +304,10 @@ static guint png_channels(const DfsImage *img)
 static gboolean pixel_size(const View *v, DfsEntry e, guint64 *size, GError **error)
 {
     DfsImage img;
-    if (!instance_image(v, NODE(e), &img, error))
+    gboolean png = KIND(e) == K_IMAGE_PNG || KIND(e) == K_FRAME_PNG;
+    /* A PNG's size is measured on a blank image of its shape: never for an
+     * image over a limit.  Raw sizes are what the header declares. */
+    if (!(png ? instance_image(v, NODE(e), &img, error) : declared_image(v, NODE(e), &img, error)))
         return FALSE;
     switch (KIND(e)) {
     case K_PIXELS_RAW:
@@ -429,9 +454,24 @@ static void each_attr(const DfsDataset *ds, guint parent, DfsLevel level, EachFu
     guint end = parent == DFS_ROOT ? dfs_dataset_n_elements(ds)
                                    : dfs_dataset_element(ds, parent)->end;
     guint pos = 0;
+    guint32 last = 0;
+    g_autoptr(GHashTable) seen = NULL; /* tags met, once they come out of order */
     for (guint i = first; i < end; i = dfs_dataset_element(ds, i)->end) {
         if (parent == DFS_ROOT && !shown_at(ds, i, level))
             continue;
+        guint32 tag = dfs_dataset_element(ds, i)->tag;
+        if (tag != DFS_TAG_ITEM) {
+            /* A tag repeated in a broken file: its first element only, so
+             * that no name is listed twice. */
+            if (seen == NULL && pos > 0 && tag <= last) {
+                seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+                for (guint j = first; j < i; j = dfs_dataset_element(ds, j)->end)
+                    g_hash_table_add(seen, GUINT_TO_POINTER(dfs_dataset_element(ds, j)->tag));
+            }
+            if (seen != NULL && !g_hash_table_add(seen, GUINT_TO_POINTER(tag)))
+                continue;
+            last = tag;
+        }
         if (!fn(ds, i, pos++, user))
             return;
     }
@@ -666,6 +706,7 @@ gboolean dfs_tree_list(DfsTree *tree, DfsIndex *held, DfsEntry dir, guint64 from
 static void note_read_error(const View *v, DfsEntry e, const GError *error)
 {
     static const char *const names[] = {[K_IMAGE_PNG] = "image.png", [K_PIXELS_RAW] = "pixels.raw",
+                                        [K_PIXELS_TXT] = "pixels.txt",
                                         [K_FRAME_PNG] = "frames", [K_FRAME_RAW] = "frames"};
     guint kind = KIND(e);
     const char *file = kind < G_N_ELEMENTS(names) && names[kind] ? names[kind] : "file";
@@ -683,9 +724,11 @@ static void render_read_errors(const View *v, GString *out)
     gpointer k, reason;
     g_hash_table_iter_init(&it, v->tree->read_errors);
     while (g_hash_table_iter_next(&it, &k, &reason)) {
-        const char *tab = strchr(k, '\t');
-        g_string_append_len(out, k, tab - (const char *)k);
-        g_string_append_printf(out, "\t%s\n", (const char *)reason);
+        g_autofree char *relpath = g_strndup(k, strrchr(k, '\t') - (const char *)k);
+        dfs_index_cell_text(out, relpath);
+        g_string_append_c(out, '\t');
+        dfs_index_cell_text(out, reason);
+        g_string_append_c(out, '\n');
     }
     g_mutex_unlock(&v->tree->status_lock);
 }
@@ -733,12 +776,13 @@ static gboolean render(const View *v, DfsEntry e, GString *out, GError **error)
     if (kind == K_PIXELS_TXT) {
         DfsImage img;
         if (!instance_image(v, node, &img, error))
-            return FALSE;
+            return note_read_error(v, e, error ? *error : NULL), FALSE;
         render_pixels_txt(&img, out);
         return TRUE;
     }
     if (kind >= K_IMAGE_PNG && kind <= K_FRAME_RAW)
-        return render_pixels(v, e, out, error) || (note_read_error(v, e, *error), FALSE);
+        return render_pixels(v, e, out, error) ||
+               (note_read_error(v, e, error ? *error : NULL), FALSE);
     DfsDataset *ds = dataset_for(v, node, error);
     if (ds == NULL)
         return FALSE;
@@ -772,20 +816,43 @@ GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error)
      * microsecond from the cached header, so caching them would only churn
      * the cache. */
     gboolean volatile_content = kind == K_META_FILE || kind == K_ATTR;
-    GBytes *b = volatile_content ? NULL : dfs_cache_get(v->tree->contents, e);
-    if (b != NULL)
-        return b;
-    GString *out = g_string_new(NULL);
-    if (!render(v, e, out, error)) {
-        g_string_free(out, TRUE);
-        return NULL;
+    if (volatile_content) {
+        GString *out = g_string_new(NULL);
+        if (!render(v, e, out, error))
+            return g_string_free(out, TRUE), NULL;
+        return g_string_free_to_bytes(out);
     }
-    gsize len = out->len;
-    b = g_string_free_to_bytes(out);
-    if (volatile_content)
+    /* A file is read in several requests, some at once (readahead): the
+     * first renders it, the others wait for that and take it from the
+     * cache. */
+    DfsTree *t = v->tree;
+    GBytes *b;
+    g_mutex_lock(&t->render_lock);
+    while ((b = dfs_cache_get(t->contents, e)) == NULL &&
+           g_hash_table_contains(t->rendering, &e))
+        g_cond_wait(&t->rendered, &t->render_lock);
+    if (b != NULL) {
+        g_mutex_unlock(&t->render_lock);
         return b;
-    GBytes *cached = dfs_cache_put(v->tree->contents, e, b, len + 64);
-    g_bytes_unref(b);
+    }
+    guint64 *key = g_memdup2(&e, sizeof e);
+    g_hash_table_add(t->rendering, key);
+    g_mutex_unlock(&t->render_lock);
+    GString *out = g_string_new(NULL);
+    gboolean ok = render(v, e, out, error);
+    GBytes *cached = NULL;
+    if (ok) {
+        gsize len = out->len;
+        b = g_string_free_to_bytes(out);
+        cached = dfs_cache_put(t->contents, e, b, len + 64);
+        g_bytes_unref(b);
+    } else {
+        g_string_free(out, TRUE);
+    }
+    g_mutex_lock(&t->render_lock);
+    g_hash_table_remove(t->rendering, &e);
+    g_cond_broadcast(&t->rendered);
+    g_mutex_unlock(&t->render_lock);
     return cached;
 }
 
@@ -866,6 +933,8 @@ gboolean dfs_tree_stat(DfsTree *tree, DfsEntry e, DfsEntryStat *st, GError **err
         return not_found(error, "entry");
     memset(st, 0, sizeof *st);
     st->mtime = v->tree->mount_time;
+    if (dfs_tree_is_volatile(e)) /* a new time each time: cached pages are dropped */
+        clock_gettime(CLOCK_REALTIME, &st->mtime);
     guint inst = kind == K_NODE || kind == K_META_DIR || kind == K_META_FILE
                      ? DFS_NO_INDEX
                      : dfs_index_first_instance(v->idx, node);
@@ -882,8 +951,12 @@ gboolean dfs_tree_stat(DfsTree *tree, DfsEntry e, DfsEntryStat *st, GError **err
         st->size = dfs_index_size(v->idx, node);
         return TRUE;
     }
-    if (kind == K_IMAGE_PNG || kind == K_PIXELS_RAW || kind == K_FRAME_PNG || kind == K_FRAME_RAW)
-        return pixel_size(v, e, &st->size, error);
+    if (kind == K_IMAGE_PNG || kind == K_PIXELS_RAW || kind == K_FRAME_PNG || kind == K_FRAME_RAW) {
+        /* The size the header declares (a raw file over a limit has it
+         * too; its reads give EIO, and errors.tsv says why). */
+        return pixel_size(v, e, &st->size, error) ||
+               (note_read_error(v, e, error ? *error : NULL), FALSE);
+    }
     if (kind == K_ATTR) { /* render to measure, nothing kept */
         GString *out = g_string_sized_new(128);
         gboolean ok = render(v, e, out, error);

@@ -164,10 +164,14 @@ static gboolean add_entry(const char *name, DfsEntry e, gboolean is_dir, guint64
         DfsEntryStat es;
         struct fuse_entry_param p = {.ino = e, .attr_timeout = attr_timeout(d->req, e),
                                      .entry_timeout = entry_timeout(d->req)};
-        if (!dfs_tree_stat(tree_of(d->req), e, &es, &error))
-            memset(&es, 0, sizeof es); /* listed anyway; its own reads report */
-        fill_stat(e, &es, &p.attr);
-        mirror_source(d->req, e, &p.attr);
+        if (dfs_tree_stat(tree_of(d->req), e, &es, &error)) {
+            fill_stat(e, &es, &p.attr);
+            mirror_source(d->req, e, &p.attr);
+        } else { /* listed without attributes: its own lookup reports the error */
+            p.ino = 0;
+            p.attr.st_ino = e;
+            p.attr.st_mode = is_dir ? S_IFDIR : S_IFREG;
+        }
         n = fuse_add_direntry_plus(d->req, d->buf + d->used, left, name, &p, (off_t)next);
     } else {
         struct stat st = {.st_ino = e, .st_mode = is_dir ? S_IFDIR : S_IFREG};
@@ -243,10 +247,22 @@ typedef struct {
     guint64 base, length; /* the slice of fd */
 } OpenFile;
 
+/* As with folders: once the scan is done, open answers ENOSYS and the kernel
+ * stops sending open and release (FUSE_CAP_NO_OPEN_SUPPORT).  Reads then
+ * come without a handle and find their bytes by inode (read_unopened), and
+ * the kernel keeps the pages it has read: a cached attribute file is opened
+ * and read without a request.  The mount is read-only for the kernel, so
+ * write opens never get here once it stops asking. */
+static gboolean no_open;
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     if ((fi->flags & O_ACCMODE) != O_RDONLY) {
         fuse_reply_err(req, EROFS);
+        return;
+    }
+    if (no_open && dfs_tree_settled(tree_of(req))) {
+        fuse_reply_err(req, ENOSYS);
         return;
     }
     g_autoptr(GError) error = NULL;
@@ -274,33 +290,78 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fuse_reply_open(req, fi);
 }
 
+/* Reply with [off, off + size) of bytes. */
+static void reply_slice(fuse_req_t req, GBytes *bytes, size_t size, off_t off)
+{
+    gsize len;
+    const char *data = g_bytes_get_data(bytes, &len);
+    gsize start = MIN((gsize)off, len);
+    fuse_reply_buf(req, data + start, MIN(size, len - start));
+}
+
+/* Reply with [off, off + size) of a slice of a source file, spliced. */
+static void reply_source(fuse_req_t req, int fd, guint64 base, guint64 length, size_t size,
+                         off_t off)
+{
+    guint64 start = MIN((guint64)off, length);
+    struct fuse_bufvec buf = FUSE_BUFVEC_INIT(MIN((guint64)size, length - start));
+    buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+    buf.buf[0].fd = fd;
+    buf.buf[0].pos = (off_t)(base + start);
+    fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+/* A read without an open (see op_open): the source slice, or the rendered
+ * content from the cache (rendered once however many requests read it). */
+static void read_unopened(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
+{
+    guint64 base, length;
+    g_autofree char *source = dfs_tree_source_range(tree_of(req), ino, &base, &length);
+    if (source != NULL) {
+        int fd = dfs_open_for_read(source);
+        if (fd < 0) {
+            fuse_reply_err(req, errno == ENOENT ? EIO : errno);
+            return;
+        }
+        reply_source(req, fd, base, length, size, off);
+        close(fd);
+        return;
+    }
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) bytes = dfs_tree_content(tree_of(req), ino, &error);
+    if (bytes == NULL)
+        reply_error(req, error);
+    else
+        reply_slice(req, bytes, size, off);
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
     OpenFile *of = (OpenFile *)(uintptr_t)fi->fh;
+    if (of == NULL) {
+        read_unopened(req, ino, size, off);
+        return;
+    }
     if (of->bytes != NULL) {
         /* Held until the reply is written: the reader may close the file
          * (release, on another thread) as soon as the kernel has the data. */
         GBytes *bytes = g_bytes_ref(of->bytes);
-        gsize len;
-        const char *data = g_bytes_get_data(bytes, &len);
-        gsize start = MIN((gsize)off, len);
-        fuse_reply_buf(req, data + start, MIN(size, len - start));
+        reply_slice(req, bytes, size, off);
         g_bytes_unref(bytes);
         return;
     }
     /* A slice of the source: straight from it, spliced where possible. */
-    guint64 start = MIN((guint64)off, of->length);
-    struct fuse_bufvec buf = FUSE_BUFVEC_INIT(MIN((guint64)size, of->length - start));
-    buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-    buf.buf[0].fd = of->fd;
-    buf.buf[0].pos = (off_t)(of->base + start);
-    fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+    reply_source(req, of->fd, of->base, of->length, size, off);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     OpenFile *of = (OpenFile *)(uintptr_t)fi->fh;
+    if (of == NULL) {
+        fuse_reply_err(req, 0);
+        return;
+    }
     if (of->bytes)
         g_bytes_unref(of->bytes);
     if (of->fd >= 0)
@@ -386,6 +447,14 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
         conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
         no_opendir = TRUE;
     }
+    if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+        conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+        no_open = TRUE;
+    }
+    /* Cached pages are dropped when a file's mtime changes: the volatile
+     * files get a new one at every stat. */
+    if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+        conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
     if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
         conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
 }

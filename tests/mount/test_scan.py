@@ -209,10 +209,10 @@ def progress_line(exe, source, mnt, env):
             if not done and ml.mount_count(mnt):
                 try:
                     with open(os.path.join(mnt, ".dicomfs", "status")) as f:
-                        done = "scan: done" in f.read()
+                        done = "scan: done" in f.read() and time.monotonic()
                 except OSError:
                     pass
-            if done and out.endswith(b"\n"):
+            if done and (out.endswith(b"\n") or time.monotonic() - done > 5):
                 break
     finally:
         subprocess.run(["fusermount3", "-u", mnt], capture_output=True)
