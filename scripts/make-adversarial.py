@@ -802,6 +802,14 @@ def make_filenames(a):
     for name in FILE_NAMES:
         a.write(b"filenames/" + name, pydicom_file(a.uid(), rows=4, cols=4), "good",
                 "source file named %r" % name, pixels="native")
+    # Pixels that fail, in files whose names a .tsv cell must clean up.
+    for name in (b"bad pixels\twith a tab.dcm", b"bad pixels\nwith a newline.dcm"):
+        uid = a.uid()
+        e = ident(uid, "Bad^Pixels")
+        e.update(image(8, 8, bits=16))
+        a.write(b"filenames/" + name, meta(EXPLICIT, uid) + dataset(e) + el(PIXEL_DATA, "OW", bytes(64)),
+                "pixel-error", "Pixel Data too short, in a file named %r (its errors.tsv line)" % name,
+                uid=uid)
     # A folder name that is not UTF-8 and has a newline.
     a.write(b"filenames/dir\n\xff/inside.dcm", pydicom_file(a.uid(), rows=4, cols=4), "good",
             "in a folder named 'dir\\n\\xff'", pixels="native")

@@ -210,6 +210,17 @@ class AdversarialTest:
             except Exception:  # noqa: BLE001 - reported as the file's problem
                 problems[kind].append(f"{f['path']!r}: {traceback.format_exc(limit=3)}")
         errors_after = self.read_errors()
+        broken = []
+        for table in ("errors.tsv", "instances.tsv"):
+            data = ml.read_bytes(os.path.join(self.mnt, ".dicomfs", table))
+            lines = data.split(b"\n")
+            cells = lines[0].count(b"\t")
+            broken += [f"{table} line {n}: {line[:120]!r}" for n, line in enumerate(lines[1:-1], 2)
+                       if line.count(b"\t") != cells]
+            if not data.endswith(b"\n"):
+                broken.append(f"{table}: no final newline")
+        self.check("2 errors.tsv and instances.tsv: every line has the header's cells "
+                   "(names with tabs and newlines cleaned)", broken)
         unlisted = [f"{rel!r}: {name} gave EIO, no line in errors.tsv"
                     for rel, name in self.pixel_failures if not self.error_lines(rel, errors_after)]
         self.errors = errors_after
