@@ -55,6 +55,7 @@ enum { IN_NUMBER, IN_UID, IN_CLASS, IN_TS };
 struct _DfsFacts {
     gboolean dicomdir;
     char **fields[DFS_LEVEL_INSTANCE + 1]; /* per level_cols; [0] unused */
+    char *pool; /* when set, every field's text lives in it (deserialized) */
 };
 
 static char **read_fields(const DfsDataset *ds, DfsLevel level)
@@ -97,8 +98,13 @@ void dfs_facts_free(DfsFacts *f)
 {
     if (f == NULL)
         return;
-    for (guint l = 0; l <= DFS_LEVEL_INSTANCE; l++)
-        g_strfreev(f->fields[l]);
+    for (guint l = 0; l <= DFS_LEVEL_INSTANCE; l++) {
+        if (f->pool != NULL)
+            g_free(f->fields[l]);
+        else
+            g_strfreev(f->fields[l]);
+    }
+    g_free(f->pool);
     g_free(f);
 }
 
@@ -139,6 +145,10 @@ DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len)
         return NULL;
     DfsFacts *f = g_new0(DfsFacts, 1);
     f->dicomdir = *p++ == 'D';
+    /* One block for every field's text (a remount reads 100,000 of these):
+     * no value is longer than the input, and each gets a NUL. */
+    f->pool = g_malloc(len + 32);
+    char *q = f->pool, *qend = f->pool + len + 32;
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
         gsize n, cols = 0;
         while (level_cols[l][cols].column)
@@ -148,9 +158,13 @@ DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len)
         f->fields[l] = g_new0(char *, n + 1);
         for (gsize k = 0; k < n; k++) {
             gsize flen;
-            if (!read_count(&p, end, ':', &flen) || flen > (gsize)(end - p))
+            if (!read_count(&p, end, ':', &flen) || flen > (gsize)(end - p) ||
+                flen + 1 > (gsize)(qend - q))
                 return dfs_facts_free(f), NULL;
-            f->fields[l][k] = g_strndup(p, flen);
+            memcpy(q, p, flen);
+            q[flen] = '\0';
+            f->fields[l][k] = q;
+            q += flen + 1;
             p += flen;
         }
     }
@@ -198,6 +212,10 @@ struct _DfsIndexBuilder {
     GHashTable *by_relpath; /* relpath (arena) -> instance node */
     GHashTable *sop_uids;   /* SOP Instance UID (arena) -> first relpath (arena) */
     GArray *skips;          /* Skip */
+    /* The last instance's folders: files of one series usually come one
+     * after another, and then need no key built or looked up. */
+    char *last_keys[DFS_LEVEL_INSTANCE]; /* patient, study, series keys */
+    guint last_ids[DFS_LEVEL_INSTANCE];
 };
 
 struct _DfsIndex {
@@ -340,6 +358,8 @@ void dfs_index_builder_free(DfsIndexBuilder *b)
     g_hash_table_unref(b->by_relpath);
     g_hash_table_unref(b->sop_uids);
     g_array_unref(b->skips);
+    for (guint l = 0; l < DFS_LEVEL_INSTANCE; l++)
+        g_free(b->last_keys[l]);
     g_free(b);
 }
 
@@ -406,9 +426,19 @@ guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struc
     g_autofree char *pk = patient_key(facts);
     g_autofree char *stk = uid_key(facts->fields[DFS_LEVEL_STUDY][ST_UID], relpath);
     g_autofree char *sek = uid_key(facts->fields[DFS_LEVEL_SERIES][SE_UID], relpath);
-    guint patient = find_or_add(b, DFS_INDEX_ROOT, DFS_LEVEL_PATIENT, pk, facts);
-    guint study = find_or_add(b, patient, DFS_LEVEL_STUDY, stk, facts);
-    guint series = find_or_add(b, study, DFS_LEVEL_SERIES, sek, facts);
+    char *keys[DFS_LEVEL_INSTANCE] = {NULL, pk, stk, sek};
+    guint ids[DFS_LEVEL_INSTANCE] = {DFS_INDEX_ROOT};
+    gboolean same = TRUE;
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_SERIES; l++) {
+        same = same && g_strcmp0(keys[l], b->last_keys[l]) == 0 && b->live->data[b->last_ids[l]];
+        ids[l] = same ? b->last_ids[l] : find_or_add(b, ids[l - 1], (DfsLevel)l, keys[l], facts);
+        if (!same) {
+            g_free(b->last_keys[l]);
+            b->last_keys[l] = g_strdup(keys[l]);
+            b->last_ids[l] = ids[l];
+        }
+    }
+    guint series = ids[DFS_LEVEL_SERIES];
     Node *n = arena_alloc(b->arena, sizeof(Node));
     n->level = DFS_LEVEL_INSTANCE;
     n->parent = series;
@@ -510,24 +540,39 @@ static void name_children(DfsIndex *idx, guint32 *ch, guint n)
 {
     guint width = number_width(idx, ch, n);
     g_autofree char **names = g_new(char *, n);
-    g_autofree char **own_keys = g_new0(char *, n);
-    g_autofree const char **keys = g_new(const char *, n);
     for (guint k = 0; k < n; k++) {
-        const Node *c = idx->nodes[ch[k]];
-        names[k] = child_name(c, width);
-        /* Same-named instances are told apart in SOP Instance UID order. */
-        if (c->level == DFS_LEVEL_INSTANCE)
-            keys[k] = own_keys[k] = g_strdup_printf("%s\x1f%s", c->fields[IN_UID], c->relpath);
-        else
-            keys[k] = c->key;
-    }
-    dfs_names_make_unique(names, (const char *const *)keys, n);
-    for (guint k = 0; k < n; k++) {
-        idx->names[ch[k]] = g_string_chunk_insert(idx->name_strings, names[k]);
-        g_free(names[k]);
-        g_free(own_keys[k]);
+        names[k] = child_name(idx->nodes[ch[k]], width);
+        idx->names[ch[k]] = names[k];
     }
     g_qsort_with_data(ch, (gint)n, sizeof(guint32), by_child_name, idx->names);
+    gboolean repeats = FALSE;
+    for (guint k = 1; k < n && !repeats; k++)
+        repeats = strcmp(idx->names[ch[k - 1]], idx->names[ch[k]]) == 0;
+    if (repeats) {
+        /* Same-named siblings get " (2)", " (3)" ... by key: instances in
+         * SOP Instance UID order. */
+        g_autofree char **own_keys = g_new0(char *, n);
+        g_autofree const char **keys = g_new(const char *, n);
+        for (guint k = 0; k < n; k++) {
+            const Node *c = idx->nodes[ch[k]];
+            names[k] = (char *)idx->names[ch[k]];
+            if (c->level == DFS_LEVEL_INSTANCE)
+                keys[k] = own_keys[k] = g_strdup_printf("%s\x1f%s", c->fields[IN_UID], c->relpath);
+            else
+                keys[k] = c->key;
+        }
+        dfs_names_make_unique(names, (const char *const *)keys, n);
+        for (guint k = 0; k < n; k++) {
+            idx->names[ch[k]] = names[k];
+            g_free(own_keys[k]);
+        }
+        g_qsort_with_data(ch, (gint)n, sizeof(guint32), by_child_name, idx->names);
+    }
+    for (guint k = 0; k < n; k++) {
+        char *own = (char *)idx->names[ch[k]];
+        idx->names[ch[k]] = g_string_chunk_insert(idx->name_strings, own);
+        g_free(own);
+    }
 }
 
 static int by_skip_path(gconstpointer a, gconstpointer b, gpointer user)

@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -23,6 +26,7 @@ typedef struct {
     gint64 mtime_ns;
     gboolean usable; /* facts or a reason were stored and parse */
     gboolean seen;   /* the walk met it */
+    char relpath[];  /* the key */
 } Known;
 
 /* An entry met by the walk that has to be filed: a new or changed file
@@ -90,6 +94,20 @@ static Item *item_at(Scan *s, guint k)
     return it;
 }
 
+/* relpath under the source folder, never outside it: a link swapped in
+ * since the walk (to a file outside) fails with EXDEV instead of being
+ * read.  Links that stay inside are followed, as the walk follows them.
+ * Kernels before openat2 (5.6) open it plainly. */
+static int open_beneath(int dirfd, const char *relpath)
+{
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, dirfd, relpath, &how, sizeof how);
+    if (fd < 0 && errno == ENOSYS)
+        fd = openat(dirfd, relpath, (int)how.flags);
+    return fd;
+}
+
 /* A worker: read one file's header into facts, or the reason it fails. */
 static void read_one(gpointer data, gpointer user)
 {
@@ -97,7 +115,7 @@ static void read_one(gpointer data, gpointer user)
     Item *it = item_at(s, GPOINTER_TO_UINT(data) - 1);
     g_autoptr(GError) error = NULL;
     g_autoptr(DfsDataset) ds = NULL;
-    int fd = openat(s->source_fd, it->relpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int fd = open_beneath(s->source_fd, it->relpath);
     if (fd < 0)
         g_set_error(&error, DFS_ERROR, DFS_ERROR_IO, "cannot open: %s", g_strerror(errno));
     else
@@ -152,11 +170,14 @@ static void on_row(const char *relpath, guint64 size, gint64 mtime, DfsFacts *fa
                    const char *reason, gpointer user)
 {
     Scan *s = user;
-    Known *k = g_new0(Known, 1);
+    gsize n = strlen(relpath) + 1;
+    Known *k = g_malloc(sizeof(Known) + n);
     k->size = size;
     k->mtime_ns = mtime;
     k->usable = facts != NULL || reason != NULL;
-    g_hash_table_replace(s->known, g_strdup(relpath), k);
+    k->seen = FALSE;
+    memcpy(k->relpath, relpath, n);
+    g_hash_table_replace(s->known, k->relpath, k);
     if (facts != NULL) {
         struct stat st = {.st_size = (off_t)size};
         st.st_mtim.tv_sec = mtime / 1000000000;
@@ -290,12 +311,22 @@ DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *si
     s->sink = sink;
     s->user = user;
     s->b = dfs_index_builder_new();
-    s->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    s->known = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
     s->items = g_ptr_array_new_with_free_func(item_free);
     g_mutex_init(&s->lock);
     g_cond_init(&s->done);
-    if (store != NULL)
-        s->c.stored = dfs_store_load(store, on_row, s);
+    if (store != NULL && !dfs_store_load(store, on_row, s, &s->c.stored)) {
+        /* Damaged past its first pages: nothing it said is kept. */
+        g_warning("the persistent index is damaged: built anew");
+        dfs_index_builder_free(s->b);
+        s->b = dfs_index_builder_new();
+        g_hash_table_remove_all(s->known);
+        s->c.stored = 0;
+        s->c.store_damaged = TRUE;
+        dfs_store_begin(store);
+        dfs_store_clear(store);
+        s->store_open = TRUE;
+    }
     /* What the store knew, at once: the walk corrects it. */
     publish(s, FALSE);
     return s;

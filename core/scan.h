@@ -28,6 +28,7 @@ typedef struct {
     guint reads;      /* files whose header was read (the others came from the
                          persistent index, unchanged) */
     guint stored;     /* files the persistent index knew at the start */
+    gboolean store_damaged; /* it failed while loading, and is built anew */
 } DfsScanCounts;
 
 typedef struct {

@@ -27,10 +27,12 @@ void dfs_store_close(DfsStore *store);
 /* Call fn for every stored file, in the order they were filed: facts
  * (fn takes them) or, for a file not in the tree, the reason.  A row whose
  * facts do not parse is passed with neither, so that it is read again.
- * Returns the number of rows. */
+ * FALSE when the database fails part way (damaged): what was passed then
+ * is not to be trusted, and dfs_store_clear() starts it anew. */
 typedef void (*DfsStoreRowFunc)(const char *relpath, guint64 size, gint64 mtime_ns,
                                 DfsFacts *facts, const char *reason, gpointer user);
-guint dfs_store_load(DfsStore *store, DfsStoreRowFunc fn, gpointer user);
+gboolean dfs_store_load(DfsStore *store, DfsStoreRowFunc fn, gpointer user, guint *n_rows);
+void dfs_store_clear(DfsStore *store);
 
 /* Changes, in one transaction: begin, then puts (a new or changed file,
  * filed after every stored one) and removes, then commit. */

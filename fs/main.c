@@ -155,6 +155,9 @@ static void show_progress(const DfsScanCounts *c, gpointer user)
 static void publish(DfsIndex *idx, const DfsScanCounts *c, gboolean done, gpointer user)
 {
     Scanner *sc = user;
+    char *state = strrchr(sc->ts.index, '(');
+    if (c->store_damaged && state != NULL && strcmp(state, "(rebuilt)") != 0)
+        g_strlcpy(state, "(rebuilt)", sizeof sc->ts.index - (gsize)(state - sc->ts.index));
     sc->ts.files_seen = c->files_seen;
     sc->ts.total = c->total;
     sc->ts.walked = c->walked;
