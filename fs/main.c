@@ -66,7 +66,7 @@ static void usage(const char *prog)
            "Series / Instance tree at MOUNTPOINT.\n\n"
            "dicomfs options:\n"
            "    -o cache_mb=N          memory for parsed headers and rendered files\n"
-           "                           (default 32)\n"
+           "                           (default 24)\n"
            "    -o index=PATH          keep the persistent index at PATH (default\n"
            "                           $XDG_CACHE_HOME/dicomfs/<hash of SOURCE>.sqlite)\n"
            "    -o noindex             no persistent index: read every file\n"
@@ -323,7 +323,7 @@ int main(int argc, char **argv)
     /* Two malloc arenas, not one per thread: sixteen request threads would
      * each keep their own freed memory. */
     mallopt(M_ARENA_MAX, 2);
-    Options o = {.cache_mb = 32};
+    Options o = {.cache_mb = 24};
     struct fuse_cmdline_opts cl = {0};
     int rc = 1; /* every way out frees what the options hold (leak checkers look) */
     if (fuse_opt_parse(&args, &o, option_spec, take_source) != 0 ||
