@@ -63,7 +63,8 @@ static gboolean lut_in(const DfsDataset *ds, guint item, Lut *l)
 static double lut_apply(const Lut *l, double v)
 {
     double i = v - l->first;
-    guint k = i <= 0 ? 0 : i >= l->entries - 1 ? l->entries - 1 : (guint)i;
+    /* !(i > 0): NaN (float pixel data) takes the first entry too */
+    guint k = !(i > 0) ? 0 : i >= l->entries - 1 ? l->entries - 1 : (guint)i;
     guint64 out = 0;
     const DfsElement *e = dfs_dataset_element(l->ds, l->index);
     if (e->vr == DFS_VR_OB || l->bits <= 8) {
@@ -274,7 +275,9 @@ static guint16 *palette_channel(const DfsDataset *ds, guint c, guint *entries, g
     if (d == DFS_NO_INDEX || !dfs_value_binary_uint(ds, d, 0, &n) ||
         !dfs_value_binary_int(ds, d, 1, first) || !dfs_value_binary_uint(ds, d, 2, &b))
         return NULL;
-    *entries = n == 0 ? 65536 : (guint)n; /* 0 means 2^16 (C.7.6.3.1.5) */
+    if (n > 65535) /* US: at most 65535 entries, and 0 means 2^16 (C.7.6.3.1.5) */
+        return NULL;
+    *entries = n == 0 ? 65536 : (guint)n;
     *first = (guint16)*first;
     *bits = b == 8 ? 8 : 16;
     guint di = dfs_dataset_find(ds, DFS_ROOT, data[c]);
@@ -311,7 +314,7 @@ static gboolean render_palette(const DfsDataset *ds, const DfsImage *img, const 
     for (gsize k = 0; ok && k < n; k++)
         for (guint c = 0; c < 3; c++) {
             double i = sample_at(img, frame, k) - (double)first[c];
-            guint idx = i <= 0 ? 0 : i >= entries[c] - 1 ? entries[c] - 1 : (guint)i;
+            guint idx = !(i > 0) ? 0 : i >= entries[c] - 1 ? entries[c] - 1 : (guint)i;
             guint v = lut[c][idx];
             out->pixels[k * 3 + c] = (guint8)(bits[c] == 8 ? v : v >> 8);
         }
