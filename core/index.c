@@ -108,17 +108,34 @@ void dfs_facts_free(DfsFacts *f)
     g_free(f);
 }
 
+/* v in decimal, then stop, into buf; returns the length. */
+static gssize decimal(char buf[24], gsize v, char stop)
+{
+    char tmp[24];
+    int n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (int k = 0; k < n; k++)
+        buf[k] = tmp[n - 1 - k];
+    buf[n] = stop;
+    return n + 1;
+}
+
 /* "D" or "-" for the DICOMDIR flag, then per level the field count and each
  * field as "<length>:<bytes>": lengths make any byte in a value safe. */
 GBytes *dfs_facts_serialize(const DfsFacts *f)
 {
-    GString *s = g_string_new(f->dicomdir ? "D" : "-");
+    GString *s = g_string_sized_new(512);
+    g_string_append_c(s, f->dicomdir ? 'D' : '-');
+    char num[24];
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
         guint n = g_strv_length(f->fields[l]);
-        g_string_append_printf(s, "%u;", n);
+        g_string_append_len(s, num, decimal(num, n, ';'));
         for (guint k = 0; k < n; k++) {
-            g_string_append_printf(s, "%zu:", strlen(f->fields[l][k]));
-            g_string_append(s, f->fields[l][k]);
+            gsize len = strlen(f->fields[l][k]);
+            g_string_append_len(s, num, decimal(num, len, ':'));
+            g_string_append_len(s, f->fields[l][k], (gssize)len);
         }
     }
     return g_string_free_to_bytes(s);

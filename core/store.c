@@ -9,7 +9,7 @@
 
 /* Bumped whenever the facts or the schema change: an older file is then
  * foreign, and rebuilt. */
-#define STORE_SCHEMA "dicomfs-index-2"
+#define STORE_SCHEMA "dicomfs-index-3"
 
 struct _DfsStore {
     sqlite3 *db;
@@ -49,7 +49,7 @@ static gboolean create_schema(sqlite3 *db, const char *source)
 {
     sqlite3_stmt *st = NULL;
     gboolean ok = exec(db, "CREATE TABLE meta(schema TEXT, source TEXT);"
-                           "CREATE TABLE files(seq INTEGER PRIMARY KEY, relpath TEXT UNIQUE,"
+                           "CREATE TABLE files(seq INTEGER PRIMARY KEY, relpath TEXT,"
                            " size INTEGER, mtime INTEGER, facts BLOB, reason TEXT);") &&
                   sqlite3_prepare_v2(db, "INSERT INTO meta VALUES(?, ?)", -1, &st, NULL) ==
                       SQLITE_OK &&
@@ -194,7 +194,10 @@ void dfs_store_remove(DfsStore *s, const char *relpath)
 
 gboolean dfs_store_commit(DfsStore *s, GError **error)
 {
-    if (exec(s->db, "COMMIT"))
+    /* The index on relpath (for replacing and removing rows) is made after
+     * a first scan's rows are in: one sort instead of 100,000 inserts. */
+    if (exec(s->db, "CREATE UNIQUE INDEX IF NOT EXISTS files_relpath ON files(relpath);"
+                    "COMMIT"))
         return TRUE;
     g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "index: %s", sqlite3_errmsg(s->db));
     exec(s->db, "ROLLBACK");
