@@ -99,10 +99,11 @@ static void seal_top(DfsDataset *ds)
 void dfs_dataset_seal(DfsDataset *ds)
 {
     seal_top(ds);
-    if (ds->creators != NULL) {
-        guint32 none = DFS_NO_INDEX;
-        while (ds->creators->len < ds->elems->len)
-            g_array_append_val(ds->creators, none);
+    if (ds->creators != NULL && ds->creators->len < ds->elems->len) {
+        guint from = ds->creators->len;
+        g_array_set_size(ds->creators, ds->elems->len);
+        for (guint k = from; k < ds->elems->len; k++)
+            g_array_index(ds->creators, guint32, k) = DFS_NO_INDEX;
     }
     seal_charsets(ds);
 }

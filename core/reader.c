@@ -198,9 +198,12 @@ static void track_private(Parser *p, guint idx, guint32 tag)
     guint32 creator = find_creator(f, tag);
     if (ds->creators == NULL)
         ds->creators = g_array_sized_new(FALSE, FALSE, sizeof(guint32), p->n_elems + 64);
-    guint32 none = DFS_NO_INDEX;
-    while (ds->creators->len < idx)
-        g_array_append_val(ds->creators, none);
+    guint from = ds->creators->len;
+    if (from < idx) {
+        g_array_set_size(ds->creators, idx);
+        for (guint k = from; k < idx; k++)
+            g_array_index(ds->creators, guint32, k) = DFS_NO_INDEX;
+    }
     g_array_append_val(ds->creators, creator);
 }
 

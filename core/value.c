@@ -77,8 +77,21 @@ char **dfs_value_texts(const DfsDataset *ds, guint i)
 
 gboolean dfs_value_append_text(const DfsDataset *ds, guint i, GString *out)
 {
-    char **v = dfs_value_texts(ds, i);
     const DfsElement *e = dfs_dataset_element(ds, i);
+    if (e == NULL || !dfs_vr_is_text(e->vr))
+        return FALSE;
+    char *whole = decode_whole(ds, i, e);
+    if (whole == NULL)
+        return TRUE;
+    if (strchr(whole, '\\') == NULL || dfs_vr_is_single_valued_text(e->vr)) {
+        /* One value (the usual case): trimmed, without splitting. */
+        trim(whole, e->vr);
+        g_string_append(out, whole);
+        g_free(whole);
+        return TRUE;
+    }
+    g_free(whole);
+    char **v = dfs_value_texts(ds, i);
     if (v == NULL)
         return e != NULL && dfs_vr_is_text(e->vr);
     for (char **p = v; *p; p++) {
