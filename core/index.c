@@ -224,6 +224,8 @@ struct _DfsIndexBuilder {
     Arena *arena;
     GPtrArray *nodes;       /* Node*, by number */
     GByteArray *live;       /* per node */
+    GByteArray *dirty;      /* per node: its children changed since the last snapshot */
+    DfsIndex *last;         /* the last snapshot: clean folders' names are taken from it */
     GPtrArray *children;    /* per node: GArray of guint32 in filing order, NULL for instances */
     GHashTable *by_key;     /* "parent\x1fkey" -> node */
     GHashTable *by_relpath; /* relpath (arena) -> instance node */
@@ -338,10 +340,13 @@ static guint add_node(DfsIndexBuilder *b, Node *n)
     g_ptr_array_add(b->nodes, n);
     guint8 one = 1;
     g_byte_array_append(b->live, &one, 1);
+    g_byte_array_append(b->dirty, &one, 1);
     g_ptr_array_add(b->children,
                     n->level == DFS_LEVEL_INSTANCE ? NULL : g_array_new(FALSE, FALSE, sizeof(guint32)));
-    if (id != DFS_INDEX_ROOT)
+    if (id != DFS_INDEX_ROOT) {
         g_array_append_val(bchildren(b, n->parent), id);
+        b->dirty->data[n->parent] = 1;
+    }
     return id;
 }
 
@@ -351,6 +356,7 @@ DfsIndexBuilder *dfs_index_builder_new(void)
     b->arena = arena_new();
     b->nodes = g_ptr_array_new();
     b->live = g_byte_array_new();
+    b->dirty = g_byte_array_new();
     b->children = g_ptr_array_new_with_free_func(children_free);
     b->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     b->by_relpath = g_hash_table_new(g_str_hash, g_str_equal);
@@ -370,6 +376,8 @@ void dfs_index_builder_free(DfsIndexBuilder *b)
     arena_unref(b->arena);
     g_ptr_array_unref(b->nodes);
     g_byte_array_unref(b->live);
+    g_byte_array_unref(b->dirty);
+    dfs_index_unref(b->last);
     g_ptr_array_unref(b->children);
     g_hash_table_unref(b->by_key);
     g_hash_table_unref(b->by_relpath);
@@ -486,6 +494,7 @@ static void unlink_node(DfsIndexBuilder *b, guint id)
                 g_array_remove_index(siblings, k);
                 break;
             }
+        b->dirty->data[n->parent] = 1;
         b->live->data[id] = 0;
         if (n->level != DFS_LEVEL_INSTANCE) {
             /* A file of the same key later makes a new folder. */
@@ -623,13 +632,25 @@ DfsIndex *dfs_index_builder_snapshot(DfsIndexBuilder *b)
         idx->first_instance[k] = DFS_NO_INDEX;
     }
     idx->kids = g_new(guint32, MAX(total, 1u));
+    const DfsIndex *last = b->last;
     for (guint k = 0; k < n; k++) {
-        if (idx->n_children[k] == 0)
+        guint nc = idx->n_children[k];
+        if (nc == 0)
             continue;
         guint32 *ch = idx->kids + idx->first_child[k];
-        memcpy(ch, bchildren(b, k)->data, idx->n_children[k] * sizeof(guint32));
-        name_children(idx, ch, idx->n_children[k]);
+        if (last != NULL && k < last->n_nodes && !b->dirty->data[k] && last->n_children[k] == nc) {
+            /* The same children as last time: the same names and order. */
+            memcpy(ch, last->kids + last->first_child[k], nc * sizeof(guint32));
+            for (guint c = 0; c < nc; c++)
+                idx->names[ch[c]] = g_string_chunk_insert(idx->name_strings, last->names[ch[c]]);
+            continue;
+        }
+        memcpy(ch, bchildren(b, k)->data, nc * sizeof(guint32));
+        name_children(idx, ch, nc);
     }
+    memset(b->dirty->data, 0, b->dirty->len);
+    dfs_index_unref(b->last);
+    b->last = dfs_index_ref(idx);
     /* Each folder's representative: its first filed live instance. */
     for (guint k = 0; k < n; k++) {
         if (!idx->live[k] || idx->nodes[k]->level != DFS_LEVEL_INSTANCE)

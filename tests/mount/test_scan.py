@@ -287,7 +287,22 @@ def run(report, exe, repo, tmp):
     check("status counts when done", status is not None and status.get("files seen") == str(N)
           and status.get("indexed") == str(N) and status.get("files read") == str(N),
           str(status))
+    first_paths = {r["SourcePath"]: r["path"] for r in
+                   read_tsv_rows(os.path.join(mnt, ".dicomfs", "instances.tsv"))}
     check("unmount", m.unmount())
+
+    # --- names given while folders filled in = names given at once -------------
+    # The remount names every folder from the stored index in one go; the
+    # first mount named them snapshot by snapshot, reusing unchanged folders.
+    m = ml.Mount(exe, source, mnt, foreground=False, args=["-o", f"index={index}"],
+                 log_dir=tmp).start()
+    again = {r["SourcePath"]: r["path"] for r in
+             read_tsv_rows(os.path.join(mnt, ".dicomfs", "instances.tsv"))}
+    differ = [f"{k}: {first_paths.get(k)} / {again.get(k)}" for k in sorted(set(first_paths) |
+              set(again)) if first_paths.get(k) != again.get(k)]
+    check("every instance's path after the scan equals its path named all at once (remount)",
+          differ, f"{len(again)} instances")
+    check("unmount after the unchanged remount", m.unmount())
 
     # --- a remount after changes: the stored tree at once, then corrected ----
     rng = random.Random(5)
