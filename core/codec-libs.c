@@ -139,6 +139,14 @@ gboolean dfs_codec_jpeg(const DfsImage *img, const guint8 *data, gsize len, guin
 gboolean dfs_codec_jpegls(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
                           GError **error)
 {
+    /* CharLS fails a stream without an EOI marker anyway, but first a scan
+     * that runs off the end of the buffer can keep its bit reader busy for
+     * seconds (about 2^32 steps in CharLS 2.4.1): give it the stream up to
+     * its last EOI, and refuse one without. */
+    while (len >= 2 && !(data[len - 2] == 0xFF && data[len - 1] == 0xD9))
+        len--;
+    if (len < 2)
+        return bad(error, DFS_ERROR_MALFORMED, "JPEG-LS", "no EOI marker (stream cut short)");
     charls_jpegls_decoder *dec = charls_jpegls_decoder_create();
     charls_frame_info fi;
     charls_interleave_mode ilv;
