@@ -136,6 +136,49 @@ gboolean dfs_codec_jpeg(const DfsImage *img, const guint8 *data, gsize len, guin
 
 /* --- JPEG-LS (ISO 14495-1) through CharLS --------------------------------- */
 
+/* CharLS lays the output out by the first scan's interleave mode, and
+ * CharLS 2.4.1 writes past the end of its destination when a later scan
+ * says another (a one-component scan in sample-interleaved mode after
+ * uninterleaved ones).  Walk the marker segments (ISO 14495-1 C.2): every
+ * scan has the first one's mode, one component when uninterleaved (ILV 0),
+ * all of the frame's otherwise.  Streams too broken to walk are left to
+ * CharLS to refuse. */
+static gboolean jpegls_scans_agree(const guint8 *d, gsize len)
+{
+    int ilv = -1;
+    guint nf = 0;
+    gsize pos = 2; /* after SOI */
+    while (pos + 4 <= len) {
+        if (d[pos] != 0xFF || d[pos + 1] == 0xFF) { /* entropy-coded data or fill */
+            pos++;
+            continue;
+        }
+        guint marker = d[pos + 1];
+        if (marker < 0x80 || (marker >= 0xD0 && marker <= 0xD7)) { /* stuffing, RSTn */
+            pos += 2;
+            continue;
+        }
+        if (marker == 0xD9) /* EOI */
+            break;
+        gsize seglen = (gsize)d[pos + 2] << 8 | d[pos + 3];
+        const guint8 *seg = d + pos + 4;
+        gsize n = seglen >= 2 ? seglen - 2 : 0;
+        if (seglen < 2 || pos + 2 + seglen > len)
+            break;
+        if (marker == 0xF7 && n >= 6) /* SOF55: P, Y, X, Nf */
+            nf = seg[5];
+        if (marker == 0xDA && n >= 1 && n >= 2u * seg[0] + 4u) { /* SOS: Ns, (Cs, Tm) x Ns, NEAR, ILV */
+            guint ns = seg[0];
+            int mode = seg[2 + 2 * ns];
+            if ((ilv >= 0 && mode != ilv) || (mode == 0 ? ns != 1 : ns != nf))
+                return FALSE;
+            ilv = mode;
+        }
+        pos += 2 + seglen;
+    }
+    return TRUE;
+}
+
 gboolean dfs_codec_jpegls(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
                           GError **error)
 {
@@ -147,6 +190,8 @@ gboolean dfs_codec_jpegls(const DfsImage *img, const guint8 *data, gsize len, gu
         len--;
     if (len < 2)
         return bad(error, DFS_ERROR_MALFORMED, "JPEG-LS", "no EOI marker (stream cut short)");
+    if (!jpegls_scans_agree(data, len))
+        return bad(error, DFS_ERROR_MALFORMED, "JPEG-LS", "scans disagree on their interleave mode");
     charls_jpegls_decoder *dec = charls_jpegls_decoder_create();
     charls_frame_info fi;
     charls_interleave_mode ilv;
