@@ -227,10 +227,11 @@ gboolean dfs_codec_jpegls(const DfsImage *img, const guint8 *data, gsize len, gu
         charls_jpegls_decoder_destroy(dec);
         return bad(error, DFS_ERROR_MALFORMED, "JPEG-LS frame does not match the image", NULL);
     }
-    /* Room after the frame: a 10-minute fuzz run saw the heap corrupted
-     * behind a JPEG-LS decode (CharLS is not instrumented, so which stream
-     * and by how much is not known yet); a stray write past the end by up to
-     * two rows lands here instead of in the next allocation. */
+    /* Room after the frame, as a second line of defence: CharLS is not
+     * instrumented, and the overflow jpegls_refusal now stops (a later scan
+     * in another interleave mode) wrote past the end of an exact-size
+     * buffer; another such write of up to two rows lands here instead of in
+     * the next allocation. */
     gsize slack = 2 * (gsize)fi.width * fi.component_count * sb + 64;
     g_autofree guint8 *pixels = g_malloc0(size + slack);
     rc = charls_jpegls_decoder_decode_to_buffer(dec, pixels, size, 0);
