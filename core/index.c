@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "value.h"
 #include "tags.h"
 
 /* The facts kept per level: they name the folders and fill the .tsv tables.
@@ -43,6 +44,10 @@ static const Column instance_cols[] = {
     {NULL, 0},
 };
 
+/* dfs_facts_new keeps up to 8 offsets a level (the NULL row is the 9th). */
+G_STATIC_ASSERT(G_N_ELEMENTS(patient_cols) <= 9 && G_N_ELEMENTS(study_cols) <= 9 &&
+                G_N_ELEMENTS(series_cols) <= 9 && G_N_ELEMENTS(instance_cols) <= 9);
+
 static const Column *const level_cols[] = {NULL, patient_cols, study_cols, series_cols,
                                            instance_cols};
 
@@ -58,38 +63,65 @@ struct _DfsFacts {
     char *pool; /* when set, every field's text lives in it (deserialized) */
 };
 
-static char **read_fields(const DfsDataset *ds, DfsLevel level)
+static guint n_columns(DfsLevel level)
 {
-    const Column *cols = level_cols[level];
     guint n = 0;
-    while (cols[n].column)
+    while (level_cols[level][n].column)
         n++;
-    char **f = g_new0(char *, n + 1);
-    for (guint k = 0; k < n; k++) {
-        char *v = dfs_dataset_get_string(ds, DFS_ROOT, cols[k].tag);
-        f[k] = v ? v : g_strdup("");
-    }
-    return f;
+    return n;
 }
 
-static gboolean is_dicomdir(const DfsDataset *ds)
+/* Appends element tag's text and a NUL to pool; FALSE (and nothing
+ * appended) when the dataset has no such text element. */
+static gboolean append_field(GString *pool, const DfsDataset *ds, guint32 tag)
 {
-    g_autofree char *cls = dfs_dataset_get_string(ds, DFS_ROOT, DFS_TAG_MEDIA_STORAGE_SOP_CLASS_UID);
-    return g_strcmp0(cls, "1.2.840.10008.1.3.10") == 0 ||
-           dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_DIRECTORY_RECORD_SEQUENCE) != DFS_NO_INDEX;
+    gsize start = pool->len;
+    guint i = dfs_dataset_find(ds, DFS_ROOT, tag);
+    if (i == DFS_NO_INDEX || !dfs_value_append_text(ds, i, pool)) {
+        g_string_truncate(pool, start);
+        return FALSE;
+    }
+    g_string_append_c(pool, '\0');
+    return TRUE;
 }
 
+static gboolean is_dicomdir(const DfsDataset *ds, GString *scratch)
+{
+    gsize start = scratch->len;
+    gboolean media = append_field(scratch, ds, DFS_TAG_MEDIA_STORAGE_SOP_CLASS_UID) &&
+                     strcmp(scratch->str + start, "1.2.840.10008.1.3.10") == 0;
+    g_string_truncate(scratch, start);
+    return media || dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_DIRECTORY_RECORD_SEQUENCE) != DFS_NO_INDEX;
+}
+
+/* Every field's text goes into one pool, NUL after each (a missing element
+ * is an empty field): a handful of allocations per file, not one per field. */
 DfsFacts *dfs_facts_new(const DfsDataset *ds)
 {
     DfsFacts *f = g_new0(DfsFacts, 1);
-    f->dicomdir = is_dicomdir(ds);
+    GString *pool = g_string_sized_new(512);
+    g_string_append_c(pool, '\0'); /* offset 0: the empty field */
+    f->dicomdir = is_dicomdir(ds, pool);
+    gsize offsets[DFS_LEVEL_INSTANCE + 1][8];
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
-        f->fields[l] = read_fields(ds, (DfsLevel)l);
+        for (guint k = 0, n = n_columns((DfsLevel)l); k < n; k++) {
+            gsize at = pool->len;
+            offsets[l][k] = append_field(pool, ds, level_cols[l][k].tag) ? at : 0;
+        }
     /* Without File Meta Information the syntax is the one detected. */
-    char **ts = &f->fields[DFS_LEVEL_INSTANCE][IN_TS];
-    if ((*ts)[0] == '\0') {
-        g_free(*ts);
-        *ts = g_strdup(dfs_dataset_transfer_syntax(ds));
+    gsize *ts = &offsets[DFS_LEVEL_INSTANCE][IN_TS];
+    if (pool->str[*ts] == '\0') {
+        *ts = pool->len;
+        g_string_append_len(pool, dfs_dataset_transfer_syntax(ds),
+                            (gssize)strlen(dfs_dataset_transfer_syntax(ds)) + 1);
+    }
+    f->pool = g_string_free(pool, FALSE);
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
+        guint n = n_columns((DfsLevel)l);
+        f->fields[l] = g_new(char *, n + 1);
+        for (guint k = 0; k < n; k++)
+            f->fields[l][k] = f->pool + offsets[l][k];
+        f->fields[l][n] = NULL;
     }
     return f;
 }
@@ -233,8 +265,10 @@ struct _DfsIndexBuilder {
     GArray *skips;          /* Skip */
     /* The last instance's folders: files of one series usually come one
      * after another, and then need no key built or looked up. */
-    char *last_keys[DFS_LEVEL_INSTANCE]; /* patient, study, series keys */
+    GString *last_keys[DFS_LEVEL_INSTANCE]; /* patient, study, series keys */
     guint last_ids[DFS_LEVEL_INSTANCE];
+    GString *keys[DFS_LEVEL_INSTANCE]; /* the file being added's (reused) */
+    GString *full;                     /* a by_key key being looked up */
 };
 
 struct _DfsIndex {
@@ -362,6 +396,11 @@ DfsIndexBuilder *dfs_index_builder_new(void)
     b->by_relpath = g_hash_table_new(g_str_hash, g_str_equal);
     b->sop_uids = g_hash_table_new(g_str_hash, g_str_equal);
     b->skips = g_array_new(FALSE, FALSE, sizeof(Skip));
+    for (guint l = DFS_LEVEL_PATIENT; l < DFS_LEVEL_INSTANCE; l++) {
+        b->last_keys[l] = g_string_new(NULL);
+        b->keys[l] = g_string_new(NULL);
+    }
+    b->full = g_string_new(NULL);
     Node *root = arena_alloc(b->arena, sizeof(Node));
     root->key = "";
     root->level = DFS_LEVEL_ROOT;
@@ -383,8 +422,11 @@ void dfs_index_builder_free(DfsIndexBuilder *b)
     g_hash_table_unref(b->by_relpath);
     g_hash_table_unref(b->sop_uids);
     g_array_unref(b->skips);
-    for (guint l = 0; l < DFS_LEVEL_INSTANCE; l++)
-        g_free(b->last_keys[l]);
+    for (guint l = DFS_LEVEL_PATIENT; l < DFS_LEVEL_INSTANCE; l++) {
+        g_string_free(b->last_keys[l], TRUE);
+        g_string_free(b->keys[l], TRUE);
+    }
+    g_string_free(b->full, TRUE);
     g_free(b);
 }
 
@@ -392,9 +434,9 @@ void dfs_index_builder_free(DfsIndexBuilder *b)
 static guint find_or_add(DfsIndexBuilder *b, guint parent, DfsLevel level, const char *key,
                          const DfsFacts *facts)
 {
-    g_autofree char *full = g_strdup_printf("%u\x1f%s", parent, key);
+    g_string_printf(b->full, "%u\x1f%s", parent, key);
     gpointer found;
-    if (g_hash_table_lookup_extended(b->by_key, full, NULL, &found))
+    if (g_hash_table_lookup_extended(b->by_key, b->full->str, NULL, &found))
         return GPOINTER_TO_UINT(found);
     Node *n = arena_alloc(b->arena, sizeof(Node));
     n->key = arena_str(b->arena, key);
@@ -402,22 +444,37 @@ static guint find_or_add(DfsIndexBuilder *b, guint parent, DfsLevel level, const
     n->parent = parent;
     n->fields = arena_fields(b->arena, level, facts->fields[level]);
     guint id = add_node(b, n);
-    g_hash_table_insert(b->by_key, g_steal_pointer(&full), GUINT_TO_POINTER(id));
+    g_hash_table_insert(b->by_key, g_strndup(b->full->str, b->full->len), GUINT_TO_POINTER(id));
     return id;
 }
 
-static char *patient_key(const DfsFacts *f)
+static void key_parts(GString *key, const char *kind, const char *a, const char *b)
+{
+    g_string_assign(key, kind);
+    g_string_append_c(key, '\x1f');
+    g_string_append(key, a);
+    if (b != NULL) {
+        g_string_append_c(key, '\x1f');
+        g_string_append(key, b);
+    }
+}
+
+static void patient_key(GString *key, const DfsFacts *f)
 {
     char **p = f->fields[DFS_LEVEL_PATIENT];
     if (p[P_ID][0])
-        return g_strdup_printf("id\x1f%s\x1f%s", p[P_ID], p[P_ISSUER]);
-    return g_strdup_printf("name\x1f%s", p[P_NAME]);
+        key_parts(key, "id", p[P_ID], p[P_ISSUER]);
+    else
+        key_parts(key, "name", p[P_NAME], NULL);
 }
 
 /* A UID, or the file's path where it is missing (so it merges nothing). */
-static char *uid_key(const char *uid, const char *relpath)
+static void uid_key(GString *key, const char *uid, const char *relpath)
 {
-    return uid[0] ? g_strdup_printf("uid\x1f%s", uid) : g_strdup_printf("file\x1f%s", relpath);
+    if (uid[0])
+        key_parts(key, "uid", uid, NULL);
+    else
+        key_parts(key, "file", relpath, NULL);
 }
 
 static void add_skip(DfsIndexBuilder *b, const char *relpath, const char *reason, gboolean counted)
@@ -448,18 +505,19 @@ guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struc
         dfs_facts_free(facts);
         return DFS_NO_INDEX;
     }
-    g_autofree char *pk = patient_key(facts);
-    g_autofree char *stk = uid_key(facts->fields[DFS_LEVEL_STUDY][ST_UID], relpath);
-    g_autofree char *sek = uid_key(facts->fields[DFS_LEVEL_SERIES][SE_UID], relpath);
-    char *keys[DFS_LEVEL_INSTANCE] = {NULL, pk, stk, sek};
+    GString **keys = b->keys;
+    patient_key(keys[DFS_LEVEL_PATIENT], facts);
+    uid_key(keys[DFS_LEVEL_STUDY], facts->fields[DFS_LEVEL_STUDY][ST_UID], relpath);
+    uid_key(keys[DFS_LEVEL_SERIES], facts->fields[DFS_LEVEL_SERIES][SE_UID], relpath);
     guint ids[DFS_LEVEL_INSTANCE] = {DFS_INDEX_ROOT};
     gboolean same = TRUE;
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_SERIES; l++) {
-        same = same && g_strcmp0(keys[l], b->last_keys[l]) == 0 && b->live->data[b->last_ids[l]];
-        ids[l] = same ? b->last_ids[l] : find_or_add(b, ids[l - 1], (DfsLevel)l, keys[l], facts);
+        same = same && g_string_equal(keys[l], b->last_keys[l]) && b->last_ids[l] != 0 &&
+               b->live->data[b->last_ids[l]];
+        ids[l] = same ? b->last_ids[l]
+                      : find_or_add(b, ids[l - 1], (DfsLevel)l, keys[l]->str, facts);
         if (!same) {
-            g_free(b->last_keys[l]);
-            b->last_keys[l] = g_strdup(keys[l]);
+            g_string_assign(b->last_keys[l], keys[l]->str);
             b->last_ids[l] = ids[l];
         }
     }

@@ -119,7 +119,9 @@ static char *padded(const char *number, guint width)
     if (dfs_name_number_width(number) == 0)
         return dfs_name_sanitize(number, 32, DFS_NAME_NO_NUMBER);
     gint64 v = g_ascii_strtoll(number, NULL, 10);
-    return g_strdup_printf("%0*" G_GINT64_FORMAT, (int)MIN(width, 19u), v);
+    char buf[24];
+    g_snprintf(buf, sizeof buf, "%0*" G_GINT64_FORMAT, (int)MIN(width, 19u), v);
+    return g_strdup(buf);
 }
 
 char *dfs_name_series(const char *number, guint width, const char *modality,

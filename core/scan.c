@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -15,6 +16,22 @@
 /* Header reads kept in flight at once: a disk answers faster at queue
  * depth 8 to 16 than one read at a time, and a warm cache uses both cores. */
 #define SCAN_THREADS 8
+
+/* How much lower the readers' priority is than the scan thread's. */
+#define READER_NICENESS 5
+
+/* Items live in chunks that never move, so readers and the filing thread
+ * reach them without a lock while the walk adds more. */
+#define CHUNK_BITS 12
+#define CHUNK_ITEMS (1u << CHUNK_BITS)
+#define MAX_CHUNKS (1u << 18) /* a billion entries */
+
+/* Files waiting before a sleeping reader is woken (the end of the walk
+ * wakes them all). */
+#define WAKE_BACKLOG 16
+
+/* What a reader's claim gives when there is nothing more to read. */
+#define NO_MORE G_MAXUINT
 
 /* Snapshots are published at most this often, and never taking more than a
  * fifth of the scan's time. */
@@ -32,13 +49,13 @@ typedef struct {
 /* An entry met by the walk that has to be filed: a new or changed file
  * (read by a worker), or an entry that is not a file to read. */
 typedef struct {
-    char *relpath;
     char *reason;     /* why it is skipped (walk, or a failed read) */
     struct stat st;
     DfsFacts *facts;  /* what the read found, for files */
     gboolean is_file;
     gboolean replaces; /* the store knew an older version */
-    gboolean ready;   /* the read is done (files only) */
+    gint ready;       /* the read is done (files only; atomic) */
+    char relpath[];
 } Item;
 
 struct _DfsScan {
@@ -51,11 +68,21 @@ struct _DfsScan {
     DfsIndexBuilder *b;
     GHashTable *known; /* relpath -> Known */
     DfsScanCounts c;
-    GPtrArray *items; /* Item*, grows during the walk; NULL once filed */
+    /* The walk appends items; readers claim the files among them in order;
+     * the scan's thread files them in order as their reads end.  The
+     * counters are atomic, and a thread sleeps only when it has nothing to
+     * do: the others wake it only if it said so (sleepers, filer_waits). */
+    Item ***chunks;   /* MAX_CHUNKS slots; a chunk is freed once filed */
+    guint n_items;    /* published by the walk */
+    guint next_read;  /* the first item no reader has claimed */
     guint next;       /* the first item not filed yet */
-    GMutex lock;      /* guards items (growth) and Item.ready */
-    GCond done;
-    GThreadPool *pool;
+    gint readers_stop; /* the walk is over (or cancelled): no more items */
+    gint dropping;    /* cancelled: claimed reads are dropped */
+    gint sleepers;    /* readers waiting for items */
+    gint filer_waits; /* the scan's thread waits for a read to end */
+    GMutex lock;      /* for the two sleeps only */
+    GCond work, done;
+    GThread *readers[SCAN_THREADS];
     gint64 last_publish, publish_cost;
 };
 typedef struct _DfsScan Scan;
@@ -75,12 +102,19 @@ char *dfs_scan_reason(const GError *error)
     return g_strdup_printf("%s: %s", kind, error->message);
 }
 
+static Item *item_new(const char *relpath)
+{
+    gsize n = strlen(relpath) + 1;
+    Item *it = g_malloc0(sizeof(Item) + n);
+    memcpy(it->relpath, relpath, n);
+    return it;
+}
+
 static void item_free(gpointer p)
 {
     Item *it = p;
     if (it == NULL)
         return;
-    g_free(it->relpath);
     g_free(it->reason);
     dfs_facts_free(it->facts);
     g_free(it);
@@ -88,10 +122,7 @@ static void item_free(gpointer p)
 
 static Item *item_at(Scan *s, guint k)
 {
-    g_mutex_lock(&s->lock);
-    Item *it = g_ptr_array_index(s->items, k);
-    g_mutex_unlock(&s->lock);
-    return it;
+    return s->chunks[k >> CHUNK_BITS][k & (CHUNK_ITEMS - 1)];
 }
 
 /* relpath under the source folder, never outside it: a link swapped in
@@ -108,11 +139,9 @@ static int open_beneath(int dirfd, const char *relpath)
     return fd;
 }
 
-/* A worker: read one file's header into facts, or the reason it fails. */
-static void read_one(gpointer data, gpointer user)
+/* A reader: read one file's header into facts, or the reason it fails. */
+static void read_one(Scan *s, Item *it)
 {
-    Scan *s = user;
-    Item *it = item_at(s, GPOINTER_TO_UINT(data) - 1);
     g_autoptr(GError) error = NULL;
     g_autoptr(DfsDataset) ds = NULL;
     int fd = open_beneath(s->source_fd, it->relpath);
@@ -123,12 +152,74 @@ static void read_one(gpointer data, gpointer user)
     if (fd >= 0)
         close(fd);
     DfsFacts *facts = ds ? dfs_facts_new(ds) : NULL;
-    char *reason = ds ? NULL : it->st.st_size == 0 ? g_strdup("empty file") : dfs_scan_reason(error);
-    g_mutex_lock(&s->lock);
+    it->reason = ds ? NULL : it->st.st_size == 0 ? g_strdup("empty file") : dfs_scan_reason(error);
     it->facts = facts;
-    it->reason = reason;
-    it->ready = TRUE;
-    g_cond_broadcast(&s->done);
+    g_atomic_int_set(&it->ready, TRUE); /* the item is the filer's from here on */
+    if (g_atomic_int_get(&s->filer_waits)) {
+        g_mutex_lock(&s->lock);
+        g_cond_signal(&s->done);
+        g_mutex_unlock(&s->lock);
+    }
+}
+
+/* The next item for a reader, or NO_MORE once the walk is over and every
+ * item is claimed (or the scan is cancelled). */
+static guint claim(Scan *s)
+{
+    for (;;) {
+        guint k = (guint)g_atomic_int_get(&s->next_read);
+        if (g_atomic_int_get(&s->dropping))
+            return NO_MORE;
+        if (k < (guint)g_atomic_int_get(&s->n_items)) {
+            if (g_atomic_int_compare_and_exchange(&s->next_read, (gint)k, (gint)k + 1))
+                return k;
+            continue;
+        }
+        g_mutex_lock(&s->lock);
+        g_atomic_int_inc(&s->sleepers);
+        while (!g_atomic_int_get(&s->readers_stop) &&
+               (guint)g_atomic_int_get(&s->next_read) >= (guint)g_atomic_int_get(&s->n_items))
+            g_cond_wait(&s->work, &s->lock);
+        g_atomic_int_add(&s->sleepers, -1);
+        gboolean over = g_atomic_int_get(&s->readers_stop) &&
+                        (guint)g_atomic_int_get(&s->next_read) >= (guint)g_atomic_int_get(&s->n_items);
+        g_mutex_unlock(&s->lock);
+        if (over)
+            return NO_MORE;
+    }
+}
+
+static gpointer reader_thread(gpointer data)
+{
+    Scan *s = data;
+    guint k;
+    /* Readers yield to the scan's thread, which feeds and files them all:
+     * with eight of them runnable on two cores it would get a quarter of
+     * a core and hold everything up.  (Readers waiting for a disk are not
+     * running anyway, so cold scans keep their reads in flight.) */
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, tid);
+    if (errno == 0)
+        setpriority(PRIO_PROCESS, tid, MIN(nice + READER_NICENESS, 19));
+    while ((k = claim(s)) != NO_MORE) {
+        Item *it = item_at(s, k);
+        if (it->is_file)
+            read_one(s, it);
+    }
+    return NULL;
+}
+
+/* Readers sleeping on `work` wake up to look again. */
+static void wake_readers(Scan *s, gboolean all)
+{
+    if (!g_atomic_int_get(&s->sleepers))
+        return;
+    g_mutex_lock(&s->lock);
+    if (all)
+        g_cond_broadcast(&s->work);
+    else
+        g_cond_signal(&s->work);
     g_mutex_unlock(&s->lock);
 }
 
@@ -208,15 +299,18 @@ static void store_change(Scan *s, const char *relpath, const struct stat *st,
  * those whose reads are done, or (wait) all of them. */
 static void file_items(Scan *s, gboolean wait)
 {
-    while (s->next < s->items->len) {
+    while (s->next < s->n_items) {
         Item *it = item_at(s, s->next);
-        g_mutex_lock(&s->lock);
-        while (wait && it->is_file && !it->ready)
-            g_cond_wait(&s->done, &s->lock);
-        gboolean ready = !it->is_file || it->ready;
-        g_mutex_unlock(&s->lock);
-        if (!ready)
-            return;
+        if (it->is_file && !g_atomic_int_get(&it->ready)) {
+            if (!wait)
+                return;
+            g_mutex_lock(&s->lock);
+            g_atomic_int_set(&s->filer_waits, TRUE);
+            while (!g_atomic_int_get(&it->ready))
+                g_cond_wait(&s->done, &s->lock);
+            g_atomic_int_set(&s->filer_waits, FALSE);
+            g_mutex_unlock(&s->lock);
+        }
         if (it->replaces)
             dfs_index_builder_remove(s->b, it->relpath);
         if (it->is_file)
@@ -226,10 +320,10 @@ static void file_items(Scan *s, gboolean wait)
         else
             dfs_index_builder_skip(s->b, it->relpath, it->reason);
         s->c.files_seen += it->is_file;
-        g_mutex_lock(&s->lock);
-        s->items->pdata[s->next++] = NULL;
-        g_mutex_unlock(&s->lock);
         item_free(it);
+        guint k = s->next++;
+        if (((k + 1) & (CHUNK_ITEMS - 1)) == 0) /* the chunk is all filed */
+            g_clear_pointer(&s->chunks[k >> CHUNK_BITS], g_free);
         if (s->sink && s->sink->progress)
             s->sink->progress(&s->c, s->user);
         maybe_publish(s);
@@ -238,13 +332,22 @@ static void file_items(Scan *s, gboolean wait)
 
 static void add_item(Scan *s, Item *it)
 {
-    g_mutex_lock(&s->lock);
-    g_ptr_array_add(s->items, it);
-    guint k = s->items->len;
-    g_mutex_unlock(&s->lock);
+    guint k = s->n_items;
+    if (k >> CHUNK_BITS >= MAX_CHUNKS) { /* not a source one walk could ever end */
+        item_free(it);
+        return;
+    }
+    Item **chunk = s->chunks[k >> CHUNK_BITS];
+    if (chunk == NULL)
+        chunk = s->chunks[k >> CHUNK_BITS] = g_new(Item *, CHUNK_ITEMS);
+    chunk[k & (CHUNK_ITEMS - 1)] = it;
+    g_atomic_int_set(&s->n_items, (gint)k + 1); /* a full barrier: readers see the item */
     if (it->is_file) {
         s->c.reads++;
-        g_thread_pool_push(s->pool, GUINT_TO_POINTER(k), NULL);
+        /* A reader that found nothing to do is woken for a handful of
+         * files, not for each: a wake-up costs about as much as a read. */
+        if (k + 1 - (guint)g_atomic_int_get(&s->next_read) >= WAKE_BACKLOG)
+            wake_readers(s, FALSE);
     }
     file_items(s, FALSE);
 }
@@ -264,8 +367,7 @@ static void on_file(const char *relpath, const struct stat *st, gpointer user)
             return;
         }
     }
-    Item *it = g_new0(Item, 1);
-    it->relpath = g_strdup(relpath);
+    Item *it = item_new(relpath);
     it->st = *st;
     it->is_file = TRUE;
     it->replaces = k != NULL;
@@ -275,8 +377,7 @@ static void on_file(const char *relpath, const struct stat *st, gpointer user)
 static void on_skip(const char *relpath, const char *reason, gpointer user)
 {
     Scan *s = user;
-    Item *it = g_new0(Item, 1);
-    it->relpath = g_strdup(relpath);
+    Item *it = item_new(relpath);
     it->reason = g_strdup(reason);
     s->c.others++;
     add_item(s, it);
@@ -312,8 +413,9 @@ DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *si
     s->user = user;
     s->b = dfs_index_builder_new();
     s->known = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
-    s->items = g_ptr_array_new_with_free_func(item_free);
+    s->chunks = g_new0(Item **, MAX_CHUNKS);
     g_mutex_init(&s->lock);
+    g_cond_init(&s->work);
     g_cond_init(&s->done);
     if (store != NULL && !dfs_store_load(store, on_row, s, &s->c.stored)) {
         /* Damaged past its first pages: nothing it said is kept. */
@@ -338,10 +440,15 @@ void dfs_scan_free(DfsScan *s)
         return;
     dfs_index_builder_free(s->b);
     g_hash_table_unref(s->known);
-    g_ptr_array_unref(s->items);
+    for (guint k = s->next; k < s->n_items; k++) /* left by a cancelled scan */
+        item_free(item_at(s, k));
+    for (guint c = 0; c < MAX_CHUNKS && c <= s->n_items >> CHUNK_BITS; c++)
+        g_free(s->chunks[c]);
+    g_free(s->chunks);
     if (s->source_fd >= 0)
         close(s->source_fd);
     g_cond_clear(&s->done);
+    g_cond_clear(&s->work);
     g_mutex_clear(&s->lock);
     g_free(s->source);
     g_free(s);
@@ -349,7 +456,8 @@ void dfs_scan_free(DfsScan *s)
 
 DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
 {
-    s->pool = g_thread_pool_new(read_one, s, SCAN_THREADS, FALSE, NULL);
+    for (guint t = 0; t < SCAN_THREADS; t++)
+        s->readers[t] = g_thread_new("scan-read", reader_thread, s);
     static const DfsWalkCallbacks cb = {on_file, on_skip, on_stop};
     gboolean ok = s->source_fd >= 0 && dfs_walk(s->source, &cb, s, error);
     if (s->source_fd < 0 && error != NULL && *error == NULL)
@@ -357,8 +465,11 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
     s->c.walked = TRUE;
     ok = ok && !cancelled(s);
     /* Cancelled: reads not started are dropped. */
-    g_thread_pool_free(s->pool, !ok, TRUE);
-    s->pool = NULL;
+    g_atomic_int_set(&s->dropping, !ok);
+    g_atomic_int_set(&s->readers_stop, TRUE);
+    wake_readers(s, TRUE);
+    for (guint t = 0; t < SCAN_THREADS; t++)
+        g_thread_join(s->readers[t]);
     DfsIndex *idx = NULL;
     if (ok) {
         file_items(s, TRUE);

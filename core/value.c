@@ -80,17 +80,22 @@ gboolean dfs_value_append_text(const DfsDataset *ds, guint i, GString *out)
     const DfsElement *e = dfs_dataset_element(ds, i);
     if (e == NULL || !dfs_vr_is_text(e->vr))
         return FALSE;
-    char *whole = decode_whole(ds, i, e);
-    if (whole == NULL)
+    gsize len;
+    const guint8 *bytes = dfs_dataset_value(ds, i, &len);
+    if (bytes == NULL)
         return TRUE;
+    /* Decoded straight into out (as decode_whole would, without its copy). */
+    gsize start = out->len;
+    const DfsCharset *cs = dfs_vr_uses_charset(e->vr) ? dfs_dataset_charset(ds, i) : NULL;
+    dfs_charset_decode(cs, e->vr == DFS_VR_PN ? DFS_TEXT_PN : DFS_TEXT_PLAIN, bytes, len, out);
+    char *whole = out->str + start;
     if (strchr(whole, '\\') == NULL || dfs_vr_is_single_valued_text(e->vr)) {
         /* One value (the usual case): trimmed, without splitting. */
         trim(whole, e->vr);
-        g_string_append(out, whole);
-        g_free(whole);
+        g_string_truncate(out, start + strlen(whole));
         return TRUE;
     }
-    g_free(whole);
+    g_string_truncate(out, start);
     char **v = dfs_value_texts(ds, i);
     if (v == NULL)
         return e != NULL && dfs_vr_is_text(e->vr);

@@ -19,18 +19,37 @@ typedef struct {
     const DfsWalkCallbacks *cb;
     gpointer user;
     char *root;            /* canonical path of the root */
-    GHashTable *dirs_seen; /* "dev:ino" -> NULL */
-    GHashTable *files_seen; /* "dev:ino" -> relpath of the first name */
+    GHashTable *dirs_seen;  /* NodeId set */
+    GHashTable *files_seen; /* NodeId set, with the first name */
 } Walk;
 
-static char *node_key(const struct stat *st)
+/* A file or folder met, by device and inode (one allocation each). */
+typedef struct {
+    guint64 dev, ino;
+    char first[]; /* relpath of the first name (files) */
+} NodeId;
+
+static guint node_hash(gconstpointer p)
 {
-    return g_strdup_printf("%lx:%lx", (unsigned long)st->st_dev, (unsigned long)st->st_ino);
+    const NodeId *n = p;
+    guint64 h = (n->ino ^ (n->dev << 32 | n->dev >> 32)) * G_GUINT64_CONSTANT(0x9E3779B97F4A7C15);
+    return (guint)(h >> 32);
 }
 
-static char *join(const char *rel, const char *name)
+static gboolean node_equal(gconstpointer a, gconstpointer b)
 {
-    return rel[0] ? g_strconcat(rel, "/", name, NULL) : g_strdup(name);
+    const NodeId *x = a, *y = b;
+    return x->ino == y->ino && x->dev == y->dev;
+}
+
+static NodeId *node_id_new(const struct stat *st, const char *first)
+{
+    gsize n = first ? strlen(first) + 1 : 1;
+    NodeId *id = g_malloc(sizeof(NodeId) + n);
+    id->dev = st->st_dev;
+    id->ino = st->st_ino;
+    memcpy(id->first, first ? first : "", n);
+    return id;
 }
 
 static void skip(Walk *w, const char *rel, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -56,10 +75,13 @@ static gboolean link_inside(Walk *w, const char *rel)
     return inside;
 }
 
-static void walk_dir(Walk *w, int dirfd, const char *rel, guint depth);
+static void walk_dir(Walk *w, int dirfd, GString *rel, guint depth);
 
-static void visit(Walk *w, int dirfd, const char *name, const char *rel, guint depth)
+/* rel: the entry's path under the root, which a folder's walk extends and
+ * gives back as it was. */
+static void visit(Walk *w, int dirfd, const char *name, GString *relpath, guint depth)
 {
+    const char *rel = relpath->str;
     struct stat st;
     if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         skip(w, rel, "cannot stat: %s", g_strerror(errno));
@@ -76,8 +98,7 @@ static void visit(Walk *w, int dirfd, const char *name, const char *rel, guint d
         }
     }
     if (S_ISDIR(st.st_mode)) {
-        char *key = node_key(&st);
-        if (!g_hash_table_add(w->dirs_seen, key)) {
+        if (!g_hash_table_add(w->dirs_seen, node_id_new(&st, NULL))) {
             skip(w, rel, "folder already visited (symbolic link loop or second link)");
             return;
         }
@@ -90,7 +111,7 @@ static void visit(Walk *w, int dirfd, const char *name, const char *rel, guint d
             skip(w, rel, "unreadable folder: %s", g_strerror(errno));
             return;
         }
-        walk_dir(w, fd, rel, depth + 1);
+        walk_dir(w, fd, relpath, depth + 1);
         return;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -98,14 +119,13 @@ static void visit(Walk *w, int dirfd, const char *name, const char *rel, guint d
              S_ISFIFO(st.st_mode) ? "FIFO" : S_ISSOCK(st.st_mode) ? "socket" : "device");
         return;
     }
-    char *key = node_key(&st);
-    const char *first = g_hash_table_lookup(w->files_seen, key);
-    if (first != NULL) {
-        skip(w, rel, "same file as %s", first);
-        g_free(key);
+    NodeId probe = {st.st_dev, st.st_ino};
+    gpointer first;
+    if (g_hash_table_lookup_extended(w->files_seen, &probe, &first, NULL)) {
+        skip(w, rel, "same file as %s", ((NodeId *)first)->first);
         return;
     }
-    g_hash_table_insert(w->files_seen, key, g_strdup(rel));
+    g_hash_table_add(w->files_seen, node_id_new(&st, rel));
     w->cb->file(rel, &st, w->user);
 }
 
@@ -114,27 +134,34 @@ static int compare_names(gconstpointer a, gconstpointer b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Takes ownership of dirfd. */
-static void walk_dir(Walk *w, int dirfd, const char *rel, guint depth)
+/* Takes ownership of dirfd.  rel is the folder's path ("" for the root). */
+static void walk_dir(Walk *w, int dirfd, GString *rel, guint depth)
 {
     DIR *dir = fdopendir(dirfd);
     if (dir == NULL) {
-        skip(w, rel[0] ? rel : ".", "unreadable folder: %s", g_strerror(errno));
+        skip(w, rel->len ? rel->str : ".", "unreadable folder: %s", g_strerror(errno));
         close(dirfd);
         return;
     }
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    GStringChunk *chunk = g_string_chunk_new(4096);
+    g_autoptr(GPtrArray) names = g_ptr_array_new();
     struct dirent *d;
     while ((d = readdir(dir)) != NULL)
         if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-            g_ptr_array_add(names, g_strdup(d->d_name));
+            g_ptr_array_add(names, g_string_chunk_insert(chunk, d->d_name));
     g_ptr_array_sort(names, compare_names);
+    gsize base = rel->len;
     for (guint k = 0; k < names->len; k++) {
         if (w->cb->stop && w->cb->stop(w->user))
             break;
-        g_autofree char *child = join(rel, names->pdata[k]);
-        visit(w, dirfd, names->pdata[k], child, depth);
+        g_string_truncate(rel, base);
+        if (base > 0)
+            g_string_append_c(rel, '/');
+        g_string_append(rel, names->pdata[k]);
+        visit(w, dirfd, names->pdata[k], rel, depth);
     }
+    g_string_truncate(rel, base);
+    g_string_chunk_free(chunk);
     closedir(dir);
 }
 
@@ -152,13 +179,15 @@ gboolean dfs_walk(const char *root, const DfsWalkCallbacks *cb, gpointer user, G
         .cb = cb,
         .user = user,
         .root = real,
-        .dirs_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
-        .files_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+        .dirs_seen = g_hash_table_new_full(node_hash, node_equal, g_free, NULL),
+        .files_seen = g_hash_table_new_full(node_hash, node_equal, g_free, NULL),
     };
     struct stat st;
     if (fstat(fd, &st) == 0)
-        g_hash_table_add(w.dirs_seen, node_key(&st));
-    walk_dir(&w, fd, "", 0);
+        g_hash_table_add(w.dirs_seen, node_id_new(&st, NULL));
+    GString *rel = g_string_sized_new(256);
+    walk_dir(&w, fd, rel, 0);
+    g_string_free(rel, TRUE);
     g_hash_table_unref(w.dirs_seen);
     g_hash_table_unref(w.files_seen);
     free(real);
