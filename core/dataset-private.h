@@ -7,18 +7,22 @@
 
 struct _DfsDataset {
     gint refcount;
-    GArray *elems;     /* DfsElement, document order */
+    DfsElement *elems; /* document order; a DFS_SCRATCH_ELEMS block at first */
+    guint n_elems;
+    guint elems_room;  /* elements elems has room for */
+    gboolean elems_scratch;
     GArray *top;       /* guint32 indices of the top-level elements */
     gboolean top_sorted; /* ... in ascending tag order (binary search) */
     GArray *creators;  /* guint32 per element: offset of its Private Creator's
                           text in creator_text, or DFS_NO_INDEX */
-    GString *creator_text; /* trimmed creator values, each NUL-terminated */
+    GString *creator_text; /* trimmed creator values, each NUL-terminated
+                              (NULL until the first) */
     DfsSource *src;    /* the loaded stream */
     char *ts_uid;
     gboolean preamble;
     gboolean header_only;
     guint pixel_data;  /* index, or DFS_NO_INDEX */
-    GArray *fragments; /* DfsFragment of top-level Pixel Data */
+    GArray *fragments; /* DfsFragment of top-level Pixel Data, or NULL (none) */
     char *path;        /* for reads of what was not loaded, or NULL */
     int fd;            /* caller's fd for such reads, or -1 */
 

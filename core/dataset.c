@@ -9,18 +9,19 @@
 
 #include "error.h"
 #include "reader.h"
+#include "scratch.h"
 #include "tags.h"
 
 DfsDataset *dfs_dataset_new_internal(DfsSource *src)
 {
     DfsDataset *ds = g_new0(DfsDataset, 1);
     ds->refcount = 1;
-    ds->elems = g_array_sized_new(FALSE, FALSE, sizeof(DfsElement), 256);
-    ds->fragments = g_array_new(FALSE, FALSE, sizeof(DfsFragment));
+    ds->elems = dfs_scratch_take(DFS_SCRATCH_ELEMS, DFS_SCRATCH_ELEMS_FIRST * sizeof(DfsElement));
+    ds->elems_room = DFS_SCRATCH_ELEMS_FIRST;
+    ds->elems_scratch = TRUE;
     ds->src = src;
     ds->pixel_data = DFS_NO_INDEX;
     ds->fd = -1;
-    ds->creator_text = g_string_new(NULL);
     return ds;
 }
 
@@ -34,13 +35,18 @@ void dfs_dataset_free(DfsDataset *ds)
 {
     if (ds == NULL || !g_atomic_int_dec_and_test(&ds->refcount))
         return;
-    g_array_unref(ds->elems);
+    if (ds->elems_scratch)
+        dfs_scratch_give(DFS_SCRATCH_ELEMS, ds->elems);
+    else
+        g_free(ds->elems);
     if (ds->top != NULL)
         g_array_unref(ds->top);
     if (ds->creators != NULL)
         g_array_unref(ds->creators);
-    g_string_free(ds->creator_text, TRUE);
-    g_array_unref(ds->fragments);
+    if (ds->creator_text != NULL)
+        g_string_free(ds->creator_text, TRUE);
+    if (ds->fragments != NULL)
+        g_array_unref(ds->fragments);
     dfs_source_free(ds->src);
     g_free(ds->ts_uid);
     g_free(ds->path);
@@ -62,8 +68,8 @@ static DfsCharset *charset_of(DfsDataset *ds, guint parent)
 static void seal_charsets(DfsDataset *ds)
 {
     ds->root_charset = charset_of(ds, DFS_ROOT);
-    for (guint i = 0; i < ds->elems->len; i++) {
-        const DfsElement *e = &g_array_index(ds->elems, DfsElement, i);
+    for (guint i = 0; i < ds->n_elems; i++) {
+        const DfsElement *e = &ds->elems[i];
         if (e->tag != DFS_TAG_SPECIFIC_CHARACTER_SET || e->parent == DFS_ROOT)
             continue;
         DfsCharset *cs = charset_of(ds, e->parent);
@@ -80,16 +86,16 @@ static void seal_charsets(DfsDataset *ds)
  * file while scanning) is a binary search rather than a walk. */
 static void seal_top(DfsDataset *ds)
 {
-    const DfsElement *el = (const DfsElement *)ds->elems->data;
+    const DfsElement *el = ds->elems;
     guint n = 0;
-    for (guint32 i = 0; i < ds->elems->len; i = el[i].end)
+    for (guint32 i = 0; i < ds->n_elems; i = el[i].end)
         n++;
     ds->top = g_array_sized_new(FALSE, FALSE, sizeof(guint32), n);
     g_array_set_size(ds->top, n);
     guint32 *top = (guint32 *)ds->top->data;
     ds->top_sorted = TRUE;
     n = 0;
-    for (guint32 i = 0; i < ds->elems->len; i = el[i].end) {
+    for (guint32 i = 0; i < ds->n_elems; i = el[i].end) {
         if (n > 0 && el[top[n - 1]].tag >= el[i].tag)
             ds->top_sorted = FALSE;
         top[n++] = i;
@@ -99,10 +105,10 @@ static void seal_top(DfsDataset *ds)
 void dfs_dataset_seal(DfsDataset *ds)
 {
     seal_top(ds);
-    if (ds->creators != NULL && ds->creators->len < ds->elems->len) {
+    if (ds->creators != NULL && ds->creators->len < ds->n_elems) {
         guint from = ds->creators->len;
-        g_array_set_size(ds->creators, ds->elems->len);
-        for (guint k = from; k < ds->elems->len; k++)
+        g_array_set_size(ds->creators, ds->n_elems);
+        for (guint k = from; k < ds->n_elems; k++)
             g_array_index(ds->creators, guint32, k) = DFS_NO_INDEX;
     }
     seal_charsets(ds);
@@ -110,13 +116,13 @@ void dfs_dataset_seal(DfsDataset *ds)
 
 guint dfs_dataset_n_elements(const DfsDataset *ds)
 {
-    return ds->elems->len;
+    return ds->n_elems;
 }
 
 const DfsElement *dfs_dataset_element(const DfsDataset *ds, guint i)
 {
-    g_return_val_if_fail(i < ds->elems->len, NULL);
-    return &g_array_index(ds->elems, DfsElement, i);
+    g_return_val_if_fail(i < ds->n_elems, NULL);
+    return &ds->elems[i];
 }
 
 const guint8 *dfs_dataset_value(const DfsDataset *ds, guint i, gsize *len)
@@ -134,7 +140,7 @@ const guint8 *dfs_dataset_value(const DfsDataset *ds, guint i, gsize *len)
 
 static guint find_top(const DfsDataset *ds, guint32 tag)
 {
-    const DfsElement *el = (const DfsElement *)ds->elems->data;
+    const DfsElement *el = ds->elems;
     const guint32 *top = (const guint32 *)ds->top->data;
     guint lo = 0, hi = ds->top->len;
     while (lo < hi) {
@@ -157,14 +163,14 @@ guint dfs_dataset_find(const DfsDataset *ds, guint parent, guint32 tag)
     guint i, end;
     if (parent == DFS_ROOT) {
         i = 0;
-        end = ds->elems->len;
+        end = ds->n_elems;
     } else {
-        if (parent >= ds->elems->len)
+        if (parent >= ds->n_elems)
             return DFS_NO_INDEX;
         i = parent + 1;
-        end = g_array_index(ds->elems, DfsElement, parent).end;
+        end = ds->elems[parent].end;
     }
-    const DfsElement *el = (const DfsElement *)ds->elems->data;
+    const DfsElement *el = ds->elems;
     /* Siblings are in ascending tag order in valid files, but not all files
      * are valid: walk them all rather than stop early. */
     while (i < end) {
@@ -186,8 +192,8 @@ const char *dfs_dataset_private_creator(const DfsDataset *ds, guint i)
 const DfsCharset *dfs_dataset_charset(const DfsDataset *ds, guint i)
 {
     if (ds->item_charsets != NULL) {
-        const DfsElement *el = (const DfsElement *)ds->elems->data;
-        for (guint p = i < ds->elems->len ? el[i].parent : DFS_ROOT; p != DFS_ROOT;
+        const DfsElement *el = ds->elems;
+        for (guint p = i < ds->n_elems ? el[i].parent : DFS_ROOT; p != DFS_ROOT;
              p = el[p].parent) {
             DfsCharset *cs = g_hash_table_lookup(ds->item_charsets, GUINT_TO_POINTER(p));
             if (cs != NULL)
@@ -224,6 +230,10 @@ guint dfs_dataset_pixel_data(const DfsDataset *ds)
 
 const DfsFragment *dfs_dataset_fragments(const DfsDataset *ds, guint *n_fragments)
 {
+    if (ds->fragments == NULL) {
+        *n_fragments = 0;
+        return NULL;
+    }
     *n_fragments = ds->fragments->len;
     return (const DfsFragment *)ds->fragments->data;
 }

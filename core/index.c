@@ -57,10 +57,14 @@ enum { ST_DATE, ST_DESC, ST_ACCESSION, ST_ID, ST_UID };
 enum { SE_NUMBER, SE_MODALITY, SE_DESC, SE_UID };
 enum { IN_NUMBER, IN_UID, IN_CLASS, IN_TS };
 
+/* One allocation: the readers make one per file and the scan's thread
+ * frees it, so each costs a lock of the shared heap at most once. */
+#define FACTS_SLOTS 24 /* every level's columns and a NULL after each */
 struct _DfsFacts {
     gboolean dicomdir;
-    char **fields[DFS_LEVEL_INSTANCE + 1]; /* per level_cols; [0] unused */
-    char *pool; /* when set, every field's text lives in it (deserialized) */
+    char **fields[DFS_LEVEL_INSTANCE + 1]; /* per level_cols, into slots; [0] unused */
+    char *slots[FACTS_SLOTS];
+    char text[]; /* every field's text, a NUL after each */
 };
 
 static guint n_columns(DfsLevel level)
@@ -70,6 +74,34 @@ static guint n_columns(DfsLevel level)
         n++;
     return n;
 }
+
+/* Facts with room for `text` bytes of text; fields[l] point into slots,
+ * every one at "" (the first byte of text, set to NUL) until set. */
+static DfsFacts *facts_alloc(gsize text)
+{
+    DfsFacts *f = g_malloc(sizeof(DfsFacts) + MAX(text, 1));
+    f->dicomdir = FALSE;
+    f->fields[0] = NULL;
+    f->text[0] = '\0';
+    guint slot = 0;
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
+        guint n = n_columns((DfsLevel)l);
+        g_assert(slot + n + 1 <= FACTS_SLOTS);
+        f->fields[l] = &f->slots[slot];
+        for (guint k = 0; k < n; k++)
+            f->slots[slot++] = f->text;
+        f->slots[slot++] = NULL;
+    }
+    return f;
+}
+
+static void pool_free(gpointer p)
+{
+    g_string_free(p, TRUE);
+}
+
+/* Each thread's pool where facts are gathered before their one copy. */
+static GPrivate facts_pool = G_PRIVATE_INIT(pool_free);
 
 /* Appends element tag's text and a NUL to pool; FALSE (and nothing
  * appended) when the dataset has no such text element. */
@@ -94,14 +126,16 @@ static gboolean is_dicomdir(const DfsDataset *ds, GString *scratch)
     return media || dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_DIRECTORY_RECORD_SEQUENCE) != DFS_NO_INDEX;
 }
 
-/* Every field's text goes into one pool, NUL after each (a missing element
- * is an empty field): a handful of allocations per file, not one per field. */
+/* Every field's text goes into the thread's pool, NUL after each (a missing
+ * element is an empty field), then into the facts' one block. */
 DfsFacts *dfs_facts_new(const DfsDataset *ds)
 {
-    DfsFacts *f = g_new0(DfsFacts, 1);
-    GString *pool = g_string_sized_new(512);
+    GString *pool = g_private_get(&facts_pool);
+    if (pool == NULL)
+        g_private_set(&facts_pool, pool = g_string_sized_new(1024));
+    g_string_truncate(pool, 0);
     g_string_append_c(pool, '\0'); /* offset 0: the empty field */
-    f->dicomdir = is_dicomdir(ds, pool);
+    gboolean dicomdir = is_dicomdir(ds, pool);
     gsize offsets[DFS_LEVEL_INSTANCE + 1][8];
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
         for (guint k = 0, n = n_columns((DfsLevel)l); k < n; k++) {
@@ -115,28 +149,19 @@ DfsFacts *dfs_facts_new(const DfsDataset *ds)
         g_string_append_len(pool, dfs_dataset_transfer_syntax(ds),
                             (gssize)strlen(dfs_dataset_transfer_syntax(ds)) + 1);
     }
-    f->pool = g_string_free(pool, FALSE);
-    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
-        guint n = n_columns((DfsLevel)l);
-        f->fields[l] = g_new(char *, n + 1);
-        for (guint k = 0; k < n; k++)
-            f->fields[l][k] = f->pool + offsets[l][k];
-        f->fields[l][n] = NULL;
-    }
+    DfsFacts *f = facts_alloc(pool->len);
+    f->dicomdir = dicomdir;
+    memcpy(f->text, pool->str, pool->len);
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
+        for (guint k = 0, n = n_columns((DfsLevel)l); k < n; k++)
+            f->fields[l][k] = f->text + offsets[l][k];
+    if (pool->allocated_len > 64 * 1024) /* a huge header's: not kept */
+        g_private_replace(&facts_pool, g_string_sized_new(1024));
     return f;
 }
 
 void dfs_facts_free(DfsFacts *f)
 {
-    if (f == NULL)
-        return;
-    for (guint l = 0; l <= DFS_LEVEL_INSTANCE; l++) {
-        if (f->pool != NULL)
-            g_free(f->fields[l]);
-        else
-            g_strfreev(f->fields[l]);
-    }
-    g_free(f->pool);
     g_free(f);
 }
 
@@ -159,6 +184,13 @@ static gssize decimal(char buf[24], gsize v, char stop)
 GBytes *dfs_facts_serialize(const DfsFacts *f)
 {
     GString *s = g_string_sized_new(512);
+    dfs_facts_serialize_to(f, s);
+    return g_string_free_to_bytes(s);
+}
+
+void dfs_facts_serialize_to(const DfsFacts *f, GString *s)
+{
+    g_string_truncate(s, 0);
     g_string_append_c(s, f->dicomdir ? 'D' : '-');
     char num[24];
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
@@ -170,7 +202,6 @@ GBytes *dfs_facts_serialize(const DfsFacts *f)
             g_string_append_len(s, f->fields[l][k], (gssize)len);
         }
     }
-    return g_string_free_to_bytes(s);
 }
 
 /* A decimal number ended by `stop`, advancing *p; FALSE if malformed. */
@@ -192,19 +223,16 @@ DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len)
     const char *p = (const char *)data, *end = p + len;
     if (len < 1 || (*p != 'D' && *p != '-'))
         return NULL;
-    DfsFacts *f = g_new0(DfsFacts, 1);
+    /* No value is longer than the input, and each gets a NUL. */
+    DfsFacts *f = facts_alloc(len + 32);
     f->dicomdir = *p++ == 'D';
-    /* One block for every field's text (a remount reads 100,000 of these):
-     * no value is longer than the input, and each gets a NUL. */
-    f->pool = g_malloc(len + 32);
-    char *q = f->pool, *qend = f->pool + len + 32;
+    char *q = f->text + 1, *qend = f->text + len + 32; /* text[0]: "" */
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
         gsize n, cols = 0;
         while (level_cols[l][cols].column)
             cols++;
         if (!read_count(&p, end, ';', &n) || n != cols)
             return dfs_facts_free(f), NULL;
-        f->fields[l] = g_new0(char *, n + 1);
         for (gsize k = 0; k < n; k++) {
             gsize flen;
             if (!read_count(&p, end, ':', &flen) || flen > (gsize)(end - p) ||

@@ -16,6 +16,7 @@
 #include "dict.h"
 #include "error.h"
 #include "input-limits.h"
+#include "scratch.h"
 #include "tags.h"
 
 #define UNDEF_END G_MAXUINT64
@@ -122,17 +123,27 @@ static gboolean is_private_data(guint32 tag)
 static guint append(Parser *p, guint32 tag, DfsVr vr, guint8 flags, guint32 len, guint64 off,
                     GError **error)
 {
-    GArray *elems = p->ds->elems;
     if (p->n_elems >= DFS_LIMIT_ELEMENTS) {
         fail(error, DFS_ERROR_LIMIT, "more than %u elements", DFS_LIMIT_ELEMENTS);
         return DFS_NO_INDEX;
     }
     /* Grow in doubling steps and write in place: appending one by one
      * through GArray costs a call and a copy per element. */
-    if (p->n_elems == elems->len)
-        g_array_set_size(elems, MAX(elems->len * 2, 64u));
+    DfsDataset *ds = p->ds;
+    if (p->n_elems == ds->elems_room) {
+        guint room = MAX(ds->elems_room * 2, 64u);
+        DfsElement *grown = g_new(DfsElement, room);
+        memcpy(grown, ds->elems, p->n_elems * sizeof(DfsElement));
+        if (ds->elems_scratch)
+            dfs_scratch_give(DFS_SCRATCH_ELEMS, ds->elems);
+        else
+            g_free(ds->elems);
+        ds->elems = grown;
+        ds->elems_scratch = FALSE;
+        ds->elems_room = room;
+    }
     const Frame *f = &p->stack[p->depth];
-    DfsElement *e = &g_array_index(elems, DfsElement, p->n_elems);
+    DfsElement *e = &ds->elems[p->n_elems];
     e->tag = tag;
     e->vr = (guint8)vr;
     e->flags = flags;
@@ -141,6 +152,7 @@ static guint append(Parser *p, guint32 tag, DfsVr vr, guint8 flags, guint32 len,
     e->offset = off;
     e->end = p->n_elems + 1;
     e->parent = f->elem; /* the root frame's elem is DFS_ROOT */
+    ds->n_elems = p->n_elems + 1;
     return p->n_elems++;
 }
 
@@ -159,13 +171,15 @@ static guint32 find_creator(const Frame *f, guint32 tag)
 /* Keep the trimmed value of creator element idx; returns its offset. */
 static guint32 keep_creator_text(Parser *p, guint idx)
 {
-    const DfsElement *e = &g_array_index(p->ds->elems, DfsElement, idx);
+    const DfsElement *e = &p->ds->elems[idx];
     const char *v = (const char *)p->data + e->offset;
     gsize n = MIN(e->length, 64u), s = 0;
     while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
         n--;
     while (s < n && v[s] == ' ')
         s++;
+    if (p->ds->creator_text == NULL)
+        p->ds->creator_text = g_string_new(NULL);
     GString *text = p->ds->creator_text;
     guint32 off = (guint32)text->len;
     g_string_append_len(text, v + s, (gssize)(n - s));
@@ -178,7 +192,7 @@ static void track_private(Parser *p, guint idx, guint32 tag)
 {
     Frame *f = &p->stack[p->depth];
     DfsDataset *ds = p->ds;
-    const DfsElement *e = &g_array_index(ds->elems, DfsElement, idx);
+    const DfsElement *e = &ds->elems[idx];
     /* A creator is a loaded text value (PS3.5 7.8.1: LO); anything else in
      * its place reserves nothing. */
     if (is_private_creator(tag) && e->vr != DFS_VR_SQ && !(e->flags & DFS_ELEM_ENCAPSULATED) &&
@@ -264,7 +278,7 @@ static gboolean push(Parser *p, FrameKind kind, guint32 elem, guint64 end, gbool
 static void pop(Parser *p)
 {
     Frame *f = &p->stack[p->depth];
-    DfsElement *e = &g_array_index(p->ds->elems, DfsElement, f->elem);
+    DfsElement *e = &p->ds->elems[f->elem];
     e->end = p->n_elems;
     if (e->flags & DFS_ELEM_UNDEFINED)
         e->length = (guint32)MIN(p->pos - e->offset, (guint64)G_MAXUINT32 - 1);
@@ -323,11 +337,13 @@ static gboolean read_fragments(Parser *p, guint idx, gboolean keep, GError **err
             return FALSE;
         if (keep) {
             DfsFragment fr = {.offset = p->pos, .length = len};
+            if (p->ds->fragments == NULL)
+                p->ds->fragments = g_array_new(FALSE, FALSE, sizeof(DfsFragment));
             g_array_append_val(p->ds->fragments, fr);
         }
         p->pos = end;
     }
-    DfsElement *e = &g_array_index(p->ds->elems, DfsElement, idx);
+    DfsElement *e = &p->ds->elems[idx];
     e->length = (guint32)MIN(p->pos - e->offset, (guint64)G_MAXUINT32 - 1);
     return TRUE;
 }
@@ -564,7 +580,6 @@ static gboolean parse_loop(Parser *p, GError **error)
 static gboolean parse(Parser *p, GError **error)
 {
     gboolean ok = parse_loop(p, error);
-    g_array_set_size(p->ds->elems, p->n_elems); /* drop the room grown ahead */
     return ok;
 }
 
@@ -773,7 +788,7 @@ static DfsDataset *read_source(DfsSource *src, DfsReadFlags flags, GError **erro
 {
     DfsDataset *ds = dfs_dataset_new_internal(src);
     /* The frame stack is initialised as frames are pushed, not up front. */
-    Parser *p = g_new(Parser, 1);
+    Parser *p = dfs_scratch_take(DFS_SCRATCH_PARSER, sizeof(Parser));
     memset(p, 0, offsetof(Parser, stack));
     p->depth = 0;
     p->ds = ds;
@@ -781,12 +796,12 @@ static DfsDataset *read_source(DfsSource *src, DfsReadFlags flags, GError **erro
     p->header_only = (flags & DFS_READ_HEADER_ONLY) != 0;
     ds->header_only = p->header_only;
     if (!p->header_only && dfs_source_fill(src, dfs_source_size(src), error) < 0) {
-        g_free(p);
+        dfs_scratch_give(DFS_SCRATCH_PARSER, p);
         dfs_dataset_free(ds);
         return NULL;
     }
     gboolean ok = read_all(p, error);
-    g_free(p);
+    dfs_scratch_give(DFS_SCRATCH_PARSER, p);
     if (!ok) {
         dfs_dataset_free(ds);
         return NULL;

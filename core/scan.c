@@ -26,7 +26,7 @@
 #define CHUNK_ITEMS (1u << CHUNK_BITS)
 #define MAX_CHUNKS (1u << 18) /* a billion entries */
 
-/* Files waiting before a sleeping reader is woken (the end of the walk
+/* Items waiting before a sleeping reader is woken (the end of the walk
  * wakes them all). */
 #define WAKE_BACKLOG 16
 
@@ -39,6 +39,7 @@
 
 /* What the persistent index knew of a file at the start. */
 typedef struct {
+    gint64 row;      /* in the store */
     guint64 size;
     gint64 mtime_ns;
     gboolean usable; /* facts or a reason were stored and parse */
@@ -53,7 +54,7 @@ typedef struct {
     struct stat st;
     DfsFacts *facts;  /* what the read found, for files */
     gboolean is_file;
-    gboolean replaces; /* the store knew an older version */
+    gint64 replaces;  /* the store's row of an older version, or 0 */
     gint ready;       /* the read is done (files only; atomic) */
     char relpath[];
 } Item;
@@ -67,8 +68,9 @@ struct _DfsScan {
     gpointer user;
     DfsIndexBuilder *b;
     GHashTable *known; /* relpath -> Known */
+    GArray *stale_rows; /* gint64: stored rows of a file stored again later */
     DfsScanCounts c;
-    /* The walk appends items; readers claim the files among them in order;
+    /* The walk appends items; readers claim them in order (and read the files);
      * the scan's thread files them in order as their reads end.  The
      * counters are atomic, and a thread sleeps only when it has nothing to
      * do: the others wake it only if it said so (sleepers, filer_waits). */
@@ -139,6 +141,18 @@ static int open_beneath(int dirfd, const char *relpath)
     return fd;
 }
 
+/* A reader is done with item it: from here on it is the filer's (which
+ * may free it at once), so nothing touches it after. */
+static void item_done(Scan *s, Item *it)
+{
+    g_atomic_int_set(&it->ready, TRUE);
+    if (g_atomic_int_get(&s->filer_waits)) {
+        g_mutex_lock(&s->lock);
+        g_cond_signal(&s->done);
+        g_mutex_unlock(&s->lock);
+    }
+}
+
 /* A reader: read one file's header into facts, or the reason it fails. */
 static void read_one(Scan *s, Item *it)
 {
@@ -154,12 +168,7 @@ static void read_one(Scan *s, Item *it)
     DfsFacts *facts = ds ? dfs_facts_new(ds) : NULL;
     it->reason = ds ? NULL : it->st.st_size == 0 ? g_strdup("empty file") : dfs_scan_reason(error);
     it->facts = facts;
-    g_atomic_int_set(&it->ready, TRUE); /* the item is the filer's from here on */
-    if (g_atomic_int_get(&s->filer_waits)) {
-        g_mutex_lock(&s->lock);
-        g_cond_signal(&s->done);
-        g_mutex_unlock(&s->lock);
-    }
+    item_done(s, it);
 }
 
 /* The next item for a reader, or NO_MORE once the walk is over and every
@@ -203,9 +212,14 @@ static gpointer reader_thread(gpointer data)
     if (errno == 0)
         setpriority(PRIO_PROCESS, tid, MIN(nice + READER_NICENESS, 19));
     while ((k = claim(s)) != NO_MORE) {
+        /* Every item passes a reader (entries that are no files to read
+         * are only marked done), so the filer never frees one a reader is
+         * still looking at. */
         Item *it = item_at(s, k);
         if (it->is_file)
             read_one(s, it);
+        else
+            item_done(s, it);
     }
     return NULL;
 }
@@ -257,12 +271,18 @@ static void maybe_publish(Scan *s)
 
 /* --- the stored index ----------------------------------------------------- */
 
-static void on_row(const char *relpath, guint64 size, gint64 mtime, DfsFacts *facts,
+static void on_row(gint64 row, const char *relpath, guint64 size, gint64 mtime, DfsFacts *facts,
                    const char *reason, gpointer user)
 {
     Scan *s = user;
+    Known *old = g_hash_table_lookup(s->known, relpath);
+    if (old != NULL) { /* a row of the same file again: the later one is kept */
+        g_array_append_val(s->stale_rows, old->row);
+        dfs_index_builder_remove(s->b, relpath);
+    }
     gsize n = strlen(relpath) + 1;
     Known *k = g_malloc(sizeof(Known) + n);
+    k->row = row;
     k->size = size;
     k->mtime_ns = mtime;
     k->usable = facts != NULL || reason != NULL;
@@ -279,7 +299,8 @@ static void on_row(const char *relpath, guint64 size, gint64 mtime, DfsFacts *fa
     }
 }
 
-static void store_change(Scan *s, const char *relpath, const struct stat *st,
+/* Remove row old (if not 0), then put relpath (if st is not NULL). */
+static void store_change(Scan *s, gint64 old, const char *relpath, const struct stat *st,
                          const DfsFacts *facts, const char *reason)
 {
     if (s->store == NULL)
@@ -287,10 +308,10 @@ static void store_change(Scan *s, const char *relpath, const struct stat *st,
     if (!s->store_open)
         dfs_store_begin(s->store);
     s->store_open = TRUE;
+    if (old != 0)
+        dfs_store_remove(s->store, old);
     if (st != NULL)
         dfs_store_put(s->store, relpath, (guint64)st->st_size, mtime_ns(st), facts, reason);
-    else
-        dfs_store_remove(s->store, relpath);
 }
 
 /* --- the walk ------------------------------------------------------------- */
@@ -301,7 +322,7 @@ static void file_items(Scan *s, gboolean wait)
 {
     while (s->next < s->n_items) {
         Item *it = item_at(s, s->next);
-        if (it->is_file && !g_atomic_int_get(&it->ready)) {
+        if (!g_atomic_int_get(&it->ready)) {
             if (!wait)
                 return;
             g_mutex_lock(&s->lock);
@@ -314,7 +335,7 @@ static void file_items(Scan *s, gboolean wait)
         if (it->replaces)
             dfs_index_builder_remove(s->b, it->relpath);
         if (it->is_file)
-            store_change(s, it->relpath, &it->st, it->facts, it->reason);
+            store_change(s, it->replaces, it->relpath, &it->st, it->facts, it->reason);
         if (it->facts != NULL)
             dfs_index_builder_add(s->b, it->relpath, &it->st, g_steal_pointer(&it->facts));
         else
@@ -342,13 +363,11 @@ static void add_item(Scan *s, Item *it)
         chunk = s->chunks[k >> CHUNK_BITS] = g_new(Item *, CHUNK_ITEMS);
     chunk[k & (CHUNK_ITEMS - 1)] = it;
     g_atomic_int_set(&s->n_items, (gint)k + 1); /* a full barrier: readers see the item */
-    if (it->is_file) {
-        s->c.reads++;
-        /* A reader that found nothing to do is woken for a handful of
-         * files, not for each: a wake-up costs about as much as a read. */
-        if (k + 1 - (guint)g_atomic_int_get(&s->next_read) >= WAKE_BACKLOG)
-            wake_readers(s, FALSE);
-    }
+    s->c.reads += it->is_file;
+    /* A reader that found nothing to do is woken for a handful of items,
+     * not for each: a wake-up costs about as much as a read. */
+    if (k + 1 - (guint)g_atomic_int_get(&s->next_read) >= WAKE_BACKLOG)
+        wake_readers(s, FALSE);
     file_items(s, FALSE);
 }
 
@@ -370,7 +389,7 @@ static void on_file(const char *relpath, const struct stat *st, gpointer user)
     Item *it = item_new(relpath);
     it->st = *st;
     it->is_file = TRUE;
-    it->replaces = k != NULL;
+    it->replaces = k != NULL ? k->row : 0;
     add_item(s, it);
 }
 
@@ -398,7 +417,7 @@ static void take_out_vanished(Scan *s)
         if (((Known *)value)->seen)
             continue;
         dfs_index_builder_remove(s->b, key);
-        store_change(s, key, NULL, NULL, NULL);
+        store_change(s, ((Known *)value)->row, key, NULL, NULL, NULL);
     }
 }
 
@@ -413,6 +432,7 @@ DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *si
     s->user = user;
     s->b = dfs_index_builder_new();
     s->known = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    s->stale_rows = g_array_new(FALSE, FALSE, sizeof(gint64));
     s->chunks = g_new0(Item **, MAX_CHUNKS);
     g_mutex_init(&s->lock);
     g_cond_init(&s->work);
@@ -428,7 +448,11 @@ DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *si
         dfs_store_begin(store);
         dfs_store_clear(store);
         s->store_open = TRUE;
+    } else {
+        for (guint k = 0; k < s->stale_rows->len; k++)
+            store_change(s, g_array_index(s->stale_rows, gint64, k), NULL, NULL, NULL, NULL);
     }
+    g_array_set_size(s->stale_rows, 0);
     /* What the store knew, at once: the walk corrects it. */
     publish(s, FALSE);
     return s;
@@ -440,6 +464,7 @@ void dfs_scan_free(DfsScan *s)
         return;
     dfs_index_builder_free(s->b);
     g_hash_table_unref(s->known);
+    g_array_unref(s->stale_rows);
     for (guint k = s->next; k < s->n_items; k++) /* left by a cancelled scan */
         item_free(item_at(s, k));
     for (guint c = 0; c < MAX_CHUNKS && c <= s->n_items >> CHUNK_BITS; c++)

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "input-limits.h"
+#include "scratch.h"
 
 #define IN_CHUNK 16384
 
@@ -21,6 +22,7 @@ struct _DfsSource {
     gsize len;
     gsize cap;
     gboolean borrowed; /* buf points into bytes (no copy) */
+    gboolean scratch;  /* buf is the thread's first-read block (scratch.h) */
 
     /* Deflated tail: inflate input bytes [in_pos, in_size). */
     z_stream *z;
@@ -76,7 +78,9 @@ void dfs_source_free(DfsSource *src)
         inflateEnd(src->z);
         g_free(src->z);
     }
-    if (!src->borrowed)
+    if (src->scratch)
+        dfs_scratch_give(DFS_SCRATCH_HEADER, src->buf);
+    else if (!src->borrowed)
         g_free(src->buf);
     g_free(src->in_chunk);
     if (src->bytes != NULL)
@@ -93,7 +97,19 @@ static void reserve(DfsSource *src, gsize need)
     gsize cap = src->cap ? src->cap : DFS_HEADER_FIRST_READ;
     while (cap < need)
         cap = cap > G_MAXSIZE / 2 ? need : cap * 2;
-    src->buf = g_realloc(src->buf, cap);
+    if (src->buf == NULL && cap == DFS_HEADER_FIRST_READ) {
+        /* Most headers fit their first read: one block per thread serves. */
+        src->buf = dfs_scratch_take(DFS_SCRATCH_HEADER, cap);
+        src->scratch = TRUE;
+    } else if (src->scratch) {
+        guint8 *grown = g_malloc(cap);
+        memcpy(grown, src->buf, src->len);
+        dfs_scratch_give(DFS_SCRATCH_HEADER, src->buf);
+        src->buf = grown;
+        src->scratch = FALSE;
+    } else {
+        src->buf = g_realloc(src->buf, cap);
+    }
     src->cap = cap;
 }
 
@@ -282,7 +298,8 @@ void dfs_source_finish(DfsSource *src)
         g_clear_pointer(&src->z, g_free);
         src->z_done = TRUE;
     }
-    if (!src->borrowed && src->cap > src->len + 4096) {
+    /* A first-read block is kept whole (DFS_HEADER_FIRST_READ bytes). */
+    if (!src->borrowed && !src->scratch && src->cap > src->len + 4096) {
         src->buf = g_realloc(src->buf, MAX(src->len, 1));
         src->cap = MAX(src->len, 1);
     }

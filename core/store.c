@@ -9,13 +9,14 @@
 
 /* Bumped whenever the facts or the schema change: an older file is then
  * foreign, and rebuilt. */
-#define STORE_SCHEMA "dicomfs-index-3"
+#define STORE_SCHEMA "dicomfs-index-4"
 
 struct _DfsStore {
     sqlite3 *db;
     sqlite3_stmt *insert;
     sqlite3_stmt *remove;
-    gint64 seq; /* the last row's */
+    gint64 seq;    /* the last row's */
+    GString *blob; /* the row being put's facts (reused) */
 };
 
 char *dfs_store_default_path(const char *source)
@@ -98,10 +99,14 @@ DfsStore *dfs_store_open(const char *path, const char *source, gboolean *rebuilt
         return store_fail(error, path, db), NULL;
     DfsStore *s = g_new0(DfsStore, 1);
     s->db = db;
-    exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO files VALUES(?, ?, ?, ?, ?, ?)", -1,
-                           &s->insert, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "DELETE FROM files WHERE relpath = ?", -1, &s->remove, NULL) !=
+    s->blob = g_string_sized_new(1024);
+    /* No checkpoint at each commit: a first scan's commit would copy the
+     * whole log into the database before the scan could say it is done.
+     * dfs_store_close does it, after the scan. */
+    exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;");
+    if (sqlite3_prepare_v2(db, "INSERT INTO files VALUES(?, ?, ?, ?, ?, ?)", -1, &s->insert,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "DELETE FROM files WHERE seq = ?", -1, &s->remove, NULL) !=
             SQLITE_OK) {
         store_fail(error, path, NULL);
         dfs_store_close(s);
@@ -116,7 +121,9 @@ void dfs_store_close(DfsStore *s)
         return;
     sqlite3_finalize(s->insert);
     sqlite3_finalize(s->remove);
+    /* The last connection's close folds the log into the database. */
     sqlite3_close(s->db);
+    g_string_free(s->blob, TRUE);
     g_free(s);
 }
 
@@ -141,8 +148,8 @@ gboolean dfs_store_load(DfsStore *s, DfsStoreRowFunc fn, gpointer user, guint *n
                                           (gsize)sqlite3_column_bytes(st, 4));
         else if (sqlite3_column_type(st, 5) == SQLITE_TEXT)
             reason = (const char *)sqlite3_column_text(st, 5);
-        fn(relpath, (guint64)sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3), facts,
-           reason, user);
+        fn(s->seq, relpath, (guint64)sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+           facts, reason, user);
         rows++;
     }
     sqlite3_finalize(st);
@@ -165,15 +172,14 @@ void dfs_store_put(DfsStore *s, const char *relpath, guint64 size, gint64 mtime_
                    const DfsFacts *facts, const char *reason)
 {
     sqlite3_stmt *st = s->insert;
-    g_autoptr(GBytes) blob = facts ? dfs_facts_serialize(facts) : NULL;
     sqlite3_bind_int64(st, 1, ++s->seq);
     sqlite3_bind_text(st, 2, relpath, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)size);
     sqlite3_bind_int64(st, 4, mtime_ns);
-    if (blob != NULL)
-        sqlite3_bind_blob(st, 5, g_bytes_get_data(blob, NULL), (int)g_bytes_get_size(blob),
-                          SQLITE_TRANSIENT);
-    else
+    if (facts != NULL) {
+        dfs_facts_serialize_to(facts, s->blob);
+        sqlite3_bind_blob(st, 5, s->blob->str, (int)s->blob->len, SQLITE_STATIC);
+    } else
         sqlite3_bind_null(st, 5);
     if (reason != NULL)
         sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
@@ -184,9 +190,9 @@ void dfs_store_put(DfsStore *s, const char *relpath, guint64 size, gint64 mtime_
     sqlite3_clear_bindings(st);
 }
 
-void dfs_store_remove(DfsStore *s, const char *relpath)
+void dfs_store_remove(DfsStore *s, gint64 row)
 {
-    sqlite3_bind_text(s->remove, 1, relpath, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s->remove, 1, row);
     sqlite3_step(s->remove);
     sqlite3_reset(s->remove);
     sqlite3_clear_bindings(s->remove);
@@ -194,10 +200,7 @@ void dfs_store_remove(DfsStore *s, const char *relpath)
 
 gboolean dfs_store_commit(DfsStore *s, GError **error)
 {
-    /* The index on relpath (for replacing and removing rows) is made after
-     * a first scan's rows are in: one sort instead of 100,000 inserts. */
-    if (exec(s->db, "CREATE UNIQUE INDEX IF NOT EXISTS files_relpath ON files(relpath);"
-                    "COMMIT"))
+    if (exec(s->db, "COMMIT"))
         return TRUE;
     g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "index: %s", sqlite3_errmsg(s->db));
     exec(s->db, "ROLLBACK");

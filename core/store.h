@@ -24,22 +24,26 @@ char *dfs_store_default_path(const char *source);
 DfsStore *dfs_store_open(const char *path, const char *source, gboolean *rebuilt, GError **error);
 void dfs_store_close(DfsStore *store);
 
-/* Call fn for every stored file, in the order they were filed: facts
+/* Call fn for every stored file, in the order they were filed: its row
+ * number (for dfs_store_remove), facts
  * (fn takes them) or, for a file not in the tree, the reason.  A row whose
  * facts do not parse is passed with neither, so that it is read again.
  * FALSE when the database fails part way (damaged): what was passed then
  * is not to be trusted, and dfs_store_clear() starts it anew. */
-typedef void (*DfsStoreRowFunc)(const char *relpath, guint64 size, gint64 mtime_ns,
+typedef void (*DfsStoreRowFunc)(gint64 row, const char *relpath, guint64 size, gint64 mtime_ns,
                                 DfsFacts *facts, const char *reason, gpointer user);
 gboolean dfs_store_load(DfsStore *store, DfsStoreRowFunc fn, gpointer user, guint *n_rows);
 void dfs_store_clear(DfsStore *store);
 
 /* Changes, in one transaction: begin, then puts (a new or changed file,
- * filed after every stored one) and removes, then commit. */
+ * filed after every stored one; a changed file's old row is removed) and
+ * removes of rows by number, then commit.  Rows are found by number, not
+ * by path: no index on paths to build or keep.  The commit leaves the
+ * write-ahead log as it is; closing the store folds it in. */
 void dfs_store_begin(DfsStore *store);
 void dfs_store_put(DfsStore *store, const char *relpath, guint64 size, gint64 mtime_ns,
                    const DfsFacts *facts, const char *reason);
-void dfs_store_remove(DfsStore *store, const char *relpath);
+void dfs_store_remove(DfsStore *store, gint64 row);
 gboolean dfs_store_commit(DfsStore *store, GError **error);
 
 G_END_DECLS
