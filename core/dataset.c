@@ -223,6 +223,30 @@ gsize dfs_dataset_loaded_size(const DfsDataset *ds)
     return dfs_source_len(ds->src);
 }
 
+gsize dfs_dataset_memory(const DfsDataset *ds)
+{
+    /* Each allocation costs about 16 bytes more than asked (glibc). */
+    gsize n = sizeof *ds + 16 + (gsize)ds->elems_room * sizeof(DfsElement) + 16 +
+              dfs_source_memory(ds->src) + 32;
+    if (ds->top != NULL)
+        n += ds->top->len * sizeof(guint32) + 64;
+    if (ds->creators != NULL)
+        n += ds->creators->len * sizeof(guint32) + 64;
+    if (ds->creator_text != NULL)
+        n += ds->creator_text->allocated_len + 64;
+    if (ds->fragments != NULL)
+        n += ds->fragments->len * sizeof(DfsFragment) + 64;
+    if (ds->ts_uid != NULL)
+        n += strlen(ds->ts_uid) + 17;
+    if (ds->path != NULL)
+        n += strlen(ds->path) + 17;
+    if (ds->root_charset != NULL)
+        n += 256;
+    if (ds->item_charsets != NULL)
+        n += g_hash_table_size(ds->item_charsets) * 320 + 128;
+    return n;
+}
+
 guint dfs_dataset_pixel_data(const DfsDataset *ds)
 {
     return ds->pixel_data;

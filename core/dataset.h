@@ -105,6 +105,10 @@ gboolean dfs_dataset_is_header_only(const DfsDataset *ds);
 /* Bytes of the stream held in memory (what a header-only read loaded). */
 gsize dfs_dataset_loaded_size(const DfsDataset *ds);
 
+/* Bytes of memory the dataset holds in all: the stream's buffers, the
+ * element array's room and the other tables (what a cache should count). */
+gsize dfs_dataset_memory(const DfsDataset *ds);
+
 /* The index of top-level Pixel Data (7FE0,0010), or DFS_NO_INDEX.  In a
  * header-only read it is present (with DFS_ELEM_NOT_LOADED) but has no
  * fragments. */

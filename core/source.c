@@ -291,6 +291,16 @@ gsize dfs_source_len(const DfsSource *src)
     return src->len;
 }
 
+gsize dfs_source_memory(const DfsSource *src)
+{
+    gsize n = sizeof *src + (src->borrowed ? 0 : src->cap);
+    if (src->in_chunk != NULL)
+        n += IN_CHUNK;
+    if (src->z != NULL)
+        n += sizeof(z_stream) + 48 * 1024; /* zlib's state and window */
+    return n;
+}
+
 void dfs_source_finish(DfsSource *src)
 {
     if (src->z != NULL) {

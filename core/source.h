@@ -40,6 +40,8 @@ gboolean dfs_source_start_deflate(DfsSource *src, guint64 at, GError **error);
 /* The loaded buffer and its length (bytes [0, len) of the stream). */
 const guint8 *dfs_source_data(const DfsSource *src);
 gsize dfs_source_len(const DfsSource *src);
+/* Bytes of memory the source holds (its buffers and inflate state). */
+gsize dfs_source_memory(const DfsSource *src);
 
 /* Give up further reading: closes the inflater and trims the buffer to
  * what is loaded.  The buffer stays valid until dfs_source_free. */

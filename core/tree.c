@@ -56,6 +56,10 @@ static const InstanceEntry instance_entries[] = {
 #define SUB(e) ((guint)((e)&0xFFFFFF))
 #define ENTRY(k, n, s) (((guint64)(k) << 60) | ((guint64)(n) << 24) | (guint64)(s))
 
+/* A cache entry's own cost beside its value: the entry, its hash slot and
+ * the allocator's overhead. */
+#define ENTRY_COST 96
+
 static const char *const meta_files[] = {"errors.tsv", "instances.tsv", "patients.tsv",
                                          "series.tsv", "status", "studies.tsv"};
 
@@ -224,8 +228,7 @@ static DfsDataset *dataset_for(const View *v, guint node, GError **error)
             ds = full;
         }
     }
-    gsize size = dfs_dataset_loaded_size(ds) + dfs_dataset_n_elements(ds) * sizeof(DfsElement);
-    DfsDataset *cached = dfs_cache_put(v->tree->datasets, inst, ds, size);
+    DfsDataset *cached = dfs_cache_put(v->tree->datasets, inst, ds, dfs_dataset_memory(ds) + ENTRY_COST);
     dfs_dataset_free(ds);
     return cached;
 }
@@ -348,7 +351,7 @@ static DfsDataset *full_dataset_for(const View *v, guint node, GError **error)
     ds = dfs_read_file(path, DFS_READ_FULL, error);
     if (ds == NULL)
         return NULL;
-    DfsDataset *cached = dfs_cache_put(v->tree->datasets, key, ds, dfs_dataset_loaded_size(ds));
+    DfsDataset *cached = dfs_cache_put(v->tree->datasets, key, ds, dfs_dataset_memory(ds) + ENTRY_COST);
     dfs_dataset_free(ds);
     return cached;
 }
@@ -842,9 +845,11 @@ GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error)
     gboolean ok = render(v, e, out, error);
     GBytes *cached = NULL;
     if (ok) {
-        gsize len = out->len;
+        /* What it takes: the string's whole room (it grows by doubling) and
+         * the GBytes around it. */
+        gsize held = out->allocated_len + 16 + 48 + 16;
         b = g_string_free_to_bytes(out);
-        cached = dfs_cache_put(t->contents, e, b, len + 64);
+        cached = dfs_cache_put(t->contents, e, b, held + ENTRY_COST);
         g_bytes_unref(b);
     } else {
         g_string_free(out, TRUE);
