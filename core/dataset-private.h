@@ -32,5 +32,9 @@ struct _DfsDataset {
 };
 
 DfsDataset *dfs_dataset_new_internal(DfsSource *src);
+/* Extend the creators table (made by the caller) to n entries, the new
+ * ones DFS_NO_INDEX. */
+void dfs_dataset_pad_creators(DfsDataset *ds, guint n);
+
 /* After parsing: parse character sets, trim arrays. */
 void dfs_dataset_seal(DfsDataset *ds);

@@ -35,10 +35,7 @@ void dfs_dataset_free(DfsDataset *ds)
 {
     if (ds == NULL || !g_atomic_int_dec_and_test(&ds->refcount))
         return;
-    if (ds->elems_scratch)
-        dfs_scratch_give(DFS_SCRATCH_ELEMS, ds->elems);
-    else
-        g_free(ds->elems);
+    dfs_scratch_release(DFS_SCRATCH_ELEMS, ds->elems, ds->elems_scratch);
     if (ds->top != NULL)
         g_array_unref(ds->top);
     if (ds->creators != NULL)
@@ -102,15 +99,21 @@ static void seal_top(DfsDataset *ds)
     }
 }
 
+void dfs_dataset_pad_creators(DfsDataset *ds, guint n)
+{
+    guint from = ds->creators->len;
+    if (from >= n)
+        return;
+    g_array_set_size(ds->creators, n);
+    for (guint k = from; k < n; k++)
+        g_array_index(ds->creators, guint32, k) = DFS_NO_INDEX;
+}
+
 void dfs_dataset_seal(DfsDataset *ds)
 {
     seal_top(ds);
-    if (ds->creators != NULL && ds->creators->len < ds->n_elems) {
-        guint from = ds->creators->len;
-        g_array_set_size(ds->creators, ds->n_elems);
-        for (guint k = from; k < ds->n_elems; k++)
-            g_array_index(ds->creators, guint32, k) = DFS_NO_INDEX;
-    }
+    if (ds->creators != NULL)
+        dfs_dataset_pad_creators(ds, ds->n_elems);
     seal_charsets(ds);
 }
 

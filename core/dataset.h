@@ -128,6 +128,8 @@ gboolean dfs_dataset_read_stream(const DfsDataset *ds, guint64 offset, void *buf
 /* The whole value of a text element as UTF-8 (charset decoded, padding
  * trimmed, values joined by '\'); NULL if absent.  Caller frees. */
 char *dfs_dataset_get_string(const DfsDataset *ds, guint parent, guint32 tag);
+/* The same text appended to out; FALSE (nothing appended) if absent. */
+gboolean dfs_dataset_append_string(const DfsDataset *ds, guint parent, guint32 tag, GString *out);
 
 /* Value number `n` of an integer element (US SS UL SL SV UV, or IS text) in
  * *out.  FALSE if absent, not an integer, or out of range. */

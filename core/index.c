@@ -47,6 +47,10 @@ static const Column instance_cols[] = {
 /* dfs_facts_new keeps up to 8 offsets a level (the NULL row is the 9th). */
 G_STATIC_ASSERT(G_N_ELEMENTS(patient_cols) <= 9 && G_N_ELEMENTS(study_cols) <= 9 &&
                 G_N_ELEMENTS(series_cols) <= 9 && G_N_ELEMENTS(instance_cols) <= 9);
+/* Every level's columns and its NULL row fit DfsFacts' slots. */
+#define FACTS_SLOTS 24
+G_STATIC_ASSERT(G_N_ELEMENTS(patient_cols) + G_N_ELEMENTS(study_cols) +
+                    G_N_ELEMENTS(series_cols) + G_N_ELEMENTS(instance_cols) <= FACTS_SLOTS);
 
 static const Column *const level_cols[] = {NULL, patient_cols, study_cols, series_cols,
                                            instance_cols};
@@ -59,7 +63,6 @@ enum { IN_NUMBER, IN_UID, IN_CLASS, IN_TS };
 
 /* One allocation: the readers make one per file and the scan's thread
  * frees it, so each costs a lock of the shared heap at most once. */
-#define FACTS_SLOTS 24 /* every level's columns and a NULL after each */
 struct _DfsFacts {
     gboolean dicomdir;
     char **fields[DFS_LEVEL_INSTANCE + 1]; /* per level_cols, into slots; [0] unused */
@@ -86,7 +89,6 @@ static DfsFacts *facts_alloc(gsize text)
     guint slot = 0;
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
         guint n = n_columns((DfsLevel)l);
-        g_assert(slot + n + 1 <= FACTS_SLOTS);
         f->fields[l] = &f->slots[slot];
         for (guint k = 0; k < n; k++)
             f->slots[slot++] = f->text;
@@ -107,12 +109,8 @@ static GPrivate facts_pool = G_PRIVATE_INIT(pool_free);
  * appended) when the dataset has no such text element. */
 static gboolean append_field(GString *pool, const DfsDataset *ds, guint32 tag)
 {
-    gsize start = pool->len;
-    guint i = dfs_dataset_find(ds, DFS_ROOT, tag);
-    if (i == DFS_NO_INDEX || !dfs_value_append_text(ds, i, pool)) {
-        g_string_truncate(pool, start);
+    if (!dfs_dataset_append_string(ds, DFS_ROOT, tag, pool))
         return FALSE;
-    }
     g_string_append_c(pool, '\0');
     return TRUE;
 }
@@ -181,14 +179,7 @@ static gssize decimal(char buf[24], gsize v, char stop)
 
 /* "D" or "-" for the DICOMDIR flag, then per level the field count and each
  * field as "<length>:<bytes>": lengths make any byte in a value safe. */
-GBytes *dfs_facts_serialize(const DfsFacts *f)
-{
-    GString *s = g_string_sized_new(512);
-    dfs_facts_serialize_to(f, s);
-    return g_string_free_to_bytes(s);
-}
-
-void dfs_facts_serialize_to(const DfsFacts *f, GString *s)
+void dfs_facts_serialize(const DfsFacts *f, GString *s)
 {
     g_string_truncate(s, 0);
     g_string_append_c(s, f->dicomdir ? 'D' : '-');
@@ -228,10 +219,8 @@ DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len)
     f->dicomdir = *p++ == 'D';
     char *q = f->text + 1, *qend = f->text + len + 32; /* text[0]: "" */
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
-        gsize n, cols = 0;
-        while (level_cols[l][cols].column)
-            cols++;
-        if (!read_count(&p, end, ';', &n) || n != cols)
+        gsize n;
+        if (!read_count(&p, end, ';', &n) || n != n_columns((DfsLevel)l))
             return dfs_facts_free(f), NULL;
         for (gsize k = 0; k < n; k++) {
             gsize flen;
@@ -540,8 +529,7 @@ guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struc
     guint ids[DFS_LEVEL_INSTANCE] = {DFS_INDEX_ROOT};
     gboolean same = TRUE;
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_SERIES; l++) {
-        same = same && g_string_equal(keys[l], b->last_keys[l]) && b->last_ids[l] != 0 &&
-               b->live->data[b->last_ids[l]];
+        same = same && g_string_equal(keys[l], b->last_keys[l]) && b->live->data[b->last_ids[l]];
         ids[l] = same ? b->last_ids[l]
                       : find_or_add(b, ids[l - 1], (DfsLevel)l, keys[l]->str, facts);
         if (!same) {

@@ -43,9 +43,7 @@ void dfs_facts_free(DfsFacts *facts);
 
 /* Facts as bytes and back, for the persistent store.  NULL from
  * dfs_facts_deserialize when the bytes are not a serialization. */
-GBytes *dfs_facts_serialize(const DfsFacts *facts);
-/* The same bytes into out (emptied first). */
-void dfs_facts_serialize_to(const DfsFacts *facts, GString *out);
+void dfs_facts_serialize(const DfsFacts *facts, GString *out); /* out emptied first */
 DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len);
 
 /* --- building -------------------------------------------------------------

@@ -132,14 +132,8 @@ static guint append(Parser *p, guint32 tag, DfsVr vr, guint8 flags, guint32 len,
     DfsDataset *ds = p->ds;
     if (p->n_elems == ds->elems_room) {
         guint room = MAX(ds->elems_room * 2, 64u);
-        DfsElement *grown = g_new(DfsElement, room);
-        memcpy(grown, ds->elems, p->n_elems * sizeof(DfsElement));
-        if (ds->elems_scratch)
-            dfs_scratch_give(DFS_SCRATCH_ELEMS, ds->elems);
-        else
-            g_free(ds->elems);
-        ds->elems = grown;
-        ds->elems_scratch = FALSE;
+        ds->elems = dfs_scratch_grow(DFS_SCRATCH_ELEMS, ds->elems, &ds->elems_scratch,
+                                     p->n_elems * sizeof(DfsElement), room * sizeof(DfsElement));
         ds->elems_room = room;
     }
     const Frame *f = &p->stack[p->depth];
@@ -212,12 +206,7 @@ static void track_private(Parser *p, guint idx, guint32 tag)
     guint32 creator = find_creator(f, tag);
     if (ds->creators == NULL)
         ds->creators = g_array_sized_new(FALSE, FALSE, sizeof(guint32), p->n_elems + 64);
-    guint from = ds->creators->len;
-    if (from < idx) {
-        g_array_set_size(ds->creators, idx);
-        for (guint k = from; k < idx; k++)
-            g_array_index(ds->creators, guint32, k) = DFS_NO_INDEX;
-    }
+    dfs_dataset_pad_creators(ds, idx);
     g_array_append_val(ds->creators, creator);
 }
 
@@ -544,7 +533,7 @@ static gboolean more_at_top(Parser *p, GError **error, gboolean *failed)
     return TRUE;
 }
 
-static gboolean parse_loop(Parser *p, GError **error)
+static gboolean parse(Parser *p, GError **error)
 {
     while (!p->done) {
         if (!close_frames(p, error))
@@ -575,12 +564,6 @@ static gboolean parse_loop(Parser *p, GError **error)
             return FALSE;
     }
     return TRUE;
-}
-
-static gboolean parse(Parser *p, GError **error)
-{
-    gboolean ok = parse_loop(p, error);
-    return ok;
 }
 
 /* --- the start of a file (PS3.10 7.1) and its encoding -------------------- */

@@ -1,6 +1,8 @@
 /* dicomfs core: per-thread spare blocks.  See scratch.h. */
 #include "scratch.h"
 
+#include <string.h>
+
 /* The kept block, its size in front of it. */
 typedef struct {
     gsize size;
@@ -27,6 +29,26 @@ gpointer dfs_scratch_take(DfsScratchKind kind, gsize size)
     k = g_malloc(sizeof(Kept) + MAX(size, 1));
     k->size = size;
     return k->data;
+}
+
+gpointer dfs_scratch_grow(DfsScratchKind kind, gpointer block, gboolean *scratch, gsize used,
+                          gsize size)
+{
+    if (!*scratch)
+        return g_realloc(block, size);
+    gpointer grown = g_malloc(size);
+    memcpy(grown, block, MIN(used, size));
+    dfs_scratch_give(kind, block);
+    *scratch = FALSE;
+    return grown;
+}
+
+void dfs_scratch_release(DfsScratchKind kind, gpointer block, gboolean scratch)
+{
+    if (scratch)
+        dfs_scratch_give(kind, block);
+    else
+        g_free(block);
 }
 
 void dfs_scratch_give(DfsScratchKind kind, gpointer block)

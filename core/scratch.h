@@ -27,6 +27,16 @@ gpointer dfs_scratch_take(DfsScratchKind kind, gsize size);
 /* Give back a block from dfs_scratch_take (never one from g_malloc). */
 void dfs_scratch_give(DfsScratchKind kind, gpointer block);
 
+/* For a buffer that starts as a scratch block and may outgrow it: *scratch
+ * says which it is now.  Grow it to `size` bytes keeping the first `used`:
+ * a scratch block is copied into an ordinary one (g_malloc) and given back;
+ * an ordinary one (or NULL) is reallocated. */
+gpointer dfs_scratch_grow(DfsScratchKind kind, gpointer block, gboolean *scratch, gsize used,
+                          gsize size);
+
+/* Free such a buffer: given back when it is a scratch block, else g_free. */
+void dfs_scratch_release(DfsScratchKind kind, gpointer block, gboolean scratch);
+
 /* Elements in a dataset's first array. */
 #define DFS_SCRATCH_ELEMS_FIRST 256
 

@@ -78,10 +78,8 @@ void dfs_source_free(DfsSource *src)
         inflateEnd(src->z);
         g_free(src->z);
     }
-    if (src->scratch)
-        dfs_scratch_give(DFS_SCRATCH_HEADER, src->buf);
-    else if (!src->borrowed)
-        g_free(src->buf);
+    if (!src->borrowed)
+        dfs_scratch_release(DFS_SCRATCH_HEADER, src->buf, src->scratch);
     g_free(src->in_chunk);
     if (src->bytes != NULL)
         g_bytes_unref(src->bytes);
@@ -101,14 +99,8 @@ static void reserve(DfsSource *src, gsize need)
         /* Most headers fit their first read: one block per thread serves. */
         src->buf = dfs_scratch_take(DFS_SCRATCH_HEADER, cap);
         src->scratch = TRUE;
-    } else if (src->scratch) {
-        guint8 *grown = g_malloc(cap);
-        memcpy(grown, src->buf, src->len);
-        dfs_scratch_give(DFS_SCRATCH_HEADER, src->buf);
-        src->buf = grown;
-        src->scratch = FALSE;
     } else {
-        src->buf = g_realloc(src->buf, cap);
+        src->buf = dfs_scratch_grow(DFS_SCRATCH_HEADER, src->buf, &src->scratch, src->len, cap);
     }
     src->cap = cap;
 }

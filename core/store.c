@@ -177,7 +177,7 @@ void dfs_store_put(DfsStore *s, const char *relpath, guint64 size, gint64 mtime_
     sqlite3_bind_int64(st, 3, (sqlite3_int64)size);
     sqlite3_bind_int64(st, 4, mtime_ns);
     if (facts != NULL) {
-        dfs_facts_serialize_to(facts, s->blob);
+        dfs_facts_serialize(facts, s->blob);
         sqlite3_bind_blob(st, 5, s->blob->str, (int)s->blob->len, SQLITE_STATIC);
     } else
         sqlite3_bind_null(st, 5);

@@ -34,18 +34,26 @@ static char *trim(char *s, DfsVr vr)
     return s;
 }
 
-/* The whole value decoded to UTF-8, before splitting. */
-static char *decode_whole(const DfsDataset *ds, guint i, const DfsElement *e)
+/* The whole value decoded to UTF-8, before splitting, appended to out;
+ * FALSE (nothing appended) where the value is not in memory. */
+static gboolean decode_into(const DfsDataset *ds, guint i, const DfsElement *e, GString *out)
 {
     gsize len;
     const guint8 *v = dfs_dataset_value(ds, i, &len);
     if (v == NULL)
-        return NULL;
+        return FALSE;
     /* Values may hold NUL padding; text stops at the first NUL of a UI and
      * is otherwise taken whole (NULs inside are dropped by the decoder). */
-    GString *s = g_string_sized_new(len + 1);
     const DfsCharset *cs = dfs_vr_uses_charset(e->vr) ? dfs_dataset_charset(ds, i) : NULL;
-    dfs_charset_decode(cs, e->vr == DFS_VR_PN ? DFS_TEXT_PN : DFS_TEXT_PLAIN, v, len, s);
+    dfs_charset_decode(cs, e->vr == DFS_VR_PN ? DFS_TEXT_PN : DFS_TEXT_PLAIN, v, len, out);
+    return TRUE;
+}
+
+static char *decode_whole(const DfsDataset *ds, guint i, const DfsElement *e)
+{
+    GString *s = g_string_new(NULL);
+    if (!decode_into(ds, i, e, s))
+        return g_string_free(s, TRUE), NULL;
     return g_string_free(s, FALSE);
 }
 
@@ -80,14 +88,9 @@ gboolean dfs_value_append_text(const DfsDataset *ds, guint i, GString *out)
     const DfsElement *e = dfs_dataset_element(ds, i);
     if (e == NULL || !dfs_vr_is_text(e->vr))
         return FALSE;
-    gsize len;
-    const guint8 *bytes = dfs_dataset_value(ds, i, &len);
-    if (bytes == NULL)
-        return TRUE;
-    /* Decoded straight into out (as decode_whole would, without its copy). */
     gsize start = out->len;
-    const DfsCharset *cs = dfs_vr_uses_charset(e->vr) ? dfs_dataset_charset(ds, i) : NULL;
-    dfs_charset_decode(cs, e->vr == DFS_VR_PN ? DFS_TEXT_PN : DFS_TEXT_PLAIN, bytes, len, out);
+    if (!decode_into(ds, i, e, out))
+        return TRUE;
     char *whole = out->str + start;
     if (strchr(whole, '\\') == NULL || dfs_vr_is_single_valued_text(e->vr)) {
         /* One value (the usual case): trimmed, without splitting. */
@@ -98,7 +101,7 @@ gboolean dfs_value_append_text(const DfsDataset *ds, guint i, GString *out)
     g_string_truncate(out, start);
     char **v = dfs_value_texts(ds, i);
     if (v == NULL)
-        return e != NULL && dfs_vr_is_text(e->vr);
+        return TRUE;
     for (char **p = v; *p; p++) {
         if (p != v)
             g_string_append_c(out, '\\');
@@ -235,13 +238,16 @@ const char *dfs_format_real(double v, gboolean single, char buf[DFS_REAL_BUF])
 
 /* --- typed accessors of dataset.h ----------------------------------------- */
 
-char *dfs_dataset_get_string(const DfsDataset *ds, guint parent, guint32 tag)
+gboolean dfs_dataset_append_string(const DfsDataset *ds, guint parent, guint32 tag, GString *out)
 {
     guint i = dfs_dataset_find(ds, parent, tag);
-    if (i == DFS_NO_INDEX)
-        return NULL;
+    return i != DFS_NO_INDEX && dfs_value_append_text(ds, i, out);
+}
+
+char *dfs_dataset_get_string(const DfsDataset *ds, guint parent, guint32 tag)
+{
     GString *s = g_string_new(NULL);
-    if (!dfs_value_append_text(ds, i, s)) {
+    if (!dfs_dataset_append_string(ds, parent, tag, s)) {
         g_string_free(s, TRUE);
         return NULL;
     }
