@@ -10,10 +10,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "display.h"
-#include "image.h"
-#include "reader.h"
-#include "scan.h"
+#include "pixels/display.h"
+#include "pixels/decode.h"
+#include "pixels/png.h"
+#include "dicom/reader.h"
+#include "catalog/scan.h"
 
 static double cpu_now(void)
 {

@@ -19,9 +19,10 @@
 #include <unistd.h>
 
 #include "ops.h"
-#include "reader.h"
-#include "scan.h"
-#include "store.h"
+#include "dicom/input.h"
+#include "dicom/reader.h"
+#include "catalog/scan.h"
+#include "catalog/store.h"
 
 typedef struct {
     char *source;
@@ -356,7 +357,7 @@ int main(int argc, char **argv)
     /* Read-only for the kernel too, and a name for `mount` to show. */
     fuse_opt_add_arg(&args, "-oro,fsname=dicomfs,subtype=dicomfs");
     /* Nothing outside SOURCE is ever read, whatever links appear in it. */
-    dfs_read_confine(o.source);
+    dfs_input_confine(o.source);
     /* Shared with other users: the kernel checks the modes, which follow
      * the source files' (fs/ops.c). */
     static const struct fuse_opt shared_spec[] = {{"allow_other", 0, 1}, {"allow_root", 0, 1},

@@ -12,8 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "reader.h"
+#include "base/error.h"
+#include "dicom/input.h"
+#include "dicom/reader.h"
 
 /* Once the scan is done the tree never changes: let the kernel keep what it
  * learns.  While it runs, folders fill in and names can change (a tenth
@@ -93,7 +94,7 @@ static void mirror_source(fuse_req_t req, fuse_ino_t ino, struct stat *st)
         return;
     mode_t r = src.st_mode & 0444;
     /* A folder on the way that a class may not enter takes its r away. */
-    const char *root = dfs_read_confinement();
+    const char *root = dfs_input_confinement();
     g_autofree char *dir = g_path_get_dirname(path);
     while (root != NULL && r != 0 && strlen(dir) > strlen(root) && g_str_has_prefix(dir, root)) {
         struct stat d;
@@ -270,7 +271,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     of->fd = -1;
     g_autofree char *source = dfs_tree_source_range(tree_of(req), ino, &of->base, &of->length);
     if (source != NULL) {
-        of->fd = dfs_open_for_read(source);
+        of->fd = dfs_input_open(source);
         if (of->fd < 0) {
             int err = errno;
             g_free(of);
@@ -318,7 +319,7 @@ static void read_unopened(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
     guint64 base, length;
     g_autofree char *source = dfs_tree_source_range(tree_of(req), ino, &base, &length);
     if (source != NULL) {
-        int fd = dfs_open_for_read(source);
+        int fd = dfs_input_open(source);
         if (fd < 0) {
             fuse_reply_err(req, errno == ENOENT ? EIO : errno);
             return;

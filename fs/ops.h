@@ -5,7 +5,7 @@
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
 #include <fuse_lowlevel.h>
 
-#include "tree.h"
+#include "tree/tree.h"
 
 /* What fuse_req_userdata() gives every operation. */
 typedef struct {

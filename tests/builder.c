@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "tags.h"
+#include "dicom/tags.h"
 
 void enc_put16(TestEnc *e, guint16 v)
 {

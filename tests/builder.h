@@ -5,7 +5,7 @@
 
 #include <glib.h>
 
-#include "reader.h"
+#include "dicom/reader.h"
 
 typedef struct {
     GByteArray *b;

@@ -8,7 +8,7 @@
  * The sample files of pydicom are checked by tests/oracle/charset_oracle.py. */
 #include <string.h>
 
-#include "charset.h"
+#include "dicom/charset.h"
 
 #define FFFD "\xEF\xBF\xBD"
 

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dict-table.h"
-#include "tags.h"
+#include "dicom/dict-table.h"
+#include "dicom/tags.h"
 
 /* --- helpers --------------------------------------------------------------- */
 

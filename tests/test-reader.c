@@ -7,10 +7,10 @@
 #include <zlib.h>
 
 #include "builder.h"
-#include "error.h"
-#include "reader.h"
-#include "tags.h"
-#include "value.h"
+#include "base/error.h"
+#include "dicom/reader.h"
+#include "dicom/tags.h"
+#include "dicom/value.h"
 
 static char *string_at(DfsDataset *ds, guint parent, guint32 tag)
 {

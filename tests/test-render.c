@@ -4,10 +4,10 @@
 #include <string.h>
 
 #include "builder.h"
-#include "json.h"
-#include "render.h"
-#include "tags.h"
-#include "value.h"
+#include "dicom/json.h"
+#include "dicom/render.h"
+#include "dicom/tags.h"
+#include "dicom/value.h"
 
 static DfsDataset *build(TestEnc *e)
 {

@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict.h"
-#include "error.h"
-#include "image.h"
-#include "json.h"
-#include "reader.h"
-#include "render.h"
+#include "dicom/dict.h"
+#include "base/error.h"
+#include "dicom/json.h"
+#include "dicom/reader.h"
+#include "dicom/render.h"
+#include "pixels/decode.h"
 
 static gboolean opt_header_only, opt_meta, opt_pretty;
 

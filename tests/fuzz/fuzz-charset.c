@@ -8,7 +8,7 @@
  * what was there; the terms are valid UTF-8.  See fuzz.h. */
 #include <string.h>
 
-#include "charset.h"
+#include "dicom/charset.h"
 #include "fuzz.h"
 
 static void decode_check(const DfsCharset *cs, DfsTextKind kind, const guint8 *text, gsize len)

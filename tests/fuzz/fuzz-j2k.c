@@ -1,7 +1,7 @@
 /* Fuzz target for the JPEG 2000 decoder (OpenJPEG, codec-libs.c): an image
  * description (fuzz.h, FUZZ_IMAGE_HEADER bytes) then one codestream or JP2
  * file. */
-#include "codec.h"
+#include "pixels/codecs.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

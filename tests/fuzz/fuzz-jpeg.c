@@ -2,7 +2,7 @@
  * description (fuzz.h, FUZZ_IMAGE_HEADER bytes) then one JPEG stream, given
  * to libjpeg-turbo (8-bit) and to the 12-bit and 16-bit IJG builds
  * (extended and lossless), whatever its process and precision. */
-#include "codec.h"
+#include "pixels/codecs.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

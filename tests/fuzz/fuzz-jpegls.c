@@ -1,6 +1,6 @@
 /* Fuzz target for the JPEG-LS decoder (CharLS, codec-libs.c): an image
  * description (fuzz.h, FUZZ_IMAGE_HEADER bytes) then one JPEG-LS stream. */
-#include "codec.h"
+#include "pixels/codecs.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "names.h"
+#include "catalog/names.h"
 
 static gboolean is_control(gunichar c)
 {

@@ -10,9 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "display.h"
+#include "pixels/display.h"
+#include "pixels/decode.h"
+#include "pixels/png.h"
 #include "fuzz.h"
-#include "reader.h"
+#include "dicom/reader.h"
 
 /* Frames kept from the full read to compare with the header-only one. */
 #define COMPARE_FRAMES 4

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "json.h"
-#include "reader.h"
-#include "render.h"
+#include "dicom/json.h"
+#include "dicom/reader.h"
+#include "dicom/render.h"
 
 /* The dump of the dataset, or NULL where reading failed (with a reason). */
 static GString *exercise(DfsDataset *ds, GError *error)

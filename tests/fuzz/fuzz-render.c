@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "json.h"
-#include "reader.h"
-#include "render.h"
-#include "value.h"
+#include "dicom/json.h"
+#include "dicom/reader.h"
+#include "dicom/render.h"
+#include "dicom/value.h"
 
 /* --- a JSON syntax check (RFC 8259), enough to reject malformed output --- */
 

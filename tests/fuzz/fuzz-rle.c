@@ -1,7 +1,7 @@
 /* Fuzz target for the RLE Lossless decoder (PS3.5 Annex G, codec.c): an
  * image description (fuzz.h, FUZZ_IMAGE_HEADER bytes) then one encoded
  * frame, header and segments. */
-#include "codec.h"
+#include "pixels/codecs.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

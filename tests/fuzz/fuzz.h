@@ -12,7 +12,7 @@
 
 #include <glib.h>
 
-#include "image.h"
+#include "pixels/image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

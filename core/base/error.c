@@ -1,0 +1,3 @@
+#include "base/error.h"
+
+G_DEFINE_QUARK(dfs-error-quark, dfs_error)

@@ -1,0 +1,918 @@
+/* dicomfs core: the Patient / Study / Series / Instance index.  See index.h. */
+#include "catalog/index.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/names.h"
+#include "dicom/value.h"
+#include "dicom/tags.h"
+
+/* The facts kept per level: they name the folders and fill the .tsv tables.
+ * Everything else is read from the files on demand. */
+typedef struct {
+    const char *column;
+    guint32 tag;
+} Column;
+
+static const Column patient_cols[] = {
+    {"PatientName", DFS_TAG_PATIENT_NAME},       {"PatientID", DFS_TAG_PATIENT_ID},
+    {"IssuerOfPatientID", DFS_TAG_ISSUER_OF_PATIENT_ID},
+    {"PatientBirthDate", DFS_TAG_PATIENT_BIRTH_DATE}, {"PatientSex", DFS_TAG_PATIENT_SEX},
+    {NULL, 0},
+};
+static const Column study_cols[] = {
+    {"StudyDate", DFS_TAG_STUDY_DATE},
+    {"StudyDescription", DFS_TAG_STUDY_DESCRIPTION},
+    {"AccessionNumber", DFS_TAG_ACCESSION_NUMBER},
+    {"StudyID", DFS_TAG_STUDY_ID},
+    {"StudyInstanceUID", DFS_TAG_STUDY_INSTANCE_UID},
+    {NULL, 0},
+};
+static const Column series_cols[] = {
+    {"SeriesNumber", DFS_TAG_SERIES_NUMBER},
+    {"Modality", DFS_TAG_MODALITY},
+    {"SeriesDescription", DFS_TAG_SERIES_DESCRIPTION},
+    {"SeriesInstanceUID", DFS_TAG_SERIES_INSTANCE_UID},
+    {NULL, 0},
+};
+static const Column instance_cols[] = {
+    {"InstanceNumber", DFS_TAG_INSTANCE_NUMBER},
+    {"SOPInstanceUID", DFS_TAG_SOP_INSTANCE_UID},
+    {"SOPClassUID", DFS_TAG_SOP_CLASS_UID},
+    {"TransferSyntaxUID", DFS_TAG_TRANSFER_SYNTAX_UID},
+    {NULL, 0},
+};
+
+/* dfs_facts_new keeps up to 8 offsets a level (the NULL row is the 9th). */
+G_STATIC_ASSERT(G_N_ELEMENTS(patient_cols) <= 9 && G_N_ELEMENTS(study_cols) <= 9 &&
+                G_N_ELEMENTS(series_cols) <= 9 && G_N_ELEMENTS(instance_cols) <= 9);
+/* Every level's columns and its NULL row fit DfsFacts' slots. */
+#define FACTS_SLOTS 24
+G_STATIC_ASSERT(G_N_ELEMENTS(patient_cols) + G_N_ELEMENTS(study_cols) +
+                    G_N_ELEMENTS(series_cols) + G_N_ELEMENTS(instance_cols) <= FACTS_SLOTS);
+
+static const Column *const level_cols[] = {NULL, patient_cols, study_cols, series_cols,
+                                           instance_cols};
+
+/* Column positions used for names and keys. */
+enum { P_NAME, P_ID, P_ISSUER };
+enum { ST_DATE, ST_DESC, ST_ACCESSION, ST_ID, ST_UID };
+enum { SE_NUMBER, SE_MODALITY, SE_DESC, SE_UID };
+enum { IN_NUMBER, IN_UID, IN_CLASS, IN_TS };
+
+/* One allocation: the readers make one per file and the scan's thread
+ * frees it, so each costs a lock of the shared heap at most once. */
+struct _DfsFacts {
+    gboolean dicomdir;
+    char **fields[DFS_LEVEL_INSTANCE + 1]; /* per level_cols, into slots; [0] unused */
+    char *slots[FACTS_SLOTS];
+    char text[]; /* every field's text, a NUL after each */
+};
+
+static guint n_columns(DfsLevel level)
+{
+    guint n = 0;
+    while (level_cols[level][n].column)
+        n++;
+    return n;
+}
+
+/* Facts with room for `text` bytes of text; fields[l] point into slots,
+ * every one at "" (the first byte of text, set to NUL) until set. */
+static DfsFacts *facts_alloc(gsize text)
+{
+    DfsFacts *f = g_malloc(sizeof(DfsFacts) + MAX(text, 1));
+    f->dicomdir = FALSE;
+    f->fields[0] = NULL;
+    f->text[0] = '\0';
+    guint slot = 0;
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
+        guint n = n_columns((DfsLevel)l);
+        f->fields[l] = &f->slots[slot];
+        for (guint k = 0; k < n; k++)
+            f->slots[slot++] = f->text;
+        f->slots[slot++] = NULL;
+    }
+    return f;
+}
+
+static void pool_free(gpointer p)
+{
+    g_string_free(p, TRUE);
+}
+
+/* Each thread's pool where facts are gathered before their one copy. */
+static GPrivate facts_pool = G_PRIVATE_INIT(pool_free);
+
+/* Appends element tag's text and a NUL to pool; FALSE (and nothing
+ * appended) when the dataset has no such text element. */
+static gboolean append_field(GString *pool, const DfsDataset *ds, guint32 tag)
+{
+    if (!dfs_dataset_append_string(ds, DFS_ROOT, tag, pool))
+        return FALSE;
+    g_string_append_c(pool, '\0');
+    return TRUE;
+}
+
+static gboolean is_dicomdir(const DfsDataset *ds, GString *scratch)
+{
+    gsize start = scratch->len;
+    gboolean media = append_field(scratch, ds, DFS_TAG_MEDIA_STORAGE_SOP_CLASS_UID) &&
+                     strcmp(scratch->str + start, "1.2.840.10008.1.3.10") == 0;
+    g_string_truncate(scratch, start);
+    return media || dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_DIRECTORY_RECORD_SEQUENCE) != DFS_NO_INDEX;
+}
+
+/* Every field's text goes into the thread's pool, NUL after each (a missing
+ * element is an empty field), then into the facts' one block. */
+DfsFacts *dfs_facts_new(const DfsDataset *ds)
+{
+    GString *pool = g_private_get(&facts_pool);
+    if (pool == NULL)
+        g_private_set(&facts_pool, pool = g_string_sized_new(1024));
+    g_string_truncate(pool, 0);
+    g_string_append_c(pool, '\0'); /* offset 0: the empty field */
+    gboolean dicomdir = is_dicomdir(ds, pool);
+    gsize offsets[DFS_LEVEL_INSTANCE + 1][8];
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
+        for (guint k = 0, n = n_columns((DfsLevel)l); k < n; k++) {
+            gsize at = pool->len;
+            offsets[l][k] = append_field(pool, ds, level_cols[l][k].tag) ? at : 0;
+        }
+    /* Without File Meta Information the syntax is the one detected. */
+    gsize *ts = &offsets[DFS_LEVEL_INSTANCE][IN_TS];
+    if (pool->str[*ts] == '\0') {
+        *ts = pool->len;
+        g_string_append_len(pool, dfs_dataset_transfer_syntax(ds),
+                            (gssize)strlen(dfs_dataset_transfer_syntax(ds)) + 1);
+    }
+    DfsFacts *f = facts_alloc(pool->len);
+    f->dicomdir = dicomdir;
+    memcpy(f->text, pool->str, pool->len);
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
+        for (guint k = 0, n = n_columns((DfsLevel)l); k < n; k++)
+            f->fields[l][k] = f->text + offsets[l][k];
+    if (pool->allocated_len > 64 * 1024) /* a huge header's: not kept */
+        g_private_replace(&facts_pool, g_string_sized_new(1024));
+    return f;
+}
+
+void dfs_facts_free(DfsFacts *f)
+{
+    g_free(f);
+}
+
+/* v in decimal, then stop, into buf; returns the length. */
+static gssize decimal(char buf[24], gsize v, char stop)
+{
+    char tmp[24];
+    int n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (int k = 0; k < n; k++)
+        buf[k] = tmp[n - 1 - k];
+    buf[n] = stop;
+    return n + 1;
+}
+
+/* "D" or "-" for the DICOMDIR flag, then per level the field count and each
+ * field as "<length>:<bytes>": lengths make any byte in a value safe. */
+void dfs_facts_serialize(const DfsFacts *f, GString *s)
+{
+    g_string_truncate(s, 0);
+    g_string_append_c(s, f->dicomdir ? 'D' : '-');
+    char num[24];
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
+        guint n = g_strv_length(f->fields[l]);
+        g_string_append_len(s, num, decimal(num, n, ';'));
+        for (guint k = 0; k < n; k++) {
+            gsize len = strlen(f->fields[l][k]);
+            g_string_append_len(s, num, decimal(num, len, ':'));
+            g_string_append_len(s, f->fields[l][k], (gssize)len);
+        }
+    }
+}
+
+/* A decimal number ended by `stop`, advancing *p; FALSE if malformed. */
+static gboolean read_count(const char **p, const char *end, char stop, gsize *out)
+{
+    gsize v = 0;
+    const char *q = *p;
+    while (q < end && g_ascii_isdigit(*q) && v < G_MAXUINT32)
+        v = v * 10 + (gsize)(*q++ - '0');
+    if (q == *p || q >= end || *q != stop)
+        return FALSE;
+    *p = q + 1;
+    *out = v;
+    return TRUE;
+}
+
+DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len)
+{
+    const char *p = (const char *)data, *end = p + len;
+    if (len < 1 || (*p != 'D' && *p != '-'))
+        return NULL;
+    /* No value is longer than the input, and each gets a NUL. */
+    DfsFacts *f = facts_alloc(len + 32);
+    f->dicomdir = *p++ == 'D';
+    char *q = f->text + 1, *qend = f->text + len + 32; /* text[0]: "" */
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
+        gsize n;
+        if (!read_count(&p, end, ';', &n) || n != n_columns((DfsLevel)l))
+            return dfs_facts_free(f), NULL;
+        for (gsize k = 0; k < n; k++) {
+            gsize flen;
+            if (!read_count(&p, end, ':', &flen) || flen > (gsize)(end - p) ||
+                flen + 1 > (gsize)(qend - q))
+                return dfs_facts_free(f), NULL;
+            memcpy(q, p, flen);
+            q[flen] = '\0';
+            f->fields[l][k] = q;
+            q += flen + 1;
+            p += flen;
+        }
+    }
+    if (p != end)
+        return dfs_facts_free(f), NULL;
+    return f;
+}
+
+/* A node's facts, never changed once filed: shared by the builder and every
+ * snapshot, in the arena. */
+typedef struct {
+    const char *key;           /* levels: what groups it among its siblings */
+    const char *const *fields; /* per level_cols[level], "" where absent */
+    const char *relpath;       /* instances: the source file */
+    guint64 size;
+    struct timespec mtime;
+    guint32 parent;
+    guint8 level;
+} Node;
+
+typedef struct {
+    const char *relpath;
+    const char *reason;
+    gboolean counted; /* a file not in the tree (duplicate notes are) */
+} Skip;
+
+/* Strings and node records of a builder and its snapshots: append-only, so
+ * what a snapshot points to never moves; freed with the last of them. */
+#define ARENA_BLOCK (64 * 1024)
+
+typedef struct {
+    gint refs;
+    GStringChunk *strings;
+    GPtrArray *blocks; /* bump-allocated memory for records */
+    guint8 *pos;
+    gsize left;
+} Arena;
+
+struct _DfsIndexBuilder {
+    Arena *arena;
+    GPtrArray *nodes;       /* Node*, by number */
+    GByteArray *live;       /* per node */
+    GByteArray *dirty;      /* per node: its children changed since the last snapshot */
+    DfsIndex *last;         /* the last snapshot: clean folders' names are taken from it */
+    GPtrArray *children;    /* per node: GArray of guint32 in filing order, NULL for instances */
+    GHashTable *by_key;     /* "parent\x1fkey" -> node */
+    GHashTable *by_relpath; /* relpath (arena) -> instance node */
+    GHashTable *sop_uids;   /* SOP Instance UID (arena) -> first relpath (arena) */
+    GArray *skips;          /* Skip */
+    /* The last instance's folders: files of one series usually come one
+     * after another, and then need no key built or looked up. */
+    GString *last_keys[DFS_LEVEL_INSTANCE]; /* patient, study, series keys */
+    guint last_ids[DFS_LEVEL_INSTANCE];
+    GString *keys[DFS_LEVEL_INSTANCE]; /* the file being added's (reused) */
+    GString *full;                     /* a by_key key being looked up */
+};
+
+struct _DfsIndex {
+    gint refs;
+    Arena *arena;
+    guint n_nodes;
+    const Node **nodes;
+    guint8 *live;
+    const char **names;
+    guint32 *first_child; /* into kids: node's children, sorted by name */
+    guint32 *n_children;
+    guint32 *kids;
+    guint32 *first_instance;
+    Skip *skips;
+    guint n_skips, n_skipped, n_instances;
+    GStringChunk *name_strings;
+};
+
+static Arena *arena_new(void)
+{
+    Arena *a = g_new0(Arena, 1);
+    a->refs = 1;
+    a->strings = g_string_chunk_new(ARENA_BLOCK);
+    a->blocks = g_ptr_array_new_with_free_func(g_free);
+    return a;
+}
+
+static Arena *arena_ref(Arena *a)
+{
+    g_atomic_int_inc(&a->refs);
+    return a;
+}
+
+static void arena_unref(Arena *a)
+{
+    if (a == NULL || !g_atomic_int_dec_and_test(&a->refs))
+        return;
+    g_string_chunk_free(a->strings);
+    g_ptr_array_unref(a->blocks);
+    g_free(a);
+}
+
+static gpointer arena_alloc(Arena *a, gsize size)
+{
+    size = (size + 7) & ~(gsize)7;
+    if (a->left < size) {
+        gsize n = MAX((gsize)ARENA_BLOCK, size);
+        a->pos = g_malloc0(n);
+        a->left = n;
+        g_ptr_array_add(a->blocks, a->pos);
+    }
+    gpointer p = a->pos;
+    a->pos += size;
+    a->left -= size;
+    return p;
+}
+
+/* The same string once: for values that repeat (UIDs of classes and
+ * syntaxes, level fields). */
+static const char *arena_const(Arena *a, const char *s)
+{
+    return g_string_chunk_insert_const(a->strings, s);
+}
+
+static const char *arena_str(Arena *a, const char *s)
+{
+    return g_string_chunk_insert(a->strings, s);
+}
+
+/* Fields copied into the arena: an instance's UID and number are its own,
+ * the rest repeat. */
+static const char *const *arena_fields(Arena *a, DfsLevel level, char *const *fields)
+{
+    guint n = g_strv_length((char **)fields);
+    const char **out = arena_alloc(a, (n + 1) * sizeof(char *));
+    for (guint k = 0; k < n; k++)
+        out[k] = level == DFS_LEVEL_INSTANCE && (k == IN_UID || k == IN_NUMBER)
+                     ? arena_str(a, fields[k])
+                     : arena_const(a, fields[k]);
+    return out;
+}
+/* --- building ------------------------------------------------------------- */
+
+static const Node *bnode(const DfsIndexBuilder *b, guint id)
+{
+    return g_ptr_array_index(b->nodes, id);
+}
+
+static GArray *bchildren(const DfsIndexBuilder *b, guint id)
+{
+    return g_ptr_array_index(b->children, id);
+}
+
+static void children_free(gpointer p)
+{
+    if (p != NULL)
+        g_array_unref(p);
+}
+
+static guint add_node(DfsIndexBuilder *b, Node *n)
+{
+    guint id = b->nodes->len;
+    g_ptr_array_add(b->nodes, n);
+    guint8 one = 1;
+    g_byte_array_append(b->live, &one, 1);
+    g_byte_array_append(b->dirty, &one, 1);
+    g_ptr_array_add(b->children,
+                    n->level == DFS_LEVEL_INSTANCE ? NULL : g_array_new(FALSE, FALSE, sizeof(guint32)));
+    if (id != DFS_INDEX_ROOT) {
+        g_array_append_val(bchildren(b, n->parent), id);
+        b->dirty->data[n->parent] = 1;
+    }
+    return id;
+}
+
+DfsIndexBuilder *dfs_index_builder_new(void)
+{
+    DfsIndexBuilder *b = g_new0(DfsIndexBuilder, 1);
+    b->arena = arena_new();
+    b->nodes = g_ptr_array_new();
+    b->live = g_byte_array_new();
+    b->dirty = g_byte_array_new();
+    b->children = g_ptr_array_new_with_free_func(children_free);
+    b->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    b->by_relpath = g_hash_table_new(g_str_hash, g_str_equal);
+    b->sop_uids = g_hash_table_new(g_str_hash, g_str_equal);
+    b->skips = g_array_new(FALSE, FALSE, sizeof(Skip));
+    for (guint l = DFS_LEVEL_PATIENT; l < DFS_LEVEL_INSTANCE; l++) {
+        b->last_keys[l] = g_string_new(NULL);
+        b->keys[l] = g_string_new(NULL);
+    }
+    b->full = g_string_new(NULL);
+    Node *root = arena_alloc(b->arena, sizeof(Node));
+    root->key = "";
+    root->level = DFS_LEVEL_ROOT;
+    add_node(b, root);
+    return b;
+}
+
+void dfs_index_builder_free(DfsIndexBuilder *b)
+{
+    if (b == NULL)
+        return;
+    arena_unref(b->arena);
+    g_ptr_array_unref(b->nodes);
+    g_byte_array_unref(b->live);
+    g_byte_array_unref(b->dirty);
+    dfs_index_unref(b->last);
+    g_ptr_array_unref(b->children);
+    g_hash_table_unref(b->by_key);
+    g_hash_table_unref(b->by_relpath);
+    g_hash_table_unref(b->sop_uids);
+    g_array_unref(b->skips);
+    for (guint l = DFS_LEVEL_PATIENT; l < DFS_LEVEL_INSTANCE; l++) {
+        g_string_free(b->last_keys[l], TRUE);
+        g_string_free(b->keys[l], TRUE);
+    }
+    g_string_free(b->full, TRUE);
+    g_free(b);
+}
+
+/* The child of parent with key; a new one takes the level's fields. */
+static guint find_or_add(DfsIndexBuilder *b, guint parent, DfsLevel level, const char *key,
+                         const DfsFacts *facts)
+{
+    g_string_printf(b->full, "%u\x1f%s", parent, key);
+    gpointer found;
+    if (g_hash_table_lookup_extended(b->by_key, b->full->str, NULL, &found))
+        return GPOINTER_TO_UINT(found);
+    Node *n = arena_alloc(b->arena, sizeof(Node));
+    n->key = arena_str(b->arena, key);
+    n->level = (guint8)level;
+    n->parent = parent;
+    n->fields = arena_fields(b->arena, level, facts->fields[level]);
+    guint id = add_node(b, n);
+    g_hash_table_insert(b->by_key, g_strndup(b->full->str, b->full->len), GUINT_TO_POINTER(id));
+    return id;
+}
+
+static void key_parts(GString *key, const char *kind, const char *a, const char *b)
+{
+    g_string_assign(key, kind);
+    g_string_append_c(key, '\x1f');
+    g_string_append(key, a);
+    if (b != NULL) {
+        g_string_append_c(key, '\x1f');
+        g_string_append(key, b);
+    }
+}
+
+static void patient_key(GString *key, const DfsFacts *f)
+{
+    char **p = f->fields[DFS_LEVEL_PATIENT];
+    if (p[P_ID][0])
+        key_parts(key, "id", p[P_ID], p[P_ISSUER]);
+    else
+        key_parts(key, "name", p[P_NAME], NULL);
+}
+
+/* A UID, or the file's path where it is missing (so it merges nothing). */
+static void uid_key(GString *key, const char *uid, const char *relpath)
+{
+    if (uid[0])
+        key_parts(key, "uid", uid, NULL);
+    else
+        key_parts(key, "file", relpath, NULL);
+}
+
+static void add_skip(DfsIndexBuilder *b, const char *relpath, const char *reason, gboolean counted)
+{
+    Skip s = {arena_str(b->arena, relpath), arena_str(b->arena, reason), counted};
+    g_array_append_val(b->skips, s);
+}
+
+static void note_duplicate(DfsIndexBuilder *b, const char *relpath, const char *uid)
+{
+    if (uid[0] == '\0')
+        return;
+    const char *first = g_hash_table_lookup(b->sop_uids, uid);
+    if (first == NULL) {
+        g_hash_table_insert(b->sop_uids, (gpointer)uid, (gpointer)relpath);
+        return;
+    }
+    g_autofree char *reason =
+        g_strdup_printf("duplicate SOP Instance UID, also in %s (both are shown)", first);
+    add_skip(b, relpath, reason, FALSE);
+}
+
+guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
+                            DfsFacts *facts)
+{
+    if (facts->dicomdir) {
+        dfs_index_builder_skip(b, relpath, "DICOMDIR (a media directory, not an instance)");
+        dfs_facts_free(facts);
+        return DFS_NO_INDEX;
+    }
+    GString **keys = b->keys;
+    patient_key(keys[DFS_LEVEL_PATIENT], facts);
+    uid_key(keys[DFS_LEVEL_STUDY], facts->fields[DFS_LEVEL_STUDY][ST_UID], relpath);
+    uid_key(keys[DFS_LEVEL_SERIES], facts->fields[DFS_LEVEL_SERIES][SE_UID], relpath);
+    guint ids[DFS_LEVEL_INSTANCE] = {DFS_INDEX_ROOT};
+    gboolean same = TRUE;
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_SERIES; l++) {
+        same = same && g_string_equal(keys[l], b->last_keys[l]) && b->live->data[b->last_ids[l]];
+        ids[l] = same ? b->last_ids[l]
+                      : find_or_add(b, ids[l - 1], (DfsLevel)l, keys[l]->str, facts);
+        if (!same) {
+            g_string_assign(b->last_keys[l], keys[l]->str);
+            b->last_ids[l] = ids[l];
+        }
+    }
+    guint series = ids[DFS_LEVEL_SERIES];
+    Node *n = arena_alloc(b->arena, sizeof(Node));
+    n->level = DFS_LEVEL_INSTANCE;
+    n->parent = series;
+    n->fields = arena_fields(b->arena, DFS_LEVEL_INSTANCE, facts->fields[DFS_LEVEL_INSTANCE]);
+    n->relpath = arena_str(b->arena, relpath);
+    n->size = (guint64)st->st_size;
+    n->mtime = st->st_mtim;
+    guint id = add_node(b, n);
+    g_hash_table_insert(b->by_relpath, (gpointer)n->relpath, GUINT_TO_POINTER(id));
+    note_duplicate(b, n->relpath, n->fields[IN_UID]);
+    dfs_facts_free(facts);
+    return id;
+}
+
+void dfs_index_builder_skip(DfsIndexBuilder *b, const char *relpath, const char *reason)
+{
+    add_skip(b, relpath, reason, TRUE);
+}
+
+/* Take node out of its parent's children; a folder left empty goes too. */
+static void unlink_node(DfsIndexBuilder *b, guint id)
+{
+    while (id != DFS_INDEX_ROOT) {
+        const Node *n = bnode(b, id);
+        GArray *siblings = bchildren(b, n->parent);
+        for (guint k = 0; k < siblings->len; k++)
+            if (g_array_index(siblings, guint32, k) == id) {
+                g_array_remove_index(siblings, k);
+                break;
+            }
+        b->dirty->data[n->parent] = 1;
+        b->live->data[id] = 0;
+        if (n->level != DFS_LEVEL_INSTANCE) {
+            /* A file of the same key later makes a new folder. */
+            g_autofree char *full = g_strdup_printf("%u\x1f%s", n->parent, n->key);
+            g_hash_table_remove(b->by_key, full);
+        }
+        if (siblings->len > 0)
+            return;
+        id = n->parent;
+    }
+}
+
+void dfs_index_builder_remove(DfsIndexBuilder *b, const char *relpath)
+{
+    gpointer found;
+    if (g_hash_table_lookup_extended(b->by_relpath, relpath, NULL, &found)) {
+        guint id = GPOINTER_TO_UINT(found);
+        const Node *n = bnode(b, id);
+        const char *uid = n->fields[IN_UID];
+        if (g_strcmp0(g_hash_table_lookup(b->sop_uids, uid), n->relpath) == 0)
+            g_hash_table_remove(b->sop_uids, uid);
+        g_hash_table_remove(b->by_relpath, relpath);
+        unlink_node(b, id);
+    }
+    for (guint k = b->skips->len; k-- > 0;)
+        if (strcmp(g_array_index(b->skips, Skip, k).relpath, relpath) == 0)
+            g_array_remove_index(b->skips, k);
+}
+
+/* --- snapshots: names and order ------------------------------------------- */
+
+static char *child_name(const Node *c, guint width)
+{
+    const char *const *f = c->fields;
+    switch (c->level) {
+    case DFS_LEVEL_PATIENT:
+        return dfs_name_patient(f[P_NAME], f[P_ID]);
+    case DFS_LEVEL_STUDY:
+        return dfs_name_study(f[ST_DATE], f[ST_DESC]);
+    case DFS_LEVEL_SERIES:
+        return dfs_name_series(f[SE_NUMBER], width, f[SE_MODALITY], f[SE_DESC]);
+    default:
+        return dfs_name_instance(f[IN_NUMBER], width);
+    }
+}
+
+/* The number every sibling pads to: the widest among them. */
+static guint number_width(const DfsIndex *idx, const guint32 *ch, guint n)
+{
+    guint width = 1;
+    for (guint k = 0; k < n; k++) {
+        const Node *c = idx->nodes[ch[k]];
+        if (c->level == DFS_LEVEL_SERIES)
+            width = MAX(width, dfs_name_number_width(c->fields[SE_NUMBER]));
+        else if (c->level == DFS_LEVEL_INSTANCE)
+            width = MAX(width, dfs_name_number_width(c->fields[IN_NUMBER]));
+    }
+    return width;
+}
+
+static int by_child_name(gconstpointer a, gconstpointer b, gpointer user)
+{
+    const char **names = user;
+    return strcmp(names[*(const guint32 *)a], names[*(const guint32 *)b]);
+}
+
+/* Name the children ch[0..n) of one folder and sort them by name. */
+static void name_children(DfsIndex *idx, guint32 *ch, guint n)
+{
+    guint width = number_width(idx, ch, n);
+    g_autofree char **names = g_new(char *, n);
+    for (guint k = 0; k < n; k++) {
+        names[k] = child_name(idx->nodes[ch[k]], width);
+        idx->names[ch[k]] = names[k];
+    }
+    g_qsort_with_data(ch, (gint)n, sizeof(guint32), by_child_name, idx->names);
+    gboolean repeats = FALSE;
+    for (guint k = 1; k < n && !repeats; k++)
+        repeats = strcmp(idx->names[ch[k - 1]], idx->names[ch[k]]) == 0;
+    if (repeats) {
+        /* Same-named siblings get " (2)", " (3)" ... by key: instances in
+         * SOP Instance UID order. */
+        g_autofree char **own_keys = g_new0(char *, n);
+        g_autofree const char **keys = g_new(const char *, n);
+        for (guint k = 0; k < n; k++) {
+            const Node *c = idx->nodes[ch[k]];
+            names[k] = (char *)idx->names[ch[k]];
+            if (c->level == DFS_LEVEL_INSTANCE)
+                keys[k] = own_keys[k] = g_strdup_printf("%s\x1f%s", c->fields[IN_UID], c->relpath);
+            else
+                keys[k] = c->key;
+        }
+        dfs_names_make_unique(names, (const char *const *)keys, n);
+        for (guint k = 0; k < n; k++) {
+            idx->names[ch[k]] = names[k];
+            g_free(own_keys[k]);
+        }
+        g_qsort_with_data(ch, (gint)n, sizeof(guint32), by_child_name, idx->names);
+    }
+    for (guint k = 0; k < n; k++) {
+        char *own = (char *)idx->names[ch[k]];
+        idx->names[ch[k]] = g_string_chunk_insert(idx->name_strings, own);
+        g_free(own);
+    }
+}
+
+static int by_skip_path(gconstpointer a, gconstpointer b, gpointer user)
+{
+    const Skip *x = a, *y = b;
+    int r = strcmp(x->relpath, y->relpath);
+    return r ? r : strcmp(x->reason, y->reason);
+}
+
+DfsIndex *dfs_index_builder_snapshot(DfsIndexBuilder *b)
+{
+    DfsIndex *idx = g_new0(DfsIndex, 1);
+    guint n = b->nodes->len;
+    idx->refs = 1;
+    idx->arena = arena_ref(b->arena);
+    idx->n_nodes = n;
+    idx->nodes = g_memdup2(b->nodes->pdata, n * sizeof(Node *));
+    idx->live = g_memdup2(b->live->data, n);
+    idx->names = g_new0(const char *, n);
+    idx->names[DFS_INDEX_ROOT] = "";
+    idx->first_child = g_new0(guint32, n);
+    idx->n_children = g_new0(guint32, n);
+    idx->first_instance = g_new(guint32, n);
+    idx->name_strings = g_string_chunk_new(64 * 1024);
+    guint total = 0;
+    for (guint k = 0; k < n; k++) {
+        GArray *ch = bchildren(b, k);
+        idx->first_child[k] = total;
+        idx->n_children[k] = idx->live[k] && ch ? ch->len : 0;
+        total += idx->n_children[k];
+        idx->first_instance[k] = DFS_NO_INDEX;
+    }
+    idx->kids = g_new(guint32, MAX(total, 1u));
+    const DfsIndex *last = b->last;
+    for (guint k = 0; k < n; k++) {
+        guint nc = idx->n_children[k];
+        if (nc == 0)
+            continue;
+        guint32 *ch = idx->kids + idx->first_child[k];
+        if (last != NULL && k < last->n_nodes && !b->dirty->data[k] && last->n_children[k] == nc) {
+            /* The same children as last time: the same names and order. */
+            memcpy(ch, last->kids + last->first_child[k], nc * sizeof(guint32));
+            for (guint c = 0; c < nc; c++)
+                idx->names[ch[c]] = g_string_chunk_insert(idx->name_strings, last->names[ch[c]]);
+            continue;
+        }
+        memcpy(ch, bchildren(b, k)->data, nc * sizeof(guint32));
+        name_children(idx, ch, nc);
+    }
+    memset(b->dirty->data, 0, b->dirty->len);
+    dfs_index_unref(b->last);
+    b->last = dfs_index_ref(idx);
+    /* Each folder's representative: its first filed live instance. */
+    for (guint k = 0; k < n; k++) {
+        if (!idx->live[k] || idx->nodes[k]->level != DFS_LEVEL_INSTANCE)
+            continue;
+        idx->n_instances++;
+        for (guint a = k; a != DFS_INDEX_ROOT && idx->first_instance[a] == DFS_NO_INDEX;
+             a = idx->nodes[a]->parent)
+            idx->first_instance[a] = k;
+    }
+    idx->n_skips = b->skips->len;
+    idx->skips = g_memdup2(b->skips->data, idx->n_skips * sizeof(Skip));
+    /* By path, whatever order a rescan met them in. */
+    g_qsort_with_data(idx->skips, (gint)idx->n_skips, sizeof(Skip), by_skip_path, NULL);
+    for (guint k = 0; k < idx->n_skips; k++)
+        idx->n_skipped += idx->skips[k].counted;
+    return idx;
+}
+
+DfsIndex *dfs_index_new_empty(void)
+{
+    g_autoptr(DfsIndexBuilder) b = dfs_index_builder_new();
+    return dfs_index_builder_snapshot(b);
+}
+
+DfsIndex *dfs_index_ref(DfsIndex *idx)
+{
+    g_atomic_int_inc(&idx->refs);
+    return idx;
+}
+
+void dfs_index_unref(DfsIndex *idx)
+{
+    if (idx == NULL || !g_atomic_int_dec_and_test(&idx->refs))
+        return;
+    arena_unref(idx->arena);
+    g_free(idx->nodes);
+    g_free(idx->live);
+    g_free(idx->names);
+    g_free(idx->first_child);
+    g_free(idx->n_children);
+    g_free(idx->kids);
+    g_free(idx->first_instance);
+    g_free(idx->skips);
+    g_string_chunk_free(idx->name_strings);
+    g_free(idx);
+}
+
+/* --- reading -------------------------------------------------------------- */
+
+guint dfs_index_n_nodes(const DfsIndex *idx)
+{
+    return idx->n_nodes;
+}
+
+gboolean dfs_index_is_live(const DfsIndex *idx, guint id)
+{
+    return id < idx->n_nodes && idx->live[id];
+}
+
+DfsLevel dfs_index_level(const DfsIndex *idx, guint id)
+{
+    return (DfsLevel)idx->nodes[id]->level;
+}
+
+const char *dfs_index_name(const DfsIndex *idx, guint id)
+{
+    return idx->names[id] ? idx->names[id] : "";
+}
+
+guint dfs_index_parent(const DfsIndex *idx, guint id)
+{
+    return idx->nodes[id]->parent;
+}
+
+const guint32 *dfs_index_children(const DfsIndex *idx, guint id, guint *n)
+{
+    *n = idx->n_children[id];
+    return idx->kids + idx->first_child[id];
+}
+
+guint dfs_index_lookup(const DfsIndex *idx, guint id, const char *name)
+{
+    guint n;
+    const guint32 *ch = dfs_index_children(idx, id, &n);
+    guint lo = 0, hi = n;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        int r = strcmp(idx->names[ch[mid]], name);
+        if (r == 0)
+            return ch[mid];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return DFS_NO_INDEX;
+}
+
+guint dfs_index_first_instance(const DfsIndex *idx, guint id)
+{
+    if (idx->nodes[id]->level == DFS_LEVEL_INSTANCE)
+        return id;
+    return idx->first_instance[id];
+}
+
+const char *dfs_index_relpath(const DfsIndex *idx, guint id)
+{
+    return idx->nodes[id]->relpath;
+}
+
+guint64 dfs_index_size(const DfsIndex *idx, guint id)
+{
+    return idx->nodes[id]->size;
+}
+
+const struct timespec *dfs_index_mtime(const DfsIndex *idx, guint id)
+{
+    return &idx->nodes[id]->mtime;
+}
+
+char *dfs_index_path(const DfsIndex *idx, guint id)
+{
+    GPtrArray *parts = g_ptr_array_new();
+    for (; id != DFS_INDEX_ROOT; id = idx->nodes[id]->parent)
+        g_ptr_array_insert(parts, 0, (gpointer)dfs_index_name(idx, id));
+    g_ptr_array_add(parts, NULL);
+    char *path = g_strjoinv("/", (char **)parts->pdata);
+    g_ptr_array_free(parts, TRUE);
+    return path;
+}
+
+guint dfs_index_n_skipped(const DfsIndex *idx)
+{
+    return idx->n_skipped;
+}
+
+guint dfs_index_n_instances(const DfsIndex *idx)
+{
+    return idx->n_instances;
+}
+
+/* --- the .tsv tables ------------------------------------------------------ */
+
+/* A cell: tabs and line breaks would break the table, so they become spaces. */
+void dfs_index_cell_text(GString *out, const char *v)
+{
+    for (const char *p = v; *p; p++)
+        g_string_append_c(out, (*p == '\t' || *p == '\n' || *p == '\r') ? ' ' : *p);
+}
+
+static void cell(GString *out, const char *v)
+{
+    g_string_append_c(out, '\t');
+    dfs_index_cell_text(out, v);
+}
+
+void dfs_index_write_tsv(const DfsIndex *idx, DfsLevel level, GString *out)
+{
+    const Column *cols = level_cols[level];
+    g_string_append(out, "path");
+    for (guint c = 0; cols[c].column; c++)
+        cell(out, cols[c].column);
+    if (level == DFS_LEVEL_INSTANCE)
+        g_string_append(out, "\tSourcePath\tSourceSize");
+    g_string_append_c(out, '\n');
+    for (guint k = 1; k < idx->n_nodes; k++) {
+        const Node *n = idx->nodes[k];
+        if (n->level != level || !idx->live[k])
+            continue;
+        g_autofree char *path = dfs_index_path(idx, k);
+        g_string_append(out, path);
+        for (guint c = 0; cols[c].column; c++)
+            cell(out, n->fields[c]);
+        if (level == DFS_LEVEL_INSTANCE) {
+            cell(out, n->relpath);
+            g_string_append_printf(out, "\t%" G_GUINT64_FORMAT, n->size);
+        }
+        g_string_append_c(out, '\n');
+    }
+}
+
+void dfs_index_write_skips(const DfsIndex *idx, GString *out)
+{
+    g_string_append(out, "path\treason\n");
+    for (guint k = 0; k < idx->n_skips; k++) {
+        const Skip *s = &idx->skips[k];
+        dfs_index_cell_text(out, s->relpath);
+        cell(out, s->reason);
+        g_string_append_c(out, '\n');
+    }
+}

@@ -1,0 +1,125 @@
+/* dicomfs core: the Patient / Study / Series / Instance index.
+ *
+ * Built from one header-only read per file: each instance is filed under
+ * its series, study and patient (PS3.4 C.6.1.1 levels), found by key:
+ *   patient  PatientID + IssuerOfPatientID, or PatientName without an ID;
+ *   study    StudyInstanceUID (within the patient);
+ *   series   SeriesInstanceUID (within the study);
+ *   instance every file is its own instance, even with a duplicate UID.
+ * A missing UID never merges files: the file's path stands in for it.
+ *
+ * Names are given by each snapshot: readable, unique among siblings,
+ * the same for the same source on every run (see README "Names").
+ *
+ * Nodes are numbered from 0 (the root).  A builder is used from one thread;
+ * a snapshot is immutable and safe from any thread. */
+#pragma once
+
+#include <glib.h>
+#include <sys/stat.h>
+
+#include "dicom/dataset.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+    DFS_LEVEL_ROOT,
+    DFS_LEVEL_PATIENT,
+    DFS_LEVEL_STUDY,
+    DFS_LEVEL_SERIES,
+    DFS_LEVEL_INSTANCE,
+} DfsLevel;
+
+typedef struct _DfsIndex DfsIndex;
+typedef struct _DfsIndexBuilder DfsIndexBuilder;
+
+#define DFS_INDEX_ROOT 0u
+
+/* What the index needs from one file, read from its dataset.  Pure and
+ * thread-safe, so scans read files in parallel and file them in order. */
+typedef struct _DfsFacts DfsFacts;
+DfsFacts *dfs_facts_new(const DfsDataset *ds);
+void dfs_facts_free(DfsFacts *facts);
+
+/* Facts as bytes and back, for the persistent store.  NULL from
+ * dfs_facts_deserialize when the bytes are not a serialization. */
+void dfs_facts_serialize(const DfsFacts *facts, GString *out); /* out emptied first */
+DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len);
+
+/* --- building -------------------------------------------------------------
+ *
+ * A builder grows while a scan goes on and gives finished, immutable
+ * snapshots at any time; snapshots share the builder's node records and
+ * strings, so one costs a few bytes per node and the naming of its folders.
+ * A node keeps its number for the builder's life: a file changed or removed
+ * during a rescan is taken out, and its new version gets a new number. */
+
+DfsIndexBuilder *dfs_index_builder_new(void);
+void dfs_index_builder_free(DfsIndexBuilder *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfsIndexBuilder, dfs_index_builder_free)
+
+/* File the instance read from relpath (facts taken, stat st).  Returns its
+ * node.  A DICOMDIR is not an instance: it goes to the skip list, and
+ * DFS_NO_INDEX is returned. */
+guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
+                            DfsFacts *facts);
+
+/* Record a file that is not in the tree, and why. */
+void dfs_index_builder_skip(DfsIndexBuilder *b, const char *relpath, const char *reason);
+
+/* Take relpath out: its instance (and folders left empty) and its lines in
+ * the skip list. */
+void dfs_index_builder_remove(DfsIndexBuilder *b, const char *relpath);
+
+/* The finished index as it stands: sorted, every node named (README
+ * "Names").  Caller unrefs. */
+DfsIndex *dfs_index_builder_snapshot(DfsIndexBuilder *b);
+
+/* An index of nothing (the root alone), what a mount shows before its scan
+ * has filed anything. */
+DfsIndex *dfs_index_new_empty(void);
+
+DfsIndex *dfs_index_ref(DfsIndex *idx);
+void dfs_index_unref(DfsIndex *idx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfsIndex, dfs_index_unref)
+
+/* --- reading the finished index ------------------------------------------ */
+
+/* Node numbers run below dfs_index_n_nodes(); a number whose node was
+ * taken out by a rescan is not live (nothing lists or finds it). */
+guint dfs_index_n_nodes(const DfsIndex *idx);
+gboolean dfs_index_is_live(const DfsIndex *idx, guint node);
+DfsLevel dfs_index_level(const DfsIndex *idx, guint node);
+const char *dfs_index_name(const DfsIndex *idx, guint node);
+guint dfs_index_parent(const DfsIndex *idx, guint node);
+
+/* Children, sorted by name (strcmp).  Owned by idx. */
+const guint32 *dfs_index_children(const DfsIndex *idx, guint node, guint *n);
+
+/* The child of node called name, or DFS_NO_INDEX. */
+guint dfs_index_lookup(const DfsIndex *idx, guint node, const char *name);
+
+/* A representative instance below node (the first filed), for level
+ * attributes: the same for the node's whole life while it is live. */
+guint dfs_index_first_instance(const DfsIndex *idx, guint node);
+
+/* Instance facts: source path (relative), size and mtime at scan time. */
+const char *dfs_index_relpath(const DfsIndex *idx, guint instance);
+guint64 dfs_index_size(const DfsIndex *idx, guint instance);
+const struct timespec *dfs_index_mtime(const DfsIndex *idx, guint instance);
+
+/* The path of node in the mount, "Doe^John [42]/2004-01-19 CT/...". */
+char *dfs_index_path(const DfsIndex *idx, guint node);
+
+/* The tables of .dicomfs/: a header row, then one row per object (or per
+ * skipped file), tab-separated, the object's path in the mount first. */
+void dfs_index_write_tsv(const DfsIndex *idx, DfsLevel level, GString *out);
+void dfs_index_write_skips(const DfsIndex *idx, GString *out);
+
+/* v as one cell of those tables: tabs and line breaks become spaces. */
+void dfs_index_cell_text(GString *out, const char *v);
+
+guint dfs_index_n_skipped(const DfsIndex *idx);
+guint dfs_index_n_instances(const DfsIndex *idx);
+
+G_END_DECLS

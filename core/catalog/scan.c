@@ -1,0 +1,529 @@
+/* dicomfs core: scanning a source folder into an index.  See scan.h. */
+#include "catalog/scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "dicom/reader.h"
+#include "catalog/walk.h"
+
+/* Header reads kept in flight at once: a disk answers faster at queue
+ * depth 8 to 16 than one read at a time, and a warm cache uses both cores. */
+#define SCAN_THREADS 8
+
+/* How much lower the readers' priority is than the scan thread's. */
+#define READER_NICENESS 5
+
+/* Items live in chunks that never move, so readers and the filing thread
+ * reach them without a lock while the walk adds more. */
+#define CHUNK_BITS 12
+#define CHUNK_ITEMS (1u << CHUNK_BITS)
+#define MAX_CHUNKS (1u << 18) /* a billion entries */
+
+/* Items waiting before a sleeping reader is woken (the end of the walk
+ * wakes them all). */
+#define WAKE_BACKLOG 16
+
+/* What a reader's claim gives when there is nothing more to read. */
+#define NO_MORE G_MAXUINT
+
+/* Snapshots are published at most this often, and never taking more than a
+ * fifth of the scan's time. */
+#define PUBLISH_EVERY_US 250000
+
+/* What the persistent index knew of a file at the start. */
+typedef struct {
+    gint64 row;      /* in the store */
+    guint64 size;
+    gint64 mtime_ns;
+    gboolean usable; /* facts or a reason were stored and parse */
+    gboolean seen;   /* the walk met it */
+    char relpath[];  /* the key */
+} Known;
+
+/* An entry met by the walk that has to be filed: a new or changed file
+ * (read by a worker), or an entry that is not a file to read. */
+typedef struct {
+    char *reason;     /* why it is skipped (walk, or a failed read) */
+    struct stat st;
+    DfsFacts *facts;  /* what the read found, for files */
+    gboolean is_file;
+    gint64 replaces;  /* the store's row of an older version, or 0 */
+    gint ready;       /* the read is done (files only; atomic) */
+    char relpath[];
+} Item;
+
+struct _DfsScan {
+    char *source;
+    int source_fd;   /* files open relative to it: fewer path components to look up */
+    DfsStore *store; /* or NULL */
+    gboolean store_open; /* a transaction is open */
+    const DfsScanSink *sink;
+    gpointer user;
+    DfsIndexBuilder *b;
+    GHashTable *known; /* relpath -> Known */
+    GArray *stale_rows; /* gint64: stored rows of a file stored again later */
+    DfsScanCounts c;
+    /* The walk appends items; readers claim them in order (and read the files);
+     * the scan's thread files them in order as their reads end.  The
+     * counters are atomic, and a thread sleeps only when it has nothing to
+     * do: the others wake it only if it said so (sleepers, filer_waits). */
+    Item ***chunks;   /* MAX_CHUNKS slots; a chunk is freed once filed */
+    guint n_items;    /* published by the walk */
+    guint next_read;  /* the first item no reader has claimed */
+    guint next;       /* the first item not filed yet */
+    gint readers_stop; /* the walk is over (or cancelled): no more items */
+    gint dropping;    /* cancelled: claimed reads are dropped */
+    gint sleepers;    /* readers waiting for items */
+    gint filer_waits; /* the scan's thread waits for a read to end */
+    GMutex lock;      /* for the two sleeps only */
+    GCond work, done;
+    GThread *readers[SCAN_THREADS];
+    gint64 last_publish, publish_cost;
+};
+typedef struct _DfsScan Scan;
+
+char *dfs_scan_reason(const GError *error)
+{
+    const char *kind = "invalid DICOM";
+    if (error->domain == DFS_ERROR) {
+        switch (error->code) {
+        case DFS_ERROR_NOT_DICOM: kind = "not DICOM"; break;
+        case DFS_ERROR_TRUNCATED: kind = "truncated"; break;
+        case DFS_ERROR_IO: kind = "unreadable"; break;
+        case DFS_ERROR_LIMIT: kind = "over a limit"; break;
+        default: break;
+        }
+    }
+    return g_strdup_printf("%s: %s", kind, error->message);
+}
+
+static Item *item_new(const char *relpath)
+{
+    gsize n = strlen(relpath) + 1;
+    Item *it = g_malloc0(sizeof(Item) + n);
+    memcpy(it->relpath, relpath, n);
+    return it;
+}
+
+static void item_free(gpointer p)
+{
+    Item *it = p;
+    if (it == NULL)
+        return;
+    g_free(it->reason);
+    dfs_facts_free(it->facts);
+    g_free(it);
+}
+
+static Item *item_at(Scan *s, guint k)
+{
+    return s->chunks[k >> CHUNK_BITS][k & (CHUNK_ITEMS - 1)];
+}
+
+/* relpath under the source folder, never outside it: a link swapped in
+ * since the walk (to a file outside) fails with EXDEV instead of being
+ * read.  Links that stay inside are followed, as the walk follows them.
+ * Kernels before openat2 (5.6) open it plainly. */
+static int open_beneath(int dirfd, const char *relpath)
+{
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, dirfd, relpath, &how, sizeof how);
+    if (fd < 0 && errno == ENOSYS)
+        fd = openat(dirfd, relpath, (int)how.flags);
+    return fd;
+}
+
+/* A reader is done with item it: from here on it is the filer's (which
+ * may free it at once), so nothing touches it after. */
+static void item_done(Scan *s, Item *it)
+{
+    g_atomic_int_set(&it->ready, TRUE);
+    if (g_atomic_int_get(&s->filer_waits)) {
+        g_mutex_lock(&s->lock);
+        g_cond_signal(&s->done);
+        g_mutex_unlock(&s->lock);
+    }
+}
+
+/* A reader: read one file's header into facts, or the reason it fails. */
+static void read_one(Scan *s, Item *it)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = NULL;
+    int fd = open_beneath(s->source_fd, it->relpath);
+    if (fd < 0)
+        g_set_error(&error, DFS_ERROR, DFS_ERROR_IO, "cannot open: %s", g_strerror(errno));
+    else
+        ds = dfs_read_fd(fd, DFS_READ_HEADER_ONLY, &error);
+    if (fd >= 0)
+        close(fd);
+    DfsFacts *facts = ds ? dfs_facts_new(ds) : NULL;
+    it->reason = ds ? NULL : it->st.st_size == 0 ? g_strdup("empty file") : dfs_scan_reason(error);
+    it->facts = facts;
+    item_done(s, it);
+}
+
+/* The next item for a reader, or NO_MORE once the walk is over and every
+ * item is claimed (or the scan is cancelled). */
+static guint claim(Scan *s)
+{
+    for (;;) {
+        guint k = (guint)g_atomic_int_get(&s->next_read);
+        if (g_atomic_int_get(&s->dropping))
+            return NO_MORE;
+        if (k < (guint)g_atomic_int_get(&s->n_items)) {
+            if (g_atomic_int_compare_and_exchange(&s->next_read, (gint)k, (gint)k + 1))
+                return k;
+            continue;
+        }
+        g_mutex_lock(&s->lock);
+        g_atomic_int_inc(&s->sleepers);
+        while (!g_atomic_int_get(&s->readers_stop) &&
+               (guint)g_atomic_int_get(&s->next_read) >= (guint)g_atomic_int_get(&s->n_items))
+            g_cond_wait(&s->work, &s->lock);
+        g_atomic_int_add(&s->sleepers, -1);
+        gboolean over = g_atomic_int_get(&s->readers_stop) &&
+                        (guint)g_atomic_int_get(&s->next_read) >= (guint)g_atomic_int_get(&s->n_items);
+        g_mutex_unlock(&s->lock);
+        if (over)
+            return NO_MORE;
+    }
+}
+
+static gpointer reader_thread(gpointer data)
+{
+    Scan *s = data;
+    guint k;
+    /* Readers yield to the scan's thread, which feeds and files them all:
+     * with eight of them runnable on two cores it would get a quarter of
+     * a core and hold everything up.  (Readers waiting for a disk are not
+     * running anyway, so cold scans keep their reads in flight.) */
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, tid);
+    if (errno == 0)
+        setpriority(PRIO_PROCESS, tid, MIN(nice + READER_NICENESS, 19));
+    while ((k = claim(s)) != NO_MORE) {
+        /* Every item passes a reader (entries that are no files to read
+         * are only marked done), so the filer never frees one a reader is
+         * still looking at. */
+        Item *it = item_at(s, k);
+        if (it->is_file)
+            read_one(s, it);
+        else
+            item_done(s, it);
+    }
+    return NULL;
+}
+
+/* Readers sleeping on `work` wake up to look again. */
+static void wake_readers(Scan *s, gboolean all)
+{
+    if (!g_atomic_int_get(&s->sleepers))
+        return;
+    g_mutex_lock(&s->lock);
+    if (all)
+        g_cond_broadcast(&s->work);
+    else
+        g_cond_signal(&s->work);
+    g_mutex_unlock(&s->lock);
+}
+
+static gint64 mtime_ns(const struct stat *st)
+{
+    return (gint64)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+static gboolean cancelled(Scan *s)
+{
+    return s->sink && s->sink->cancelled && s->sink->cancelled(s->user);
+}
+
+/* --- publishing ------------------------------------------------------------ */
+
+static void publish(Scan *s, gboolean done)
+{
+    if (s->sink == NULL || s->sink->publish == NULL)
+        return;
+    gint64 t0 = g_get_monotonic_time();
+    DfsIndex *idx = dfs_index_builder_snapshot(s->b);
+    s->c.indexed = dfs_index_n_instances(idx);
+    s->c.skipped = dfs_index_n_skipped(idx) - s->c.others;
+    s->last_publish = g_get_monotonic_time();
+    s->publish_cost = s->last_publish - t0;
+    s->sink->publish(idx, &s->c, done, s->user);
+}
+
+static void maybe_publish(Scan *s)
+{
+    gint64 now = g_get_monotonic_time();
+    if (now - s->last_publish >= MAX(PUBLISH_EVERY_US, 4 * s->publish_cost))
+        publish(s, FALSE);
+}
+
+/* --- the stored index ----------------------------------------------------- */
+
+static void on_row(gint64 row, const char *relpath, guint64 size, gint64 mtime, DfsFacts *facts,
+                   const char *reason, gpointer user)
+{
+    Scan *s = user;
+    Known *old = g_hash_table_lookup(s->known, relpath);
+    if (old != NULL) { /* a row of the same file again: the later one is kept */
+        g_array_append_val(s->stale_rows, old->row);
+        dfs_index_builder_remove(s->b, relpath);
+    }
+    gsize n = strlen(relpath) + 1;
+    Known *k = g_malloc(sizeof(Known) + n);
+    k->row = row;
+    k->size = size;
+    k->mtime_ns = mtime;
+    k->usable = facts != NULL || reason != NULL;
+    k->seen = FALSE;
+    memcpy(k->relpath, relpath, n);
+    g_hash_table_replace(s->known, k->relpath, k);
+    if (facts != NULL) {
+        struct stat st = {.st_size = (off_t)size};
+        st.st_mtim.tv_sec = mtime / 1000000000;
+        st.st_mtim.tv_nsec = mtime % 1000000000;
+        dfs_index_builder_add(s->b, relpath, &st, facts);
+    } else if (reason != NULL) {
+        dfs_index_builder_skip(s->b, relpath, reason);
+    }
+}
+
+/* Remove row old (if not 0), then put relpath (if st is not NULL). */
+static void store_change(Scan *s, gint64 old, const char *relpath, const struct stat *st,
+                         const DfsFacts *facts, const char *reason)
+{
+    if (s->store == NULL)
+        return;
+    if (!s->store_open)
+        dfs_store_begin(s->store);
+    s->store_open = TRUE;
+    if (old != 0)
+        dfs_store_remove(s->store, old);
+    if (st != NULL)
+        dfs_store_put(s->store, relpath, (guint64)st->st_size, mtime_ns(st), facts, reason);
+}
+
+/* --- the walk ------------------------------------------------------------- */
+
+/* File the items in walk order (so names do not depend on thread timing):
+ * those whose reads are done, or (wait) all of them. */
+static void file_items(Scan *s, gboolean wait)
+{
+    while (s->next < s->n_items) {
+        Item *it = item_at(s, s->next);
+        if (!g_atomic_int_get(&it->ready)) {
+            if (!wait)
+                return;
+            g_mutex_lock(&s->lock);
+            g_atomic_int_set(&s->filer_waits, TRUE);
+            while (!g_atomic_int_get(&it->ready))
+                g_cond_wait(&s->done, &s->lock);
+            g_atomic_int_set(&s->filer_waits, FALSE);
+            g_mutex_unlock(&s->lock);
+        }
+        if (it->replaces)
+            dfs_index_builder_remove(s->b, it->relpath);
+        if (it->is_file)
+            store_change(s, it->replaces, it->relpath, &it->st, it->facts, it->reason);
+        if (it->facts != NULL)
+            dfs_index_builder_add(s->b, it->relpath, &it->st, g_steal_pointer(&it->facts));
+        else
+            dfs_index_builder_skip(s->b, it->relpath, it->reason);
+        s->c.files_seen += it->is_file;
+        item_free(it);
+        guint k = s->next++;
+        if (((k + 1) & (CHUNK_ITEMS - 1)) == 0) /* the chunk is all filed */
+            g_clear_pointer(&s->chunks[k >> CHUNK_BITS], g_free);
+        if (s->sink && s->sink->progress)
+            s->sink->progress(&s->c, s->user);
+        maybe_publish(s);
+    }
+}
+
+static void add_item(Scan *s, Item *it)
+{
+    guint k = s->n_items;
+    if (k >> CHUNK_BITS >= MAX_CHUNKS) { /* not a source one walk could ever end */
+        item_free(it);
+        return;
+    }
+    Item **chunk = s->chunks[k >> CHUNK_BITS];
+    if (chunk == NULL)
+        chunk = s->chunks[k >> CHUNK_BITS] = g_new(Item *, CHUNK_ITEMS);
+    chunk[k & (CHUNK_ITEMS - 1)] = it;
+    g_atomic_int_set(&s->n_items, (gint)k + 1); /* a full barrier: readers see the item */
+    s->c.reads += it->is_file;
+    /* A reader that found nothing to do is woken for a handful of items,
+     * not for each: a wake-up costs about as much as a read. */
+    if (k + 1 - (guint)g_atomic_int_get(&s->next_read) >= WAKE_BACKLOG)
+        wake_readers(s, FALSE);
+    file_items(s, FALSE);
+}
+
+static void on_file(const char *relpath, const struct stat *st, gpointer user)
+{
+    Scan *s = user;
+    s->c.total++;
+    Known *k = g_hash_table_lookup(s->known, relpath);
+    if (k != NULL) {
+        k->seen = TRUE;
+        if (k->usable && k->size == (guint64)st->st_size && k->mtime_ns == mtime_ns(st)) {
+            /* Unchanged: filed from the store already. */
+            s->c.files_seen++;
+            if (s->sink && s->sink->progress)
+                s->sink->progress(&s->c, s->user);
+            return;
+        }
+    }
+    Item *it = item_new(relpath);
+    it->st = *st;
+    it->is_file = TRUE;
+    it->replaces = k != NULL ? k->row : 0;
+    add_item(s, it);
+}
+
+static void on_skip(const char *relpath, const char *reason, gpointer user)
+{
+    Scan *s = user;
+    Item *it = item_new(relpath);
+    it->reason = g_strdup(reason);
+    s->c.others++;
+    add_item(s, it);
+}
+
+static gboolean on_stop(gpointer user)
+{
+    return cancelled(user);
+}
+
+/* Files the store knew that the walk did not meet are gone. */
+static void take_out_vanished(Scan *s)
+{
+    GHashTableIter iter;
+    gpointer key, value;
+    g_hash_table_iter_init(&iter, s->known);
+    while (g_hash_table_iter_next(&iter, &key, &value)) {
+        if (((Known *)value)->seen)
+            continue;
+        dfs_index_builder_remove(s->b, key);
+        store_change(s, ((Known *)value)->row, key, NULL, NULL, NULL);
+    }
+}
+
+DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *sink,
+                      gpointer user)
+{
+    Scan *s = g_new0(Scan, 1);
+    s->source = g_strdup(source);
+    s->source_fd = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    s->store = store;
+    s->sink = sink;
+    s->user = user;
+    s->b = dfs_index_builder_new();
+    s->known = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    s->stale_rows = g_array_new(FALSE, FALSE, sizeof(gint64));
+    s->chunks = g_new0(Item **, MAX_CHUNKS);
+    g_mutex_init(&s->lock);
+    g_cond_init(&s->work);
+    g_cond_init(&s->done);
+    if (store != NULL && !dfs_store_load(store, on_row, s, &s->c.stored)) {
+        /* Damaged past its first pages: nothing it said is kept. */
+        g_warning("the persistent index is damaged: built anew");
+        dfs_index_builder_free(s->b);
+        s->b = dfs_index_builder_new();
+        g_hash_table_remove_all(s->known);
+        s->c.stored = 0;
+        s->c.store_damaged = TRUE;
+        dfs_store_begin(store);
+        dfs_store_clear(store);
+        s->store_open = TRUE;
+    } else {
+        for (guint k = 0; k < s->stale_rows->len; k++)
+            store_change(s, g_array_index(s->stale_rows, gint64, k), NULL, NULL, NULL, NULL);
+    }
+    g_array_set_size(s->stale_rows, 0);
+    /* What the store knew, at once: the walk corrects it. */
+    publish(s, FALSE);
+    return s;
+}
+
+void dfs_scan_free(DfsScan *s)
+{
+    if (s == NULL)
+        return;
+    dfs_index_builder_free(s->b);
+    g_hash_table_unref(s->known);
+    g_array_unref(s->stale_rows);
+    for (guint k = s->next; k < s->n_items; k++) /* left by a cancelled scan */
+        item_free(item_at(s, k));
+    for (guint c = 0; c < MAX_CHUNKS && c <= s->n_items >> CHUNK_BITS; c++)
+        g_free(s->chunks[c]);
+    g_free(s->chunks);
+    if (s->source_fd >= 0)
+        close(s->source_fd);
+    g_cond_clear(&s->done);
+    g_cond_clear(&s->work);
+    g_mutex_clear(&s->lock);
+    g_free(s->source);
+    g_free(s);
+}
+
+DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
+{
+    for (guint t = 0; t < SCAN_THREADS; t++)
+        s->readers[t] = g_thread_new("scan-read", reader_thread, s);
+    static const DfsWalkCallbacks cb = {on_file, on_skip, on_stop};
+    gboolean ok = s->source_fd >= 0 && dfs_walk(s->source, &cb, s, error);
+    if (s->source_fd < 0 && error != NULL && *error == NULL)
+        g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "%s: %s", s->source, g_strerror(errno));
+    s->c.walked = TRUE;
+    ok = ok && !cancelled(s);
+    /* Cancelled: reads not started are dropped. */
+    g_atomic_int_set(&s->dropping, !ok);
+    g_atomic_int_set(&s->readers_stop, TRUE);
+    wake_readers(s, TRUE);
+    for (guint t = 0; t < SCAN_THREADS; t++)
+        g_thread_join(s->readers[t]);
+    DfsIndex *idx = NULL;
+    if (ok) {
+        file_items(s, TRUE);
+        if (s->sink && s->sink->progress) /* the total is final now */
+            s->sink->progress(&s->c, s->user);
+        take_out_vanished(s);
+        /* An index that cannot be written only costs the next mount time. */
+        if (s->store_open && !dfs_store_commit(s->store, NULL))
+            g_warning("the persistent index could not be written");
+        s->store_open = FALSE;
+        idx = dfs_index_builder_snapshot(s->b);
+        s->c.indexed = dfs_index_n_instances(idx);
+        s->c.skipped = dfs_index_n_skipped(idx) - s->c.others;
+        if (s->sink && s->sink->publish)
+            s->sink->publish(dfs_index_ref(idx), &s->c, TRUE, s->user);
+    } else if (s->store_open) {
+        dfs_store_commit(s->store, NULL); /* what was filed is true; the rest is read next time */
+        s->store_open = FALSE;
+    }
+    if (counts)
+        *counts = s->c;
+    return idx;
+}
+
+DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink, gpointer user,
+                   DfsScanCounts *counts, GError **error)
+{
+    DfsScan *s = dfs_scan_new(source, store, sink, user);
+    DfsIndex *idx = dfs_scan_run(s, counts, error);
+    dfs_scan_free(s);
+    return idx;
+}

@@ -1,0 +1,64 @@
+/* dicomfs core: scanning a source folder into an index.
+ *
+ * Walks the folder (walk.h), reads every regular file header-only, files
+ * each instance in the index and every other file in its skip list with the
+ * reason.  Reads nothing but headers and writes nothing beside the source.
+ *
+ * With a persistent store (store.h) the stored index is filed first and
+ * published at once; the walk then only reads files that are new or whose
+ * size or mtime changed, takes out those that are gone, and writes the
+ * changes back.  Snapshots of the growing index are published as the scan
+ * goes, so a mount can show folders filling in. */
+#pragma once
+
+#include <glib.h>
+#include "catalog/index.h"
+#include "catalog/store.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    guint total;      /* regular files the walk has found so far */
+    gboolean walked;  /* the walk is over: total is final */
+    guint files_seen; /* regular files filed so far */
+    guint indexed;    /* instances in the tree (as of the last snapshot) */
+    guint skipped;    /* regular files not in the tree (as of the last snapshot) */
+    guint others;     /* entries that are no regular file to read: links that
+                         loop or lead outside, FIFOs, devices, a file met twice */
+    guint reads;      /* files whose header was read (the others came from the
+                         persistent index, unchanged) */
+    guint stored;     /* files the persistent index knew at the start */
+    gboolean store_damaged; /* it failed while loading, and is built anew */
+} DfsScanCounts;
+
+typedef struct {
+    /* A snapshot of the index so far (the callee takes it); done on the
+     * last one. */
+    void (*publish)(DfsIndex *idx, const DfsScanCounts *counts, gboolean done, gpointer user);
+    /* After each file (may be NULL). */
+    void (*progress)(const DfsScanCounts *counts, gpointer user);
+    /* Asked often (may be NULL): TRUE stops the scan early. */
+    gboolean (*cancelled)(gpointer user);
+} DfsScanSink;
+
+typedef struct _DfsScan DfsScan;
+
+/* A scan of source, its stored index (if any) filed and published already:
+ * quick, and it starts no thread, so a mount can show the stored tree from
+ * its first request.  sink may be NULL. */
+DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *sink,
+                      gpointer user);
+
+/* Walk and read; return the finished index (caller unrefs), or NULL if the
+ * source cannot be opened or the scan was cancelled. */
+DfsIndex *dfs_scan_run(DfsScan *scan, DfsScanCounts *counts, GError **error);
+void dfs_scan_free(DfsScan *scan);
+
+/* Both in one. */
+DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink, gpointer user,
+                   DfsScanCounts *counts, GError **error);
+
+/* Why a file that failed to read is not in the tree, for errors.tsv. */
+char *dfs_scan_reason(const GError *error);
+
+G_END_DECLS

@@ -1,0 +1,69 @@
+/* dicomfs core: the bytes a reader parses, and how source files are opened.
+ *
+ * An input keeps one buffer holding the stream from offset 0 up to
+ * `len`, and grows it on demand: from a file with pread (never past the
+ * file's real size), from memory by pointing into the caller's GBytes, and
+ * for Deflated Explicit VR Little Endian (PS3.5 A.5) by inflating more of
+ * the file.  Stream offsets are file offsets up to the start of the deflated
+ * part, and inflated offsets after it.
+ *
+ * Source files are opened here (dfs_input_open), confined beneath the
+ * mounted SOURCE: the reader and a dataset's later reads of its pixel data
+ * both go through it, so both sit above this module. */
+#pragma once
+
+#include <glib.h>
+
+typedef struct _DfsInput DfsInput;
+
+/* Ownership: the source does not close fd; it refs bytes. */
+DfsInput *dfs_input_new_fd(int fd, GError **error);
+DfsInput *dfs_input_new_bytes(GBytes *bytes);
+void dfs_input_free(DfsInput *src);
+
+/* Make [0, end) available.  FALSE with DFS_ERROR_TRUNCATED if the stream is
+ * shorter, DFS_ERROR_IO on read errors, DFS_ERROR_LIMIT for a deflate bomb. */
+gboolean dfs_input_ensure(DfsInput *src, guint64 end, GError **error);
+
+/* Like ensure, but a short stream is not an error: returns how many bytes
+ * from 0 are available, up to `end` (or -1 with an error for I/O faults). */
+gint64 dfs_input_fill(DfsInput *src, guint64 end, GError **error);
+
+/* The stream's total size where known: the file's size, or G_MAXUINT64
+ * while a deflated stream has not been inflated to its end. */
+guint64 dfs_input_size(const DfsInput *src);
+
+/* The most the stream can hold: its size where known, else the inflate
+ * limit of a deflated stream.  Lengths past it are errors at once. */
+guint64 dfs_input_size_bound(const DfsInput *src);
+
+/* From stream offset `at` on, the stream is the raw deflate (RFC 1951) of
+ * the remaining input.  `at` must be within the loaded buffer. */
+gboolean dfs_input_start_deflate(DfsInput *src, guint64 at, GError **error);
+
+/* The loaded buffer and its length (bytes [0, len) of the stream). */
+const guint8 *dfs_input_data(const DfsInput *src);
+gsize dfs_input_len(const DfsInput *src);
+/* Bytes of memory the source holds (its buffers and inflate state). */
+gsize dfs_input_memory(const DfsInput *src);
+
+/* Give up further reading: closes the inflater and trims the buffer to
+ * what is loaded.  The buffer stays valid until dfs_input_free. */
+void dfs_input_finish(DfsInput *src);
+
+/* TRUE when stream offsets are file offsets (no deflated part). */
+gboolean dfs_input_is_plain(const DfsInput *src);
+
+/* Confine every file opened with dfs_input_open (so dfs_read_file too)
+ * to root, a canonical folder path; NULL lifts it.  Set once, before other
+ * threads start: dicomfs confines reads to its SOURCE. */
+void dfs_input_confine(const char *root);
+
+/* Open path for reading (non-blocking: a FIFO never waits).  When confined,
+ * the file really opened must lie under the root, whatever symbolic links
+ * the path went through (checked on the open descriptor, so a link swapped
+ * in at any time cannot lead out): else -1 with errno EACCES. */
+int dfs_input_open(const char *path);
+
+/* The root reads are confined to, or NULL. */
+const char *dfs_input_confinement(void);

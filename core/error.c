@@ -1,3 +1,0 @@
-#include "error.h"
-
-G_DEFINE_QUARK(dfs-error-quark, dfs_error)

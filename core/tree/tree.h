@@ -1,0 +1,98 @@
+/* dicomfs core: the mounted tree, without FUSE.
+ *
+ * Every file and folder the mount shows is an entry: a 64-bit number that
+ * stays the same while mounted (the FUSE front end uses it as the inode).
+ *
+ *   <patient>/<study>/<series>/<instance>/     index nodes
+ *   .../tags/                                  attributes, one file each
+ *   .../tags/<Sequence>/<N>/...                sequence items as folders
+ *   <instance>/header.txt, header.json, instance.dcm
+ *   .dicomfs/status, errors.tsv, patients.tsv, studies.tsv, series.tsv,
+ *            instances.tsv
+ *
+ * Attribute files are rendered from header-only reads of the source files,
+ * kept in a bounded cache.  Thread-safe. */
+#pragma once
+
+#include <glib.h>
+#include <sys/stat.h>
+
+#include "catalog/index.h"
+
+G_BEGIN_DECLS
+
+typedef guint64 DfsEntry;
+
+/* The root folder's entry (FUSE's root inode is 1 too). */
+#define DFS_ENTRY_ROOT ((DfsEntry)1)
+
+typedef struct _DfsTree DfsTree;
+
+typedef struct {
+    gboolean is_dir;
+    guint64 size;          /* exact byte count a read returns */
+    struct timespec mtime; /* the source file's, or the mount time */
+    guint nlink;
+} DfsEntryStat;
+
+/* A tree over the files under source, empty until a scan publishes an
+ * index.  cache_bytes bounds the parsed headers and rendered files kept. */
+DfsTree *dfs_tree_new(const char *source, gsize cache_bytes);
+void dfs_tree_free(DfsTree *tree);
+
+/* What the status file says. */
+typedef struct {
+    guint files_seen, indexed, skipped, others;
+    guint total;          /* files found so far */
+    gboolean walked;      /* total is final */
+    guint reads;          /* headers read; the rest came from the persistent index */
+    char index[512];      /* the persistent index: "PATH (new|reused|rebuilt)" or "off" */
+    gboolean done;
+} DfsTreeStatus;
+
+/* A scan's newer snapshot of the index (taken; NULL to change the status
+ * alone) and its status.  Entries keep their numbers from one snapshot to
+ * the next; once st->done, the tree never changes again (settled). */
+void dfs_tree_publish(DfsTree *tree, DfsIndex *idx, const DfsTreeStatus *st);
+gboolean dfs_tree_settled(DfsTree *tree);
+
+/* The current snapshot, for a listing that must stay the same through
+ * several calls while a scan goes on.  Caller unrefs. */
+DfsIndex *dfs_tree_hold(DfsTree *tree);
+
+/* The entry called name in folder dir.  FALSE with DFS_ERROR_NOT_FOUND when
+ * there is none, DFS_ERROR_NOT_DIR when dir is a file. */
+gboolean dfs_tree_lookup(DfsTree *tree, DfsEntry dir, const char *name, DfsEntry *out,
+                         GError **error);
+
+gboolean dfs_tree_stat(DfsTree *tree, DfsEntry e, DfsEntryStat *st, GError **error);
+
+/* Call fn for the entries of dir from position `from` on (0 is the first),
+ * until fn returns FALSE, as in snapshot held (NULL: the current one).
+ * Positions are stable within one snapshot. */
+typedef gboolean (*DfsTreeListFunc)(const char *name, DfsEntry e, gboolean is_dir, guint64 next,
+                                    gpointer user);
+gboolean dfs_tree_list(DfsTree *tree, DfsIndex *held, DfsEntry dir, guint64 from,
+                       DfsTreeListFunc fn, gpointer user, GError **error);
+
+/* The whole content of a rendered file (everything but instance.dcm).
+ * Caller unrefs. */
+GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error);
+
+/* Entries whose content can change while mounted (.dicomfs/status and
+ * errors.tsv): not to be cached by the kernel. */
+gboolean dfs_tree_is_volatile(DfsEntry e);
+
+/* Files whose size takes a whole render (header.txt, header.json): worth
+ * computing only when asked for. */
+gboolean dfs_tree_is_costly(DfsEntry e);
+
+/* Files that are a slice of a source file: instance.dcm, and pixels.raw
+ * (or a frame's .raw) of native pixel data whose stored values are its
+ * bytes.  Returns the source's path (caller frees) and the slice, or NULL
+ * for rendered entries. */
+char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 *length);
+
+
+
+G_END_DECLS
