@@ -1,0 +1,231 @@
+/* dicomfs core: the instance behind the kinds.  See instance.h. */
+#include "tree/instance.h"
+
+#include "base/cache.h"
+#include "base/error.h"
+#include "dicom/reader.h"
+#include "dicom/tags.h"
+#include "pixels/decode.h"
+#include "pixels/display.h"
+#include "pixels/png.h"
+#include "tree/tree-private.h"
+
+/* Does the file go on after a Pixel Data of defined length?  (With
+ * encapsulated Pixel Data the header-only read cannot tell, and it is not
+ * read whole for that.) */
+static gboolean has_trailing_elements(const DfsDataset *ds, guint64 file_size)
+{
+    guint px = dfs_dataset_pixel_data(ds);
+    if (px == DFS_NO_INDEX)
+        return FALSE;
+    const DfsElement *e = dfs_dataset_element(ds, px);
+    return e->length != DFS_UNDEFINED_LENGTH && e->offset + e->length + 8 <= file_size;
+}
+
+DfsDataset *dfs_instance_dataset(const DfsView *v, guint node, GError **error)
+{
+    guint inst = dfs_index_first_instance(v->idx, node);
+    if (inst == DFS_NO_INDEX)
+        return (void)dfs_view_not_found(error, "instance"), NULL;
+    DfsCache *cache = dfs_tree_datasets(v->tree);
+    DfsDataset *ds = dfs_cache_get(cache, inst);
+    if (ds != NULL)
+        return ds;
+    g_autofree char *path = dfs_view_path(v, inst);
+    ds = dfs_read_file(path, DFS_READ_HEADER_ONLY, error);
+    if (ds == NULL)
+        return NULL;
+    if (has_trailing_elements(ds, dfs_index_size(v->idx, inst))) {
+        /* Elements after Pixel Data (padding, signatures) belong in tags/
+         * and the header too: this file is read whole. */
+        DfsDataset *full = dfs_read_file(path, DFS_READ_FULL, NULL);
+        if (full != NULL) {
+            dfs_dataset_free(ds);
+            ds = full;
+        }
+    }
+    DfsDataset *cached = dfs_cache_put(cache, inst, ds, dfs_dataset_memory(ds) + DFS_CACHE_ENTRY_COST);
+    dfs_dataset_free(ds);
+    return cached;
+}
+
+/* The whole file read, for its pixels (cached beside the headers: frames of
+ * one file are read one after another). */
+static DfsDataset *full_dataset(const DfsView *v, guint node, GError **error)
+{
+    guint64 key = node | (G_GUINT64_CONSTANT(1) << 63);
+    DfsCache *cache = dfs_tree_datasets(v->tree);
+    DfsDataset *ds = dfs_cache_get(cache, key);
+    if (ds != NULL)
+        return ds;
+    g_autofree char *path = dfs_view_path(v, node);
+    ds = dfs_read_file(path, DFS_READ_FULL, error);
+    if (ds == NULL)
+        return NULL;
+    DfsDataset *cached = dfs_cache_put(cache, key, ds, dfs_dataset_memory(ds) + DFS_CACHE_ENTRY_COST);
+    dfs_dataset_free(ds);
+    return cached;
+}
+
+DfsDataset *dfs_instance_pixel_dataset(const DfsView *v, guint node, GError **error)
+{
+    DfsDataset *ds = dfs_instance_dataset(v, node, error);
+    if (ds == NULL)
+        return NULL;
+    DfsImage img;
+    const char *ts = dfs_dataset_transfer_syntax(ds);
+    gboolean by_offset = dfs_image_describe(ds, &img, NULL) && img.codec == DFS_CODEC_NATIVE &&
+                         !(dfs_dataset_element(ds, img.pixel_index)->flags & DFS_ELEM_ENCAPSULATED) &&
+                         !g_str_equal(ts, DFS_UID_DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) &&
+                         !g_str_equal(ts, DFS_UID_JPIP_REFERENCED_DEFLATE);
+    if (by_offset)
+        return ds;
+    dfs_dataset_free(ds);
+    return full_dataset(v, node, error);
+}
+
+gboolean dfs_instance_image(const DfsView *v, guint node, DfsImage *img, GError **error)
+{
+    DfsDataset *ds = dfs_instance_dataset(v, node, error);
+    if (ds == NULL)
+        return FALSE;
+    gboolean ok = dfs_image_describe(ds, img, error);
+    dfs_dataset_free(ds);
+    return ok;
+}
+
+gboolean dfs_instance_declared_image(const DfsView *v, guint node, DfsImage *img,
+                                     GError **error)
+{
+    g_autoptr(GError) why = NULL;
+    if (dfs_instance_image(v, node, img, &why))
+        return TRUE;
+    if (g_error_matches(why, DFS_ERROR, DFS_ERROR_LIMIT))
+        return TRUE;
+    g_propagate_error(error, g_steal_pointer(&why));
+    return FALSE;
+}
+
+/* 0 without Pixel Data, else the number of frames (1 if undescribable);
+ * *is_float for Float / Double Float Pixel Data. */
+static guint instance_pixels(const DfsView *v, guint node, gboolean *is_float)
+{
+    *is_float = FALSE;
+    DfsDataset *ds = dfs_instance_dataset(v, node, NULL);
+    if (ds == NULL)
+        return 0;
+    guint frames = 0;
+    if (dfs_dataset_pixel_data(ds) != DFS_NO_INDEX ||
+        dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_FLOAT_PIXEL_DATA) != DFS_NO_INDEX ||
+        dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_DOUBLE_FLOAT_PIXEL_DATA) != DFS_NO_INDEX) {
+        DfsImage img;
+        gboolean ok = dfs_image_describe(ds, &img, NULL);
+        /* Pixel files appear for every syntax with a decoder (and video). */
+        frames = !ok ? 1 : dfs_codec_supported(img.codec) ? img.frames : 0;
+        *is_float = ok && img.is_float;
+    }
+    dfs_dataset_free(ds);
+    return frames;
+}
+
+guint dfs_instance_frames(const DfsView *v, guint node)
+{
+    gboolean is_float;
+    return instance_pixels(v, node, &is_float);
+}
+
+gboolean dfs_instance_shows_png(const DfsView *v, guint node)
+{
+    gboolean is_float;
+    return instance_pixels(v, node, &is_float) > 0 && !is_float;
+}
+
+guint dfs_instance_png_channels(const DfsImage *img)
+{
+    return img->samples == 1 && !g_str_equal(img->decoded_photometric, "PALETTE COLOR") ? 1 : 3;
+}
+
+gboolean dfs_instance_raw_slice(const DfsView *v, guint node, guint first, guint count,
+                                guint64 *offset, guint64 *length)
+{
+    g_autoptr(DfsDataset) ds = dfs_instance_dataset(v, node, NULL);
+    DfsImage img;
+    if (ds == NULL || !dfs_image_describe(ds, &img, NULL) || img.codec != DFS_CODEC_NATIVE)
+        return FALSE;
+    const DfsElement *px = dfs_dataset_element(ds, img.pixel_index);
+    const char *ts = dfs_dataset_transfer_syntax(ds);
+    gsize fb = dfs_image_frame_bytes(&img);
+    gboolean slice = !(px->flags & (DFS_ELEM_ENCAPSULATED | DFS_ELEM_BIG_ENDIAN)) &&
+                     !g_str_equal(ts, DFS_UID_DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) &&
+                     img.bits_allocated >= 8 &&
+                     (img.bits_stored == img.bits_allocated || img.is_float) &&
+                     (img.samples == 1 || img.planar == 0) &&
+                     g_str_equal(img.photometric, img.decoded_photometric) &&
+                     (guint64)fb * img.frames <= px->length &&
+                     px->offset + px->length <= dfs_index_size(v->idx, node);
+    if (!slice || first >= img.frames)
+        return FALSE;
+    if (count == 0 || count > img.frames - first)
+        count = img.frames - first;
+    *offset = px->offset + (guint64)fb * first;
+    *length = (guint64)fb * count;
+    return TRUE;
+}
+
+/* --- pixel files ----------------------------------------------------------------- */
+
+gboolean dfs_instance_raw_size(const DfsView *v, guint node, guint first, guint count,
+                               guint64 *size, GError **error)
+{
+    DfsImage img;
+    if (!dfs_instance_declared_image(v, node, &img, error))
+        return FALSE;
+    guint n = count ? count : first < img.frames ? img.frames - first : 0;
+    *size = (guint64)dfs_image_frame_bytes(&img) * n;
+    return TRUE;
+}
+
+gboolean dfs_instance_png_size(const DfsView *v, guint node, guint64 *size, GError **error)
+{
+    DfsImage img;
+    if (!dfs_instance_image(v, node, &img, error))
+        return FALSE;
+    *size = dfs_png_size(img.columns, img.rows, dfs_instance_png_channels(&img));
+    return *size > 0 || (g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "PNG failed"), FALSE);
+}
+
+gboolean dfs_instance_render_raw(const DfsView *v, guint node, guint first, guint count,
+                                 GString *out, GError **error)
+{
+    g_autoptr(DfsDataset) ds = dfs_instance_pixel_dataset(v, node, error);
+    DfsImage img;
+    if (ds == NULL || !dfs_image_describe(ds, &img, error))
+        return FALSE;
+    guint last = count ? first + count : MAX(first, img.frames);
+    gsize fb = dfs_image_frame_bytes(&img);
+    g_string_set_size(out, fb * (last - first));
+    for (guint f = first; f < last; f++)
+        if (!dfs_image_decode(ds, &img, f, (guint8 *)out->str + fb * (f - first), error))
+            return FALSE;
+    return TRUE;
+}
+
+gboolean dfs_instance_render_png(const DfsView *v, guint node, guint frame, GString *out,
+                                 GError **error)
+{
+    g_autoptr(DfsDataset) ds = dfs_instance_pixel_dataset(v, node, error);
+    DfsImage img;
+    if (ds == NULL || !dfs_image_describe(ds, &img, error))
+        return FALSE;
+    g_autofree guint8 *pixels = g_malloc(dfs_image_frame_bytes(&img));
+    if (!dfs_image_decode(ds, &img, frame, pixels, error))
+        return FALSE;
+    DfsDisplay d = {0};
+    gboolean ok = dfs_display_render(ds, &img, pixels, &d, error);
+    g_autoptr(GBytes) png = ok ? dfs_png_encode(&d, error) : NULL;
+    dfs_display_clear(&d);
+    if (png == NULL)
+        return FALSE;
+    g_string_append_len(out, g_bytes_get_data(png, NULL), (gssize)g_bytes_get_size(png));
+    return TRUE;
+}

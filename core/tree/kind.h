@@ -1,0 +1,164 @@
+/* dicomfs core (internal): a kind of file or folder in the mounted tree.
+ *
+ * An entry (tree.h) is a kind, an index node and a sub-number:
+ *
+ *   kind (6 bits) | index node (34 bits) | sub (24 bits)
+ *
+ * The tree (tree.c) routes every request on an entry to its kind, a
+ * DfsKind with a few functions: a folder kind looks names up and lists its
+ * entries; a file kind renders its content, and may know its size without
+ * rendering or be a slice of the source file.  Each kind lives in a module
+ * of its own under kinds/, and kinds.c lists them: a new kind of file is a
+ * new module and a line there, nothing else.
+ *
+ * What a kind's functions cost is said in its module; none of them may
+ * grow with the archive (they see one node and its dataset), except the
+ * .dicomfs tables, which are the archive. */
+#pragma once
+
+#include <glib.h>
+
+#include "catalog/index.h"
+#include "tree/tree.h"
+
+G_BEGIN_DECLS
+
+/* --- entries --------------------------------------------------------------- */
+
+#define DFS_ENTRY_KIND_BITS 6
+#define DFS_ENTRY_NODE_BITS 34
+#define DFS_ENTRY_SUB_BITS 24
+
+#define DFS_ENTRY_KIND(e) ((guint)((e) >> (DFS_ENTRY_NODE_BITS + DFS_ENTRY_SUB_BITS)))
+#define DFS_ENTRY_NODE(e)                                                                           \
+    ((guint)(((e) >> DFS_ENTRY_SUB_BITS) &                                                          \
+             ((G_GUINT64_CONSTANT(1) << DFS_ENTRY_NODE_BITS) - 1)))
+#define DFS_ENTRY_SUB(e) ((guint)((e) & ((G_GUINT64_CONSTANT(1) << DFS_ENTRY_SUB_BITS) - 1)))
+#define DFS_ENTRY_MAKE(k, n, s)                                                                     \
+    (((guint64)(k) << (DFS_ENTRY_NODE_BITS + DFS_ENTRY_SUB_BITS)) |                                 \
+     ((guint64)(n) << DFS_ENTRY_SUB_BITS) | (guint64)(s))
+
+/* The kinds, by number (the entry's kind field).  kinds.c maps each to its
+ * module.  A node folder is kind 0 with sub 1, so the root is entry 1. */
+typedef enum {
+    DFS_KIND_NODE,        /* kinds/node.c: a patient, study, series or instance folder */
+    DFS_KIND_TAGS,        /* kinds/tags.c: a node's tags/ */
+    DFS_KIND_ATTR,        /* kinds/tags.c: an element, item or sequence under tags/ */
+    DFS_KIND_HEADER_JSON, /* kinds/header.c */
+    DFS_KIND_HEADER_TXT,  /* kinds/header.c */
+    DFS_KIND_DCM,         /* kinds/instance-dcm.c */
+    DFS_KIND_META_DIR,    /* kinds/meta.c: .dicomfs */
+    DFS_KIND_META_FILE,   /* kinds/meta.c: .dicomfs/<sub> */
+    DFS_KIND_IMAGE_PNG,   /* kinds/pixels.c */
+    DFS_KIND_PIXELS_RAW,  /* kinds/pixels.c */
+    DFS_KIND_PIXELS_TXT,  /* kinds/pixels.c */
+    DFS_KIND_FRAMES,      /* kinds/frames.c: frames/ */
+    DFS_KIND_FRAME_PNG,   /* kinds/frames.c: frames/NNNN.png; sub is the frame */
+    DFS_KIND_FRAME_RAW,   /* kinds/frames.c: frames/NNNN.raw */
+    DFS_KIND_N
+} DfsKindId;
+
+G_STATIC_ASSERT(DFS_KIND_N <= (1 << DFS_ENTRY_KIND_BITS));
+
+/* --- what a kind sees -------------------------------------------------------- */
+
+/* The tree as one request sees it: the index snapshot of that moment (a
+ * scan may publish a newer one meanwhile) and the tree's shared state. */
+typedef struct {
+    DfsTree *tree;
+    DfsIndex *idx;
+    gboolean owned; /* a reference to drop */
+} DfsView;
+
+/* The folder being mounted. */
+const char *dfs_view_source(const DfsView *v);
+
+/* The absolute path of index node's source file.  Caller frees. */
+char *dfs_view_path(const DfsView *v, guint node);
+
+/* The tree's status, as the scan last published it. */
+void dfs_view_status(const DfsView *v, DfsTreeStatus *out);
+
+/* Append the failures met while mounted (read errors of pixel files), one
+ * errors.tsv line each. */
+void dfs_view_write_read_errors(const DfsView *v, GString *out);
+
+/* Set a DFS_ERROR_NOT_FOUND error about name; FALSE. */
+gboolean dfs_view_not_found(GError **error, const char *name);
+
+/* --- listings ----------------------------------------------------------------- */
+
+/* A listing in progress: the caller's callback and where it started. */
+typedef struct {
+    guint64 from;  /* the first position wanted */
+    DfsTreeListFunc fn;
+    gpointer user;
+    gboolean stopped; /* fn said stop */
+} DfsLister;
+
+/* Give entry e at position pos (positions are stable within a snapshot;
+ * those before from are skipped).  FALSE once the caller wants no more. */
+gboolean dfs_lister_emit(DfsLister *l, guint64 pos, const char *name, DfsEntry e, gboolean is_dir);
+
+/* --- the interface ---------------------------------------------------------------- */
+
+typedef enum {
+    DFS_KIND_DIR = 1 << 0,       /* a folder (unless is_dir says otherwise) */
+    DFS_KIND_VOLATILE = 1 << 1,  /* content changes while mounted: a new mtime at every
+                                    stat, never cached (.dicomfs files) */
+    DFS_KIND_UNCACHED = 1 << 2,  /* rendered at every read and stat: cheaper than the
+                                    cache's churn (attribute values) */
+    DFS_KIND_COSTLY = 1 << 3,    /* its size takes a whole render: not worth computing
+                                    for a listing (header.txt, header.json) */
+    DFS_KIND_MOUNT_TIME = 1 << 4, /* mtime is the mount's, not the instance's */
+} DfsKindFlags;
+
+typedef struct {
+    /* For errors.tsv: a failure to size or render this file is noted under
+     * this name ("image.png"); NULL: not noted. */
+    const char *error_name;
+    DfsKindFlags flags;
+
+    /* Folders.  lookup: the entry called name in folder dir (FALSE with
+     * DFS_ERROR_NOT_FOUND).  list: emit the entries from l->from on. */
+    gboolean (*lookup)(const DfsView *v, DfsEntry dir, const char *name, DfsEntry *out,
+                       GError **error);
+    gboolean (*list)(const DfsView *v, DfsEntry dir, DfsLister *l, GError **error);
+    /* Where the entry decides whether it is a folder (NULL: flags say). */
+    gboolean (*is_dir)(const DfsView *v, DfsEntry e, gboolean *is_dir, GError **error);
+
+    /* Files.  size: the exact size without rendering (NULL: the length of
+     * the rendered content).  render: append the whole content to out.
+     * source_range: TRUE when the file is bytes [offset, offset + length)
+     * of the node's source file, served from it unrendered. */
+    gboolean (*size)(const DfsView *v, DfsEntry e, guint64 *size, GError **error);
+    gboolean (*render)(const DfsView *v, DfsEntry e, GString *out, GError **error);
+    gboolean (*source_range)(const DfsView *v, DfsEntry e, guint64 *offset, guint64 *length);
+
+    /* Entries of a node's own folder: a kind shown in the folders of the
+     * levels in `levels` (a mask of 1 << DfsLevel) under `name`, where
+     * shown() says so (NULL: always). */
+    const char *name;
+    guint levels;
+    gboolean (*shown)(const DfsView *v, guint node);
+} DfsKind;
+
+#define DFS_LEVEL_MASK(l) (1u << (l))
+
+/* The kind of entry e, or NULL for a kind number no module has. */
+const DfsKind *dfs_kind_of(DfsEntry e);
+
+/* The kinds that are entries of node folders, in listing order (by name):
+ * n of them. */
+const DfsKindId *dfs_kinds_in_nodes(guint *n);
+
+/* The modules (kinds/). */
+extern const DfsKind dfs_kind_node;
+extern const DfsKind dfs_kind_tags, dfs_kind_attr;
+extern const DfsKind dfs_kind_header_json, dfs_kind_header_txt;
+extern const DfsKind dfs_kind_instance_dcm;
+extern const DfsKind dfs_kind_meta_dir, dfs_kind_meta_file;
+extern const DfsKind dfs_kind_image_png, dfs_kind_pixels_raw, dfs_kind_pixels_txt;
+extern const DfsKind dfs_kind_frames, dfs_kind_frame_png, dfs_kind_frame_raw;
+
+G_END_DECLS

@@ -1,0 +1,18 @@
+/* dicomfs core (internal): what the tree's own modules (instance.c, the
+ * kinds) reach of the tree beyond DfsView. */
+#pragma once
+
+#include "base/cache.h"
+#include "tree/tree.h"
+
+G_BEGIN_DECLS
+
+/* A cache entry's own cost beside its value: the entry, its hash slot and
+ * the allocator's overhead. */
+#define DFS_CACHE_ENTRY_COST 96
+
+/* The bounded cache of parsed datasets (header-only by instance node, whole
+ * files by node | 1 << 63). */
+DfsCache *dfs_tree_datasets(DfsTree *tree);
+
+G_END_DECLS
