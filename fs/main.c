@@ -318,6 +318,22 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
     return rc;
 }
 
+/* The options dicomfs adds to the user's: read-only for the kernel too, a
+ * name for `mount` to show, and, for a mount shared with other users,
+ * default_permissions: the kernel checks the modes, which follow the source
+ * files' (fs/ops.c). */
+static void add_mount_options(struct fuse_args *args)
+{
+    fuse_opt_add_arg(args, "-oro,fsname=dicomfs,subtype=dicomfs");
+    static const struct fuse_opt shared_spec[] = {{"allow_other", 0, 1}, {"allow_root", 0, 1},
+                                                  FUSE_OPT_END};
+    int shared = 0;
+    struct fuse_args copy = FUSE_ARGS_INIT(args->argc, args->argv);
+    if (fuse_opt_parse(&copy, &shared, shared_spec, NULL) == 0 && shared)
+        fuse_opt_add_arg(args, "-odefault_permissions");
+    fuse_opt_free_args(&copy);
+}
+
 int main(int argc, char **argv)
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -354,19 +370,9 @@ int main(int argc, char **argv)
     }
     if (!check_mountpoint(cl.mountpoint))
         goto out;
-    /* Read-only for the kernel too, and a name for `mount` to show. */
-    fuse_opt_add_arg(&args, "-oro,fsname=dicomfs,subtype=dicomfs");
+    add_mount_options(&args);
     /* Nothing outside SOURCE is ever read, whatever links appear in it. */
     dfs_input_confine(o.source);
-    /* Shared with other users: the kernel checks the modes, which follow
-     * the source files' (fs/ops.c). */
-    static const struct fuse_opt shared_spec[] = {{"allow_other", 0, 1}, {"allow_root", 0, 1},
-                                                  FUSE_OPT_END};
-    int shared = 0;
-    struct fuse_args copy = FUSE_ARGS_INIT(args.argc, args.argv);
-    if (fuse_opt_parse(&copy, &shared, shared_spec, NULL) == 0 && shared)
-        fuse_opt_add_arg(&args, "-odefault_permissions");
-    fuse_opt_free_args(&copy);
     if (o.index != NULL) { /* the daemon works from / */
         char *abs = g_canonicalize_filename(o.index, NULL);
         free(o.index);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generate core/dict-table.c and core/tags.h from pydicom's dictionaries.
+"""Generate core/dicom/dict-table.c and core/dicom/tags.h from pydicom's dictionaries.
 
 Run with Debian's interpreter, which has python3-pydicom 2.3.1 (DICOM 2022a):
 
@@ -25,7 +25,7 @@ DICOM_EDITION = "2022a"
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The DfsVr names of core/vr.h; "NONE" is the items and delimiters of group FFFE.
+# The DfsVr names of core/dicom/vr.h; "NONE" is the items and delimiters of group FFFE.
 VRS = {
     "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL",
     "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US",
@@ -218,7 +218,7 @@ def write_table(path, plain, repeating, creators, masks, uids):
  *   private entries    {n_private}
  *   UIDs               {len(uids)}
  */
-#include "dict-table.h"
+#include "dicom/dict-table.h"
 """
     )
     L.append("/* PS3.6 section 6, sorted by tag. */")
@@ -350,14 +350,14 @@ def main():
     creators = build_private()
     masks = private_masks(creators)
     uids = sorted(UID_dictionary.items(), key=lambda u: c_bytes(u[0]))
-    write_table(os.path.join(ROOT, "core", "dict-table.c"), plain, repeating, creators, masks, uids)
-    n_tags, n_uids = write_tags(os.path.join(ROOT, "core", "tags.h"), plain, uids)
+    write_table(os.path.join(ROOT, "core", "dicom", "dict-table.c"), plain, repeating, creators, masks, uids)
+    n_tags, n_uids = write_tags(os.path.join(ROOT, "core", "dicom", "tags.h"), plain, uids)
     n_private = sum(len(rows) for _, rows in creators)
     print(
-        f"core/dict-table.c: {len(plain)} plain, {len(repeating)} repeating, "
+        f"core/dicom/dict-table.c: {len(plain)} plain, {len(repeating)} repeating, "
         f"{len(creators)} private creators with {n_private} entries, {len(uids)} UIDs"
     )
-    print(f"core/tags.h: {n_tags} DFS_TAG_ and {n_uids} DFS_UID_ macros")
+    print(f"core/dicom/tags.h: {n_tags} DFS_TAG_ and {n_uids} DFS_UID_ macros")
 
 
 if __name__ == "__main__":
