@@ -4,6 +4,9 @@ test_load.py), over tests/mount/mountlib.py: the scaffold of a test run
 the scan, a snapshot that copes with paths past PATH_MAX, the daemon's peak
 memory, and running code as an unprivileged user.
 
+Time bounds are mountlib's hang guards (Bound, scaled under sanitizers or by
+DICOMFS_TEST_TIME_SCALE, cut before the watchdog), re-exported here.
+
 Only /usr/bin/python3 (Debian's, with pydicom 2.3.1) runs these scripts.
 """
 
@@ -23,25 +26,42 @@ sys.path.insert(0, os.path.join(HERE, "..", "mount"))
 import mountlib as ml  # noqa: E402
 
 NOBODY = 65534  # uid and gid of nobody / nogroup on Debian
+SCAN_SECONDS = 150  # base of the hang guard on a scan (scaled: ml.Bound)
+
+Bound, scaled, time_scale = ml.Bound, ml.scaled, ml.time_scale
 
 
-def wait_scan_done(mnt, timeout=150):
-    """Wait until .dicomfs/status says `scan: done` (mountlib's helper when
-    it has one).  Returns the status text, or None on timeout."""
-    helper = getattr(ml, "wait_scan_done", None)
-    if helper is not None:
-        helper(mnt, timeout)
+def wait_scan_done(mnt, timeout=SCAN_SECONDS):
+    """Wait until .dicomfs/status says `scan: done`, bounded by a hang guard
+    of `timeout` base seconds (ml.Bound: scaled, cut before the watchdog).
+    Returns the status text, or None on timeout; scan_wait_problem() then
+    says how long it waited."""
+    global _last_scan_wait
+    bound = ml.Bound(timeout)
+    ml.waiting_for(f"the scan of {mnt} to be done")
     t0 = time.monotonic()
-    while True:
-        try:
-            text = ml.read_text(os.path.join(mnt, ".dicomfs", "status"))
-        except OSError:
-            text = ""
-        if "scan: done" in text.split("\n"):
-            return text
-        if time.monotonic() - t0 > timeout:
-            return None
-        time.sleep(0.1)
+    try:
+        while True:
+            try:
+                text = ml.read_text(os.path.join(mnt, ".dicomfs", "status"))
+            except OSError:
+                text = ""
+            if "scan: done" in text.split("\n"):
+                return text
+            if time.monotonic() - t0 > bound.seconds:
+                _last_scan_wait = f"scan not done after {time.monotonic() - t0:.1f} s ({bound})"
+                return None
+            time.sleep(0.1)
+    finally:
+        ml.waiting_for(None)
+
+
+_last_scan_wait = "scan not done"
+
+
+def scan_wait_problem():
+    """What the last wait_scan_done that timed out saw, with the time waited."""
+    return _last_scan_wait
 
 
 def snapshot(root):
@@ -155,6 +175,7 @@ def run_main(doc, prefix, watchdog_seconds, body, nargs=2):
         print("SKIP: /dev/fuse is missing")
         return 77
     exe, repo = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    ml.set_exe(exe)
     report = ml.Report()
     t0 = time.monotonic()
     tmp = os.path.realpath(tempfile.mkdtemp(prefix=prefix))

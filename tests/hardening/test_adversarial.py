@@ -156,7 +156,7 @@ class AdversarialTest:
                           args=["-o", "noindex"]).start()
         status = wait_scan_done(self.mnt)
         self.check("mount and scan: `scan: done` in .dicomfs/status",
-                   [] if status else ["scan not done after 150 s"],
+                   [] if status else [common.scan_wait_problem()],
                    f"{time.monotonic() - t0:.1f} s")
         return status is not None
 

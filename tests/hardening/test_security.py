@@ -206,7 +206,7 @@ class SecurityTest:
                      args=["-o", "noindex"] + (["-o", "allow_other"] if shared else []))
         m.start()
         if common.wait_scan_done(mp) is None:
-            raise RuntimeError("scan not done after 150 s")
+            raise RuntimeError(common.scan_wait_problem())
         return m
 
     def instance_folders(self):

@@ -6,6 +6,10 @@ Only /usr/bin/python3 (Debian's, with pydicom 2.3.1) runs these scripts.
 
 Every dicomfs process started here is recorded with its pid; only those are
 ever signalled, and only mounts made here are ever unmounted.
+
+Wall-clock bounds (a mount coming up, a scan finishing, dicomfs exiting after
+its unmount) are hang guards only, never a measure of speed: see "time
+bounds" below, `Bound` and DICOMFS_TEST_TIME_SCALE.
 """
 
 import base64
@@ -56,6 +60,8 @@ class Report:
         return f"{self.passed} passed, {self.failed} failed"
 
     def finish(self):
+        if EXITS:
+            print(exit_summary(), flush=True)
         print(self.summary(), flush=True)
         return 1 if self.failed else 0
 
@@ -65,6 +71,149 @@ def one_line(s, limit=400):
     if VERBOSE:
         return s
     return s if len(s) <= limit else s[:limit] + "..."
+
+
+# --- time bounds -----------------------------------------------------------------
+# A wall-clock bound in these tests only guards against a hang: it must hold
+# under AddressSanitizer + UBSan with leak detection (scripts/test's second
+# pass) on a loaded 2-core machine, so it is generous and scaled:
+#   base seconds x 1 for a plain build,
+#              x SANITIZER_SCALE when dicomfs runs under sanitizers (ASAN_OPTIONS,
+#                LSAN_OPTIONS or UBSAN_OPTIONS set, the binary under build-asan/,
+#                or built with -fsanitize),
+#              x DICOMFS_TEST_TIME_SCALE instead, when set (a number > 0),
+# and cut to what is left before the test's watchdog (start_watchdog, itself
+# set below meson's timeout), so that a hang is still reported by its own
+# check, with the time waited, and cleaned up (SIGTERM, SIGKILL, lazy
+# unmount) before meson's timeout.  Those two stay the outer bound of a test.
+# The time every dicomfs took to exit is printed ("dicomfs ... exited 2.3 s
+# after unmount") and summed up at the end (exit_summary()).
+
+EXIT_SECONDS = 120   # dicomfs exiting after an unmount or a signal: it frees its
+                     # index, and LeakSanitizer then scans the whole heap
+MOUNT_SECONDS = 120  # a mount coming up, a scan finishing
+BUSY_SECONDS = 30    # fusermount3 -u retried while the mount is busy
+SANITIZER_SCALE = 3
+TIME_SCALE_VAR = "DICOMFS_TEST_TIME_SCALE"
+WATCHDOG_MARGIN = 15  # seconds kept before the watchdog for the cleanup after a hang
+
+_exe = None           # the dicomfs under test (set_exe, Mount), for sanitizer detection
+_sanitizer_why = {}   # exe -> reason ("" when not sanitized)
+_watchdog_deadline = None  # time.monotonic() when the watchdog fires
+_pending = None       # (what is being waited for, since when), for the watchdog's message
+EXITS = []            # [(seconds, "pid N, MNT", after what)] of every exit seen
+
+
+def set_exe(exe):
+    """Name the dicomfs binary under test (Mount does it on its own)."""
+    global _exe
+    _exe = exe
+
+
+def sanitized(exe=None):
+    """Why dicomfs runs under sanitizers, or "" when it does not."""
+    for var in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"):
+        if os.environ.get(var):
+            return f"{var} set"
+    exe = exe or _exe
+    if not exe:
+        return ""
+    if exe not in _sanitizer_why:
+        why = ""
+        if "build-asan" in os.path.realpath(exe).split(os.sep):
+            why = f"{exe} is under build-asan/"
+        else:
+            try:
+                with open(exe, "rb") as f:
+                    data = f.read()
+                if b"__asan_init" in data or b"__ubsan_handle_" in data:
+                    why = f"{os.path.basename(exe)} is built with sanitizers"
+            except OSError:
+                pass
+        _sanitizer_why[exe] = why
+    return _sanitizer_why[exe]
+
+
+def time_scale(exe=None):
+    """(factor, why) for every hang guard: DICOMFS_TEST_TIME_SCALE when set,
+    else SANITIZER_SCALE under sanitizers, else 1."""
+    value = os.environ.get(TIME_SCALE_VAR)
+    if value not in (None, ""):
+        try:
+            scale = float(value)
+        except ValueError:
+            scale = 0
+        if not (scale > 0 and math.isfinite(scale)):
+            raise ValueError(f"{TIME_SCALE_VAR}={value!r}: expected a number > 0")
+        return scale, f"{TIME_SCALE_VAR}={value}"
+    why = sanitized(exe)
+    if why:
+        return float(SANITIZER_SCALE), f"sanitizers: {why}"
+    return 1.0, ""
+
+
+def scaled(base, exe=None):
+    """base seconds x time_scale(): for a hang guard without the watchdog cut
+    (a subprocess timeout, a thread join)."""
+    return base * time_scale(exe)[0]
+
+
+def note_watchdog(seconds):
+    """A watchdog of the test's own fires in `seconds`: Bound cuts to it."""
+    global _watchdog_deadline
+    _watchdog_deadline = time.monotonic() + seconds
+
+
+def watchdog_left():
+    """Seconds until the watchdog fires, or None without one."""
+    if _watchdog_deadline is None:
+        return None
+    return _watchdog_deadline - time.monotonic()
+
+
+class Bound:
+    """A hang guard of `base` seconds, scaled (time_scale) and cut to what is
+    left before the watchdog; str() says how it was reached."""
+
+    def __init__(self, base, exe=None):
+        self.base = base
+        self.scale, self.why = time_scale(exe)
+        self.seconds = base * self.scale
+        self.cut = False
+        left = watchdog_left()
+        if left is not None:
+            room = left - WATCHDOG_MARGIN
+            if room < 15:  # little left: wait until just before the watchdog
+                room = max(left - 1, 0.5)
+            if room < self.seconds:
+                self.seconds = room
+                self.cut = True
+
+    def __str__(self):
+        parts = []
+        if self.scale != 1:
+            parts.append(f"{self.base:g} s x {self.scale:g}, {self.why}")
+        else:
+            parts.append(f"{self.base:g} s x 1, no sanitizers seen; {TIME_SCALE_VAR} scales it")
+        if self.cut:
+            parts.append("cut to the time left before the test's watchdog")
+        shown = f"{self.seconds:.0f}" if self.seconds >= 10 else f"{self.seconds:.1f}"
+        return f"hang guard {shown} s: " + "; ".join(parts)
+
+
+def waiting_for(what):
+    """Note what the test waits for now (None: nothing), for the watchdog."""
+    global _pending
+    _pending = None if what is None else (what, time.monotonic())
+
+
+def exit_summary():
+    """One line on the exits seen so far, '' when none."""
+    if not EXITS:
+        return ""
+    took, who, after = max(EXITS)
+    return (f"{len(EXITS)} dicomfs exits timed, slowest {took:.1f} s ({who}, after {after}), "
+            f"total {sum(t for t, _, _ in EXITS):.1f} s")
 
 
 # --- processes and mounts --------------------------------------------------------
@@ -143,12 +292,19 @@ class Mount:
                                      os.path.basename(mp) + ".log")
         self.returncode = None
         self.start_seconds = None
+        self.exit_seconds = None  # how long it took to exit (await_exit)
+        set_exe(exe)
 
     def argv(self):
         return [self.exe] + (["-f"] if self.foreground else []) + self.args + [self.source, self.mp]
 
-    def start(self, timeout=120):
+    def start(self, timeout=None):
+        """Mount; with wait_scan, wait for the scan to be done too.  timeout:
+        the hang guard's base seconds (MOUNT_SECONDS), scaled (Bound)."""
         os.makedirs(self.mp, exist_ok=True)
+        base = timeout or MOUNT_SECONDS
+        bound = Bound(base, self.exe)
+        timeout = bound.seconds
         t0 = time.monotonic()
         if self.foreground:
             log = open(self.log_path, "wb")
@@ -158,17 +314,25 @@ class Mount:
             self.pid = self.proc.pid
             Mount.all_pids.append(self.pid)
             Mount.live.append(self)
-            while mount_count(self.mp) == 0:
-                if self.proc.poll() is not None:
-                    Mount.live.remove(self)
-                    raise MountError(f"dicomfs -f exited {self.proc.returncode} before mounting: "
-                                     f"{self.log().strip()[:500]}")
-                if time.monotonic() - t0 > timeout:
-                    self.stop()
-                    raise MountError(f"not mounted after {timeout} s")
-                time.sleep(0.02)
+            waiting_for(f"{self.mp} to be mounted")
+            try:
+                while mount_count(self.mp) == 0:
+                    if self.proc.poll() is not None:
+                        Mount.live.remove(self)
+                        raise MountError(f"dicomfs -f exited {self.proc.returncode} before mounting: "
+                                         f"{self.log().strip()[:500]}")
+                    if time.monotonic() - t0 > timeout:
+                        self.stop()
+                        raise MountError(f"not mounted after {time.monotonic() - t0:.1f} s ({bound})")
+                    time.sleep(0.02)
+            finally:
+                waiting_for(None)
         else:
-            rc, out, err = run(self.argv(), timeout=timeout)
+            waiting_for(f"`dicomfs SOURCE {self.mp}` to return")
+            try:
+                rc, out, err = run(self.argv(), timeout=timeout)
+            finally:
+                waiting_for(None)
             with open(self.log_path, "wb") as f:
                 f.write(out + err.encode())
             mounted = mount_count(self.mp) > 0
@@ -179,7 +343,8 @@ class Mount:
                 Mount.all_pids.extend(pids)
             if rc != 0:
                 self.stop()
-                raise MountError(f"`dicomfs SOURCE MNT` exited {rc}: {err.strip()[:500]}")
+                raise MountError(f"`dicomfs SOURCE MNT` exited {rc}: {err.strip()[:500]}"
+                                 + (f" ({bound})" if rc is None else ""))
             if not mounted:
                 self.stop()
                 raise MountError("`dicomfs SOURCE MNT` returned 0 but MNT is not a mount yet")
@@ -188,7 +353,7 @@ class Mount:
                 raise MountError(f"expected one daemon process, pgrep found {pids}")
         self.mount_seconds = time.monotonic() - t0
         if self.wait_scan:
-            self.wait_scan_done(timeout)
+            self.wait_scan_done(base)
         self.start_seconds = time.monotonic() - t0
         return self
 
@@ -201,14 +366,20 @@ class Mount:
                 fields[key] = value
         return fields
 
-    def wait_scan_done(self, timeout=120):
-        """The mount answers at once and fills in; wait until the scan is done."""
+    def wait_scan_done(self, timeout=None):
+        """The mount answers at once and fills in; wait until the scan is
+        done.  timeout: the hang guard's base seconds (MOUNT_SECONDS)."""
+        bound = Bound(timeout or MOUNT_SECONDS, self.exe)
+        waiting_for(f"the scan of {self.mp} to be done")
         t0 = time.monotonic()
-        while self.status().get("scan") != "done":
-            if time.monotonic() - t0 > timeout:
-                self.stop()
-                raise MountError(f"scan not done after {timeout} s")
-            time.sleep(0.01)
+        try:
+            while self.status().get("scan") != "done":
+                if time.monotonic() - t0 > bound.seconds:
+                    self.stop()
+                    raise MountError(f"scan not done after {time.monotonic() - t0:.1f} s ({bound})")
+                time.sleep(0.01)
+        finally:
+            waiting_for(None)
 
     def find_daemon(self):
         pattern = ere_escape(" ".join(self.argv()))
@@ -228,6 +399,8 @@ class Mount:
         return self.pid is not None and pid_alive(self.pid)
 
     def wait_exit(self, timeout):
+        """True once our process is gone (its status in self.returncode for
+        dicomfs -f), False if it still runs after timeout seconds."""
         t0 = time.monotonic()
         while self.alive():
             if time.monotonic() - t0 > timeout:
@@ -237,24 +410,50 @@ class Mount:
             self.returncode = self.proc.returncode
         return True
 
-    def unmount(self, timeout=15):
+    def await_exit(self, after, timeout=None):
+        """Wait for our dicomfs to exit after `after` ("unmount", "SIGTERM"),
+        bounded by a hang guard (timeout: its base seconds, EXIT_SECONDS).
+        The time it took is printed, kept in self.exit_seconds and in EXITS.
+        Returns a list of problems: empty once it exited, else one that says
+        how long we waited (the caller cleans up: stop())."""
+        bound = Bound(timeout or EXIT_SECONDS, self.exe)
+        who = f"pid {self.pid}, {os.path.basename(self.mp)}"
+        waiting_for(f"dicomfs ({who}) to exit after {after}")
+        t0 = time.monotonic()
+        try:
+            exited = self.wait_exit(bound.seconds)
+        finally:
+            waiting_for(None)
+        took = time.monotonic() - t0
+        if not exited:
+            return [f"dicomfs ({who}) still running {took:.1f} s after {after} ({bound})"]
+        self.exit_seconds = took
+        EXITS.append((took, who, after))
+        print(f"dicomfs ({who}) exited {took:.1f} s after {after}", flush=True)
+        return []
+
+    def unmount(self, timeout=None):
         """fusermount3 -u (retried while busy), then wait for the process to
-        exit.  Returns a list of problems (empty: a clean unmount)."""
+        exit (await_exit; timeout: the hang guard's base seconds).  Returns
+        a list of problems (empty: a clean unmount)."""
         problems = []
         last = ""
-        for _ in range(60):
-            if mount_count(self.mp) == 0:
-                break
-            rc, _, err = run(["fusermount3", "-u", self.mp], timeout=30)
+        busy = Bound(BUSY_SECONDS, self.exe)
+        t0 = time.monotonic()
+        while mount_count(self.mp):
+            rc, _, err = run(["fusermount3", "-u", self.mp], timeout=scaled(30, self.exe))
             if rc == 0 and mount_count(self.mp) == 0:
                 break
             last = err.strip()
+            if time.monotonic() - t0 > busy.seconds:
+                break
             time.sleep(0.25)
         if mount_count(self.mp):
-            problems.append(f"fusermount3 -u {self.mp} failed: {last}")
-        if not self.wait_exit(timeout):
-            problems.append(f"dicomfs (pid {self.pid}) still running {timeout} s after unmount")
-        elif self.proc is not None and self.returncode != 0:
+            problems.append(f"fusermount3 -u {self.mp} failed for {time.monotonic() - t0:.1f} s "
+                            f"({busy}): {last}")
+        exit_problems = self.await_exit("unmount", timeout)
+        problems += exit_problems
+        if not exit_problems and self.proc is not None and self.returncode != 0:
             problems.append(f"dicomfs -f exited {self.returncode} after unmount: {self.log().strip()[:300]}")
         self.stop()
         return problems
@@ -306,6 +505,8 @@ def leftovers(tmp):
     rc, out, _ = run(["pgrep", "-f", ere_escape(tmp)], timeout=30)
     if rc == 0:
         problems.append(f"processes with {tmp} on their command line: {out.decode().split()}")
+    if problems and EXITS:
+        problems.append(exit_summary())
     return problems
 
 
@@ -314,8 +515,12 @@ def start_watchdog(seconds, report, tmp):
     (so that a blocked read returns), report the timeout and exit 1."""
 
     def fire():
+        pending = _pending
+        doing = (f"; waiting {time.monotonic() - pending[1]:.1f} s for {pending[0]}"
+                 if pending else "")
+        exits = f"; {exit_summary()}" if EXITS else ""
         print(f"FAIL watchdog: the test did not finish in {seconds} s "
-              f"(a hung mount?); killing our dicomfs processes", flush=True)
+              f"(a hung mount?){doing}{exits}; killing our dicomfs processes", flush=True)
         for m in list(Mount.live):
             m.kill_hard()
         time.sleep(0.5)
@@ -326,6 +531,7 @@ def start_watchdog(seconds, report, tmp):
         print(report.summary(), flush=True)
         os._exit(1)
 
+    note_watchdog(seconds)
     t = threading.Timer(seconds, fire)
     t.daemon = True
     t.start()

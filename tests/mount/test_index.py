@@ -10,11 +10,16 @@ file's own counts compared across mounts.
 usage: test_index.py DICOMFS SOURCE_ROOT
 """
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mountlib as ml  # noqa: E402  (its time bounds: hang guards, scaled)
 
 RESULTS = []
 
@@ -46,28 +51,80 @@ def mounted(mnt):
 
 class Mount:
     def __init__(self, exe, source, mnt, *opts, env=None):
-        self.mnt = mnt
+        self.mnt, self.exe = mnt, exe
+        self.exit_seconds = None
         # -o wait: the command returns once the scan is done (checked below
-        # through the status file's "scan: done").
+        # through the status file's "scan: done").  The wait is a hang guard
+        # (mountlib's Bound: generous, scaled under sanitizers).
         args = [exe, "-o", "wait", *opts, source, mnt]
-        r = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+        self.pattern = ml.ere_escape(" ".join(args))
+        bound = ml.Bound(ml.MOUNT_SECONDS, exe)
+        t0 = time.monotonic()
+        try:
+            r = subprocess.run(args, capture_output=True, text=True, timeout=bound.seconds, env=env)
+        except subprocess.TimeoutExpired:
+            self.kill(self.daemon_pids())
+            raise RuntimeError(f"{args}: not returned after {time.monotonic() - t0:.1f} s ({bound})")
+        self.pids = self.daemon_pids()
         if r.returncode != 0:
+            self.kill(self.pids)
             raise RuntimeError(f"{args}: exit {r.returncode}: {r.stderr.strip()}")
-        self.pattern = " ".join(args)
+
+    def daemon_pids(self):
+        """The pids of exactly our daemon (its whole command line)."""
+        r = subprocess.run(["pgrep", "-f", "-x", self.pattern], capture_output=True)
+        return [int(x) for x in r.stdout.split()] if r.returncode == 0 else []
+
+    def kill(self, pids):
+        """Cleanup after a failure: SIGTERM, then SIGKILL, to our daemon
+        only, and a lazy unmount of our mount point."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in pids:
+                if ml.pid_alive(pid):
+                    try:
+                        os.kill(pid, sig)
+                    except ProcessLookupError:
+                        pass
+            t0 = time.monotonic()
+            while any(ml.pid_alive(p) for p in pids) and time.monotonic() - t0 < 5:
+                time.sleep(0.05)
+        if mounted(self.mnt):
+            subprocess.run(["fusermount3", "-uz", self.mnt], capture_output=True)
 
     def close(self):
-        for _ in range(50):
+        """Unmount (retried while busy), then wait for exactly our daemon to
+        exit; both waits are hang guards (mountlib's Bound).  Returns a list
+        of problems, each with the time waited; the exit's time is printed
+        and kept in self.exit_seconds."""
+        problems = []
+        busy = ml.Bound(ml.BUSY_SECONDS, self.exe)
+        t0 = time.monotonic()
+        while mounted(self.mnt):
+            subprocess.run(["fusermount3", "-u", self.mnt], capture_output=True)
             if not mounted(self.mnt):
                 break
-            subprocess.run(["fusermount3", "-u", self.mnt], capture_output=True)
+            if time.monotonic() - t0 > busy.seconds:
+                problems.append(f"still mounted {time.monotonic() - t0:.1f} s after the first "
+                                f"fusermount3 -u ({busy})")
+                break
             time.sleep(0.1)
         # The daemon exits on unmount; wait for exactly ours.
-        for _ in range(50):
-            r = subprocess.run(["pgrep", "-f", "-x", self.pattern], capture_output=True)
-            if r.returncode != 0:
-                return True
-            time.sleep(0.1)
-        return False
+        bound = ml.Bound(ml.EXIT_SECONDS, self.exe)
+        who = f"pid {' '.join(map(str, self.pids)) or '?'}, {os.path.basename(self.mnt)}"
+        t0 = time.monotonic()
+        while (any(ml.pid_alive(p) for p in self.pids) if self.pids else self.daemon_pids()):
+            if time.monotonic() - t0 > bound.seconds:
+                problems.append(f"dicomfs ({who}) still running {time.monotonic() - t0:.1f} s "
+                                f"after unmount ({bound}); SIGTERM, SIGKILL")
+                self.kill(self.pids or self.daemon_pids())
+                return problems
+            time.sleep(0.02 if self.pids else 0.1)
+        self.exit_seconds = time.monotonic() - t0
+        ml.EXITS.append((self.exit_seconds, who, "unmount"))
+        print(f"dicomfs ({who}) exited {self.exit_seconds:.1f} s after unmount", flush=True)
+        if mounted(self.mnt):
+            self.kill([])
+        return problems
 
 
 def session(exe, source, mnt, *opts, env=None):
@@ -75,7 +132,11 @@ def session(exe, source, mnt, *opts, env=None):
     try:
         return status(mnt), instances(mnt)
     finally:
-        check("daemon gone and mount gone after unmount", m.close() and not mounted(mnt))
+        problems = m.close()
+        if mounted(mnt):
+            problems.append("still mounted")
+        check("daemon gone and mount gone after unmount", not problems,
+              "; ".join(problems) if problems else f"exited {m.exit_seconds:.1f} s after unmount")
 
 
 def main():

@@ -20,6 +20,7 @@ import pty
 import random
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ import mountlib as ml  # noqa: E402
 
 N = 30000
 READERS = 4
+WATCHDOG_SECONDS = 570  # meson's timeout is 600
 
 
 def read_truth(archive):
@@ -177,26 +179,40 @@ def tree_problems(mnt, uid_path, removed=()):
 
 
 def wait_done(mnt, timeout=300):
+    """(status fields, seconds) once .dicomfs/status says `scan: done`;
+    (None, seconds waited) past the hang guard (mountlib's Bound of
+    `timeout` base seconds: scaled, cut before the watchdog)."""
+    bound = ml.Bound(timeout)
+    ml.waiting_for(f"the scan of {mnt} to be done")
     t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        with open(os.path.join(mnt, ".dicomfs", "status")) as f:
-            text = f.read()
-        if "scan: done\n" in text:
-            return dict(ln.split(": ", 1) for ln in text.splitlines()), time.monotonic() - t0
-        time.sleep(0.02)
-    return None, timeout
+    try:
+        while time.monotonic() - t0 < bound.seconds:
+            with open(os.path.join(mnt, ".dicomfs", "status")) as f:
+                text = f.read()
+            if "scan: done\n" in text:
+                return dict(ln.split(": ", 1) for ln in text.splitlines()), time.monotonic() - t0
+            time.sleep(0.02)
+    finally:
+        ml.waiting_for(None)
+    print(f"scan of {mnt} not done after {time.monotonic() - t0:.1f} s ({bound})", flush=True)
+    return None, time.monotonic() - t0
 
 
 def progress_line(exe, source, mnt, env):
-    """dicomfs -f on a terminal: what it prints while scanning."""
+    """dicomfs -f on a terminal: (what it prints while scanning, problems of
+    its exit after the unmount).  The waits are hang guards (mountlib's
+    Bound: scaled, cut before the watchdog)."""
     pid, fd = pty.fork()
     if pid == 0:
         os.execve(exe, [exe, "-f", "-o", "noindex", source, mnt], env)
     out = b""
+    problems = []
+    scan = ml.Bound(120, exe)
+    newline = ml.scaled(5, exe)
     t0 = time.monotonic()
     done = False
     try:
-        while time.monotonic() - t0 < 120:
+        while time.monotonic() - t0 < scan.seconds:
             r, _, _ = select.select([fd], [], [], 0.1)
             if r:
                 try:
@@ -212,20 +228,67 @@ def progress_line(exe, source, mnt, env):
                         done = "scan: done" in f.read() and time.monotonic()
                 except OSError:
                     pass
-            if done and (out.endswith(b"\n") or time.monotonic() - done > 5):
+            if done and (out.endswith(b"\n") or time.monotonic() - done > newline):
                 break
+        else:
+            problems.append(f"scan not done, or its progress line not ended, after "
+                            f"{time.monotonic() - t0:.1f} s ({scan})")
     finally:
         subprocess.run(["fusermount3", "-u", mnt], capture_output=True)
-        for _ in range(100):
-            if ml.mount_count(mnt) == 0:
-                break
+        busy = ml.Bound(ml.BUSY_SECONDS, exe)
+        t1 = time.monotonic()
+        while ml.mount_count(mnt) and time.monotonic() - t1 < busy.seconds:
             time.sleep(0.05)
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+            if ml.mount_count(mnt):
+                subprocess.run(["fusermount3", "-u", mnt], capture_output=True)
+        problems += exit_pty_child(pid, mnt, exe)
         os.close(fd)
-    return out.decode("utf-8", "replace")
+    return out.decode("utf-8", "replace"), problems
+
+
+def reaped(pid, seconds):
+    """True once our child pid has exited (and is reaped), within seconds."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        except ChildProcessError:
+            return True
+        if time.monotonic() - t0 > seconds:
+            return False
+        time.sleep(0.02)
+
+
+def exit_pty_child(pid, mnt, exe):
+    """Wait for our `dicomfs -f` child to exit after its unmount, bounded by
+    a hang guard (mountlib's Bound); the time it took is printed.  Past the
+    bound: SIGTERM, then SIGKILL, a lazy unmount, and a problem that says
+    how long we waited."""
+    bound = ml.Bound(ml.EXIT_SECONDS, exe)
+    who = f"pid {pid}, {os.path.basename(mnt)}"
+    ml.waiting_for(f"dicomfs ({who}) to exit after unmount")
+    t0 = time.monotonic()
+    try:
+        exited = reaped(pid, bound.seconds)
+    finally:
+        ml.waiting_for(None)
+    took = time.monotonic() - t0
+    if not exited:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+            if reaped(pid, 5):
+                break
+        if ml.mount_count(mnt):
+            subprocess.run(["fusermount3", "-uz", mnt], capture_output=True)
+        return [f"dicomfs ({who}) still running {took:.1f} s after unmount ({bound}); "
+                "SIGTERM, SIGKILL"]
+    ml.EXITS.append((took, who, "unmount"))
+    print(f"dicomfs ({who}) exited {took:.1f} s after unmount", flush=True)
+    return []
 
 
 def main():
@@ -235,7 +298,8 @@ def main():
         print("no /dev/fuse: skipped")
         return 77
     tmp = tempfile.mkdtemp(prefix="dicomfs-scan-test.")
-    ml.start_watchdog(600, report, tmp)
+    ml.set_exe(exe)
+    ml.start_watchdog(WATCHDOG_SECONDS, report, tmp)
     try:
         run(report, exe, repo, tmp)
     except Exception:
@@ -334,12 +398,12 @@ def run(report, exe, repo, tmp):
     # --- the progress line ------------------------------------------------------
     env = dict(os.environ)
     os.makedirs(mnt, exist_ok=True)
-    out = progress_line(exe, source, mnt, env)
+    out, exit_problems = progress_line(exe, source, mnt, env)
     last = out.replace("\r\n", "\n").split("\r")[-1]
     n = N - len(removed)
     ok = "files/s" in out and " s left" in out and f"{n} of {n} files" in last
     check("dicomfs -f on a terminal shows a progress line with files/s and the time left",
-          [] if ok else [repr(out[-300:])], repr(last.strip()))
+          ([] if ok else [repr(out[-300:])]) + exit_problems, repr(last.strip()))
 
 
 if __name__ == "__main__":

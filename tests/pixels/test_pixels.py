@@ -47,6 +47,10 @@ import numpy as np
 import pydicom
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(HERE, "..", "mount"))
+import mountlib as ml  # noqa: E402  (its time bounds: hang guards, scaled under sanitizers)
+
 TOOLS = ["dcmdjpeg", "dcmdjpls", "dcmdrle", "dcmconv", "dcmj2pnm", "dcml2pnm", "gdcmconv", "fusermount3", "pgrep"]
 NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
 JLS = {"1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"}
@@ -628,7 +632,7 @@ class Mount:
 
     def start(self):
         os.makedirs(self.mp, exist_ok=True)
-        rc, out, err = run([self.exe, self.source, self.mp], timeout=120)
+        rc, out, err = run([self.exe, self.source, self.mp], timeout=ml.scaled(120, self.exe))
         self.mounted = self.mp in self.mounts()
         argv = " ".join([self.exe, self.source, self.mp])
         rc2, pids, _ = run(["pgrep", "-f", "-x", re.sub(r"([.\[\]()*+?{}|^$\\])", r"\\\1", argv)])
@@ -639,14 +643,17 @@ class Mount:
         return rc, err, pids
 
     def wait_scan_done(self, timeout=120):
-        """The mount answers at once and fills in as the scan goes."""
+        """The mount answers at once and fills in as the scan goes; the wait
+        is a hang guard (mountlib's Bound of `timeout` base seconds)."""
         status = os.path.join(self.mp, ".dicomfs", "status")
+        bound = ml.Bound(timeout, self.exe)
         t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
+        while time.monotonic() - t0 < bound.seconds:
             with open(status) as f:
                 if "scan: done\n" in f.read():
                     return
             time.sleep(0.01)
+        print(f"# scan not done after {time.monotonic() - t0:.1f} s ({bound})", flush=True)
 
     def stop(self):
         problems = []
@@ -656,16 +663,24 @@ class Mount:
                 problems.append(f"fusermount3 -u: {err.strip()}")
                 run(["fusermount3", "-u", "-z", self.mp], timeout=60)
         if self.pid:
+            # A hang guard (mountlib's Bound: generous, scaled under
+            # sanitizers or by DICOMFS_TEST_TIME_SCALE); the time it took is
+            # printed, or said in the problem.
+            bound = ml.Bound(ml.EXIT_SECONDS, self.exe)
             t = time.monotonic()
-            while time.monotonic() - t < 10 and os.path.exists(f"/proc/{self.pid}"):
-                with open(f"/proc/{self.pid}/stat") as f:
-                    if f.read().rsplit(")", 1)[1].split()[0] in "ZX":
-                        break
+            while time.monotonic() - t < bound.seconds and ml.pid_alive(self.pid):
                 time.sleep(0.05)
-            else:
-                if os.path.exists(f"/proc/{self.pid}"):
-                    problems.append(f"daemon {self.pid} still running 10 s after unmount; SIGTERM")
+            took = time.monotonic() - t
+            if ml.pid_alive(self.pid):
+                problems.append(f"daemon {self.pid} still running {took:.1f} s after unmount "
+                                f"({bound}); SIGTERM")
+                try:
                     os.kill(self.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            else:
+                print(f"# dicomfs (pid {self.pid}, {os.path.basename(self.mp)}) exited "
+                      f"{took:.1f} s after unmount", flush=True)
         if self.mp in self.mounts():
             problems.append("still mounted")
         return problems
@@ -715,6 +730,7 @@ def main():
 
     done = threading.Event()
     threading.Thread(target=watchdog, daemon=True).start()
+    ml.note_watchdog(540)  # its hang guards end before the watchdog
     try:
         t = time.monotonic()
         rc, out, err = run(["/usr/bin/python3", os.path.join(HERE, "make_pixel_set.py"), tmp], timeout=300)
