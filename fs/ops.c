@@ -34,7 +34,7 @@ static double entry_timeout(fuse_req_t req)
 /* Status files change as the scan goes and as errors are met: no caching. */
 static double attr_timeout(fuse_req_t req, DfsEntry e)
 {
-    return dfs_tree_is_volatile(e) ? 0.0 : entry_timeout(req);
+    return dfs_tree_is_volatile(tree_of(req), e) ? 0.0 : entry_timeout(req);
 }
 
 /* The one place a core error becomes an errno. */
@@ -241,9 +241,12 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 /* --- files ---------------------------------------------------------------- */
 
-/* An open file: rendered bytes, or a slice of a source file. */
+/* An open file: rendered bytes, the snapshot a file read by range is read
+ * from (a table stays the same from its first read to its last), or a slice
+ * of a source file. */
 typedef struct {
     GBytes *bytes;
+    DfsIndex *held;
     int fd;
     guint64 base, length; /* the slice of fd */
 } OpenFile;
@@ -278,13 +281,25 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             fuse_reply_err(req, err == ENOENT ? EIO : err);
             return;
         }
+    } else if (dfs_tree_is_ranged(ino) && !dfs_tree_is_volatile(tree_of(req), ino)) {
+        /* A settled table: read by range from the snapshot.  What can
+         * change (status, errors.tsv, a table during the scan) is taken
+         * whole now, so that its reads agree with each other. */
+        of->held = dfs_tree_hold(tree_of(req));
+        g_autoptr(GBytes) none = dfs_tree_read(tree_of(req), of->held, ino, 0, 0, &error);
+        if (none == NULL) {
+            dfs_index_unref(of->held);
+            g_free(of);
+            reply_error(req, error);
+            return;
+        }
     } else if ((of->bytes = dfs_tree_content(tree_of(req), ino, &error)) == NULL) {
         g_free(of);
         reply_error(req, error);
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)of;
-    if (dfs_tree_is_volatile(ino))
+    if (dfs_tree_is_volatile(tree_of(req), ino))
         fi->direct_io = 1; /* reads return what is there now, whatever size was cached */
     else if (dfs_tree_settled(tree_of(req)))
         fi->keep_cache = 1; /* contents never change any more */
@@ -313,7 +328,8 @@ static void reply_source(fuse_req_t req, int fd, guint64 base, guint64 length, s
 }
 
 /* A read without an open (see op_open): the source slice, or the rendered
- * content from the cache (rendered once however many requests read it). */
+ * part (a file read by range), or the part of the rendered content from
+ * the cache (rendered once however many requests read it). */
 static void read_unopened(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 {
     guint64 base, length;
@@ -329,11 +345,11 @@ static void read_unopened(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
         return;
     }
     g_autoptr(GError) error = NULL;
-    g_autoptr(GBytes) bytes = dfs_tree_content(tree_of(req), ino, &error);
+    g_autoptr(GBytes) bytes = dfs_tree_read(tree_of(req), NULL, ino, (guint64)off, size, &error);
     if (bytes == NULL)
         reply_error(req, error);
     else
-        reply_slice(req, bytes, size, off);
+        reply_slice(req, bytes, size, 0);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -342,6 +358,16 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     OpenFile *of = (OpenFile *)(uintptr_t)fi->fh;
     if (of == NULL) {
         read_unopened(req, ino, size, off);
+        return;
+    }
+    if (of->held != NULL) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) bytes = dfs_tree_read(tree_of(req), of->held, ino, (guint64)off, size,
+                                                &error);
+        if (bytes == NULL)
+            reply_error(req, error);
+        else
+            reply_slice(req, bytes, size, 0);
         return;
     }
     if (of->bytes != NULL) {
@@ -365,6 +391,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     }
     if (of->bytes)
         g_bytes_unref(of->bytes);
+    if (of->held)
+        dfs_index_unref(of->held);
     if (of->fd >= 0)
         close(of->fd);
     g_free(of);

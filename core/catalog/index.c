@@ -302,6 +302,8 @@ struct _DfsIndex {
     Skip *skips;
     guint n_skips, n_skipped, n_instances;
     GStringChunk *name_strings;
+    gpointer extras[DFS_INDEX_EXTRAS]; /* dfs_index_set_extra */
+    GDestroyNotify extras_free[DFS_INDEX_EXTRAS];
 };
 
 static Arena *arena_new(void)
@@ -769,7 +771,27 @@ void dfs_index_unref(DfsIndex *idx)
     g_free(idx->first_instance);
     g_free(idx->skips);
     g_string_chunk_free(idx->name_strings);
+    for (guint k = 0; k < DFS_INDEX_EXTRAS; k++)
+        if (idx->extras[k] != NULL)
+            idx->extras_free[k](idx->extras[k]);
     g_free(idx);
+}
+
+gpointer dfs_index_get_extra(const DfsIndex *idx, guint slot)
+{
+    g_return_val_if_fail(slot < DFS_INDEX_EXTRAS, NULL);
+    return g_atomic_pointer_get((gpointer *)&idx->extras[slot]);
+}
+
+gpointer dfs_index_set_extra(const DfsIndex *idx, guint slot, gpointer data, GDestroyNotify free)
+{
+    g_return_val_if_fail(slot < DFS_INDEX_EXTRAS, NULL);
+    DfsIndex *mut = (DfsIndex *)idx; /* a cache beside the immutable snapshot */
+    mut->extras_free[slot] = free;   /* the same function for every setter of a slot */
+    if (g_atomic_pointer_compare_and_exchange(&mut->extras[slot], NULL, data))
+        return data;
+    free(data);
+    return g_atomic_pointer_get(&mut->extras[slot]);
 }
 
 /* --- reading -------------------------------------------------------------- */
@@ -881,8 +903,26 @@ static void cell(GString *out, const char *v)
     dfs_index_cell_text(out, v);
 }
 
-void dfs_index_write_tsv(const DfsIndex *idx, DfsLevel level, GString *out)
+/* The path of node id in the mount, appended. */
+static void append_path(const DfsIndex *idx, guint id, GString *out)
 {
+    guint chain[DFS_LEVEL_INSTANCE + 1], n = 0;
+    for (; id != DFS_INDEX_ROOT && n < G_N_ELEMENTS(chain); id = idx->nodes[id]->parent)
+        chain[n++] = id;
+    while (n > 0) {
+        g_string_append(out, dfs_index_name(idx, chain[--n]));
+        if (n > 0)
+            g_string_append_c(out, '/');
+    }
+}
+
+void dfs_index_write_header(DfsIndexTable table, GString *out)
+{
+    if (table == DFS_TABLE_ERRORS) {
+        g_string_append(out, "path\treason\n");
+        return;
+    }
+    DfsLevel level = (DfsLevel)table;
     const Column *cols = level_cols[level];
     g_string_append(out, "path");
     for (guint c = 0; cols[c].column; c++)
@@ -890,29 +930,47 @@ void dfs_index_write_tsv(const DfsIndex *idx, DfsLevel level, GString *out)
     if (level == DFS_LEVEL_INSTANCE)
         g_string_append(out, "\tSourcePath\tSourceSize");
     g_string_append_c(out, '\n');
-    for (guint k = 1; k < idx->n_nodes; k++) {
-        const Node *n = idx->nodes[k];
-        if (n->level != level || !idx->live[k])
-            continue;
-        g_autofree char *path = dfs_index_path(idx, k);
-        g_string_append(out, path);
-        for (guint c = 0; cols[c].column; c++)
-            cell(out, n->fields[c]);
-        if (level == DFS_LEVEL_INSTANCE) {
-            cell(out, n->relpath);
-            g_string_append_printf(out, "\t%" G_GUINT64_FORMAT, n->size);
-        }
-        g_string_append_c(out, '\n');
-    }
 }
 
-void dfs_index_write_skips(const DfsIndex *idx, GString *out)
+guint dfs_index_next_row(const DfsIndex *idx, DfsIndexTable table, guint from)
 {
-    g_string_append(out, "path\treason\n");
-    for (guint k = 0; k < idx->n_skips; k++) {
-        const Skip *s = &idx->skips[k];
+    if (table == DFS_TABLE_ERRORS)
+        return from < idx->n_skips ? from : DFS_NO_INDEX;
+    for (guint k = MAX(from, 1u); k < idx->n_nodes; k++)
+        if (idx->nodes[k]->level == (DfsLevel)table && idx->live[k])
+            return k;
+    return DFS_NO_INDEX;
+}
+
+void dfs_index_write_row(const DfsIndex *idx, DfsIndexTable table, guint row, GString *out)
+{
+    if (table == DFS_TABLE_ERRORS) {
+        const Skip *s = &idx->skips[row];
         dfs_index_cell_text(out, s->relpath);
         cell(out, s->reason);
         g_string_append_c(out, '\n');
+        return;
     }
+    DfsLevel level = (DfsLevel)table;
+    const Column *cols = level_cols[level];
+    const Node *n = idx->nodes[row];
+    append_path(idx, row, out);
+    for (guint c = 0; cols[c].column; c++)
+        cell(out, n->fields[c]);
+    if (level == DFS_LEVEL_INSTANCE) {
+        char num[24];
+        cell(out, n->relpath);
+        gssize len = decimal(num, n->size, '\0') - 1; /* less the stop */
+        g_string_append_c(out, '\t');
+        g_string_append_len(out, num, len);
+    }
+    g_string_append_c(out, '\n');
+}
+
+void dfs_index_write_table(const DfsIndex *idx, DfsIndexTable table, GString *out)
+{
+    dfs_index_write_header(table, out);
+    for (guint r = dfs_index_next_row(idx, table, 0); r != DFS_NO_INDEX;
+         r = dfs_index_next_row(idx, table, r + 1))
+        dfs_index_write_row(idx, table, r, out);
 }

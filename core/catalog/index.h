@@ -112,9 +112,32 @@ const struct timespec *dfs_index_mtime(const DfsIndex *idx, guint instance);
 char *dfs_index_path(const DfsIndex *idx, guint node);
 
 /* The tables of .dicomfs/: a header row, then one row per object (or per
- * skipped file), tab-separated, the object's path in the mount first. */
-void dfs_index_write_tsv(const DfsIndex *idx, DfsLevel level, GString *out);
-void dfs_index_write_skips(const DfsIndex *idx, GString *out);
+ * skipped file), tab-separated, the object's path in the mount first.  A
+ * table's rows are numbered by what they show (a node, or a skip); numbers
+ * of other things are skipped over. */
+typedef enum {
+    DFS_TABLE_ERRORS,                        /* files skipped, and why */
+    DFS_TABLE_PATIENTS = DFS_LEVEL_PATIENT,  /* one row per node of a level */
+    DFS_TABLE_STUDIES = DFS_LEVEL_STUDY,
+    DFS_TABLE_SERIES = DFS_LEVEL_SERIES,
+    DFS_TABLE_INSTANCES = DFS_LEVEL_INSTANCE,
+    DFS_TABLE_N
+} DfsIndexTable;
+
+void dfs_index_write_header(DfsIndexTable table, GString *out);
+/* The first row numbered from or later, or DFS_NO_INDEX. */
+guint dfs_index_next_row(const DfsIndex *idx, DfsIndexTable table, guint from);
+void dfs_index_write_row(const DfsIndex *idx, DfsIndexTable table, guint row, GString *out);
+/* The whole table (header and every row), appended. */
+void dfs_index_write_table(const DfsIndex *idx, DfsIndexTable table, GString *out);
+
+/* A lazily made companion of a snapshot (the row offsets of its tables,
+ * catalog/tables.c), in one of DFS_INDEX_EXTRAS slots: set once, by the
+ * first caller (a later one's data is freed and the first's returned), and
+ * freed with free when the snapshot is. */
+#define DFS_INDEX_EXTRAS DFS_TABLE_N
+gpointer dfs_index_get_extra(const DfsIndex *idx, guint slot);
+gpointer dfs_index_set_extra(const DfsIndex *idx, guint slot, gpointer data, GDestroyNotify free);
 
 /* v as one cell of those tables: tabs and line breaks become spaces. */
 void dfs_index_cell_text(GString *out, const char *v);

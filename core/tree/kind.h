@@ -48,13 +48,14 @@ typedef enum {
     DFS_KIND_HEADER_TXT,  /* kinds/header.c */
     DFS_KIND_DCM,         /* kinds/instance-dcm.c */
     DFS_KIND_META_DIR,    /* kinds/meta.c: .dicomfs */
-    DFS_KIND_META_FILE,   /* kinds/meta.c: .dicomfs/<sub> */
+    DFS_KIND_META_FILE,   /* kinds/meta.c: .dicomfs/status, errors.tsv; sub is the file */
     DFS_KIND_IMAGE_PNG,   /* kinds/pixels.c */
     DFS_KIND_PIXELS_RAW,  /* kinds/pixels.c */
     DFS_KIND_PIXELS_TXT,  /* kinds/pixels.c */
     DFS_KIND_FRAMES,      /* kinds/frames.c: frames/ */
     DFS_KIND_FRAME_PNG,   /* kinds/frames.c: frames/NNNN.png; sub is the frame */
     DFS_KIND_FRAME_RAW,   /* kinds/frames.c: frames/NNNN.raw */
+    DFS_KIND_META_TABLE,  /* kinds/meta.c: .dicomfs/<level>.tsv; sub is the file */
     DFS_KIND_N
 } DfsKindId;
 
@@ -82,6 +83,11 @@ void dfs_view_status(const DfsView *v, DfsTreeStatus *out);
 /* Append the failures met while mounted (read errors of pixel files), one
  * errors.tsv line each. */
 void dfs_view_write_read_errors(const DfsView *v, GString *out);
+
+/* Count bytes a kind rendered by range, and write the tree's counters
+ * (the status file's last lines). */
+void dfs_view_count_rendered(const DfsView *v, guint64 bytes);
+void dfs_view_write_counters(const DfsView *v, GString *out);
 
 /* Set a DFS_ERROR_NOT_FOUND error about name; FALSE. */
 gboolean dfs_view_not_found(GError **error, const char *name);
@@ -111,6 +117,7 @@ typedef enum {
     DFS_KIND_COSTLY = 1 << 3,    /* its size takes a whole render: not worth computing
                                     for a listing (header.txt, header.json) */
     DFS_KIND_MOUNT_TIME = 1 << 4, /* mtime is the mount's, not the instance's */
+    DFS_KIND_SETTLES = 1 << 5,   /* volatile only while the scan runs (the tables) */
 } DfsKindFlags;
 
 typedef struct {
@@ -134,6 +141,11 @@ typedef struct {
     gboolean (*size)(const DfsView *v, DfsEntry e, guint64 *size, GError **error);
     gboolean (*render)(const DfsView *v, DfsEntry e, GString *out, GError **error);
     gboolean (*source_range)(const DfsView *v, DfsEntry e, guint64 *offset, guint64 *length);
+    /* Files read by range, never rendered whole (they need size too):
+     * append bytes [offset, offset + length) to out, fewer at the end.
+     * Each read costs what it returns, whatever the file's size. */
+    gboolean (*read)(const DfsView *v, DfsEntry e, guint64 offset, gsize length, GString *out,
+                     GError **error);
 
     /* Entries of a node's own folder: a kind shown in the folders of the
      * levels in `levels` (a mask of 1 << DfsLevel) under `name`, where
@@ -157,7 +169,7 @@ extern const DfsKind dfs_kind_node;
 extern const DfsKind dfs_kind_tags, dfs_kind_attr;
 extern const DfsKind dfs_kind_header_json, dfs_kind_header_txt;
 extern const DfsKind dfs_kind_instance_dcm;
-extern const DfsKind dfs_kind_meta_dir, dfs_kind_meta_file;
+extern const DfsKind dfs_kind_meta_dir, dfs_kind_meta_file, dfs_kind_meta_table;
 extern const DfsKind dfs_kind_image_png, dfs_kind_pixels_raw, dfs_kind_pixels_txt;
 extern const DfsKind dfs_kind_frames, dfs_kind_frame_png, dfs_kind_frame_raw;
 

@@ -17,6 +17,7 @@ static const DfsKind *const kinds[DFS_KIND_N] = {
     [DFS_KIND_FRAMES] = &dfs_kind_frames,
     [DFS_KIND_FRAME_PNG] = &dfs_kind_frame_png,
     [DFS_KIND_FRAME_RAW] = &dfs_kind_frame_raw,
+    [DFS_KIND_META_TABLE] = &dfs_kind_meta_table,
 };
 
 /* What a node's folder holds besides its child nodes, in listing order

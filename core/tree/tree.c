@@ -31,6 +31,9 @@ struct _DfsTree {
     GMutex render_lock;      /* guards rendering */
     GCond rendered;
     GHashTable *rendering;   /* entries being rendered now */
+    /* Counters for the status file (atomic): files rendered whole and their
+     * bytes; bytes rendered for reads by range. */
+    gssize renders, render_bytes, range_bytes;
 };
 
 static DfsView view_open(DfsTree *t, DfsIndex *held)
@@ -166,6 +169,23 @@ void dfs_view_write_read_errors(const DfsView *v, GString *out)
     g_mutex_unlock(&v->tree->status_lock);
 }
 
+void dfs_view_count_rendered(const DfsView *v, guint64 bytes)
+{
+    g_atomic_pointer_add(&v->tree->range_bytes, (gssize)bytes);
+}
+
+void dfs_view_write_counters(const DfsView *v, GString *out)
+{
+    DfsTree *t = v->tree;
+    gssize renders = g_atomic_pointer_get(&t->renders);
+    gssize bytes = g_atomic_pointer_get(&t->render_bytes);
+    gssize ranged = g_atomic_pointer_get(&t->range_bytes);
+    g_string_append_printf(out,
+                           "rendered whole: %" G_GSSIZE_FORMAT " files, %" G_GSSIZE_FORMAT
+                           " bytes\nrendered by range: %" G_GSSIZE_FORMAT " bytes\n",
+                           renders, bytes, ranged);
+}
+
 gboolean dfs_view_not_found(GError **error, const char *name)
 {
     g_set_error(error, DFS_ERROR, DFS_ERROR_NOT_FOUND, "no entry '%s'", name);
@@ -238,8 +258,11 @@ gboolean dfs_tree_list(DfsTree *tree, DfsIndex *held, DfsEntry dir, guint64 from
 static GString *render(const DfsView *v, const DfsKind *k, DfsEntry e, GError **error)
 {
     GString *out = g_string_new(NULL);
-    if (k->render(v, e, out, error))
+    if (k->render(v, e, out, error)) {
+        g_atomic_pointer_add(&v->tree->renders, 1);
+        g_atomic_pointer_add(&v->tree->render_bytes, (gssize)out->len);
         return out;
+    }
     note_read_error(v, k, e, error);
     g_string_free(out, TRUE);
     return NULL;
@@ -277,8 +300,31 @@ static GBytes *render_once(const DfsView *v, const DfsKind *k, DfsEntry e, GErro
     return cached;
 }
 
+/* Bytes [offset, offset + length) of a file read by range. */
+static GBytes *read_range(const DfsView *v, const DfsKind *k, DfsEntry e, guint64 offset,
+                          gsize length, GError **error)
+{
+    GString *out = g_string_sized_new(MIN(length, (gsize)1 << 20));
+    if (!k->read(v, e, offset, length, out, error)) {
+        note_read_error(v, k, e, error);
+        g_string_free(out, TRUE);
+        return NULL;
+    }
+    return g_string_free_to_bytes(out);
+}
+
 static GBytes *content(const DfsView *v, const DfsKind *k, DfsEntry e, GError **error)
 {
+    if (k->read != NULL) { /* whole, for the callers that want it so */
+        guint64 size;
+        if (!k->size(v, e, &size, error))
+            return NULL;
+        if (size > G_MAXSIZE / 2) {
+            g_set_error_literal(error, DFS_ERROR, DFS_ERROR_LIMIT, "file too large to hold");
+            return NULL;
+        }
+        return read_range(v, k, e, 0, (gsize)size, error);
+    }
     if (k->render == NULL) {
         g_set_error(error, DFS_ERROR, k->source_range ? DFS_ERROR_UNSUPPORTED : DFS_ERROR_IS_DIR,
                     "not a rendered file");
@@ -287,7 +333,7 @@ static GBytes *content(const DfsView *v, const DfsKind *k, DfsEntry e, GError **
     /* Status changes during a scan; attribute values render in well under a
      * microsecond from the cached header, so caching them would only churn
      * the cache. */
-    if (k->flags & (DFS_KIND_VOLATILE | DFS_KIND_UNCACHED)) {
+    if (k->flags & (DFS_KIND_VOLATILE | DFS_KIND_SETTLES | DFS_KIND_UNCACHED)) {
         GString *out = render(v, k, e, error);
         return out ? g_string_free_to_bytes(out) : NULL;
     }
@@ -304,16 +350,43 @@ GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error)
     return k ? content(&v, k, e, error) : NULL;
 }
 
+GBytes *dfs_tree_read(DfsTree *tree, DfsIndex *held, DfsEntry e, guint64 offset, gsize length,
+                      GError **error)
+{
+    g_auto(DfsView) v = view_open(tree, held);
+    const DfsKind *k = dfs_kind_of(e);
+    if (k != NULL && k->render == NULL && k->read == NULL)
+        return content(&v, k, e, error); /* the error for folders and slices */
+    k = kind_in_view(&v, e, "file", error);
+    if (k == NULL)
+        return NULL;
+    if (k->read != NULL)
+        return read_range(&v, k, e, offset, length, error);
+    g_autoptr(GBytes) whole = content(&v, k, e, error);
+    if (whole == NULL)
+        return NULL;
+    gsize size = g_bytes_get_size(whole);
+    gsize from = (gsize)MIN(offset, (guint64)size);
+    return g_bytes_new_from_bytes(whole, from, MIN(length, size - from));
+}
+
+gboolean dfs_tree_is_ranged(DfsEntry e)
+{
+    const DfsKind *k = dfs_kind_of(e);
+    return k != NULL && k->read != NULL;
+}
+
 gboolean dfs_tree_is_costly(DfsEntry e)
 {
     const DfsKind *k = dfs_kind_of(e);
     return k != NULL && (k->flags & DFS_KIND_COSTLY);
 }
 
-gboolean dfs_tree_is_volatile(DfsEntry e)
+gboolean dfs_tree_is_volatile(DfsTree *tree, DfsEntry e)
 {
     const DfsKind *k = dfs_kind_of(e);
-    return k != NULL && (k->flags & DFS_KIND_VOLATILE);
+    return k != NULL && ((k->flags & DFS_KIND_VOLATILE) ||
+                         ((k->flags & DFS_KIND_SETTLES) && !dfs_tree_settled(tree)));
 }
 
 char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 *length)
@@ -330,7 +403,7 @@ char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 
 static void stat_time(const DfsView *v, const DfsKind *k, DfsEntry e, struct timespec *mtime)
 {
     *mtime = v->tree->mount_time;
-    if (k->flags & DFS_KIND_VOLATILE) /* a new time each time: cached pages are dropped */
+    if (dfs_tree_is_volatile(v->tree, e)) /* a new time each time: cached pages are dropped */
         clock_gettime(CLOCK_REALTIME, mtime);
     if (k->flags & DFS_KIND_MOUNT_TIME)
         return;

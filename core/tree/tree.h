@@ -79,9 +79,19 @@ gboolean dfs_tree_list(DfsTree *tree, DfsIndex *held, DfsEntry dir, guint64 from
  * Caller unrefs. */
 GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error);
 
-/* Entries whose content can change while mounted (.dicomfs/status and
- * errors.tsv): not to be cached by the kernel. */
-gboolean dfs_tree_is_volatile(DfsEntry e);
+/* Bytes [offset, offset + length) of a rendered file (fewer at its end), as
+ * in snapshot held (NULL: the current one).  Files read by range
+ * (dfs_tree_is_ranged: the .dicomfs tables) render only the part asked
+ * for; the others are rendered whole once and kept in the cache while
+ * they are read.  Caller unrefs. */
+GBytes *dfs_tree_read(DfsTree *tree, DfsIndex *held, DfsEntry e, guint64 offset, gsize length,
+                      GError **error);
+gboolean dfs_tree_is_ranged(DfsEntry e);
+
+/* Entries whose content can change now (.dicomfs/status and errors.tsv
+ * always, the tables while the scan runs): not to be cached by the
+ * kernel. */
+gboolean dfs_tree_is_volatile(DfsTree *tree, DfsEntry e);
 
 /* Files whose size takes a whole render (header.txt, header.json): worth
  * computing only when asked for. */

@@ -1,19 +1,20 @@
 /* dicomfs core: .dicomfs/ at the root, and the files in it: status (the
- * scan's progress), errors.tsv (files skipped by the scan, and failures
- * met while mounted), and one table per level (patients.tsv, studies.tsv,
- * series.tsv, instances.tsv: one line per node).
+ * scan's progress and the tree's counters), errors.tsv (files skipped by
+ * the scan, and failures met while mounted), and one table per level
+ * (patients.tsv, studies.tsv, series.tsv, instances.tsv: one line per
+ * node).
  *
- * These change while the scan runs, so they are rendered at every read and
- * get a new mtime at every stat (DFS_KIND_VOLATILE).  A table is the whole
- * archive: rendering it is linear in the number of its rows. */
+ * status and errors.tsv change while mounted: they get a new mtime at every
+ * stat (DFS_KIND_VOLATILE).  The tables change only while the scan runs
+ * (DFS_KIND_SETTLES), then the kernel keeps their pages.  A table, and the
+ * skipped files in errors.tsv, are the archive: they are read by range
+ * (catalog/tables.h), so reading one whole costs about two renderings of
+ * it, however many requests it takes. */
 #include "tree/kind.h"
 
 #include <string.h>
 
-typedef struct {
-    const char *name;
-    void (*render)(const DfsView *v, GString *out);
-} MetaFile;
+#include "catalog/tables.h"
 
 static void render_status(const DfsView *v, GString *out)
 {
@@ -31,47 +32,38 @@ static void render_status(const DfsView *v, GString *out)
     else
         g_string_append_printf(out, "scan: running, %u of %u files found so far\n",
                                st.files_seen, st.total);
+    dfs_view_write_counters(v, out);
 }
 
-static void render_errors(const DfsView *v, GString *out)
-{
-    dfs_index_write_skips(v->idx, out);
-    dfs_view_write_read_errors(v, out);
-}
-
-static void render_patients(const DfsView *v, GString *out)
-{
-    dfs_index_write_tsv(v->idx, DFS_LEVEL_PATIENT, out);
-}
-
-static void render_studies(const DfsView *v, GString *out)
-{
-    dfs_index_write_tsv(v->idx, DFS_LEVEL_STUDY, out);
-}
-
-static void render_series(const DfsView *v, GString *out)
-{
-    dfs_index_write_tsv(v->idx, DFS_LEVEL_SERIES, out);
-}
-
-static void render_instances(const DfsView *v, GString *out)
-{
-    dfs_index_write_tsv(v->idx, DFS_LEVEL_INSTANCE, out);
-}
+typedef struct {
+    const char *name;
+    DfsKindId kind;
+    DfsIndexTable table; /* the rows it shows (status: none) */
+} MetaFile;
 
 /* In listing order; an entry's sub is its place here. */
 static const MetaFile files[] = {
-    {"errors.tsv", render_errors},   {"instances.tsv", render_instances},
-    {"patients.tsv", render_patients}, {"series.tsv", render_series},
-    {"status", render_status},       {"studies.tsv", render_studies},
+    {"errors.tsv", DFS_KIND_META_FILE, DFS_TABLE_ERRORS},
+    {"instances.tsv", DFS_KIND_META_TABLE, DFS_TABLE_INSTANCES},
+    {"patients.tsv", DFS_KIND_META_TABLE, DFS_TABLE_PATIENTS},
+    {"series.tsv", DFS_KIND_META_TABLE, DFS_TABLE_SERIES},
+    {"status", DFS_KIND_META_FILE, DFS_TABLE_N},
+    {"studies.tsv", DFS_KIND_META_TABLE, DFS_TABLE_STUDIES},
 };
+
+static const MetaFile *file_of(DfsEntry e)
+{
+    return &files[DFS_ENTRY_SUB(e) % G_N_ELEMENTS(files)];
+}
+
+/* --- .dicomfs/ ------------------------------------------------------------ */
 
 static gboolean meta_lookup(const DfsView *v, DfsEntry dir, const char *name, DfsEntry *out,
                             GError **error)
 {
     for (guint k = 0; k < G_N_ELEMENTS(files); k++)
         if (strcmp(name, files[k].name) == 0) {
-            *out = DFS_ENTRY_MAKE(DFS_KIND_META_FILE, 0, k);
+            *out = DFS_ENTRY_MAKE(files[k].kind, 0, k);
             return TRUE;
         }
     return dfs_view_not_found(error, name);
@@ -80,13 +72,7 @@ static gboolean meta_lookup(const DfsView *v, DfsEntry dir, const char *name, Df
 static gboolean meta_list(const DfsView *v, DfsEntry dir, DfsLister *l, GError **error)
 {
     for (guint k = 0; k < G_N_ELEMENTS(files); k++)
-        dfs_lister_emit(l, k, files[k].name, DFS_ENTRY_MAKE(DFS_KIND_META_FILE, 0, k), FALSE);
-    return TRUE;
-}
-
-static gboolean meta_render(const DfsView *v, DfsEntry e, GString *out, GError **error)
-{
-    files[DFS_ENTRY_SUB(e) % G_N_ELEMENTS(files)].render(v, out);
+        dfs_lister_emit(l, k, files[k].name, DFS_ENTRY_MAKE(files[k].kind, 0, k), FALSE);
     return TRUE;
 }
 
@@ -98,7 +84,76 @@ const DfsKind dfs_kind_meta_dir = {
     .levels = DFS_LEVEL_MASK(DFS_LEVEL_ROOT),
 };
 
+/* --- the tables (and the skipped files of errors.tsv) --------------------- */
+
+static gboolean table_size(const DfsView *v, DfsEntry e, guint64 *size, GError **error)
+{
+    guint64 rendered = 0;
+    *size = dfs_table_size(v->idx, file_of(e)->table, &rendered);
+    dfs_view_count_rendered(v, rendered);
+    return TRUE;
+}
+
+static gboolean table_read(const DfsView *v, DfsEntry e, guint64 offset, gsize length,
+                           GString *out, GError **error)
+{
+    guint64 rendered = 0;
+    dfs_table_read(v->idx, file_of(e)->table, offset, length, out, &rendered);
+    dfs_view_count_rendered(v, rendered);
+    return TRUE;
+}
+
+const DfsKind dfs_kind_meta_table = {
+    .flags = DFS_KIND_SETTLES | DFS_KIND_MOUNT_TIME,
+    .size = table_size,
+    .read = table_read,
+};
+
+/* --- status and errors.tsv -------------------------------------------------- */
+
+/* errors.tsv is the skipped files' table, then the failures met while
+ * mounted (few: one per file that failed to read). */
+static gboolean file_size(const DfsView *v, DfsEntry e, guint64 *size, GError **error)
+{
+    GString *tail = g_string_new(NULL);
+    if (file_of(e)->table == DFS_TABLE_ERRORS) {
+        table_size(v, e, size, error);
+        dfs_view_write_read_errors(v, tail);
+    } else {
+        *size = 0;
+        render_status(v, tail);
+    }
+    *size += tail->len;
+    g_string_free(tail, TRUE);
+    return TRUE;
+}
+
+static gboolean file_read(const DfsView *v, DfsEntry e, guint64 offset, gsize length,
+                          GString *out, GError **error)
+{
+    guint64 head = 0;
+    if (file_of(e)->table == DFS_TABLE_ERRORS) {
+        table_size(v, e, &head, error);
+        if (offset < head)
+            table_read(v, e, offset, (gsize)MIN((guint64)length, head - offset), out, error);
+    }
+    guint64 end = offset + length;
+    if (end <= head)
+        return TRUE;
+    GString *tail = g_string_new(NULL);
+    if (file_of(e)->table == DFS_TABLE_ERRORS)
+        dfs_view_write_read_errors(v, tail);
+    else
+        render_status(v, tail);
+    guint64 from = MAX(offset, head) - head, to = MIN(end - head, (guint64)tail->len);
+    if (from < to)
+        g_string_append_len(out, tail->str + from, (gssize)(to - from));
+    g_string_free(tail, TRUE);
+    return TRUE;
+}
+
 const DfsKind dfs_kind_meta_file = {
     .flags = DFS_KIND_VOLATILE | DFS_KIND_MOUNT_TIME,
-    .render = meta_render,
+    .size = file_size,
+    .read = file_read,
 };

@@ -1,0 +1,28 @@
+/* dicomfs core: the .dicomfs tables of a snapshot read by range.
+ *
+ * A table of a million instances is over 200 MB: it is never rendered
+ * whole to serve a read.  The first size or read of a table of a snapshot
+ * renders it once to note where every TABLE_CHUNK_ROWS-th row starts (a
+ * few bytes per chunk, kept with the snapshot); a read of [offset, offset +
+ * length) then renders only the rows it covers, from the chunk before it.
+ * So reading a table whole costs about two renderings, whatever its size
+ * and however many requests it is read in. */
+#pragma once
+
+#include <glib.h>
+#include "catalog/index.h"
+
+G_BEGIN_DECLS
+
+/* Both add the bytes of rows they rendered to *rendered (for the status
+ * file's counters). */
+
+/* The table's size in bytes (the first call for a snapshot renders it once). */
+guint64 dfs_table_size(const DfsIndex *idx, DfsIndexTable table, guint64 *rendered);
+
+/* Append bytes [offset, offset + length) of the table to out (fewer at its
+ * end). */
+void dfs_table_read(const DfsIndex *idx, DfsIndexTable table, guint64 offset, gsize length,
+                    GString *out, guint64 *rendered);
+
+G_END_DECLS

@@ -1,0 +1,222 @@
+#!/usr/bin/python3
+"""Rendered files read in time linear in their size, whatever the cache
+budget (issue 12): with -o cache_mb=1 (half a megabyte for rendered files)
+
+- instances.tsv of 8,000 instances (well over the budget) read whole with
+  cat, and again with 4 KiB preads at every offset, renders its rows about
+  twice in all (the status file's "rendered by range" counter), never once
+  per read request; it holds every SOPInstanceUID written, once;
+- errors.tsv (the 7,999 duplicate notes of copies of one file, a table of
+  its own) too, within a looser bound (it stays volatile);
+- a header.json larger than the budget (a 600 KB private OB value) read in
+  4 KiB requests is rendered whole exactly once ("rendered whole").
+
+The oracle is what this test wrote with pydicom, and the counters' own
+definition: a quadratic read would render each table hundreds of times.
+
+usage: test_render.py DICOMFS SOURCE_ROOT
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mountlib as ml  # noqa: E402
+
+WATCHDOG_SECONDS = 280
+N = 8000
+
+
+def write_archive(src):
+    """N small instances (no pixels) in 40 series, and one with a big
+    private value; returns the SOP Instance UIDs written."""
+    code = r'''
+import os, shutil, sys
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+src, n = sys.argv[1], int(sys.argv[2])
+uids = []
+study = generate_uid()
+series = [generate_uid() for _ in range(40)]
+def write(path, uid, k, extra=None):
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+    meta.MediaStorageSOPInstanceUID = uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = uid
+    ds.PatientName = "Render^Test"
+    ds.PatientID = "R1"
+    ds.StudyInstanceUID = study
+    ds.SeriesInstanceUID = series[k % 40]
+    ds.SeriesNumber = k % 40 + 1
+    ds.Modality = "MR"
+    ds.InstanceNumber = k + 1
+    if extra is not None:
+        ds.add_new(0x00091010, "LO", "RENDER TEST")
+        ds.add_new(0x00091011, "OB", extra)
+        ds[0x00091010].tag  # creator first
+        ds.add_new(0x00090010, "LO", "RENDER TEST")
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    ds.save_as(path, write_like_original=False)
+for k in range(n):
+    uid = generate_uid()
+    d = os.path.join(src, "s%02d" % (k % 40))
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "%05d.dcm" % k), uid, k)
+    uids.append(uid)
+# The duplicates: copies of the first file (each an instance; errors.tsv notes them).
+first = os.path.join(src, "s00", "00000.dcm")
+os.makedirs(os.path.join(src, "dup"), exist_ok=True)
+for k in range(n - 1):
+    shutil.copyfile(first, os.path.join(src, "dup", "%05d.dcm" % k))
+big = generate_uid()
+os.makedirs(os.path.join(src, "big"), exist_ok=True)
+write(os.path.join(src, "big", "big.dcm"), big, n, bytes(range(256)) * 2400)
+print(big)
+print("\n".join(uids))
+'''
+    out = subprocess.run(["/usr/bin/python3", "-c", code, src, str(N)], check=True,
+                         capture_output=True, text=True, timeout=ml.scaled(200)).stdout.split()
+    return out[0], out[1:]
+
+
+def counters(m):
+    """(files rendered whole, their bytes, bytes rendered by range)."""
+    st = m.status()
+    whole = st["rendered whole"].split()
+    return int(whole[0]), int(whole[2]), int(st["rendered by range"].split()[0])
+
+
+def read_in_requests(path, size):
+    """Every byte of path by 4 KiB preads, in order: many read requests."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        parts, off = [], 0
+        while True:
+            b = os.pread(fd, 4096, off)
+            if not b:
+                break
+            parts.append(b)
+            off += len(b)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def check_table(report, m, name, must_hold, bound):
+    """bound: the most bytes rendered per byte of the table, for cat and
+    then for the preads."""
+    path = os.path.join(m.mp, ".dicomfs", name)
+    _, _, before = counters(m)
+    size = os.stat(path).st_size
+    data = subprocess.run(["cat", path], check=True, capture_output=True,
+                          timeout=ml.scaled(120)).stdout
+    _, _, after_cat = counters(m)
+    report.check(f"{name} read whole with cat: its stat size ({size} bytes)",
+                 [] if len(data) == size else [f"cat gave {len(data)} bytes"])
+    cost = after_cat - before
+    report.check(f"{name} ({size} bytes, over the 0.5 MB budget) read whole renders at most "
+                 f"{bound[0]}x its size (layout pass + the reads), not once per read request",
+                 [] if size > 1 << 19 and size <= cost <= bound[0] * size else
+                 [f"{cost} bytes rendered for a {size}-byte file"],
+                 f"{cost} bytes rendered, {cost / size:.2f}x")
+    again = read_in_requests(path, size)
+    _, _, after_preads = counters(m)
+    report.check(f"{name} by 4 KiB preads equals cat's bytes", again == data)
+    # The kernel keeps a settled table's pages; what reaches the daemon is
+    # rendered by range, about once more at most.
+    cost2 = after_preads - after_cat
+    report.check(f"{name} read again in {size // 4096 + 1} requests renders at most "
+                 f"{bound[1]}x its size",
+                 [] if cost2 <= bound[1] * size else [f"{cost2} bytes rendered"],
+                 f"{cost2} bytes rendered")
+    lines = data.decode().split("\n")
+    problems = [f"{u} appears {data.count(u.encode())} times" for u in must_hold
+                if data.count(u.encode()) < 1][:5]
+    report.check(f"{name} holds what was written ({len(lines) - 1} lines)", problems)
+    return data
+
+
+def run_checks(report, exe, tmp):
+    src = os.path.join(tmp, "source")
+    os.makedirs(src)
+    big_uid, uids = write_archive(src)
+    mnt = os.path.join(tmp, "mnt")
+    env_cache = os.path.join(tmp, "cache")
+    m = ml.Mount(exe, src, mnt, args=["-o", f"cache_mb=1,index={env_cache}/index.sqlite"])
+    m.start()
+    try:
+        # A settled table: the layout pass, then each part once (the kernel
+        # keeps its pages, so the preads cost little or nothing).
+        data = check_table(report, m, "instances.tsv", uids + [big_uid], (2.5, 1.2))
+        rows = [line.split("\t") for line in data.decode().split("\n")[1:] if line]
+        col = data.decode().split("\n")[0].split("\t").index("SOPInstanceUID")
+        seen = {}
+        for r in rows:
+            seen[r[col]] = seen.get(r[col], 0) + 1
+        report.check("instances.tsv: every written SOPInstanceUID, each file a row",
+                     [f"{u}: {seen.get(u, 0)} rows" for u in uids[1:] + [big_uid]
+                      if seen.get(u, 0) != 1][:5] +
+                     ([] if seen.get(uids[0]) == N else [f"the duplicated file: {seen.get(uids[0])} rows"]))
+        # errors.tsv gets a new mtime at every stat (it changes while mounted),
+        # so the kernel drops its pages and may ask for a part again; each
+        # request still renders only about what it returns (quadratic
+        # would be about size / 4 KiB times the size: 80x here).
+        check_table(report, m, "errors.tsv", [], (6, 6))
+        inst = [r[0] for r in rows if r[col] == big_uid][0]
+        path = os.path.join(mnt, inst, "header.json")
+        files0, _, _ = counters(m)
+        size = os.stat(path).st_size
+        body = read_in_requests(path, size)
+        files1, _, _ = counters(m)
+        report.check(f"header.json of {size} bytes (over the budget) read in {size // 4096 + 1} "
+                     "requests is rendered whole once",
+                     [] if size > 1 << 19 and len(body) == size and files1 - files0 == 1 else
+                     [f"{files1 - files0} renders, {len(body)} of {size} bytes"])
+        report.check("header.json holds the big value (InlineBinary of 00091011)",
+                     b'"00091011"' in body and b"InlineBinary" in body)
+    finally:
+        report.check("unmount", m.unmount())
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__.split("\n\n")[-1], file=sys.stderr)
+        return 2
+    if not os.path.exists("/dev/fuse"):
+        print("SKIP: /dev/fuse is missing")
+        return 77
+    try:
+        import pydicom  # noqa: F401
+    except ImportError:
+        print("SKIP: no pydicom")
+        return 77
+    exe = os.path.abspath(sys.argv[1])
+    report = ml.Report()
+    t0 = time.monotonic()
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix="dicomfs-render-test."))
+    ml.start_watchdog(WATCHDOG_SECONDS, report, tmp)
+    try:
+        run_checks(report, exe, tmp)
+    except Exception:  # noqa: BLE001 - a crash of the test is a failure, reported
+        report.check("the test itself ran to the end", [traceback.format_exc()])
+    finally:
+        ml.cleanup_all()
+        report.check("nothing left behind: no dicomfs process started here, no mount",
+                     ml.leftovers(tmp))
+        if not ml.mounts_under(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"runtime {time.monotonic() - t0:.1f} s")
+    return report.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
