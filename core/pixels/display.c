@@ -148,6 +148,106 @@ static void choose_voi(const DfsDataset *ds, GrayPipeline *g)
     }
 }
 
+/* Integer samples of 1, 2 or 4 bytes as keys: the sample's bits, with the
+ * sign bit flipped when signed, so that keys sort as values do and a value
+ * is its key less `bias`. */
+typedef struct {
+    const guint8 *frame;
+    gsize count; /* samples */
+    guint sb;
+    guint32 flip;
+    gint64 bias;
+    guint32 min, span; /* the least key, and max - min + 1 */
+} Keys;
+
+static inline guint32 key_at(const Keys *ks, gsize k)
+{
+    const guint8 *p = ks->frame + k * ks->sb;
+    guint32 u = ks->sb == 1   ? p[0]
+                : ks->sb == 2 ? (guint32)(p[0] | p[1] << 8)
+                              : (guint32)p[0] | (guint32)p[1] << 8 | (guint32)p[2] << 16 |
+                                    (guint32)p[3] << 24;
+    return u ^ ks->flip;
+}
+
+/* Keys for a frame whose integer values span at most 2^16, so that the
+ * display pipeline can run once per value into a table of that span
+ * rather than once per sample; the table gives the very bytes the per-
+ * sample pipeline gives, as each entry goes through the same arithmetic. */
+static gboolean keys_of(const DfsImage *img, const guint8 *frame, gsize count, Keys *ks)
+{
+    guint sb = dfs_image_sample_bytes(img);
+    if (img->is_float || sb > 4 || count == 0)
+        return FALSE;
+    *ks = (Keys){frame, count, sb, 0, 0, 0, 0};
+    if (img->is_signed) {
+        ks->flip = 1u << (8 * sb - 1);
+        ks->bias = ks->flip;
+    }
+    guint32 lo = G_MAXUINT32, hi = 0;
+    for (gsize k = 0; k < count; k++) {
+        guint32 u = key_at(ks, k);
+        lo = MIN(lo, u);
+        hi = MAX(hi, u);
+    }
+    if (hi - lo >= 65536)
+        return FALSE;
+    ks->min = lo;
+    ks->span = hi - lo + 1;
+    return TRUE;
+}
+
+static double key_value(const Keys *ks, guint i)
+{
+    return (double)((gint64)(ks->min + i) - ks->bias);
+}
+
+/* Which keys occur: 1 at their offset from the least. */
+static guint8 *keys_seen(const Keys *ks)
+{
+    guint8 *seen = g_malloc0(ks->span);
+    for (gsize k = 0; k < ks->count; k++)
+        seen[key_at(ks, k) - ks->min] = 1;
+    return seen;
+}
+
+/* out[k] = table[key of sample k]. */
+static void keys_map(const Keys *ks, const guint8 *table, guint8 *out)
+{
+    for (gsize k = 0; k < ks->count; k++)
+        out[k] = table[key_at(ks, k) - ks->min];
+}
+
+/* The last steps for one modality value: VOI, rounding, MONOCHROME1. */
+static guint8 gray_byte(const GrayPipeline *g, double m, gboolean invert)
+{
+    double y = isfinite(m) ? voi(g, m) : 0;
+    guint8 v = (guint8)CLAMP(lround(y), 0, 255);
+    return invert ? 255 - v : v;
+}
+
+/* Through a table of the values present (or of every value in the span,
+ * when that is no more than the samples and min-max is not needed). */
+static void render_gray_table(GrayPipeline *g, const Keys *ks, gboolean invert, guint8 *out)
+{
+    g_autofree guint8 *seen = g->kind == VOI_MINMAX || ks->span > ks->count ? keys_seen(ks) : NULL;
+    g_autofree double *m = g_new(double, ks->span);
+    g_autofree guint8 *table = g_malloc0(ks->span);
+    g->lo = G_MAXDOUBLE, g->hi = -G_MAXDOUBLE;
+    for (guint i = 0; i < ks->span; i++)
+        if (seen == NULL || seen[i]) {
+            m[i] = modality(g, key_value(ks, i));
+            if (isfinite(m[i])) {
+                g->lo = MIN(g->lo, m[i]);
+                g->hi = MAX(g->hi, m[i]);
+            }
+        }
+    for (guint i = 0; i < ks->span; i++)
+        if (seen == NULL || seen[i])
+            table[i] = gray_byte(g, m[i], invert);
+    keys_map(ks, table, out);
+}
+
 static void render_gray(const DfsDataset *ds, const DfsImage *img, const guint8 *frame,
                         DfsDisplay *out)
 {
@@ -158,6 +258,13 @@ static void render_gray(const DfsDataset *ds, const DfsImage *img, const guint8 
     dfs_dataset_get_double(ds, DFS_ROOT, DFS_TAG_RESCALE_INTERCEPT, 0, &g.intercept);
     choose_voi(ds, &g);
     gsize n = (gsize)img->rows * img->columns;
+    gboolean invert = g_str_equal(img->decoded_photometric, "MONOCHROME1");
+    Keys ks;
+    if (keys_of(img, frame, n, &ks)) {
+        render_gray_table(&g, &ks, invert, out->pixels);
+        return;
+    }
+    /* Floating point, or integers too far apart: sample by sample. */
     g_autofree double *m = g_new(double, n);
     g.lo = G_MAXDOUBLE, g.hi = -G_MAXDOUBLE;
     for (gsize k = 0; k < n; k++) {
@@ -167,12 +274,8 @@ static void render_gray(const DfsDataset *ds, const DfsImage *img, const guint8 
             g.hi = MAX(g.hi, m[k]);
         }
     }
-    gboolean invert = g_str_equal(img->decoded_photometric, "MONOCHROME1");
-    for (gsize k = 0; k < n; k++) {
-        double y = isfinite(m[k]) ? voi(&g, m[k]) : 0;
-        guint8 v = (guint8)CLAMP(lround(y), 0, 255);
-        out->pixels[k] = invert ? 255 - v : v;
-    }
+    for (gsize k = 0; k < n; k++)
+        out->pixels[k] = gray_byte(&g, m[k], invert);
 }
 
 /* YCbCr (full range) to RGB, PS3.3 C.7.6.3.1.2. */
@@ -184,11 +287,28 @@ static void ybr_to_rgb(double y, double cb, double cr, double max, double rgb[3]
     rgb[2] = y + 1.772 * (cb - half);
 }
 
+/* A sample of maximum max to 8 bits. */
+static guint8 color_byte(double c, double max)
+{
+    return (guint8)CLAMP(lround(c * 255 / max), 0, 255);
+}
+
 static void render_color(const DfsImage *img, const guint8 *frame, DfsDisplay *out)
 {
     gsize n = (gsize)img->rows * img->columns;
     double max = img->is_float ? 1 : (double)((G_GUINT64_CONSTANT(1) << img->bits_stored) - 1);
     gboolean ybr = g_str_has_prefix(img->decoded_photometric, "YBR_FULL");
+    Keys ks;
+    if (!ybr && img->samples == 3 && keys_of(img, frame, n * 3, &ks)) {
+        /* RGB: every sample scaled alike, through a table. */
+        g_autofree guint8 *seen = ks.span > ks.count ? keys_seen(&ks) : NULL;
+        g_autofree guint8 *table = g_malloc0(ks.span);
+        for (guint i = 0; i < ks.span; i++)
+            if (seen == NULL || seen[i])
+                table[i] = color_byte(key_value(&ks, i), max);
+        keys_map(&ks, table, out->pixels);
+        return;
+    }
     for (gsize k = 0; k < n; k++) {
         double c[3];
         for (guint s = 0; s < 3; s++)
@@ -196,7 +316,7 @@ static void render_color(const DfsImage *img, const guint8 *frame, DfsDisplay *o
         if (ybr)
             ybr_to_rgb(c[0], c[1], c[2], max, c);
         for (guint s = 0; s < 3; s++)
-            out->pixels[k * 3 + s] = (guint8)CLAMP(lround(c[s] * 255 / max), 0, 255);
+            out->pixels[k * 3 + s] = color_byte(c[s], max);
     }
 }
 
@@ -310,13 +430,15 @@ static gboolean render_palette(const DfsDataset *ds, const DfsImage *img, const 
     for (guint c = 0; c < 3; c++)
         ok = ok && (lut[c] = palette_channel(ds, c, &entries[c], &first[c], &bits[c])) != NULL;
     gsize n = (gsize)img->rows * img->columns;
-    for (gsize k = 0; ok && k < n; k++)
+    for (gsize k = 0; ok && k < n; k++) {
+        double sample = sample_at(img, frame, k);
         for (guint c = 0; c < 3; c++) {
-            double i = sample_at(img, frame, k) - (double)first[c];
+            double i = sample - (double)first[c];
             guint idx = !(i > 0) ? 0 : i >= entries[c] - 1 ? entries[c] - 1 : (guint)i;
             guint v = lut[c][idx];
             out->pixels[k * 3 + c] = (guint8)(bits[c] == 8 ? v : v >> 8);
         }
+    }
     for (guint c = 0; c < 3; c++)
         g_free(lut[c]);
     if (!ok)
