@@ -160,14 +160,56 @@ typedef struct {
     guint32 min, span; /* the least key, and max - min + 1 */
 } Keys;
 
-static inline guint32 key_at(const Keys *ks, gsize k)
+/* Key k of a frame of sb-byte samples (sb a constant where inlined). */
+static G_ALWAYS_INLINE inline guint32 key_at(const guint8 *frame, gsize k, guint sb, guint32 flip)
 {
-    const guint8 *p = ks->frame + k * ks->sb;
-    guint32 u = ks->sb == 1   ? p[0]
-                : ks->sb == 2 ? (guint32)(p[0] | p[1] << 8)
-                              : (guint32)p[0] | (guint32)p[1] << 8 | (guint32)p[2] << 16 |
-                                    (guint32)p[3] << 24;
-    return u ^ ks->flip;
+    const guint8 *p = frame + k * sb;
+    guint32 u = sb == 1   ? p[0]
+                : sb == 2 ? (guint32)(p[0] | p[1] << 8)
+                          : (guint32)p[0] | (guint32)p[1] << 8 | (guint32)p[2] << 16 |
+                                (guint32)p[3] << 24;
+    return u ^ flip;
+}
+
+/* The passes over the keys, one loop per sample width: the range, which
+ * keys occur (seen[key - min] = 1), and the mapping out[k] = table[key -
+ * min]. */
+typedef enum { PASS_RANGE, PASS_SEEN, PASS_MAP } Pass;
+
+static G_ALWAYS_INLINE inline void keys_pass_sb(Keys *ks, guint sb, Pass pass, const guint8 *table,
+                                                guint8 *out)
+{
+    const guint8 *frame = ks->frame;
+    guint32 flip = ks->flip, min = ks->min;
+    gsize n = ks->count;
+    if (pass == PASS_RANGE) {
+        guint32 lo = G_MAXUINT32, hi = 0;
+        for (gsize k = 0; k < n; k++) {
+            guint32 u = key_at(frame, k, sb, flip);
+            lo = MIN(lo, u);
+            hi = MAX(hi, u);
+        }
+        ks->min = lo;
+        ks->span = hi - lo + 1; /* 0 when it does not fit */
+        if (hi - lo >= 65536)
+            ks->span = 0;
+    } else if (pass == PASS_SEEN) {
+        for (gsize k = 0; k < n; k++)
+            out[key_at(frame, k, sb, flip) - min] = 1;
+    } else {
+        for (gsize k = 0; k < n; k++)
+            out[k] = table[key_at(frame, k, sb, flip) - min];
+    }
+}
+
+static void keys_pass(Keys *ks, Pass pass, const guint8 *table, guint8 *out)
+{
+    if (ks->sb == 1)
+        keys_pass_sb(ks, 1, pass, table, out);
+    else if (ks->sb == 2)
+        keys_pass_sb(ks, 2, pass, table, out);
+    else
+        keys_pass_sb(ks, 4, pass, table, out);
 }
 
 /* Keys for a frame whose integer values span at most 2^16, so that the
@@ -184,17 +226,8 @@ static gboolean keys_of(const DfsImage *img, const guint8 *frame, gsize count, K
         ks->flip = 1u << (8 * sb - 1);
         ks->bias = ks->flip;
     }
-    guint32 lo = G_MAXUINT32, hi = 0;
-    for (gsize k = 0; k < count; k++) {
-        guint32 u = key_at(ks, k);
-        lo = MIN(lo, u);
-        hi = MAX(hi, u);
-    }
-    if (hi - lo >= 65536)
-        return FALSE;
-    ks->min = lo;
-    ks->span = hi - lo + 1;
-    return TRUE;
+    keys_pass(ks, PASS_RANGE, NULL, NULL);
+    return ks->span > 0;
 }
 
 static double key_value(const Keys *ks, guint i)
@@ -203,19 +236,11 @@ static double key_value(const Keys *ks, guint i)
 }
 
 /* Which keys occur: 1 at their offset from the least. */
-static guint8 *keys_seen(const Keys *ks)
+static guint8 *keys_seen(Keys *ks)
 {
     guint8 *seen = g_malloc0(ks->span);
-    for (gsize k = 0; k < ks->count; k++)
-        seen[key_at(ks, k) - ks->min] = 1;
+    keys_pass(ks, PASS_SEEN, NULL, seen);
     return seen;
-}
-
-/* out[k] = table[key of sample k]. */
-static void keys_map(const Keys *ks, const guint8 *table, guint8 *out)
-{
-    for (gsize k = 0; k < ks->count; k++)
-        out[k] = table[key_at(ks, k) - ks->min];
 }
 
 /* The last steps for one modality value: VOI, rounding, MONOCHROME1. */
@@ -228,7 +253,7 @@ static guint8 gray_byte(const GrayPipeline *g, double m, gboolean invert)
 
 /* Through a table of the values present (or of every value in the span,
  * when that is no more than the samples and min-max is not needed). */
-static void render_gray_table(GrayPipeline *g, const Keys *ks, gboolean invert, guint8 *out)
+static void render_gray_table(GrayPipeline *g, Keys *ks, gboolean invert, guint8 *out)
 {
     g_autofree guint8 *seen = g->kind == VOI_MINMAX || ks->span > ks->count ? keys_seen(ks) : NULL;
     g_autofree double *m = g_new(double, ks->span);
@@ -245,7 +270,7 @@ static void render_gray_table(GrayPipeline *g, const Keys *ks, gboolean invert, 
     for (guint i = 0; i < ks->span; i++)
         if (seen == NULL || seen[i])
             table[i] = gray_byte(g, m[i], invert);
-    keys_map(ks, table, out);
+    keys_pass(ks, PASS_MAP, table, out);
 }
 
 static void render_gray(const DfsDataset *ds, const DfsImage *img, const guint8 *frame,
@@ -306,7 +331,7 @@ static void render_color(const DfsImage *img, const guint8 *frame, DfsDisplay *o
         for (guint i = 0; i < ks.span; i++)
             if (seen == NULL || seen[i])
                 table[i] = color_byte(key_value(&ks, i), max);
-        keys_map(&ks, table, out->pixels);
+        keys_pass(&ks, PASS_MAP, table, out->pixels);
         return;
     }
     for (gsize k = 0; k < n; k++) {
