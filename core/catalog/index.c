@@ -967,6 +967,30 @@ void dfs_index_write_row(const DfsIndex *idx, DfsIndexTable table, guint row, GS
     g_string_append_c(out, '\n');
 }
 
+/* What dfs_index_write_row appends, counted without writing: a cell's
+ * text keeps its length (only tabs and line breaks change, to spaces). */
+gsize dfs_index_row_length(const DfsIndex *idx, DfsIndexTable table, guint row)
+{
+    if (table == DFS_TABLE_ERRORS) {
+        const Skip *sk = &idx->skips[row];
+        return strlen(sk->relpath) + 1 + strlen(sk->reason) + 1;
+    }
+    DfsLevel level = (DfsLevel)table;
+    const Column *cols = level_cols[level];
+    const Node *n = idx->nodes[row];
+    gsize len = 0, depth = 0;
+    for (guint id = row; id != DFS_INDEX_ROOT && depth <= DFS_LEVEL_INSTANCE;
+         id = idx->nodes[id]->parent, depth++)
+        len += strlen(dfs_index_name(idx, id)) + 1; /* the name and a '/' or the first tab */
+    for (guint c = 0; cols[c].column; c++)
+        len += 1 + strlen(n->fields[c]);
+    if (level == DFS_LEVEL_INSTANCE) {
+        char num[24];
+        len += 1 + strlen(n->relpath) + 1 + (gsize)(decimal(num, n->size, '\0') - 1);
+    }
+    return len; /* the path's last separator stands for the line's end */
+}
+
 void dfs_index_write_table(const DfsIndex *idx, DfsIndexTable table, GString *out)
 {
     dfs_index_write_header(table, out);

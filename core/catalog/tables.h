@@ -2,11 +2,12 @@
  *
  * A table of a million instances is over 200 MB: it is never rendered
  * whole to serve a read.  The first size or read of a table of a snapshot
- * renders it once to note where every TABLE_CHUNK_ROWS-th row starts (a
- * few bytes per chunk, kept with the snapshot); a read of [offset, offset +
- * length) then renders only the rows it covers, from the chunk before it.
- * So reading a table whole costs about two renderings, whatever its size
- * and however many requests it is read in. */
+ * measures its rows (their lengths, without writing them: a few times
+ * cheaper than rendering) to note where every TABLE_CHUNK_ROWS-th row
+ * starts (a few bytes per chunk, kept with the snapshot); a read of
+ * [offset, offset + length) then renders only the rows it covers, from the
+ * chunk before it.  So reading a table whole costs about one rendering and
+ * one measuring, whatever its size and however many requests it takes. */
 #pragma once
 
 #include <glib.h>

@@ -8,8 +8,8 @@
  * stat (DFS_KIND_VOLATILE).  The tables change only while the scan runs
  * (DFS_KIND_SETTLES), then the kernel keeps their pages.  A table, and the
  * skipped files in errors.tsv, are the archive: they are read by range
- * (catalog/tables.h), so reading one whole costs about two renderings of
- * it, however many requests it takes. */
+ * (catalog/tables.h), so reading one whole costs about one rendering of it
+ * and a cheaper measuring pass, however many requests it takes. */
 #include "tree/kind.h"
 
 #include <string.h>
