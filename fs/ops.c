@@ -464,9 +464,18 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-    /* Splice reads of instance.dcm; readdirplus fills attributes in one go. */
+    /* Reads of source slices (instance.dcm, native pixels.raw) go from the
+     * source file into the device by splice, without a copy through our
+     * memory: SPLICE_WRITE is what lets fuse_reply_data() do that. */
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+        conn->want |= FUSE_CAP_SPLICE_WRITE;
     if (conn->capable & FUSE_CAP_SPLICE_MOVE)
         conn->want |= FUSE_CAP_SPLICE_MOVE;
+    /* Reads of up to 1 MiB (max_write sets the request size the kernel may
+     * use, max_pages; readahead asks for that much at once): a quarter of
+     * the requests of the default 128 KiB for a large file. */
+    conn->max_write = MAX(conn->max_write, 1u << 20);
+    conn->max_readahead = MAX(conn->max_readahead, 1u << 20);
     /* readdirplus fills attributes in one go, and "auto" lets the kernel
      * use it only where stats follow (ls -l), not for plain listings
      * (ls -R, find) where computing every size would be wasted. */
