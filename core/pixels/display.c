@@ -173,8 +173,8 @@ static G_ALWAYS_INLINE inline guint32 key_at(const guint8 *frame, gsize k, guint
 
 /* The passes over the keys, one loop per sample width: the range, which
  * keys occur (seen[key - min] = 1), and the mapping out[k] = table[key -
- * min]. */
-typedef enum { PASS_RANGE, PASS_SEEN, PASS_MAP } Pass;
+ * min], or three bytes each for RGB out of one sample. */
+typedef enum { PASS_RANGE, PASS_SEEN, PASS_MAP, PASS_MAP_RGB } Pass;
 
 static G_ALWAYS_INLINE inline void keys_pass_sb(Keys *ks, guint sb, Pass pass, const guint8 *table,
                                                 guint8 *out)
@@ -196,9 +196,12 @@ static G_ALWAYS_INLINE inline void keys_pass_sb(Keys *ks, guint sb, Pass pass, c
     } else if (pass == PASS_SEEN) {
         for (gsize k = 0; k < n; k++)
             out[key_at(frame, k, sb, flip) - min] = 1;
-    } else {
+    } else if (pass == PASS_MAP) {
         for (gsize k = 0; k < n; k++)
             out[k] = table[key_at(frame, k, sb, flip) - min];
+    } else {
+        for (gsize k = 0; k < n; k++)
+            memcpy(out + 3 * k, table + 3 * (gsize)(key_at(frame, k, sb, flip) - min), 3);
     }
 }
 
@@ -445,27 +448,45 @@ static guint16 *palette_channel(const DfsDataset *ds, guint c, guint *entries, g
     return lut;
 }
 
+typedef struct {
+    guint16 *lut[3];
+    guint entries[3], bits[3];
+    gint64 first[3];
+} Palette;
+
+static void palette_rgb(const Palette *p, double sample, guint8 rgb[3])
+{
+    for (guint c = 0; c < 3; c++) {
+        double i = sample - (double)p->first[c];
+        guint idx = !(i > 0) ? 0 : i >= p->entries[c] - 1 ? p->entries[c] - 1 : (guint)i;
+        guint v = p->lut[c][idx];
+        rgb[c] = (guint8)(p->bits[c] == 8 ? v : v >> 8);
+    }
+}
+
 static gboolean render_palette(const DfsDataset *ds, const DfsImage *img, const guint8 *frame,
                                DfsDisplay *out, GError **error)
 {
-    guint16 *lut[3] = {NULL, NULL, NULL};
-    guint entries[3], bits[3];
-    gint64 first[3];
+    Palette p = {0};
     gboolean ok = TRUE;
     for (guint c = 0; c < 3; c++)
-        ok = ok && (lut[c] = palette_channel(ds, c, &entries[c], &first[c], &bits[c])) != NULL;
+        ok = ok && (p.lut[c] = palette_channel(ds, c, &p.entries[c], &p.first[c], &p.bits[c])) != NULL;
     gsize n = (gsize)img->rows * img->columns;
-    for (gsize k = 0; ok && k < n; k++) {
-        double sample = sample_at(img, frame, k);
-        for (guint c = 0; c < 3; c++) {
-            double i = sample - (double)first[c];
-            guint idx = !(i > 0) ? 0 : i >= entries[c] - 1 ? entries[c] - 1 : (guint)i;
-            guint v = lut[c][idx];
-            out->pixels[k * 3 + c] = (guint8)(bits[c] == 8 ? v : v >> 8);
-        }
+    Keys ks;
+    if (ok && keys_of(img, frame, n, &ks)) {
+        /* Through a table of three bytes per value. */
+        g_autofree guint8 *seen = ks.span > ks.count ? keys_seen(&ks) : NULL;
+        g_autofree guint8 *table = g_malloc0((gsize)ks.span * 3);
+        for (guint i = 0; i < ks.span; i++)
+            if (seen == NULL || seen[i])
+                palette_rgb(&p, key_value(&ks, i), table + (gsize)i * 3);
+        keys_pass(&ks, PASS_MAP_RGB, table, out->pixels);
+    } else {
+        for (gsize k = 0; ok && k < n; k++)
+            palette_rgb(&p, sample_at(img, frame, k), out->pixels + k * 3);
     }
     for (guint c = 0; c < 3; c++)
-        g_free(lut[c]);
+        g_free(p.lut[c]);
     if (!ok)
         g_set_error_literal(error, DFS_ERROR, DFS_ERROR_MALFORMED,
                             "PALETTE COLOR without usable lookup tables");

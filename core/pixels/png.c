@@ -54,16 +54,27 @@ static gboolean window_next_block(Window *w, guint *len, gboolean *last)
 {
     while (w->y < w->rows) {
         guint64 room = WINDOW - w->end;
-        if (w->row_left > room && w->start >= WINDOW_HALF) {
-            w->start -= WINDOW_HALF;
-            w->end -= WINDOW_HALF;
-            room += WINDOW_HALF;
+        if (w->row_left == w->row_bytes && w->row_bytes <= room) {
+            /* Whole rows that fit, up to the one that makes a block: as
+             * many steps of the row by row rule at once. */
+            guint64 waiting = w->end - w->start; /* < WINDOW_HALF here */
+            guint64 k = MIN(room / w->row_bytes, w->rows - w->y);
+            k = MIN(k, (WINDOW_HALF - waiting + w->row_bytes - 1) / w->row_bytes);
+            w->end += k * w->row_bytes;
+            w->y += k;
+            w->row_left = w->y < w->rows ? w->row_bytes : 0;
+        } else {
+            if (w->row_left > room && w->start >= WINDOW_HALF) {
+                w->start -= WINDOW_HALF;
+                w->end -= WINDOW_HALF;
+                room += WINDOW_HALF;
+            }
+            guint64 in = MIN(room, w->row_left);
+            w->end += in;
+            w->row_left -= in;
+            if (w->row_left == 0 && ++w->y < w->rows)
+                w->row_left = w->row_bytes;
         }
-        guint64 in = MIN(room, w->row_left);
-        w->end += in;
-        w->row_left -= in;
-        if (w->row_left == 0 && ++w->y < w->rows)
-            w->row_left = w->row_bytes;
         if (w->end - w->start >= WINDOW_HALF) {
             *len = (guint)MIN(w->end - w->start, BLOCK_MAX);
             *last = FALSE;
@@ -114,27 +125,7 @@ static gsize file_bytes(gsize zlib)
 
 gsize dfs_png_size(guint width, guint height, guint channels)
 {
-    /* A few thousand rows cost a few microseconds; taller shapes are
-     * remembered. */
-    static GMutex lock;
-    static GHashTable *sizes; /* "w x h x c" -> size */
-    if (!shape_ok(width, height, channels))
-        return 0;
-    if (height <= 4096)
-        return file_bytes(zlib_bytes(width, height, channels));
-    g_autofree char *key = g_strdup_printf("%ux%ux%u", width, height, channels);
-    g_mutex_lock(&lock);
-    if (sizes == NULL)
-        sizes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    gpointer v = g_hash_table_lookup(sizes, key);
-    g_mutex_unlock(&lock);
-    if (v != NULL)
-        return GPOINTER_TO_SIZE(v);
-    gsize size = file_bytes(zlib_bytes(width, height, channels));
-    g_mutex_lock(&lock);
-    g_hash_table_insert(sizes, g_steal_pointer(&key), GSIZE_TO_POINTER(size));
-    g_mutex_unlock(&lock);
-    return size;
+    return shape_ok(width, height, channels) ? file_bytes(zlib_bytes(width, height, channels)) : 0;
 }
 
 static void put_be32(guint8 *p, guint32 v)
