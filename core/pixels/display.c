@@ -215,7 +215,8 @@ static void keys_pass(Keys *ks, Pass pass, const guint8 *table, guint8 *out)
         keys_pass_sb(ks, 4, pass, table, out);
 }
 
-/* Keys for a frame whose integer values span at most 2^16, so that the
+/* Keys for a frame whose integer values span at most 2^16 (all of 1 and 2
+ * byte samples; 4 byte ones when their range is that narrow), so that the
  * display pipeline can run once per value into a table of that span
  * rather than once per sample; the table gives the very bytes the per-
  * sample pipeline gives, as each entry goes through the same arithmetic. */
@@ -229,6 +230,10 @@ static gboolean keys_of(const DfsImage *img, const guint8 *frame, gsize count, K
         ks->flip = 1u << (8 * sb - 1);
         ks->bias = ks->flip;
     }
+    if (sb <= 2) { /* every key of the width: no pass needed */
+        ks->span = 1u << (8 * sb);
+        return TRUE;
+    }
     keys_pass(ks, PASS_RANGE, NULL, NULL);
     return ks->span > 0;
 }
@@ -238,12 +243,28 @@ static double key_value(const Keys *ks, guint i)
     return (double)((gint64)(ks->min + i) - ks->bias);
 }
 
-/* Which keys occur: 1 at their offset from the least. */
-static guint8 *keys_seen(Keys *ks)
+/* Which keys occur, where the table is wider than 256 entries or than the
+ * frame (else NULL: every entry is made): 1 at their offset from the least. */
+static guint8 *keys_seen(Keys *ks, gboolean always)
 {
+    if (!always && ks->span <= 256 && ks->span <= ks->count)
+        return NULL;
     guint8 *seen = g_malloc0(ks->span);
     keys_pass(ks, PASS_SEEN, NULL, seen);
     return seen;
+}
+
+/* The first offset from *i whose key occurs (any, when seen is NULL):
+ * FALSE past the last. */
+static gboolean keys_next(const Keys *ks, const guint8 *seen, guint *i)
+{
+    while (seen != NULL && *i < ks->span && seen[*i] == 0) {
+        guint64 word = 1;
+        if (*i % 8 == 0 && *i + 8 <= ks->span)
+            memcpy(&word, seen + *i, 8);
+        *i += word == 0 ? 8 : 1;
+    }
+    return *i < ks->span;
 }
 
 /* The last steps for one modality value: VOI, rounding, MONOCHROME1. */
@@ -254,25 +275,22 @@ static guint8 gray_byte(const GrayPipeline *g, double m, gboolean invert)
     return invert ? 255 - v : v;
 }
 
-/* Through a table of the values present (or of every value in the span,
- * when that is no more than the samples and min-max is not needed). */
+/* Through a table of the values present. */
 static void render_gray_table(GrayPipeline *g, Keys *ks, gboolean invert, guint8 *out)
 {
-    g_autofree guint8 *seen = g->kind == VOI_MINMAX || ks->span > ks->count ? keys_seen(ks) : NULL;
-    g_autofree double *m = g_new(double, ks->span);
+    g_autofree guint8 *seen = keys_seen(ks, g->kind == VOI_MINMAX);
     g_autofree guint8 *table = g_malloc0(ks->span);
     g->lo = G_MAXDOUBLE, g->hi = -G_MAXDOUBLE;
-    for (guint i = 0; i < ks->span; i++)
-        if (seen == NULL || seen[i]) {
-            m[i] = modality(g, key_value(ks, i));
-            if (isfinite(m[i])) {
-                g->lo = MIN(g->lo, m[i]);
-                g->hi = MAX(g->hi, m[i]);
+    if (g->kind == VOI_MINMAX)
+        for (guint i = 0; keys_next(ks, seen, &i); i++) {
+            double m = modality(g, key_value(ks, i));
+            if (isfinite(m)) {
+                g->lo = MIN(g->lo, m);
+                g->hi = MAX(g->hi, m);
             }
         }
-    for (guint i = 0; i < ks->span; i++)
-        if (seen == NULL || seen[i])
-            table[i] = gray_byte(g, m[i], invert);
+    for (guint i = 0; keys_next(ks, seen, &i); i++)
+        table[i] = gray_byte(g, modality(g, key_value(ks, i)), invert);
     keys_pass(ks, PASS_MAP, table, out);
 }
 
@@ -329,11 +347,10 @@ static void render_color(const DfsImage *img, const guint8 *frame, DfsDisplay *o
     Keys ks;
     if (!ybr && img->samples == 3 && keys_of(img, frame, n * 3, &ks)) {
         /* RGB: every sample scaled alike, through a table. */
-        g_autofree guint8 *seen = ks.span > ks.count ? keys_seen(&ks) : NULL;
+        g_autofree guint8 *seen = keys_seen(&ks, FALSE);
         g_autofree guint8 *table = g_malloc0(ks.span);
-        for (guint i = 0; i < ks.span; i++)
-            if (seen == NULL || seen[i])
-                table[i] = color_byte(key_value(&ks, i), max);
+        for (guint i = 0; keys_next(&ks, seen, &i); i++)
+            table[i] = color_byte(key_value(&ks, i), max);
         keys_pass(&ks, PASS_MAP, table, out->pixels);
         return;
     }
@@ -475,11 +492,10 @@ static gboolean render_palette(const DfsDataset *ds, const DfsImage *img, const 
     Keys ks;
     if (ok && keys_of(img, frame, n, &ks)) {
         /* Through a table of three bytes per value. */
-        g_autofree guint8 *seen = ks.span > ks.count ? keys_seen(&ks) : NULL;
+        g_autofree guint8 *seen = keys_seen(&ks, FALSE);
         g_autofree guint8 *table = g_malloc0((gsize)ks.span * 3);
-        for (guint i = 0; i < ks.span; i++)
-            if (seen == NULL || seen[i])
-                palette_rgb(&p, key_value(&ks, i), table + (gsize)i * 3);
+        for (guint i = 0; keys_next(&ks, seen, &i); i++)
+            palette_rgb(&p, key_value(&ks, i), table + (gsize)i * 3);
         keys_pass(&ks, PASS_MAP_RGB, table, out->pixels);
     } else {
         for (gsize k = 0; ok && k < n; k++)
