@@ -22,11 +22,9 @@ static gboolean has_trailing_elements(const DfsDataset *ds, guint64 file_size)
     return e->length != DFS_UNDEFINED_LENGTH && e->offset + e->length + 8 <= file_size;
 }
 
-DfsDataset *dfs_instance_dataset(const DfsView *v, guint node, GError **error)
+/* The header-only dataset of instance inst (cached by its number). */
+static DfsDataset *header_dataset(const DfsView *v, guint inst, GError **error)
 {
-    guint inst = dfs_index_first_instance(v->idx, node);
-    if (inst == DFS_NO_INDEX)
-        return (void)dfs_view_not_found(error, "instance"), NULL;
     DfsCache *cache = dfs_tree_datasets(v->tree);
     DfsDataset *ds = dfs_cache_get(cache, inst);
     if (ds != NULL)
@@ -35,22 +33,13 @@ DfsDataset *dfs_instance_dataset(const DfsView *v, guint node, GError **error)
     ds = dfs_read_file(path, DFS_READ_HEADER_ONLY, error);
     if (ds == NULL)
         return NULL;
-    if (has_trailing_elements(ds, dfs_index_size(v->idx, inst))) {
-        /* Elements after Pixel Data (padding, signatures) belong in tags/
-         * and the header too: this file is read whole. */
-        DfsDataset *full = dfs_read_file(path, DFS_READ_FULL, NULL);
-        if (full != NULL) {
-            dfs_dataset_free(ds);
-            ds = full;
-        }
-    }
     DfsDataset *cached = dfs_cache_put(cache, inst, ds, dfs_dataset_memory(ds) + DFS_CACHE_ENTRY_COST);
     dfs_dataset_free(ds);
     return cached;
 }
 
-/* The whole file read, for its pixels (cached beside the headers: frames of
- * one file are read one after another). */
+/* The whole file read (cached beside the headers, by node | 1 << 63: the
+ * frames of one file are read one after another). */
 static DfsDataset *full_dataset(const DfsView *v, guint node, GError **error)
 {
     guint64 key = node | (G_GUINT64_CONSTANT(1) << 63);
@@ -67,9 +56,41 @@ static DfsDataset *full_dataset(const DfsView *v, guint node, GError **error)
     return cached;
 }
 
+/* The first instance at or below node. */
+static guint instance_of(const DfsView *v, guint node, GError **error)
+{
+    guint inst = dfs_index_first_instance(v->idx, node);
+    if (inst == DFS_NO_INDEX)
+        dfs_view_not_found(error, "instance");
+    return inst;
+}
+
+DfsDataset *dfs_instance_header(const DfsView *v, guint node, GError **error)
+{
+    guint inst = instance_of(v, node, error);
+    return inst == DFS_NO_INDEX ? NULL : header_dataset(v, inst, error);
+}
+
+DfsDataset *dfs_instance_dataset(const DfsView *v, guint node, GError **error)
+{
+    guint inst = instance_of(v, node, error);
+    if (inst == DFS_NO_INDEX)
+        return NULL;
+    DfsDataset *ds = header_dataset(v, inst, error);
+    if (ds == NULL || !has_trailing_elements(ds, dfs_index_size(v->idx, inst)))
+        return ds;
+    /* Elements after Pixel Data (padding, signatures) belong in tags/ and
+     * the header too: this file is read whole. */
+    DfsDataset *full = full_dataset(v, inst, NULL);
+    if (full == NULL)
+        return ds;
+    dfs_dataset_free(ds);
+    return full;
+}
+
 DfsDataset *dfs_instance_pixel_dataset(const DfsView *v, guint node, GError **error)
 {
-    DfsDataset *ds = dfs_instance_dataset(v, node, error);
+    DfsDataset *ds = dfs_instance_header(v, node, error);
     if (ds == NULL)
         return NULL;
     DfsImage img;
@@ -86,7 +107,7 @@ DfsDataset *dfs_instance_pixel_dataset(const DfsView *v, guint node, GError **er
 
 gboolean dfs_instance_image(const DfsView *v, guint node, DfsImage *img, GError **error)
 {
-    DfsDataset *ds = dfs_instance_dataset(v, node, error);
+    DfsDataset *ds = dfs_instance_header(v, node, error);
     if (ds == NULL)
         return FALSE;
     gboolean ok = dfs_image_describe(ds, img, error);
@@ -111,7 +132,7 @@ gboolean dfs_instance_declared_image(const DfsView *v, guint node, DfsImage *img
 static guint instance_pixels(const DfsView *v, guint node, gboolean *is_float)
 {
     *is_float = FALSE;
-    DfsDataset *ds = dfs_instance_dataset(v, node, NULL);
+    DfsDataset *ds = dfs_instance_header(v, node, NULL);
     if (ds == NULL)
         return 0;
     guint frames = 0;
@@ -148,7 +169,7 @@ guint dfs_instance_png_channels(const DfsImage *img)
 gboolean dfs_instance_raw_slice(const DfsView *v, guint node, guint first, guint count,
                                 guint64 *offset, guint64 *length)
 {
-    g_autoptr(DfsDataset) ds = dfs_instance_dataset(v, node, NULL);
+    g_autoptr(DfsDataset) ds = dfs_instance_header(v, node, NULL);
     DfsImage img;
     if (ds == NULL || !dfs_image_describe(ds, &img, NULL) || img.codec != DFS_CODEC_NATIVE)
         return FALSE;

@@ -12,8 +12,13 @@
 
 G_BEGIN_DECLS
 
-/* The header-only dataset of the (first) instance at or below node, read
- * whole where elements follow its Pixel Data.  Caller frees. */
+/* The header-only dataset of the (first) instance at or below node: what
+ * its pixels need.  Caller frees. */
+DfsDataset *dfs_instance_header(const DfsView *v, guint node, GError **error);
+
+/* The dataset of its attributes: the header, or the whole file where
+ * elements follow its Pixel Data (trailing padding, signatures: they
+ * belong in tags/ and header.txt too).  Caller frees. */
 DfsDataset *dfs_instance_dataset(const DfsView *v, guint node, GError **error);
 
 /* The dataset to decode pixels from: for native pixel data the header is
