@@ -304,7 +304,7 @@ static GBytes *render_once(const DfsView *v, const DfsKind *k, DfsEntry e, GErro
 static GBytes *read_range(const DfsView *v, const DfsKind *k, DfsEntry e, guint64 offset,
                           gsize length, GError **error)
 {
-    GString *out = g_string_sized_new(MIN(length, (gsize)1 << 20));
+    GString *out = g_string_sized_new(MIN(length, (gsize)1 << 16));
     if (!k->read(v, e, offset, length, out, error)) {
         note_read_error(v, k, e, error);
         g_string_free(out, TRUE);
@@ -315,16 +315,10 @@ static GBytes *read_range(const DfsView *v, const DfsKind *k, DfsEntry e, guint6
 
 static GBytes *content(const DfsView *v, const DfsKind *k, DfsEntry e, GError **error)
 {
-    if (k->read != NULL) { /* whole, for the callers that want it so */
-        guint64 size;
-        if (!k->size(v, e, &size, error))
-            return NULL;
-        if (size > G_MAXSIZE / 2) {
-            g_set_error_literal(error, DFS_ERROR, DFS_ERROR_LIMIT, "file too large to hold");
-            return NULL;
-        }
-        return read_range(v, k, e, 0, (gsize)size, error);
-    }
+    if (k->read != NULL) /* whole, for the callers that want it so: in one read
+                            to its end, so that a file that changes (status)
+                            comes out as one version of it */
+        return read_range(v, k, e, 0, G_MAXSIZE, error);
     if (k->render == NULL) {
         g_set_error(error, DFS_ERROR, k->source_range ? DFS_ERROR_UNSUPPORTED : DFS_ERROR_IS_DIR,
                     "not a rendered file");

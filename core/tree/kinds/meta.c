@@ -137,7 +137,7 @@ static gboolean file_read(const DfsView *v, DfsEntry e, guint64 offset, gsize le
         if (offset < head)
             table_read(v, e, offset, (gsize)MIN((guint64)length, head - offset), out, error);
     }
-    guint64 end = offset + length;
+    guint64 end = offset + MIN((guint64)length, G_MAXUINT64 - offset);
     if (end <= head)
         return TRUE;
     GString *tail = g_string_new(NULL);

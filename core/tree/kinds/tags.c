@@ -4,8 +4,9 @@
  * of a patient, study or series the elements of that level (levels.h), from
  * its first instance.  Sequences are folders of numbered items, items
  * folders of elements.  An attribute entry's sub is the element's index in
- * the header-only dataset (below 2^24: DFS_LIMIT_ELEMENTS).  A lookup or
- * listing walks the one folder's elements of the cached header; a value
+ * the header-only dataset (below 2^24: DFS_LIMIT_ELEMENTS).  A listing
+ * walks the one folder's elements of the cached header; a lookup compares
+ * their tags with the name's (a keyword or 8 hex digits); a value
  * renders in well under a microsecond from it, so values are not cached
  * (DFS_KIND_UNCACHED). */
 #include "tree/kind.h"
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "catalog/levels.h"
+#include "dicom/dict.h"
 #include "dicom/render.h"
 #include "dicom/tags.h"
 #include "tree/instance.h"
@@ -122,11 +124,49 @@ static gboolean find_by_name(const DfsDataset *ds, guint i, guint position, gpoi
     return TRUE;
 }
 
+/* The tag a name would be of: 8 hex digits, or a keyword of the
+ * dictionary.  FALSE for item numbers and anything else. */
+static gboolean tag_of_name(const char *name, guint32 *tag)
+{
+    if (strlen(name) == 8 && strspn(name, "0123456789abcdefABCDEF") == 8) {
+        *tag = (guint32)g_ascii_strtoull(name, NULL, 16);
+        return TRUE;
+    }
+    const DfsDictEntry *d = dfs_dict_lookup_keyword(name);
+    if (d == NULL)
+        return FALSE;
+    *tag = d->tag;
+    return TRUE;
+}
+
+typedef struct {
+    FindCtx find;
+    guint32 tag;
+} FindTagCtx;
+
+/* Only elements of the tag are named and compared: a lookup in a folder of
+ * n attributes costs n integer compares, not n names rendered. */
+static gboolean find_by_tag(const DfsDataset *ds, guint i, guint position, gpointer user)
+{
+    FindTagCtx *c = user;
+    if (dfs_dataset_element(ds, i)->tag != c->tag)
+        return TRUE;
+    return find_by_name(ds, i, position, &c->find);
+}
+
 static gboolean attr_lookup(const DfsView *v, DfsEntry dir, const char *name, DfsEntry *out,
                             GError **error)
 {
     FindCtx c = {name, DFS_NO_INDEX};
-    if (!each_in(v, dir, find_by_name, &c, error))
+    FindTagCtx t = {{name, DFS_NO_INDEX}, 0};
+    if (tag_of_name(name, &t.tag)) {
+        if (!each_in(v, dir, find_by_tag, &t, error))
+            return FALSE;
+        c.found = t.find.found;
+    }
+    /* Else, or not found so (a keyword of a repeating group names every
+     * group's element): every name compared. */
+    if (c.found == DFS_NO_INDEX && !each_in(v, dir, find_by_name, &c, error))
         return FALSE;
     if (c.found == DFS_NO_INDEX)
         return dfs_view_not_found(error, name);
