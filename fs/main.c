@@ -321,8 +321,8 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
 /* The options dicomfs adds to the user's: read-only for the kernel too, a
  * name for `mount` to show, and, for a mount shared with other users,
  * default_permissions: the kernel checks the modes, which follow the source
- * files' (fs/ops.c). */
-static void add_mount_options(struct fuse_args *args)
+ * files' (fs/ops.c).  TRUE for such a shared mount. */
+static gboolean add_mount_options(struct fuse_args *args)
 {
     fuse_opt_add_arg(args, "-oro,fsname=dicomfs,subtype=dicomfs");
     static const struct fuse_opt shared_spec[] = {{"allow_other", 0, 1}, {"allow_root", 0, 1},
@@ -332,6 +332,7 @@ static void add_mount_options(struct fuse_args *args)
     if (fuse_opt_parse(&copy, &shared, shared_spec, NULL) == 0 && shared)
         fuse_opt_add_arg(args, "-odefault_permissions");
     fuse_opt_free_args(&copy);
+    return shared != 0;
 }
 
 int main(int argc, char **argv)
@@ -370,7 +371,7 @@ int main(int argc, char **argv)
     }
     if (!check_mountpoint(cl.mountpoint))
         goto out;
-    add_mount_options(&args);
+    gboolean shared = add_mount_options(&args);
     /* Nothing outside SOURCE is ever read, whatever links appear in it. */
     dfs_input_confine(o.source);
     if (o.index != NULL) { /* the daemon works from / */
@@ -378,7 +379,7 @@ int main(int argc, char **argv)
         free(o.index);
         o.index = abs; /* freed below with g_free */
     }
-    DfsFs fs = {dfs_tree_new(o.source, (gsize)o.cache_mb << 20)};
+    DfsFs fs = {dfs_tree_new(o.source, (gsize)o.cache_mb << 20), shared};
     rc = run(&args, &cl, &o, &fs);
     dfs_tree_free(fs.tree);
 out:

@@ -83,6 +83,12 @@ static void fill_stat(fuse_ino_t ino, const DfsEntryStat *es, struct stat *st)
  * read it, or anything made from it, here. */
 static void mirror_source(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
+    /* Only a shared mount needs it (no one else can enter another), and it
+     * costs a stat of the source file and of its folders for every
+     * instance folder: on a first walk of a million instances, most of the
+     * time (cold inodes). */
+    if (!((DfsFs *)fuse_req_userdata(req))->shared)
+        return;
     DfsTree *t = tree_of(req);
     DfsEntry file = ino;
     if (S_ISDIR(st->st_mode) && !dfs_tree_lookup(t, ino, "instance.dcm", &file, NULL))

@@ -10,6 +10,7 @@
 /* What fuse_req_userdata() gives every operation. */
 typedef struct {
     DfsTree *tree;
+    gboolean shared; /* -o allow_other or allow_root: modes follow the source's */
 } DfsFs;
 
 extern const struct fuse_lowlevel_ops dfs_fs_ops;
