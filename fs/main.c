@@ -20,7 +20,6 @@
 
 #include "ops.h"
 #include "dicom/input.h"
-#include "dicom/reader.h"
 #include "catalog/scan.h"
 #include "catalog/store.h"
 

@@ -14,7 +14,6 @@
 
 #include "base/error.h"
 #include "dicom/input.h"
-#include "dicom/reader.h"
 
 /* Once the scan is done the tree never changes: let the kernel keep what it
  * learns.  While it runs, folders fill in and names can change (a tenth
@@ -333,6 +332,18 @@ static void reply_source(fuse_req_t req, int fd, guint64 base, guint64 length, s
     fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
+/* Reply with [off, off + size) of a rendered file, as in snapshot held
+ * (NULL: the current one). */
+static void reply_rendered(fuse_req_t req, DfsIndex *held, fuse_ino_t ino, size_t size, off_t off)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) bytes = dfs_tree_read(tree_of(req), held, ino, (guint64)off, size, &error);
+    if (bytes == NULL)
+        reply_error(req, error);
+    else
+        reply_slice(req, bytes, size, 0);
+}
+
 /* A read without an open (see op_open): the source slice, or the rendered
  * part (a file read by range), or the part of the rendered content from
  * the cache (rendered once however many requests read it). */
@@ -350,12 +361,7 @@ static void read_unopened(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
         close(fd);
         return;
     }
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GBytes) bytes = dfs_tree_read(tree_of(req), NULL, ino, (guint64)off, size, &error);
-    if (bytes == NULL)
-        reply_error(req, error);
-    else
-        reply_slice(req, bytes, size, 0);
+    reply_rendered(req, NULL, ino, size, off);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -367,13 +373,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         return;
     }
     if (of->held != NULL) {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) bytes = dfs_tree_read(tree_of(req), of->held, ino, (guint64)off, size,
-                                                &error);
-        if (bytes == NULL)
-            reply_error(req, error);
-        else
-            reply_slice(req, bytes, size, 0);
+        reply_rendered(req, of->held, ino, size, off);
         return;
     }
     if (of->bytes != NULL) {

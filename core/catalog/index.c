@@ -867,17 +867,6 @@ const struct timespec *dfs_index_mtime(const DfsIndex *idx, guint id)
     return &idx->nodes[id]->mtime;
 }
 
-char *dfs_index_path(const DfsIndex *idx, guint id)
-{
-    GPtrArray *parts = g_ptr_array_new();
-    for (; id != DFS_INDEX_ROOT; id = idx->nodes[id]->parent)
-        g_ptr_array_insert(parts, 0, (gpointer)dfs_index_name(idx, id));
-    g_ptr_array_add(parts, NULL);
-    char *path = g_strjoinv("/", (char **)parts->pdata);
-    g_ptr_array_free(parts, TRUE);
-    return path;
-}
-
 guint dfs_index_n_skipped(const DfsIndex *idx)
 {
     return idx->n_skipped;
@@ -903,7 +892,8 @@ static void cell(GString *out, const char *v)
     dfs_index_cell_text(out, v);
 }
 
-/* The path of node id in the mount, appended. */
+/* The path of node id in the mount, "Doe^John [42]/2004-01-19 CT/...",
+ * appended. */
 static void append_path(const DfsIndex *idx, guint id, GString *out)
 {
     guint chain[DFS_LEVEL_INSTANCE + 1], n = 0;
@@ -989,12 +979,4 @@ gsize dfs_index_row_length(const DfsIndex *idx, DfsIndexTable table, guint row)
         len += 1 + strlen(n->relpath) + 1 + (gsize)(decimal(num, n->size, '\0') - 1);
     }
     return len; /* the path's last separator stands for the line's end */
-}
-
-void dfs_index_write_table(const DfsIndex *idx, DfsIndexTable table, GString *out)
-{
-    dfs_index_write_header(table, out);
-    for (guint r = dfs_index_next_row(idx, table, 0); r != DFS_NO_INDEX;
-         r = dfs_index_next_row(idx, table, r + 1))
-        dfs_index_write_row(idx, table, r, out);
 }

@@ -108,9 +108,6 @@ const char *dfs_index_relpath(const DfsIndex *idx, guint instance);
 guint64 dfs_index_size(const DfsIndex *idx, guint instance);
 const struct timespec *dfs_index_mtime(const DfsIndex *idx, guint instance);
 
-/* The path of node in the mount, "Doe^John [42]/2004-01-19 CT/...". */
-char *dfs_index_path(const DfsIndex *idx, guint node);
-
 /* The tables of .dicomfs/: a header row, then one row per object (or per
  * skipped file), tab-separated, the object's path in the mount first.  A
  * table's rows are numbered by what they show (a node, or a skip); numbers
@@ -131,8 +128,6 @@ void dfs_index_write_row(const DfsIndex *idx, DfsIndexTable table, guint row, GS
 /* The length of that row, measured without writing it (a few times
  * cheaper). */
 gsize dfs_index_row_length(const DfsIndex *idx, DfsIndexTable table, guint row);
-/* The whole table (header and every row), appended. */
-void dfs_index_write_table(const DfsIndex *idx, DfsIndexTable table, GString *out);
 
 /* A lazily made companion of a snapshot (the row offsets of its tables,
  * catalog/tables.c), in one of DFS_INDEX_EXTRAS slots: set once, by the

@@ -18,7 +18,7 @@ static void layout_free(gpointer p)
     g_free(l);
 }
 
-static const Layout *layout_of(const DfsIndex *idx, DfsIndexTable table, guint64 *rendered)
+static const Layout *layout_of(const DfsIndex *idx, DfsIndexTable table)
 {
     const Layout *done = dfs_index_get_extra(idx, table);
     if (done != NULL)
@@ -39,13 +39,12 @@ static const Layout *layout_of(const DfsIndex *idx, DfsIndexTable table, guint64
         }
         l->size += dfs_index_row_length(idx, table, r); /* measured, not written */
     }
-    (void)rendered; /* nothing rendered: measuring is a few times cheaper */
     return dfs_index_set_extra(idx, table, l, layout_free);
 }
 
-guint64 dfs_table_size(const DfsIndex *idx, DfsIndexTable table, guint64 *rendered)
+guint64 dfs_table_size(const DfsIndex *idx, DfsIndexTable table)
 {
-    return layout_of(idx, table, rendered)->size;
+    return layout_of(idx, table)->size;
 }
 
 /* Append the part of [pos, pos + len(text)) that falls in [from, to). */
@@ -75,7 +74,7 @@ static guint chunk_at(const Layout *l, guint64 offset)
 void dfs_table_read(const DfsIndex *idx, DfsIndexTable table, guint64 offset, gsize length,
                     GString *out, guint64 *rendered)
 {
-    const Layout *l = layout_of(idx, table, rendered);
+    const Layout *l = layout_of(idx, table);
     guint64 to = offset + MIN((guint64)length, l->size - MIN(offset, l->size));
     if (offset >= to)
         return;

@@ -15,14 +15,12 @@
 
 G_BEGIN_DECLS
 
-/* Both add the bytes of rows they rendered to *rendered (for the status
- * file's counters). */
-
-/* The table's size in bytes (the first call for a snapshot renders it once). */
-guint64 dfs_table_size(const DfsIndex *idx, DfsIndexTable table, guint64 *rendered);
+/* The table's size in bytes (the first call for a snapshot measures it). */
+guint64 dfs_table_size(const DfsIndex *idx, DfsIndexTable table);
 
 /* Append bytes [offset, offset + length) of the table to out (fewer at its
- * end). */
+ * end), adding the bytes of the rows rendered for it to *rendered (the
+ * status file's counters). */
 void dfs_table_read(const DfsIndex *idx, DfsIndexTable table, guint64 offset, gsize length,
                     GString *out, guint64 *rendered);
 

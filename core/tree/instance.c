@@ -22,33 +22,17 @@ static gboolean has_trailing_elements(const DfsDataset *ds, guint64 file_size)
     return e->length != DFS_UNDEFINED_LENGTH && e->offset + e->length + 8 <= file_size;
 }
 
-/* The header-only dataset of instance inst (cached by its number). */
-static DfsDataset *header_dataset(const DfsView *v, guint inst, GError **error)
+/* Node's file read header-only (cached by the node's number) or whole
+ * (by node | 1 << 63: the frames of one file are read one after another). */
+static DfsDataset *read_cached(const DfsView *v, guint node, DfsReadFlags flags, GError **error)
 {
-    DfsCache *cache = dfs_tree_datasets(v->tree);
-    DfsDataset *ds = dfs_cache_get(cache, inst);
-    if (ds != NULL)
-        return ds;
-    g_autofree char *path = dfs_view_path(v, inst);
-    ds = dfs_read_file(path, DFS_READ_HEADER_ONLY, error);
-    if (ds == NULL)
-        return NULL;
-    DfsDataset *cached = dfs_cache_put(cache, inst, ds, dfs_dataset_memory(ds) + DFS_CACHE_ENTRY_COST);
-    dfs_dataset_free(ds);
-    return cached;
-}
-
-/* The whole file read (cached beside the headers, by node | 1 << 63: the
- * frames of one file are read one after another). */
-static DfsDataset *full_dataset(const DfsView *v, guint node, GError **error)
-{
-    guint64 key = node | (G_GUINT64_CONSTANT(1) << 63);
+    guint64 key = node | (flags == DFS_READ_FULL ? G_GUINT64_CONSTANT(1) << 63 : 0);
     DfsCache *cache = dfs_tree_datasets(v->tree);
     DfsDataset *ds = dfs_cache_get(cache, key);
     if (ds != NULL)
         return ds;
     g_autofree char *path = dfs_view_path(v, node);
-    ds = dfs_read_file(path, DFS_READ_FULL, error);
+    ds = dfs_read_file(path, flags, error);
     if (ds == NULL)
         return NULL;
     DfsDataset *cached = dfs_cache_put(cache, key, ds, dfs_dataset_memory(ds) + DFS_CACHE_ENTRY_COST);
@@ -68,7 +52,7 @@ static guint instance_of(const DfsView *v, guint node, GError **error)
 DfsDataset *dfs_instance_header(const DfsView *v, guint node, GError **error)
 {
     guint inst = instance_of(v, node, error);
-    return inst == DFS_NO_INDEX ? NULL : header_dataset(v, inst, error);
+    return inst == DFS_NO_INDEX ? NULL : read_cached(v, inst, DFS_READ_HEADER_ONLY, error);
 }
 
 DfsDataset *dfs_instance_dataset(const DfsView *v, guint node, GError **error)
@@ -76,12 +60,12 @@ DfsDataset *dfs_instance_dataset(const DfsView *v, guint node, GError **error)
     guint inst = instance_of(v, node, error);
     if (inst == DFS_NO_INDEX)
         return NULL;
-    DfsDataset *ds = header_dataset(v, inst, error);
+    DfsDataset *ds = read_cached(v, inst, DFS_READ_HEADER_ONLY, error);
     if (ds == NULL || !has_trailing_elements(ds, dfs_index_size(v->idx, inst)))
         return ds;
     /* Elements after Pixel Data (padding, signatures) belong in tags/ and
      * the header too: this file is read whole. */
-    DfsDataset *full = full_dataset(v, inst, NULL);
+    DfsDataset *full = read_cached(v, inst, DFS_READ_FULL, NULL);
     if (full == NULL)
         return ds;
     dfs_dataset_free(ds);
@@ -102,7 +86,7 @@ DfsDataset *dfs_instance_pixel_dataset(const DfsView *v, guint node, GError **er
     if (by_offset)
         return ds;
     dfs_dataset_free(ds);
-    return full_dataset(v, node, error);
+    return read_cached(v, node, DFS_READ_FULL, error);
 }
 
 gboolean dfs_instance_image(const DfsView *v, guint node, DfsImage *img, GError **error)
@@ -206,10 +190,10 @@ gboolean dfs_instance_raw_size(const DfsView *v, guint node, guint first, guint 
     return TRUE;
 }
 
-gboolean dfs_instance_png_size(const DfsView *v, guint node, guint64 *size, GError **error)
+gboolean dfs_instance_png_size(const DfsView *v, DfsEntry e, guint64 *size, GError **error)
 {
     DfsImage img;
-    if (!dfs_instance_image(v, node, &img, error))
+    if (!dfs_instance_image(v, DFS_ENTRY_NODE(e), &img, error))
         return FALSE;
     *size = dfs_png_size(img.columns, img.rows, dfs_instance_png_channels(&img));
     return *size > 0 || (g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "PNG failed"), FALSE);
@@ -231,10 +215,10 @@ gboolean dfs_instance_render_raw(const DfsView *v, guint node, guint first, guin
     return TRUE;
 }
 
-gboolean dfs_instance_render_png(const DfsView *v, guint node, guint frame, GString *out,
-                                 GError **error)
+gboolean dfs_instance_render_png(const DfsView *v, DfsEntry e, GString *out, GError **error)
 {
-    g_autoptr(DfsDataset) ds = dfs_instance_pixel_dataset(v, node, error);
+    guint frame = DFS_ENTRY_SUB(e);
+    g_autoptr(DfsDataset) ds = dfs_instance_pixel_dataset(v, DFS_ENTRY_NODE(e), error);
     DfsImage img;
     if (ds == NULL || !dfs_image_describe(ds, &img, error))
         return FALSE;

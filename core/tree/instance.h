@@ -58,17 +58,18 @@ gboolean dfs_instance_raw_slice(const DfsView *v, guint node, guint first, guint
 
 /* Sizes fixed by the header, nothing decoded: raw frames [first, first +
  * count) (count 0: all from first) as the header declares them (a raw file
- * over a limit has a size too; its reads fail), and the PNG of one frame
- * (measured on a blank image of its shape, never over a limit). */
+ * over a limit has a size too; its reads fail), and the PNG of entry e's
+ * frame (its sub: 0 for image.png; measured on a blank image of its shape,
+ * never over a limit). */
 gboolean dfs_instance_raw_size(const DfsView *v, guint node, guint first, guint count,
                                guint64 *size, GError **error);
-gboolean dfs_instance_png_size(const DfsView *v, guint node, guint64 *size, GError **error);
+gboolean dfs_instance_png_size(const DfsView *v, DfsEntry e, guint64 *size, GError **error);
 
 /* Decode frames [first, first + count) (count 0: all from first) straight
- * into out, as stored values; or one frame as a viewer shows it, as PNG. */
+ * into out, as stored values; or entry e's frame as a viewer shows it, as
+ * PNG.  The PNG functions are image.png's and frames/NNNN.png's own. */
 gboolean dfs_instance_render_raw(const DfsView *v, guint node, guint first, guint count,
                                  GString *out, GError **error);
-gboolean dfs_instance_render_png(const DfsView *v, guint node, guint frame, GString *out,
-                                 GError **error);
+gboolean dfs_instance_render_png(const DfsView *v, DfsEntry e, GString *out, GError **error);
 
 G_END_DECLS

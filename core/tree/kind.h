@@ -159,6 +159,7 @@ typedef struct {
 
 /* The kind of entry e, or NULL for a kind number no module has. */
 const DfsKind *dfs_kind_of(DfsEntry e);
+const DfsKind *dfs_kind_by_id(DfsKindId id);
 
 /* The kinds that are entries of node folders, in listing order (by name):
  * n of them. */

@@ -29,10 +29,14 @@ static const DfsKindId in_nodes[] = {
     DFS_KIND_TAGS,
 };
 
+const DfsKind *dfs_kind_by_id(DfsKindId id)
+{
+    return (guint)id < DFS_KIND_N ? kinds[id] : NULL;
+}
+
 const DfsKind *dfs_kind_of(DfsEntry e)
 {
-    guint k = DFS_ENTRY_KIND(e);
-    return k < DFS_KIND_N ? kinds[k] : NULL;
+    return dfs_kind_by_id((DfsKindId)DFS_ENTRY_KIND(e));
 }
 
 const DfsKindId *dfs_kinds_in_nodes(guint *n)

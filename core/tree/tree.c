@@ -324,24 +324,13 @@ static GBytes *content(const DfsView *v, const DfsKind *k, DfsEntry e, GError **
                     "not a rendered file");
         return NULL;
     }
-    /* Status changes during a scan; attribute values render in well under a
-     * microsecond from the cached header, so caching them would only churn
-     * the cache. */
-    if (k->flags & (DFS_KIND_VOLATILE | DFS_KIND_SETTLES | DFS_KIND_UNCACHED)) {
+    /* Attribute values render in well under a microsecond from the cached
+     * header: caching them would only churn the cache. */
+    if (k->flags & DFS_KIND_UNCACHED) {
         GString *out = render(v, k, e, error);
         return out ? g_string_free_to_bytes(out) : NULL;
     }
     return render_once(v, k, e, error);
-}
-
-GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error)
-{
-    g_auto(DfsView) v = view_open(tree, NULL);
-    const DfsKind *k = dfs_kind_of(e);
-    if (k != NULL && k->render == NULL)
-        return content(&v, k, e, error); /* the error for folders and slices */
-    k = kind_in_view(&v, e, "file", error);
-    return k ? content(&v, k, e, error) : NULL;
 }
 
 GBytes *dfs_tree_read(DfsTree *tree, DfsIndex *held, DfsEntry e, guint64 offset, gsize length,
@@ -360,8 +349,15 @@ GBytes *dfs_tree_read(DfsTree *tree, DfsIndex *held, DfsEntry e, guint64 offset,
     if (whole == NULL)
         return NULL;
     gsize size = g_bytes_get_size(whole);
+    if (offset == 0 && length >= size)
+        return g_steal_pointer(&whole);
     gsize from = (gsize)MIN(offset, (guint64)size);
     return g_bytes_new_from_bytes(whole, from, MIN(length, size - from));
+}
+
+GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error)
+{
+    return dfs_tree_read(tree, NULL, e, 0, G_MAXSIZE, error);
 }
 
 gboolean dfs_tree_is_ranged(DfsEntry e)

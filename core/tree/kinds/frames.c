@@ -78,15 +78,6 @@ const DfsKind dfs_kind_frames = {
 
 /* --- frames/NNNN.png, frames/NNNN.raw ------------------------------------------ */
 
-static gboolean png_size(const DfsView *v, DfsEntry e, guint64 *size, GError **error)
-{
-    return dfs_instance_png_size(v, DFS_ENTRY_NODE(e), size, error);
-}
-
-static gboolean png_render(const DfsView *v, DfsEntry e, GString *out, GError **error)
-{
-    return dfs_instance_render_png(v, DFS_ENTRY_NODE(e), DFS_ENTRY_SUB(e), out, error);
-}
 
 static gboolean raw_size(const DfsView *v, DfsEntry e, guint64 *size, GError **error)
 {
@@ -105,8 +96,8 @@ static gboolean raw_range(const DfsView *v, DfsEntry e, guint64 *offset, guint64
 
 const DfsKind dfs_kind_frame_png = {
     .error_name = "frames",
-    .size = png_size,
-    .render = png_render,
+    .size = dfs_instance_png_size,
+    .render = dfs_instance_render_png,
 };
 
 const DfsKind dfs_kind_frame_raw = {

@@ -88,9 +88,7 @@ const DfsKind dfs_kind_meta_dir = {
 
 static gboolean table_size(const DfsView *v, DfsEntry e, guint64 *size, GError **error)
 {
-    guint64 rendered = 0;
-    *size = dfs_table_size(v->idx, file_of(e)->table, &rendered);
-    dfs_view_count_rendered(v, rendered);
+    *size = dfs_table_size(v->idx, file_of(e)->table);
     return TRUE;
 }
 
@@ -111,19 +109,27 @@ const DfsKind dfs_kind_meta_table = {
 
 /* --- status and errors.tsv -------------------------------------------------- */
 
-/* errors.tsv is the skipped files' table, then the failures met while
- * mounted (few: one per file that failed to read). */
+/* errors.tsv is the skipped files' table (read by range), then the failures
+ * met while mounted (few: one per file that failed to read); status is all
+ * "tail".  head: the table's size, 0 for status. */
+static guint64 head_size(const DfsView *v, DfsEntry e)
+{
+    return file_of(e)->table == DFS_TABLE_ERRORS ? dfs_table_size(v->idx, DFS_TABLE_ERRORS) : 0;
+}
+
+static void write_tail(const DfsView *v, DfsEntry e, GString *out)
+{
+    if (file_of(e)->table == DFS_TABLE_ERRORS)
+        dfs_view_write_read_errors(v, out);
+    else
+        render_status(v, out);
+}
+
 static gboolean file_size(const DfsView *v, DfsEntry e, guint64 *size, GError **error)
 {
     GString *tail = g_string_new(NULL);
-    if (file_of(e)->table == DFS_TABLE_ERRORS) {
-        table_size(v, e, size, error);
-        dfs_view_write_read_errors(v, tail);
-    } else {
-        *size = 0;
-        render_status(v, tail);
-    }
-    *size += tail->len;
+    write_tail(v, e, tail);
+    *size = head_size(v, e) + tail->len;
     g_string_free(tail, TRUE);
     return TRUE;
 }
@@ -131,20 +137,13 @@ static gboolean file_size(const DfsView *v, DfsEntry e, guint64 *size, GError **
 static gboolean file_read(const DfsView *v, DfsEntry e, guint64 offset, gsize length,
                           GString *out, GError **error)
 {
-    guint64 head = 0;
-    if (file_of(e)->table == DFS_TABLE_ERRORS) {
-        table_size(v, e, &head, error);
-        if (offset < head)
-            table_read(v, e, offset, (gsize)MIN((guint64)length, head - offset), out, error);
-    }
-    guint64 end = offset + MIN((guint64)length, G_MAXUINT64 - offset);
+    guint64 head = head_size(v, e), end = offset + MIN((guint64)length, G_MAXUINT64 - offset);
+    if (offset < head)
+        table_read(v, e, offset, (gsize)(MIN(end, head) - offset), out, error);
     if (end <= head)
         return TRUE;
     GString *tail = g_string_new(NULL);
-    if (file_of(e)->table == DFS_TABLE_ERRORS)
-        dfs_view_write_read_errors(v, tail);
-    else
-        render_status(v, tail);
+    write_tail(v, e, tail);
     guint64 from = MAX(offset, head) - head, to = MIN(end - head, (guint64)tail->len);
     if (from < to)
         g_string_append_len(out, tail->str + from, (gssize)(to - from));

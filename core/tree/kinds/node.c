@@ -17,7 +17,7 @@ static DfsKindId fixed_entry(const DfsView *v, guint node, DfsLevel level, const
     guint n;
     const DfsKindId *ids = dfs_kinds_in_nodes(&n);
     for (guint i = 0; i < n; i++) {
-        const DfsKind *k = dfs_kind_of(DFS_ENTRY_MAKE(ids[i], 0, 0));
+        const DfsKind *k = dfs_kind_by_id(ids[i]);
         if ((k->levels & DFS_LEVEL_MASK(level)) && strcmp(k->name, name) == 0)
             return k->shown == NULL || k->shown(v, node) ? ids[i] : DFS_KIND_N;
     }
@@ -49,7 +49,7 @@ static gboolean node_list(const DfsView *v, DfsEntry dir, DfsLister *l, GError *
     const DfsKindId *ids = dfs_kinds_in_nodes(&n_ids);
     guint64 pos = 0;
     for (guint i = 0; i < n_ids && !l->stopped; i++) {
-        const DfsKind *k = dfs_kind_of(DFS_ENTRY_MAKE(ids[i], 0, 0));
+        const DfsKind *k = dfs_kind_by_id(ids[i]);
         if (!(k->levels & DFS_LEVEL_MASK(level)))
             continue;
         if (pos >= l->from && (k->shown == NULL || k->shown(v, node)))

@@ -18,20 +18,11 @@ static gboolean has_pixels(const DfsView *v, guint node)
 
 /* --- image.png ------------------------------------------------------------- */
 
-static gboolean png_size(const DfsView *v, DfsEntry e, guint64 *size, GError **error)
-{
-    return dfs_instance_png_size(v, DFS_ENTRY_NODE(e), size, error);
-}
-
-static gboolean png_render(const DfsView *v, DfsEntry e, GString *out, GError **error)
-{
-    return dfs_instance_render_png(v, DFS_ENTRY_NODE(e), 0, out, error);
-}
 
 const DfsKind dfs_kind_image_png = {
     .error_name = "image.png",
-    .size = png_size,
-    .render = png_render,
+    .size = dfs_instance_png_size,
+    .render = dfs_instance_render_png,
     .name = "image.png",
     .levels = DFS_LEVEL_MASK(DFS_LEVEL_INSTANCE),
     .shown = dfs_instance_shows_png,
