@@ -1,4 +1,4 @@
-/* dicomfs core: frames for display, and PNG.  See display.h. */
+/* dicomfs core: frames for display.  See display.h. */
 #include "pixels/display.h"
 
 #include <math.h>
