@@ -165,6 +165,8 @@ static void publish(DfsIndex *idx, const DfsScanCounts *c, gboolean done, gpoint
     sc->ts.skipped = c->skipped;
     sc->ts.others = c->others;
     sc->ts.reads = c->reads;
+    sc->ts.mapped = c->mapped;
+    sc->ts.loaded = c->loaded;
     sc->ts.done = done;
     dfs_tree_publish(sc->tree, idx, &sc->ts);
 }

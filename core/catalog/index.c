@@ -1,243 +1,14 @@
 /* dicomfs core: the Patient / Study / Series / Instance index.  See index.h. */
 #include "catalog/index.h"
+#include "catalog/index-private.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalog/names.h"
 #include "dicom/value.h"
 #include "dicom/tags.h"
-
-/* The facts kept per level: they name the folders and fill the .tsv tables.
- * Everything else is read from the files on demand. */
-typedef struct {
-    const char *column;
-    guint32 tag;
-} Column;
-
-static const Column patient_cols[] = {
-    {"PatientName", DFS_TAG_PATIENT_NAME},       {"PatientID", DFS_TAG_PATIENT_ID},
-    {"IssuerOfPatientID", DFS_TAG_ISSUER_OF_PATIENT_ID},
-    {"PatientBirthDate", DFS_TAG_PATIENT_BIRTH_DATE}, {"PatientSex", DFS_TAG_PATIENT_SEX},
-    {NULL, 0},
-};
-static const Column study_cols[] = {
-    {"StudyDate", DFS_TAG_STUDY_DATE},
-    {"StudyDescription", DFS_TAG_STUDY_DESCRIPTION},
-    {"AccessionNumber", DFS_TAG_ACCESSION_NUMBER},
-    {"StudyID", DFS_TAG_STUDY_ID},
-    {"StudyInstanceUID", DFS_TAG_STUDY_INSTANCE_UID},
-    {NULL, 0},
-};
-static const Column series_cols[] = {
-    {"SeriesNumber", DFS_TAG_SERIES_NUMBER},
-    {"Modality", DFS_TAG_MODALITY},
-    {"SeriesDescription", DFS_TAG_SERIES_DESCRIPTION},
-    {"SeriesInstanceUID", DFS_TAG_SERIES_INSTANCE_UID},
-    {NULL, 0},
-};
-static const Column instance_cols[] = {
-    {"InstanceNumber", DFS_TAG_INSTANCE_NUMBER},
-    {"SOPInstanceUID", DFS_TAG_SOP_INSTANCE_UID},
-    {"SOPClassUID", DFS_TAG_SOP_CLASS_UID},
-    {"TransferSyntaxUID", DFS_TAG_TRANSFER_SYNTAX_UID},
-    {NULL, 0},
-};
-
-/* dfs_facts_new keeps up to 8 offsets a level (the NULL row is the 9th). */
-G_STATIC_ASSERT(G_N_ELEMENTS(patient_cols) <= 9 && G_N_ELEMENTS(study_cols) <= 9 &&
-                G_N_ELEMENTS(series_cols) <= 9 && G_N_ELEMENTS(instance_cols) <= 9);
-/* Every level's columns and its NULL row fit DfsFacts' slots. */
-#define FACTS_SLOTS 24
-G_STATIC_ASSERT(G_N_ELEMENTS(patient_cols) + G_N_ELEMENTS(study_cols) +
-                    G_N_ELEMENTS(series_cols) + G_N_ELEMENTS(instance_cols) <= FACTS_SLOTS);
-
-static const Column *const level_cols[] = {NULL, patient_cols, study_cols, series_cols,
-                                           instance_cols};
-
-/* Column positions used for names and keys. */
-enum { P_NAME, P_ID, P_ISSUER };
-enum { ST_DATE, ST_DESC, ST_ACCESSION, ST_ID, ST_UID };
-enum { SE_NUMBER, SE_MODALITY, SE_DESC, SE_UID };
-enum { IN_NUMBER, IN_UID, IN_CLASS, IN_TS };
-
-/* One allocation: the readers make one per file and the scan's thread
- * frees it, so each costs a lock of the shared heap at most once. */
-struct _DfsFacts {
-    gboolean dicomdir;
-    char **fields[DFS_LEVEL_INSTANCE + 1]; /* per level_cols, into slots; [0] unused */
-    char *slots[FACTS_SLOTS];
-    char text[]; /* every field's text, a NUL after each */
-};
-
-static guint n_columns(DfsLevel level)
-{
-    guint n = 0;
-    while (level_cols[level][n].column)
-        n++;
-    return n;
-}
-
-/* Facts with room for `text` bytes of text; fields[l] point into slots,
- * every one at "" (the first byte of text, set to NUL) until set. */
-static DfsFacts *facts_alloc(gsize text)
-{
-    DfsFacts *f = g_malloc(sizeof(DfsFacts) + MAX(text, 1));
-    f->dicomdir = FALSE;
-    f->fields[0] = NULL;
-    f->text[0] = '\0';
-    guint slot = 0;
-    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
-        guint n = n_columns((DfsLevel)l);
-        f->fields[l] = &f->slots[slot];
-        for (guint k = 0; k < n; k++)
-            f->slots[slot++] = f->text;
-        f->slots[slot++] = NULL;
-    }
-    return f;
-}
-
-static void pool_free(gpointer p)
-{
-    g_string_free(p, TRUE);
-}
-
-/* Each thread's pool where facts are gathered before their one copy. */
-static GPrivate facts_pool = G_PRIVATE_INIT(pool_free);
-
-/* Appends element tag's text and a NUL to pool; FALSE (and nothing
- * appended) when the dataset has no such text element. */
-static gboolean append_field(GString *pool, const DfsDataset *ds, guint32 tag)
-{
-    if (!dfs_dataset_append_string(ds, DFS_ROOT, tag, pool))
-        return FALSE;
-    g_string_append_c(pool, '\0');
-    return TRUE;
-}
-
-static gboolean is_dicomdir(const DfsDataset *ds, GString *scratch)
-{
-    gsize start = scratch->len;
-    gboolean media = append_field(scratch, ds, DFS_TAG_MEDIA_STORAGE_SOP_CLASS_UID) &&
-                     strcmp(scratch->str + start, "1.2.840.10008.1.3.10") == 0;
-    g_string_truncate(scratch, start);
-    return media || dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_DIRECTORY_RECORD_SEQUENCE) != DFS_NO_INDEX;
-}
-
-/* Every field's text goes into the thread's pool, NUL after each (a missing
- * element is an empty field), then into the facts' one block. */
-DfsFacts *dfs_facts_new(const DfsDataset *ds)
-{
-    GString *pool = g_private_get(&facts_pool);
-    if (pool == NULL)
-        g_private_set(&facts_pool, pool = g_string_sized_new(1024));
-    g_string_truncate(pool, 0);
-    g_string_append_c(pool, '\0'); /* offset 0: the empty field */
-    gboolean dicomdir = is_dicomdir(ds, pool);
-    gsize offsets[DFS_LEVEL_INSTANCE + 1][8];
-    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
-        for (guint k = 0, n = n_columns((DfsLevel)l); k < n; k++) {
-            gsize at = pool->len;
-            offsets[l][k] = append_field(pool, ds, level_cols[l][k].tag) ? at : 0;
-        }
-    /* Without File Meta Information the syntax is the one detected. */
-    gsize *ts = &offsets[DFS_LEVEL_INSTANCE][IN_TS];
-    if (pool->str[*ts] == '\0') {
-        *ts = pool->len;
-        g_string_append_len(pool, dfs_dataset_transfer_syntax(ds),
-                            (gssize)strlen(dfs_dataset_transfer_syntax(ds)) + 1);
-    }
-    DfsFacts *f = facts_alloc(pool->len);
-    f->dicomdir = dicomdir;
-    memcpy(f->text, pool->str, pool->len);
-    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
-        for (guint k = 0, n = n_columns((DfsLevel)l); k < n; k++)
-            f->fields[l][k] = f->text + offsets[l][k];
-    if (pool->allocated_len > 64 * 1024) /* a huge header's: not kept */
-        g_private_replace(&facts_pool, g_string_sized_new(1024));
-    return f;
-}
-
-void dfs_facts_free(DfsFacts *f)
-{
-    g_free(f);
-}
-
-/* v in decimal, then stop, into buf; returns the length. */
-static gssize decimal(char buf[24], gsize v, char stop)
-{
-    char tmp[24];
-    int n = 0;
-    do
-        tmp[n++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    for (int k = 0; k < n; k++)
-        buf[k] = tmp[n - 1 - k];
-    buf[n] = stop;
-    return n + 1;
-}
-
-/* "D" or "-" for the DICOMDIR flag, then per level the field count and each
- * field as "<length>:<bytes>": lengths make any byte in a value safe. */
-void dfs_facts_serialize(const DfsFacts *f, GString *s)
-{
-    g_string_truncate(s, 0);
-    g_string_append_c(s, f->dicomdir ? 'D' : '-');
-    char num[24];
-    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
-        guint n = g_strv_length(f->fields[l]);
-        g_string_append_len(s, num, decimal(num, n, ';'));
-        for (guint k = 0; k < n; k++) {
-            gsize len = strlen(f->fields[l][k]);
-            g_string_append_len(s, num, decimal(num, len, ':'));
-            g_string_append_len(s, f->fields[l][k], (gssize)len);
-        }
-    }
-}
-
-/* A decimal number ended by `stop`, advancing *p; FALSE if malformed. */
-static gboolean read_count(const char **p, const char *end, char stop, gsize *out)
-{
-    gsize v = 0;
-    const char *q = *p;
-    while (q < end && g_ascii_isdigit(*q) && v < G_MAXUINT32)
-        v = v * 10 + (gsize)(*q++ - '0');
-    if (q == *p || q >= end || *q != stop)
-        return FALSE;
-    *p = q + 1;
-    *out = v;
-    return TRUE;
-}
-
-DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len)
-{
-    const char *p = (const char *)data, *end = p + len;
-    if (len < 1 || (*p != 'D' && *p != '-'))
-        return NULL;
-    /* No value is longer than the input, and each gets a NUL. */
-    DfsFacts *f = facts_alloc(len + 32);
-    f->dicomdir = *p++ == 'D';
-    char *q = f->text + 1, *qend = f->text + len + 32; /* text[0]: "" */
-    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
-        gsize n;
-        if (!read_count(&p, end, ';', &n) || n != n_columns((DfsLevel)l))
-            return dfs_facts_free(f), NULL;
-        for (gsize k = 0; k < n; k++) {
-            gsize flen;
-            if (!read_count(&p, end, ':', &flen) || flen > (gsize)(end - p) ||
-                flen + 1 > (gsize)(qend - q))
-                return dfs_facts_free(f), NULL;
-            memcpy(q, p, flen);
-            q[flen] = '\0';
-            f->fields[l][k] = q;
-            q += flen + 1;
-            p += flen;
-        }
-    }
-    if (p != end)
-        return dfs_facts_free(f), NULL;
-    return f;
-}
 
 /* A node's facts, never changed once filed: shared by the builder and every
  * snapshot, in the arena. */
@@ -254,7 +25,9 @@ typedef struct {
 typedef struct {
     const char *relpath;
     const char *reason;
-    gboolean counted; /* a file not in the tree (duplicate notes are) */
+    guint64 size;
+    gint64 mtime_ns;
+    DfsSkipKind kind;
 } Skip;
 
 /* Strings and node records of a builder and its snapshots: append-only, so
@@ -302,6 +75,11 @@ struct _DfsIndex {
     Skip *skips;
     guint n_skips, n_skipped, n_instances;
     GStringChunk *name_strings;
+    /* A flat index (dfs_index_new_flat) has only these and the counts. */
+    DfsImageView flat;
+    gboolean is_flat;
+    gpointer mapping;
+    GDestroyNotify release;
     gpointer extras[DFS_INDEX_EXTRAS]; /* dfs_index_set_extra */
     GDestroyNotify extras_free[DFS_INDEX_EXTRAS];
 };
@@ -361,7 +139,7 @@ static const char *arena_str(Arena *a, const char *s)
  * the rest repeat. */
 static const char *const *arena_fields(Arena *a, DfsLevel level, char *const *fields)
 {
-    guint n = g_strv_length((char **)fields);
+    guint n = dfs_index_n_columns(level);
     const char **out = arena_alloc(a, (n + 1) * sizeof(char *));
     for (guint k = 0; k < n; k++)
         out[k] = level == DFS_LEVEL_INSTANCE && (k == IN_UID || k == IN_NUMBER)
@@ -496,9 +274,14 @@ static void uid_key(GString *key, const char *uid, const char *relpath)
         key_parts(key, "file", relpath, NULL);
 }
 
-static void add_skip(DfsIndexBuilder *b, const char *relpath, const char *reason, gboolean counted)
+static void add_skip(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
+                     const char *reason, DfsSkipKind kind)
 {
-    Skip s = {arena_str(b->arena, relpath), arena_str(b->arena, reason), counted};
+    Skip s = {arena_str(b->arena, relpath), arena_str(b->arena, reason), 0, 0, kind};
+    if (st != NULL) {
+        s.size = (guint64)st->st_size;
+        s.mtime_ns = (gint64)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    }
     g_array_append_val(b->skips, s);
 }
 
@@ -513,14 +296,14 @@ static void note_duplicate(DfsIndexBuilder *b, const char *relpath, const char *
     }
     g_autofree char *reason =
         g_strdup_printf("duplicate SOP Instance UID, also in %s (both are shown)", first);
-    add_skip(b, relpath, reason, FALSE);
+    add_skip(b, relpath, NULL, reason, DFS_SKIP_NOTE);
 }
 
 guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
                             DfsFacts *facts)
 {
     if (facts->dicomdir) {
-        dfs_index_builder_skip(b, relpath, "DICOMDIR (a media directory, not an instance)");
+        dfs_index_builder_skip(b, relpath, st, "DICOMDIR (a media directory, not an instance)");
         dfs_facts_free(facts);
         return DFS_NO_INDEX;
     }
@@ -554,9 +337,10 @@ guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struc
     return id;
 }
 
-void dfs_index_builder_skip(DfsIndexBuilder *b, const char *relpath, const char *reason)
+void dfs_index_builder_skip(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
+                            const char *reason)
 {
-    add_skip(b, relpath, reason, TRUE);
+    add_skip(b, relpath, st, reason, st != NULL ? DFS_SKIP_FILE : DFS_SKIP_WALK);
 }
 
 /* Take node out of its parent's children; a folder left empty goes too. */
@@ -741,7 +525,7 @@ DfsIndex *dfs_index_builder_snapshot(DfsIndexBuilder *b)
     /* By path, whatever order a rescan met them in. */
     g_qsort_with_data(idx->skips, (gint)idx->n_skips, sizeof(Skip), by_skip_path, NULL);
     for (guint k = 0; k < idx->n_skips; k++)
-        idx->n_skipped += idx->skips[k].counted;
+        idx->n_skipped += idx->skips[k].kind != DFS_SKIP_NOTE;
     return idx;
 }
 
@@ -761,6 +545,8 @@ void dfs_index_unref(DfsIndex *idx)
 {
     if (idx == NULL || !g_atomic_int_dec_and_test(&idx->refs))
         return;
+    if (idx->release != NULL)
+        idx->release(idx->mapping);
     arena_unref(idx->arena);
     g_free(idx->nodes);
     g_free(idx->live);
@@ -770,7 +556,8 @@ void dfs_index_unref(DfsIndex *idx)
     g_free(idx->kids);
     g_free(idx->first_instance);
     g_free(idx->skips);
-    g_string_chunk_free(idx->name_strings);
+    if (idx->name_strings != NULL)
+        g_string_chunk_free(idx->name_strings);
     for (guint k = 0; k < DFS_INDEX_EXTRAS; k++)
         if (idx->extras[k] != NULL)
             idx->extras_free[k](idx->extras[k]);
@@ -794,7 +581,50 @@ gpointer dfs_index_set_extra(const DfsIndex *idx, guint slot, gpointer data, GDe
     return g_atomic_pointer_get(&mut->extras[slot]);
 }
 
-/* --- reading -------------------------------------------------------------- */
+/* --- reading: in memory, or flat ----------------------------------------- */
+
+G_STATIC_ASSERT(sizeof(struct timespec) == 16 && offsetof(struct timespec, tv_nsec) == 8);
+
+static guint flat_id(const DfsIndex *idx, guint32 id)
+{
+    return id < idx->n_nodes ? id : DFS_INDEX_ROOT;
+}
+
+static const DfsImageNode *fnode(const DfsIndex *idx, guint id)
+{
+    return &idx->flat.nodes[flat_id(idx, id)];
+}
+
+static const char *fstr(const DfsIndex *idx, guint32 offset)
+{
+    return offset < idx->flat.n_strings ? idx->flat.strings + offset : "";
+}
+
+DfsIndex *dfs_index_new_flat(const DfsImageView *view, gpointer mapping, GDestroyNotify release)
+{
+    g_return_val_if_fail(view->n_nodes > 0 && view->n_strings > 0, NULL);
+    DfsIndex *idx = g_new0(DfsIndex, 1);
+    idx->refs = 1;
+    idx->is_flat = TRUE;
+    idx->flat = *view;
+    idx->mapping = mapping;
+    idx->release = release;
+    idx->n_nodes = view->n_nodes;
+    idx->n_skips = view->n_skips;
+    idx->n_skipped = view->n_skipped;
+    idx->n_instances = view->n_instances;
+    return idx;
+}
+
+const DfsImageView *dfs_index_flat_view(const DfsIndex *idx)
+{
+    return idx->is_flat ? &idx->flat : NULL;
+}
+
+gpointer dfs_index_flat_mapping(const DfsIndex *idx)
+{
+    return idx->is_flat ? idx->mapping : NULL;
+}
 
 guint dfs_index_n_nodes(const DfsIndex *idx)
 {
@@ -803,26 +633,39 @@ guint dfs_index_n_nodes(const DfsIndex *idx)
 
 gboolean dfs_index_is_live(const DfsIndex *idx, guint id)
 {
-    return id < idx->n_nodes && idx->live[id];
+    return id < idx->n_nodes && (idx->is_flat ? idx->flat.nodes[id].live : idx->live[id]);
 }
 
 DfsLevel dfs_index_level(const DfsIndex *idx, guint id)
 {
+    if (idx->is_flat)
+        return (DfsLevel)MIN(fnode(idx, id)->level, DFS_LEVEL_INSTANCE);
     return (DfsLevel)idx->nodes[id]->level;
 }
 
 const char *dfs_index_name(const DfsIndex *idx, guint id)
 {
+    if (idx->is_flat)
+        return fstr(idx, fnode(idx, id)->name);
     return idx->names[id] ? idx->names[id] : "";
 }
 
 guint dfs_index_parent(const DfsIndex *idx, guint id)
 {
+    if (idx->is_flat)
+        return flat_id(idx, fnode(idx, id)->parent);
     return idx->nodes[id]->parent;
 }
 
 const guint32 *dfs_index_children(const DfsIndex *idx, guint id, guint *n)
 {
+    if (idx->is_flat) {
+        const DfsImageNode *f = fnode(idx, id);
+        gboolean inside = f->first_child <= idx->flat.n_kids &&
+                          f->n_children <= idx->flat.n_kids - f->first_child;
+        *n = inside ? f->n_children : 0;
+        return idx->flat.kids + (inside ? f->first_child : 0);
+    }
     *n = idx->n_children[id];
     return idx->kids + idx->first_child[id];
 }
@@ -834,7 +677,7 @@ guint dfs_index_lookup(const DfsIndex *idx, guint id, const char *name)
     guint lo = 0, hi = n;
     while (lo < hi) {
         guint mid = lo + (hi - lo) / 2;
-        int r = strcmp(idx->names[ch[mid]], name);
+        int r = strcmp(dfs_index_name(idx, ch[mid]), name);
         if (r == 0)
             return ch[mid];
         if (r < 0)
@@ -847,24 +690,69 @@ guint dfs_index_lookup(const DfsIndex *idx, guint id, const char *name)
 
 guint dfs_index_first_instance(const DfsIndex *idx, guint id)
 {
-    if (idx->nodes[id]->level == DFS_LEVEL_INSTANCE)
+    if (dfs_index_level(idx, id) == DFS_LEVEL_INSTANCE)
         return id;
+    if (idx->is_flat) {
+        guint32 first = fnode(idx, id)->first_instance;
+        return first < idx->n_nodes ? first : DFS_NO_INDEX;
+    }
     return idx->first_instance[id];
 }
 
 const char *dfs_index_relpath(const DfsIndex *idx, guint id)
 {
+    if (idx->is_flat)
+        return fstr(idx, fnode(idx, id)->relpath);
     return idx->nodes[id]->relpath;
 }
 
 guint64 dfs_index_size(const DfsIndex *idx, guint id)
 {
-    return idx->nodes[id]->size;
+    return idx->is_flat ? fnode(idx, id)->size : idx->nodes[id]->size;
 }
 
 const struct timespec *dfs_index_mtime(const DfsIndex *idx, guint id)
 {
+    if (idx->is_flat)
+        return (const struct timespec *)&fnode(idx, id)->mtime_sec;
     return &idx->nodes[id]->mtime;
+}
+
+const char *dfs_index_field(const DfsIndex *idx, guint id, guint k)
+{
+    if (k >= dfs_index_n_columns(dfs_index_level(idx, id)))
+        return "";
+    if (idx->is_flat) {
+        guint32 first = fnode(idx, id)->fields;
+        return first < idx->flat.n_fields && k < idx->flat.n_fields - first
+                   ? fstr(idx, idx->flat.fields[first + k])
+                   : "";
+    }
+    return idx->nodes[id]->fields[k];
+}
+
+const char *dfs_index_key(const DfsIndex *idx, guint id)
+{
+    if (idx->is_flat)
+        return fstr(idx, fnode(idx, id)->key);
+    return idx->nodes[id]->key ? idx->nodes[id]->key : "";
+}
+
+guint dfs_index_n_skips(const DfsIndex *idx)
+{
+    return idx->n_skips;
+}
+
+void dfs_index_skip(const DfsIndex *idx, guint k, DfsIndexSkip *out)
+{
+    if (idx->is_flat) {
+        const DfsImageSkip *f = &idx->flat.skips[k];
+        *out = (DfsIndexSkip){fstr(idx, f->relpath), fstr(idx, f->reason),
+                              (DfsSkipKind)MIN(f->kind, DFS_SKIP_NOTE), f->size, f->mtime_ns};
+        return;
+    }
+    const Skip *s = &idx->skips[k];
+    *out = (DfsIndexSkip){s->relpath, s->reason, s->kind, s->size, s->mtime_ns};
 }
 
 guint dfs_index_n_skipped(const DfsIndex *idx)
@@ -877,106 +765,9 @@ guint dfs_index_n_instances(const DfsIndex *idx)
     return idx->n_instances;
 }
 
-/* --- the .tsv tables ------------------------------------------------------ */
-
 /* A cell: tabs and line breaks would break the table, so they become spaces. */
 void dfs_index_cell_text(GString *out, const char *v)
 {
     for (const char *p = v; *p; p++)
         g_string_append_c(out, (*p == '\t' || *p == '\n' || *p == '\r') ? ' ' : *p);
-}
-
-static void cell(GString *out, const char *v)
-{
-    g_string_append_c(out, '\t');
-    dfs_index_cell_text(out, v);
-}
-
-/* The path of node id in the mount, "Doe^John [42]/2004-01-19 CT/...",
- * appended. */
-static void append_path(const DfsIndex *idx, guint id, GString *out)
-{
-    guint chain[DFS_LEVEL_INSTANCE + 1], n = 0;
-    for (; id != DFS_INDEX_ROOT && n < G_N_ELEMENTS(chain); id = idx->nodes[id]->parent)
-        chain[n++] = id;
-    while (n > 0) {
-        g_string_append(out, dfs_index_name(idx, chain[--n]));
-        if (n > 0)
-            g_string_append_c(out, '/');
-    }
-}
-
-void dfs_index_write_header(DfsIndexTable table, GString *out)
-{
-    if (table == DFS_TABLE_ERRORS) {
-        g_string_append(out, "path\treason\n");
-        return;
-    }
-    DfsLevel level = (DfsLevel)table;
-    const Column *cols = level_cols[level];
-    g_string_append(out, "path");
-    for (guint c = 0; cols[c].column; c++)
-        cell(out, cols[c].column);
-    if (level == DFS_LEVEL_INSTANCE)
-        g_string_append(out, "\tSourcePath\tSourceSize");
-    g_string_append_c(out, '\n');
-}
-
-guint dfs_index_next_row(const DfsIndex *idx, DfsIndexTable table, guint from)
-{
-    if (table == DFS_TABLE_ERRORS)
-        return from < idx->n_skips ? from : DFS_NO_INDEX;
-    for (guint k = MAX(from, 1u); k < idx->n_nodes; k++)
-        if (idx->nodes[k]->level == (DfsLevel)table && idx->live[k])
-            return k;
-    return DFS_NO_INDEX;
-}
-
-void dfs_index_write_row(const DfsIndex *idx, DfsIndexTable table, guint row, GString *out)
-{
-    if (table == DFS_TABLE_ERRORS) {
-        const Skip *s = &idx->skips[row];
-        dfs_index_cell_text(out, s->relpath);
-        cell(out, s->reason);
-        g_string_append_c(out, '\n');
-        return;
-    }
-    DfsLevel level = (DfsLevel)table;
-    const Column *cols = level_cols[level];
-    const Node *n = idx->nodes[row];
-    append_path(idx, row, out);
-    for (guint c = 0; cols[c].column; c++)
-        cell(out, n->fields[c]);
-    if (level == DFS_LEVEL_INSTANCE) {
-        char num[24];
-        cell(out, n->relpath);
-        gssize len = decimal(num, n->size, '\0') - 1; /* less the stop */
-        g_string_append_c(out, '\t');
-        g_string_append_len(out, num, len);
-    }
-    g_string_append_c(out, '\n');
-}
-
-/* What dfs_index_write_row appends, counted without writing: a cell's
- * text keeps its length (only tabs and line breaks change, to spaces). */
-gsize dfs_index_row_length(const DfsIndex *idx, DfsIndexTable table, guint row)
-{
-    if (table == DFS_TABLE_ERRORS) {
-        const Skip *sk = &idx->skips[row];
-        return strlen(sk->relpath) + 1 + strlen(sk->reason) + 1;
-    }
-    DfsLevel level = (DfsLevel)table;
-    const Column *cols = level_cols[level];
-    const Node *n = idx->nodes[row];
-    gsize len = 0, depth = 0;
-    for (guint id = row; id != DFS_INDEX_ROOT && depth <= DFS_LEVEL_INSTANCE;
-         id = idx->nodes[id]->parent, depth++)
-        len += strlen(dfs_index_name(idx, id)) + 1; /* the name and a '/' or the first tab */
-    for (guint c = 0; cols[c].column; c++)
-        len += 1 + strlen(n->fields[c]);
-    if (level == DFS_LEVEL_INSTANCE) {
-        char num[24];
-        len += 1 + strlen(n->relpath) + 1 + (gsize)(decimal(num, n->size, '\0') - 1);
-    }
-    return len; /* the path's last separator stands for the line's end */
 }

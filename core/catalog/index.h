@@ -64,8 +64,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfsIndexBuilder, dfs_index_builder_free)
 guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
                             DfsFacts *facts);
 
-/* Record a file that is not in the tree, and why. */
-void dfs_index_builder_skip(DfsIndexBuilder *b, const char *relpath, const char *reason);
+/* Record a file that is not in the tree, and why: a file read (st, its
+ * version), or an entry the walk does not read (st NULL). */
+void dfs_index_builder_skip(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
+                            const char *reason);
 
 /* Take relpath out: its instance (and folders left empty) and its lines in
  * the skip list. */
@@ -108,10 +110,9 @@ const char *dfs_index_relpath(const DfsIndex *idx, guint instance);
 guint64 dfs_index_size(const DfsIndex *idx, guint instance);
 const struct timespec *dfs_index_mtime(const DfsIndex *idx, guint instance);
 
-/* The tables of .dicomfs/: a header row, then one row per object (or per
- * skipped file), tab-separated, the object's path in the mount first.  A
- * table's rows are numbered by what they show (a node, or a skip); numbers
- * of other things are skipped over. */
+/* The tables of .dicomfs/ (catalog/tables.h): a header row, then one row
+ * per object (or per skipped file), tab-separated, the object's path in the
+ * mount first. */
 typedef enum {
     DFS_TABLE_ERRORS,                        /* files skipped, and why */
     DFS_TABLE_PATIENTS = DFS_LEVEL_PATIENT,  /* one row per node of a level */
@@ -120,14 +121,6 @@ typedef enum {
     DFS_TABLE_INSTANCES = DFS_LEVEL_INSTANCE,
     DFS_TABLE_N
 } DfsIndexTable;
-
-void dfs_index_write_header(DfsIndexTable table, GString *out);
-/* The first row numbered from or later, or DFS_NO_INDEX. */
-guint dfs_index_next_row(const DfsIndex *idx, DfsIndexTable table, guint from);
-void dfs_index_write_row(const DfsIndex *idx, DfsIndexTable table, guint row, GString *out);
-/* The length of that row, measured without writing it (a few times
- * cheaper). */
-gsize dfs_index_row_length(const DfsIndex *idx, DfsIndexTable table, guint row);
 
 /* A lazily made companion of a snapshot (the row offsets of its tables,
  * catalog/tables.c), in one of DFS_INDEX_EXTRAS slots: set once, by the

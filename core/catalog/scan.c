@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gstdio.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "base/error.h"
 #include "dicom/reader.h"
+#include "catalog/image.h"
 #include "catalog/walk.h"
 
 /* Header reads kept in flight at once: a disk answers faster at queue
@@ -67,6 +69,10 @@ struct _DfsScan {
     const DfsScanSink *sink;
     gpointer user;
     DfsIndexBuilder *b;
+    char *image_path;  /* the store's image (image.h), or NULL without a store */
+    DfsIndex *image;   /* mapped at the start, until the source proves changed */
+    guint matched;     /* entries the check found in the image */
+    gboolean changed;  /* the check met an entry the image does not have */
     GHashTable *known; /* relpath -> Known */
     GArray *stale_rows; /* gint64: stored rows of a file stored again later */
     DfsScanCounts c;
@@ -289,14 +295,13 @@ static void on_row(gint64 row, const char *relpath, guint64 size, gint64 mtime, 
     k->seen = FALSE;
     memcpy(k->relpath, relpath, n);
     g_hash_table_replace(s->known, k->relpath, k);
-    if (facts != NULL) {
-        struct stat st = {.st_size = (off_t)size};
-        st.st_mtim.tv_sec = mtime / 1000000000;
-        st.st_mtim.tv_nsec = mtime % 1000000000;
+    struct stat st = {.st_size = (off_t)size};
+    st.st_mtim.tv_sec = mtime / 1000000000;
+    st.st_mtim.tv_nsec = mtime % 1000000000;
+    if (facts != NULL)
         dfs_index_builder_add(s->b, relpath, &st, facts);
-    } else if (reason != NULL) {
-        dfs_index_builder_skip(s->b, relpath, reason);
-    }
+    else if (reason != NULL)
+        dfs_index_builder_skip(s->b, relpath, &st, reason);
 }
 
 /* Remove row old (if not 0), then put relpath (if st is not NULL). */
@@ -339,7 +344,7 @@ static void file_items(Scan *s, gboolean wait)
         if (it->facts != NULL)
             dfs_index_builder_add(s->b, it->relpath, &it->st, g_steal_pointer(&it->facts));
         else
-            dfs_index_builder_skip(s->b, it->relpath, it->reason);
+            dfs_index_builder_skip(s->b, it->relpath, it->is_file ? &it->st : NULL, it->reason);
         s->c.files_seen += it->is_file;
         item_free(it);
         guint k = s->next++;
@@ -421,6 +426,36 @@ static void take_out_vanished(Scan *s)
     }
 }
 
+/* File what the store knows (nothing if it is damaged: then it is built
+ * anew). */
+static void load_store(Scan *s)
+{
+    if (!dfs_store_load(s->store, on_row, s, &s->c.stored)) {
+        /* Damaged past its first pages: nothing it said is kept. */
+        g_warning("the persistent index is damaged: built anew");
+        dfs_index_builder_free(s->b);
+        s->b = dfs_index_builder_new();
+        g_hash_table_remove_all(s->known);
+        s->c.stored = 0;
+        s->c.store_damaged = TRUE;
+        dfs_store_begin(s->store);
+        dfs_store_clear(s->store);
+        s->store_open = TRUE;
+    } else {
+        for (guint k = 0; k < s->stale_rows->len; k++)
+            store_change(s, g_array_index(s->stale_rows, gint64, k), NULL, NULL, NULL, NULL);
+    }
+    g_array_set_size(s->stale_rows, 0);
+}
+
+static void publish_index(Scan *s, DfsIndex *idx, gboolean done)
+{
+    if (s->sink && s->sink->publish)
+        s->sink->publish(idx, &s->c, done, s->user);
+    else
+        dfs_index_unref(idx);
+}
+
 DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *sink,
                       gpointer user)
 {
@@ -437,22 +472,23 @@ DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *si
     g_mutex_init(&s->lock);
     g_cond_init(&s->work);
     g_cond_init(&s->done);
-    if (store != NULL && !dfs_store_load(store, on_row, s, &s->c.stored)) {
-        /* Damaged past its first pages: nothing it said is kept. */
-        g_warning("the persistent index is damaged: built anew");
-        dfs_index_builder_free(s->b);
-        s->b = dfs_index_builder_new();
-        g_hash_table_remove_all(s->known);
-        s->c.stored = 0;
-        s->c.store_damaged = TRUE;
-        dfs_store_begin(store);
-        dfs_store_clear(store);
-        s->store_open = TRUE;
-    } else {
-        for (guint k = 0; k < s->stale_rows->len; k++)
-            store_change(s, g_array_index(s->stale_rows, gint64, k), NULL, NULL, NULL, NULL);
+    if (store != NULL) {
+        s->image_path = g_strconcat(dfs_store_path(store), ".image", NULL);
+        s->image = dfs_image_map(s->image_path, dfs_store_stamp(store), NULL);
     }
-    g_array_set_size(s->stale_rows, 0);
+    if (s->image != NULL) {
+        /* The stored tree as it was last shown, with no work per file:
+         * the walk checks it, and only a change loads the store. */
+        s->c.mapped = TRUE;
+        s->c.stored = dfs_image_n_entries(s->image);
+        s->c.indexed = dfs_index_n_instances(s->image);
+        publish_index(s, dfs_index_ref(s->image), FALSE);
+        return s;
+    }
+    if (store != NULL) {
+        load_store(s);
+        s->c.loaded = s->c.stored;
+    }
     /* What the store knew, at once: the walk corrects it. */
     publish(s, FALSE);
     return s;
@@ -463,6 +499,8 @@ void dfs_scan_free(DfsScan *s)
     if (s == NULL)
         return;
     dfs_index_builder_free(s->b);
+    dfs_index_unref(s->image);
+    g_free(s->image_path);
     g_hash_table_unref(s->known);
     g_array_unref(s->stale_rows);
     for (guint k = s->next; k < s->n_items; k++) /* left by a cancelled scan */
@@ -479,8 +517,101 @@ void dfs_scan_free(DfsScan *s)
     g_free(s);
 }
 
+/* --- the mapped image ----------------------------------------------------- */
+
+static void check_file(const char *relpath, const struct stat *st, gpointer user)
+{
+    Scan *s = user;
+    s->c.total++;
+    s->c.files_seen++;
+    if (dfs_image_has_file(s->image, relpath, (guint64)st->st_size, mtime_ns(st)))
+        s->matched++;
+    else
+        s->changed = TRUE;
+    if (s->sink && s->sink->progress)
+        s->sink->progress(&s->c, s->user);
+    gint64 now = g_get_monotonic_time();
+    if (now - s->last_publish >= PUBLISH_EVERY_US) { /* the status alone */
+        s->last_publish = now;
+        publish_index(s, NULL, FALSE);
+    }
+}
+
+static void check_skip(const char *relpath, const char *reason, gpointer user)
+{
+    Scan *s = user;
+    s->c.others++;
+    if (dfs_image_has_skip(s->image, relpath, reason))
+        s->matched++;
+    else
+        s->changed = TRUE;
+}
+
+static gboolean check_stop(gpointer user)
+{
+    Scan *s = user;
+    return s->changed || cancelled(s);
+}
+
+/* Walk the source against the mapped image: TRUE when nothing changed (it
+ * is published as the finished index).  Otherwise the store is loaded (its
+ * builder numbers the nodes as the image does) for the scan proper. */
+static gboolean check_image(Scan *s, GError **error)
+{
+    static const DfsWalkCallbacks cb = {check_file, check_skip, check_stop};
+    gboolean ok = s->source_fd >= 0 && dfs_walk(s->source, &cb, s, error);
+    if (!ok || cancelled(s))
+        return FALSE; /* the scan proper says why */
+    if (!s->changed && s->matched == dfs_image_n_entries(s->image)) {
+        s->c.walked = TRUE;
+        dfs_image_forget_pages(s->image);
+        s->c.skipped = dfs_index_n_skipped(s->image) - s->c.others;
+        publish_index(s, dfs_index_ref(s->image), TRUE);
+        return TRUE;
+    }
+    s->c.total = s->c.files_seen = s->c.others = 0;
+    load_store(s);
+    g_clear_pointer(&s->image, dfs_index_unref);
+    return FALSE;
+}
+
+/* The finished index as an image for the next mount, mapped for this one
+ * in place of idx (taken) when that can be done: a builder's memory is
+ * then given back, and a walk costs only the pages it touches. */
+static DfsIndex *to_image(Scan *s, DfsIndex *idx)
+{
+    g_autoptr(GError) error = NULL;
+    guint64 stamp = dfs_store_stamp(s->store);
+    if (!dfs_image_write(idx, s->image_path, stamp, TRUE, &error)) {
+        g_warning("the index image could not be written: %s", error->message);
+        return idx;
+    }
+    DfsIndex *mapped = NULL;
+    if (dfs_image_renumbers(idx)) {
+        /* Files were taken out: this mount keeps its numbers, in an image
+         * of its own that lives as long as its mapping. */
+        g_autofree char *own = g_strdup_printf("%s.%d", s->image_path, (int)getpid());
+        if (dfs_image_write(idx, own, stamp, FALSE, NULL))
+            mapped = dfs_image_map(own, stamp, NULL);
+        g_unlink(own);
+    } else {
+        mapped = dfs_image_map(s->image_path, stamp, NULL);
+    }
+    if (mapped == NULL)
+        return idx;
+    dfs_index_unref(idx);
+    return mapped;
+}
+
 DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
 {
+    if (s->image != NULL && check_image(s, error)) {
+        if (counts)
+            *counts = s->c;
+        return dfs_index_ref(s->image);
+    }
+    if (error != NULL && *error != NULL)
+        return NULL;
     for (guint t = 0; t < SCAN_THREADS; t++)
         s->readers[t] = g_thread_new("scan-read", reader_thread, s);
     static const DfsWalkCallbacks cb = {on_file, on_skip, on_stop};
@@ -502,14 +633,16 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
             s->sink->progress(&s->c, s->user);
         take_out_vanished(s);
         /* An index that cannot be written only costs the next mount time. */
-        if (s->store_open && !dfs_store_commit(s->store, NULL))
+        gboolean stored = s->store != NULL && (!s->store_open || dfs_store_commit(s->store, NULL));
+        if (s->store != NULL && !stored)
             g_warning("the persistent index could not be written");
         s->store_open = FALSE;
         idx = dfs_index_builder_snapshot(s->b);
         s->c.indexed = dfs_index_n_instances(idx);
         s->c.skipped = dfs_index_n_skipped(idx) - s->c.others;
-        if (s->sink && s->sink->publish)
-            s->sink->publish(dfs_index_ref(idx), &s->c, TRUE, s->user);
+        if (stored)
+            idx = to_image(s, idx);
+        publish_index(s, dfs_index_ref(idx), TRUE);
     } else if (s->store_open) {
         dfs_store_commit(s->store, NULL); /* what was filed is true; the rest is read next time */
         s->store_open = FALSE;

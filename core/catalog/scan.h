@@ -4,10 +4,13 @@
  * each instance in the index and every other file in its skip list with the
  * reason.  Reads nothing but headers and writes nothing beside the source.
  *
- * With a persistent store (store.h) the stored index is filed first and
- * published at once; the walk then only reads files that are new or whose
- * size or mtime changed, takes out those that are gone, and writes the
- * changes back.  Snapshots of the growing index are published as the scan
+ * With a persistent store (store.h), its image (image.h) is mapped and
+ * published at once, with no work per file; the walk then checks the source
+ * against it and, if nothing changed, that is all.  Otherwise (or with no
+ * image of the store's version) the stored index is filed, the walk reads
+ * only files that are new or whose size or mtime changed, takes out those
+ * that are gone, writes the changes back and a new image, and the tree is
+ * served from that image.  Snapshots of the growing index are published as the scan
  * goes, so a mount can show folders filling in. */
 #pragma once
 
@@ -28,6 +31,8 @@ typedef struct {
     guint reads;      /* files whose header was read (the others came from the
                          persistent index, unchanged) */
     guint stored;     /* files the persistent index knew at the start */
+    gboolean mapped;  /* its image was mapped: no row of it was read to show the tree */
+    guint loaded;     /* rows of it read before the first snapshot was shown */
     gboolean store_damaged; /* it failed while loading, and is built anew */
 } DfsScanCounts;
 

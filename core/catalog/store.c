@@ -9,9 +9,11 @@
 
 /* Bumped whenever the facts or the schema change: an older file is then
  * foreign, and rebuilt. */
-#define STORE_SCHEMA "dicomfs-index-4"
+#define STORE_SCHEMA "dicomfs-index-5"
 
 struct _DfsStore {
+    char *path;
+    guint64 stamp; /* changed by every commit */
     sqlite3 *db;
     sqlite3_stmt *insert;
     sqlite3_stmt *remove;
@@ -49,10 +51,10 @@ static gboolean store_is_ours(sqlite3 *db, const char *source)
 static gboolean create_schema(sqlite3 *db, const char *source)
 {
     sqlite3_stmt *st = NULL;
-    gboolean ok = exec(db, "CREATE TABLE meta(schema TEXT, source TEXT);"
+    gboolean ok = exec(db, "CREATE TABLE meta(schema TEXT, source TEXT, stamp INTEGER DEFAULT 0);"
                            "CREATE TABLE files(seq INTEGER PRIMARY KEY, relpath TEXT,"
                            " size INTEGER, mtime INTEGER, facts BLOB, reason TEXT);") &&
-                  sqlite3_prepare_v2(db, "INSERT INTO meta VALUES(?, ?)", -1, &st, NULL) ==
+                  sqlite3_prepare_v2(db, "INSERT INTO meta(schema, source) VALUES(?, ?)", -1, &st, NULL) ==
                       SQLITE_OK &&
                   sqlite3_bind_text(st, 1, STORE_SCHEMA, -1, SQLITE_STATIC) == SQLITE_OK &&
                   sqlite3_bind_text(st, 2, source, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
@@ -99,6 +101,12 @@ DfsStore *dfs_store_open(const char *path, const char *source, gboolean *rebuilt
         return store_fail(error, path, db), NULL;
     DfsStore *s = g_new0(DfsStore, 1);
     s->db = db;
+    s->path = g_strdup(path);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT stamp FROM meta", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        s->stamp = (guint64)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
     s->blob = g_string_sized_new(1024);
     /* No checkpoint at each commit: a first scan's commit would copy the
      * whole log into the database before the scan could say it is done.
@@ -124,6 +132,7 @@ void dfs_store_close(DfsStore *s)
     /* The last connection's close folds the log into the database. */
     sqlite3_close(s->db);
     g_string_free(s->blob, TRUE);
+    g_free(s->path);
     g_free(s);
 }
 
@@ -198,10 +207,24 @@ void dfs_store_remove(DfsStore *s, gint64 row)
     sqlite3_clear_bindings(s->remove);
 }
 
+const char *dfs_store_path(const DfsStore *s)
+{
+    return s->path;
+}
+
+guint64 dfs_store_stamp(const DfsStore *s)
+{
+    return s->stamp;
+}
+
 gboolean dfs_store_commit(DfsStore *s, GError **error)
 {
-    if (exec(s->db, "COMMIT"))
+    guint64 stamp = ((guint64)g_random_int() << 32 | g_random_int()) & G_MAXINT64;
+    g_autofree char *sql = g_strdup_printf("UPDATE meta SET stamp = %" G_GUINT64_FORMAT, stamp);
+    if (exec(s->db, sql) && exec(s->db, "COMMIT")) {
+        s->stamp = stamp;
         return TRUE;
+    }
     g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "index: %s", sqlite3_errmsg(s->db));
     exec(s->db, "ROLLBACK");
     return FALSE;

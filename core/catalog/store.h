@@ -46,4 +46,10 @@ void dfs_store_put(DfsStore *store, const char *relpath, guint64 size, gint64 mt
 void dfs_store_remove(DfsStore *store, gint64 row);
 gboolean dfs_store_commit(DfsStore *store, GError **error);
 
+/* Where it is (owned by store), and a number that every commit changes: a
+ * copy of what it held (catalog/image.h) is of this version if it carries
+ * this stamp. */
+const char *dfs_store_path(const DfsStore *store);
+guint64 dfs_store_stamp(const DfsStore *store);
+
 G_END_DECLS

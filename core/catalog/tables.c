@@ -1,7 +1,117 @@
 /* dicomfs core: the tables by range.  See tables.h. */
 #include "catalog/tables.h"
 
+#include <string.h>
+
+#include "catalog/index-private.h"
+
 #define TABLE_CHUNK_ROWS 64
+
+/* --- rows ----------------------------------------------------------------- */
+
+static void write_header(DfsIndexTable table, GString *out)
+{
+    if (table == DFS_TABLE_ERRORS) {
+        g_string_append(out, "path\treason\n");
+        return;
+    }
+    DfsLevel level = (DfsLevel)table;
+    g_string_append(out, "path");
+    for (guint c = 0; c < dfs_index_n_columns(level); c++) {
+        g_string_append_c(out, '\t');
+        g_string_append(out, dfs_index_column(level, c));
+    }
+    if (level == DFS_LEVEL_INSTANCE)
+        g_string_append(out, "\tSourcePath\tSourceSize");
+    g_string_append_c(out, '\n');
+}
+
+/* The first row numbered from or later, or DFS_NO_INDEX.  A table's rows
+ * are numbered by what they show (a node, or a skip); numbers of other
+ * things are skipped over. */
+static guint next_row(const DfsIndex *idx, DfsIndexTable table, guint from)
+{
+    if (table == DFS_TABLE_ERRORS)
+        return from < dfs_index_n_skips(idx) ? from : DFS_NO_INDEX;
+    guint n = dfs_index_n_nodes(idx);
+    for (guint k = MAX(from, 1u); k < n; k++)
+        if (dfs_index_is_live(idx, k) && dfs_index_level(idx, k) == (DfsLevel)table)
+            return k;
+    return DFS_NO_INDEX;
+}
+
+static void cell(GString *out, const char *v)
+{
+    g_string_append_c(out, '\t');
+    dfs_index_cell_text(out, v);
+}
+
+/* The nodes from the patient down to id: their number. */
+static guint path_chain(const DfsIndex *idx, guint id, guint chain[DFS_LEVEL_INSTANCE])
+{
+    guint n = 0;
+    for (; id != DFS_INDEX_ROOT && n < DFS_LEVEL_INSTANCE; id = dfs_index_parent(idx, id))
+        chain[n++] = id;
+    return n;
+}
+
+static void write_row(const DfsIndex *idx, DfsIndexTable table, guint row, GString *out)
+{
+    if (table == DFS_TABLE_ERRORS) {
+        DfsIndexSkip s;
+        dfs_index_skip(idx, row, &s);
+        dfs_index_cell_text(out, s.relpath);
+        cell(out, s.reason);
+        g_string_append_c(out, '\n');
+        return;
+    }
+    guint chain[DFS_LEVEL_INSTANCE], n = path_chain(idx, row, chain);
+    while (n > 0) {
+        g_string_append(out, dfs_index_name(idx, chain[--n]));
+        if (n > 0)
+            g_string_append_c(out, '/');
+    }
+    DfsLevel level = (DfsLevel)table;
+    for (guint c = 0; c < dfs_index_n_columns(level); c++)
+        cell(out, dfs_index_field(idx, row, c));
+    if (level == DFS_LEVEL_INSTANCE) {
+        cell(out, dfs_index_relpath(idx, row));
+        g_string_append_printf(out, "\t%" G_GUINT64_FORMAT, dfs_index_size(idx, row));
+    }
+    g_string_append_c(out, '\n');
+}
+
+static gsize digits(guint64 v)
+{
+    gsize n = 1;
+    while ((v /= 10) != 0)
+        n++;
+    return n;
+}
+
+/* What write_row appends, counted without writing (a few times cheaper): a
+ * cell's text keeps its length (only tabs and line breaks change, to
+ * spaces). */
+static gsize row_length(const DfsIndex *idx, DfsIndexTable table, guint row)
+{
+    if (table == DFS_TABLE_ERRORS) {
+        DfsIndexSkip s;
+        dfs_index_skip(idx, row, &s);
+        return strlen(s.relpath) + 1 + strlen(s.reason) + 1;
+    }
+    guint chain[DFS_LEVEL_INSTANCE], n = path_chain(idx, row, chain);
+    gsize len = 0;
+    for (guint k = 0; k < n; k++)
+        len += strlen(dfs_index_name(idx, chain[k])) + 1; /* the name and a '/' or the first tab */
+    DfsLevel level = (DfsLevel)table;
+    for (guint c = 0; c < dfs_index_n_columns(level); c++)
+        len += 1 + strlen(dfs_index_field(idx, row, c));
+    if (level == DFS_LEVEL_INSTANCE)
+        len += 1 + strlen(dfs_index_relpath(idx, row)) + 1 + digits(dfs_index_size(idx, row));
+    return len; /* the path's last separator stands for the line's end */
+}
+
+/* --- the layout and reads by range ---------------------------------------- */
 
 typedef struct {
     guint64 size;
@@ -27,17 +137,17 @@ static const Layout *layout_of(const DfsIndex *idx, DfsIndexTable table)
     l->first_row = g_array_new(FALSE, FALSE, sizeof(guint));
     l->offset = g_array_new(FALSE, FALSE, sizeof(guint64));
     GString *header = g_string_sized_new(256);
-    dfs_index_write_header(table, header);
+    write_header(table, header);
     l->header = l->size = header->len;
     g_string_free(header, TRUE);
     guint n = 0;
-    for (guint r = dfs_index_next_row(idx, table, 0); r != DFS_NO_INDEX;
-         r = dfs_index_next_row(idx, table, r + 1), n++) {
+    for (guint r = next_row(idx, table, 0); r != DFS_NO_INDEX;
+         r = next_row(idx, table, r + 1), n++) {
         if (n % TABLE_CHUNK_ROWS == 0) {
             g_array_append_val(l->first_row, r);
             g_array_append_val(l->offset, l->size);
         }
-        l->size += dfs_index_row_length(idx, table, r); /* measured, not written */
+        l->size += row_length(idx, table, r); /* measured, not written */
     }
     return dfs_index_set_extra(idx, table, l, layout_free);
 }
@@ -80,16 +190,16 @@ void dfs_table_read(const DfsIndex *idx, DfsIndexTable table, guint64 offset, gs
         return;
     GString *row = g_string_sized_new(512);
     if (offset < l->header) {
-        dfs_index_write_header(table, row);
+        write_header(table, row);
         overlap(out, row, 0, offset, to);
     }
     if (l->first_row->len > 0 && to > l->header) {
         guint c = chunk_at(l, offset);
         guint64 pos = g_array_index(l->offset, guint64, c);
         for (guint r = g_array_index(l->first_row, guint, c); r != DFS_NO_INDEX && pos < to;
-             r = dfs_index_next_row(idx, table, r + 1)) {
+             r = next_row(idx, table, r + 1)) {
             g_string_truncate(row, 0);
-            dfs_index_write_row(idx, table, r, row);
+            write_row(idx, table, r, row);
             overlap(out, row, pos, offset, to);
             pos += row->len;
             *rendered += row->len;

@@ -47,6 +47,8 @@ typedef struct {
     gboolean walked;      /* total is final */
     guint reads;          /* headers read; the rest came from the persistent index */
     char index[512];      /* the persistent index: "PATH (new|reused|rebuilt)" or "off" */
+    gboolean mapped;      /* its image was mapped at mount */
+    guint loaded;         /* its rows read before the first listing */
     gboolean done;
 } DfsTreeStatus;
 

@@ -10,6 +10,7 @@ file's own counts compared across mounts.
 usage: test_index.py DICOMFS SOURCE_ROOT
 """
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -166,6 +167,15 @@ def main():
         check("remount reads no unchanged file", st2["files read"] == "0", st2["files read"])
         check("remount: the same instances in the same places", inst1 == inst2)
         check("remount reuses the index", st2["index"].endswith("(reused)"), st2["index"])
+        image = index + ".image"
+        check("the first mount loads no rows (there were none) and writes an image",
+              st1["index at mount"] == "rows loaded, 0 rows read before the first listing" and
+              os.path.exists(image), st1["index at mount"])
+        check("remount maps the image: no row of the index is read before the first listing",
+              st2["index at mount"] == "image mapped, 0 rows read before the first listing",
+              st2["index at mount"])
+        old_image = os.path.join(tmp, "old.image")
+        shutil.copy(image, old_image)
 
         changed = sorted(inst1)[0]
         path = os.path.join(source, changed)
@@ -176,11 +186,32 @@ def main():
               st3["files read"])
         check("the changed file is still in the tree", changed in inst3)
 
+        check("a change found by the check loads the index's rows",
+              st3["index at mount"] == "image mapped, 0 rows read before the first listing" and
+              st3["index"].endswith("(reused)"), st3["index at mount"])
+
         gone = sorted(inst1)[-1]
         os.unlink(os.path.join(source, gone))
         st4, inst4 = session(exe, source, mnt, *opt)
         check("a deleted file disappears", gone not in inst4 and len(inst4) == len(inst1) - 1)
         check("deleting reads nothing", st4["files read"] == "0", st4["files read"])
+        st4a, inst4a = session(exe, source, mnt, *opt)
+        check("after a deletion the next image maps and shows the same tree",
+              inst4a == inst4 and st4a["files read"] == "0" and
+              st4a["index at mount"].startswith("image mapped"), st4a["index at mount"])
+
+        # An image of an older version of the index is never used.
+        shutil.copy(old_image, image)
+        st4b, inst4b = session(exe, source, mnt, *opt)
+        check("an image of an older version of the index is not used",
+              st4b["index at mount"].startswith("rows loaded") and inst4b == inst4 and
+              st4b["files read"] == "0", st4b["index at mount"])
+        # Nor one whose header is damaged.
+        with open(image, "r+b") as f:
+            f.write(b"\xa5" * 64)
+        st4c, inst4c = session(exe, source, mnt, *opt)
+        check("a damaged image is not used", st4c["index at mount"].startswith("rows loaded") and
+              inst4c == inst4 and st4c["files read"] == "0", st4c["index at mount"])
 
         with open(index, "wb") as f:
             f.write(b"this is not an SQLite database" * 100)
@@ -189,12 +220,22 @@ def main():
               int(st5["files read"]) == int(st5["files seen"]), st5["index"])
         check("after the rebuild the tree is the same", inst5 == inst4)
 
-        # Damage past the first pages (the schema and meta table intact): the
-        # load fails part way, and nothing it said is trusted.
+        # Damage past the first pages (the schema and meta table intact).  The
+        # image is enough to show an unchanged source: the damaged rows are
+        # not even read, which proves a remount needs none of them ...
         size = os.path.getsize(index)
         with open(index, "r+b") as f:
             f.seek(3 * 4096)
             f.write(b"\xa5" * max(0, size - 3 * 4096))
+        st5z, inst5z = session(exe, source, mnt, *opt)
+        check("an unchanged source is shown from the image alone (the rows are not read)",
+              st5z["index at mount"].startswith("image mapped") and st5z["files read"] == "0"
+              and inst5z == inst4, f"{st5z['index at mount']}, {st5z['files read']} read")
+        # ... and a change loads them: the load fails part way, and nothing
+        # it said is trusted.
+        path = os.path.join(source, changed)
+        t = os.stat(path).st_mtime + 10
+        os.utime(path, (t, t))
         st5a, inst5a = session(exe, source, mnt, *opt)
         check("an index damaged past its first pages is rebuilt, not trusted",
               st5a["index"].endswith("(rebuilt)") and
@@ -226,7 +267,8 @@ def main():
         st7, _ = session(exe, source, mnt, env=env)
         made = [f for f in os.listdir(os.path.join(cache, "dicomfs"))] if os.path.isdir(
             os.path.join(cache, "dicomfs")) else []
-        check("the default index is under $XDG_CACHE_HOME/dicomfs", len(made) == 1 and
+        check("the default index is under $XDG_CACHE_HOME/dicomfs (the store and its image)",
+              len(made) == 2 and {os.path.splitext(f)[1] for f in made} == {".sqlite", ".image"} and
               st7["index"].startswith(os.path.join(cache, "dicomfs")), st7["index"])
         check("nothing is stored beside the source", sorted(os.listdir(os.path.join(tmp, "arch"))) == before)
 

@@ -25,6 +25,9 @@ static void render_status(const DfsView *v, GString *out)
                            "other entries listed: %u\nfiles read: %u\nindex: %s\n",
                            dfs_view_source(v), st.files_seen, st.indexed, st.skipped, st.others,
                            st.reads, st.index[0] ? st.index : "off");
+    if (st.index[0])
+        g_string_append_printf(out, "index at mount: %s, %u rows read before the first listing\n",
+                               st.mapped ? "image mapped" : "rows loaded", st.loaded);
     if (st.done)
         g_string_append(out, "scan: done\n");
     else if (st.walked)
