@@ -18,9 +18,10 @@
 
 #include "base/error.h"
 #include "catalog/index-private.h"
+#include "catalog/tables.h"
 
 #define IMAGE_MAGIC "DFSIMG\r\n"
-#define IMAGE_VERSION 1u
+#define IMAGE_VERSION 2u
 #define IMAGE_ORDER 0x01020304u
 #define NONE G_MAXUINT32
 
@@ -29,7 +30,8 @@ typedef struct {
     guint32 version, order;
     guint64 stamp;
     guint32 n_nodes, n_kids, n_fields, n_skips, n_instances, n_skipped;
-    guint64 strings, n_strings, nodes, kids, fields, skips, by_relpath, file_size;
+    guint64 strings, n_strings, nodes, kids, fields, skips, by_relpath, tables, n_tables,
+        file_size;
 } Header;
 
 /* --- writing -------------------------------------------------------------- */
@@ -290,6 +292,12 @@ static void write_body(Out *o, const DfsIndex *idx, gboolean compact, Header *h)
     h->n_instances = dfs_index_n_instances(idx);
     h->n_skipped = dfs_index_n_skipped(idx);
     write_by_relpath(o, idx, map);
+    h->tables = out_align(o);
+    GByteArray *tables = g_byte_array_new();
+    dfs_table_export(idx, map, tables);
+    h->n_tables = tables->len;
+    out_bytes(o, tables->data, tables->len);
+    g_byte_array_unref(tables);
     h->file_size = o->pos;
 }
 
@@ -359,6 +367,7 @@ static gboolean header_ok(const Header *h, guint64 stamp, guint64 file)
            inside(h->fields, h->n_fields, sizeof(guint32), file) &&
            inside(h->skips, h->n_skips, sizeof(DfsImageSkip), file) &&
            inside(h->by_relpath, h->n_instances, sizeof(guint32), file) &&
+           inside(h->tables, h->n_tables, 1, file) &&
            h->n_instances < h->n_nodes;
 }
 
@@ -389,6 +398,7 @@ DfsIndex *dfs_image_map(const char *path, guint64 stamp, GError **error)
         .fields = (const guint32 *)(b + h->fields), .skips = (const DfsImageSkip *)(b + h->skips),
         .by_relpath = (const guint32 *)(b + h->by_relpath),
         .strings = (const char *)(b + h->strings), .n_strings = h->n_strings,
+        .tables = b + h->tables, .n_tables = h->n_tables,
     };
     if (v.strings[0] != '\0' || v.strings[v.n_strings - 1] != '\0') {
         g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "%s: damaged", path);

@@ -88,6 +88,8 @@ typedef struct {
     const guint32 *by_relpath;   /* the live instances, by source path */
     const char *strings;         /* strings[0] and strings[n_strings - 1] are NUL */
     gsize n_strings;
+    const guint8 *tables;        /* the tables' layouts (tables.c), or NULL */
+    gsize n_tables;              /* bytes */
 } DfsImageView;
 
 /* An index over view, which stays valid until release(mapping) is called

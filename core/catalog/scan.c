@@ -15,9 +15,11 @@
 #include "catalog/image.h"
 #include "catalog/walk.h"
 
-/* Header reads kept in flight at once: a disk answers faster at queue
- * depth 8 to 16 than one read at a time, and a warm cache uses both cores. */
-#define SCAN_THREADS 8
+/* Header reads kept in flight at once: a disk answers faster at a deep
+ * queue than one read at a time, and a warm cache uses both cores.  (A
+ * cold scan of 100,000 files here: 7.7 s with 8, 7.25 s with 32, 7.22 s
+ * with 64.) */
+#define SCAN_THREADS 32
 
 /* How much lower the readers' priority is than the scan thread's. */
 #define READER_NICENESS 5
@@ -56,6 +58,7 @@ typedef struct {
     struct stat st;
     DfsFacts *facts;  /* what the read found, for files */
     gboolean is_file;
+    gboolean stat_pending; /* st is the reader's to fill, from the open file */
     gint64 replaces;  /* the store's row of an older version, or 0 */
     gint ready;       /* the read is done (files only; atomic) */
     char relpath[];
@@ -167,12 +170,19 @@ static void read_one(Scan *s, Item *it)
     int fd = open_beneath(s->source_fd, it->relpath);
     if (fd < 0)
         g_set_error(&error, DFS_ERROR, DFS_ERROR_IO, "cannot open: %s", g_strerror(errno));
+    else if (it->stat_pending && fstat(fd, &it->st) != 0)
+        g_set_error(&error, DFS_ERROR, DFS_ERROR_IO, "cannot stat: %s", g_strerror(errno));
+    else if (!S_ISREG(it->st.st_mode))
+        g_set_error(&error, DFS_ERROR, DFS_ERROR_IO, "no longer a regular file");
     else
         ds = dfs_read_fd(fd, DFS_READ_HEADER_ONLY, &error);
     if (fd >= 0)
         close(fd);
     DfsFacts *facts = ds ? dfs_facts_new(ds) : NULL;
-    it->reason = ds ? NULL : it->st.st_size == 0 ? g_strdup("empty file") : dfs_scan_reason(error);
+    gboolean known_size = fd >= 0 || !it->stat_pending; /* st holds what it was */
+    it->reason = ds                                        ? NULL
+                 : known_size && it->st.st_size == 0 ? g_strdup("empty file")
+                                                     : dfs_scan_reason(error);
     it->facts = facts;
     item_done(s, it);
 }
@@ -381,7 +391,10 @@ static void on_file(const char *relpath, const struct stat *st, gpointer user)
     Scan *s = user;
     s->c.total++;
     Known *k = g_hash_table_lookup(s->known, relpath);
-    if (k != NULL) {
+    struct stat own;
+    if (st == NULL && k != NULL && fstatat(s->source_fd, relpath, &own, 0) == 0)
+        st = &own;
+    if (st != NULL && k != NULL) {
         k->seen = TRUE;
         if (k->usable && k->size == (guint64)st->st_size && k->mtime_ns == mtime_ns(st)) {
             /* Unchanged: filed from the store already. */
@@ -392,7 +405,9 @@ static void on_file(const char *relpath, const struct stat *st, gpointer user)
         }
     }
     Item *it = item_new(relpath);
-    it->st = *st;
+    if (st != NULL)
+        it->st = *st;
+    it->stat_pending = st == NULL;
     it->is_file = TRUE;
     it->replaces = k != NULL ? k->row : 0;
     add_item(s, it);
@@ -558,7 +573,7 @@ static gboolean check_stop(gpointer user)
  * builder numbers the nodes as the image does) for the scan proper. */
 static gboolean check_image(Scan *s, GError **error)
 {
-    static const DfsWalkCallbacks cb = {check_file, check_skip, check_stop};
+    static const DfsWalkCallbacks cb = {check_file, check_skip, check_stop, TRUE};
     gboolean ok = s->source_fd >= 0 && dfs_walk(s->source, &cb, s, error);
     if (!ok || cancelled(s))
         return FALSE; /* the scan proper says why */
@@ -614,7 +629,8 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
         return NULL;
     for (guint t = 0; t < SCAN_THREADS; t++)
         s->readers[t] = g_thread_new("scan-read", reader_thread, s);
-    static const DfsWalkCallbacks cb = {on_file, on_skip, on_stop};
+    /* A first scan has nothing to compare: the readers stat what they open. */
+    const DfsWalkCallbacks cb = {on_file, on_skip, on_stop, g_hash_table_size(s->known) > 0};
     gboolean ok = s->source_fd >= 0 && dfs_walk(s->source, &cb, s, error);
     if (s->source_fd < 0 && error != NULL && *error == NULL)
         g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "%s: %s", s->source, g_strerror(errno));

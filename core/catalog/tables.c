@@ -128,14 +128,94 @@ static void layout_free(gpointer p)
     g_free(l);
 }
 
+static Layout *layout_new(void)
+{
+    Layout *l = g_new0(Layout, 1);
+    l->first_row = g_array_new(FALSE, FALSE, sizeof(guint));
+    l->offset = g_array_new(FALSE, FALSE, sizeof(guint64));
+    return l;
+}
+
+/* --- layouts kept in an image ----------------------------------------------
+ *
+ * Per table: its size, its header's length and its chunk count (three
+ * guint64), then each chunk's first row (guint32, padded to 8 bytes) and
+ * offset (guint64).  Rows are read back only after every number is
+ * checked: a damaged image must not make a read reach past the index. */
+
+static const Layout *layout_of(const DfsIndex *idx, DfsIndexTable table);
+
+void dfs_table_export(const DfsIndex *idx, const guint32 *map, GByteArray *out)
+{
+    static const guint8 zeros[8];
+    for (guint t = 0; t < DFS_TABLE_N; t++) {
+        const Layout *l = layout_of(idx, (DfsIndexTable)t);
+        guint64 head[3] = {l->size, l->header, l->first_row->len};
+        g_byte_array_append(out, (const guint8 *)head, sizeof head);
+        for (guint c = 0; c < l->first_row->len; c++) {
+            guint32 r = g_array_index(l->first_row, guint, c);
+            if (t != DFS_TABLE_ERRORS)
+                r = map[r];
+            g_byte_array_append(out, (const guint8 *)&r, sizeof r);
+        }
+        g_byte_array_append(out, zeros, (8 - out->len % 8) % 8);
+        g_byte_array_append(out, (const guint8 *)l->offset->data,
+                            l->offset->len * sizeof(guint64));
+    }
+}
+
+/* Table t's layout from a flat index's image, or NULL. */
+static Layout *import(const DfsIndex *idx, DfsIndexTable t)
+{
+    const DfsImageView *v = dfs_index_flat_view(idx);
+    if (v == NULL || v->tables == NULL)
+        return NULL;
+    gsize at = 0, len = v->n_tables;
+    guint rows = t == DFS_TABLE_ERRORS ? dfs_index_n_skips(idx) : dfs_index_n_nodes(idx);
+    for (guint k = 0; k <= (guint)t; k++) {
+        guint64 head[3];
+        if (len - at < sizeof head)
+            return NULL;
+        memcpy(head, v->tables + at, sizeof head);
+        at += sizeof head;
+        guint64 n = head[2], ids = (n * sizeof(guint32) + 7) / 8 * 8;
+        if (n > len || (len - at) / 12 < n || ids + n * sizeof(guint64) > len - at)
+            return NULL;
+        if (k < (guint)t) {
+            at += ids + n * sizeof(guint64);
+            continue;
+        }
+        Layout *l = layout_new();
+        l->size = head[0];
+        l->header = head[1];
+        g_array_set_size(l->first_row, (guint)n);
+        g_array_set_size(l->offset, (guint)n);
+        memcpy(l->first_row->data, v->tables + at, n * sizeof(guint32));
+        memcpy(l->offset->data, v->tables + at + ids, n * sizeof(guint64));
+        gboolean ok = l->header <= l->size;
+        for (guint c = 0; c < n && ok; c++)
+            ok = g_array_index(l->first_row, guint, c) < rows &&
+                 g_array_index(l->offset, guint64, c) <= l->size &&
+                 (c == 0 ? g_array_index(l->offset, guint64, c) >= l->header
+                         : g_array_index(l->offset, guint64, c) >
+                               g_array_index(l->offset, guint64, c - 1));
+        if (ok)
+            return l;
+        layout_free(l);
+        return NULL;
+    }
+    return NULL;
+}
+
 static const Layout *layout_of(const DfsIndex *idx, DfsIndexTable table)
 {
     const Layout *done = dfs_index_get_extra(idx, table);
     if (done != NULL)
         return done;
-    Layout *l = g_new0(Layout, 1);
-    l->first_row = g_array_new(FALSE, FALSE, sizeof(guint));
-    l->offset = g_array_new(FALSE, FALSE, sizeof(guint64));
+    Layout *l = import(idx, table);
+    if (l != NULL)
+        return dfs_index_set_extra(idx, table, l, layout_free);
+    l = layout_new();
     GString *header = g_string_sized_new(256);
     write_header(table, header);
     l->header = l->size = header->len;

@@ -24,4 +24,10 @@ guint64 dfs_table_size(const DfsIndex *idx, DfsIndexTable table);
 void dfs_table_read(const DfsIndex *idx, DfsIndexTable table, guint64 offset, gsize length,
                     GString *out, guint64 *rendered);
 
+/* The layouts of every table of idx (measured now if they were not), each
+ * level's rows renumbered by map (a node's new number), appended to out:
+ * a mapped image keeps them, so that sizing a table of its index costs
+ * nothing (the first read of a chunk checks and copies them). */
+void dfs_table_export(const DfsIndex *idx, const guint32 *map, GByteArray *out);
+
 G_END_DECLS

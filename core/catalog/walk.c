@@ -42,12 +42,12 @@ static gboolean node_equal(gconstpointer a, gconstpointer b)
     return x->ino == y->ino && x->dev == y->dev;
 }
 
-static NodeId *node_id_new(const struct stat *st, const char *first)
+static NodeId *node_id_new(guint64 dev, guint64 ino, const char *first)
 {
     gsize n = first ? strlen(first) + 1 : 1;
     NodeId *id = g_malloc(sizeof(NodeId) + n);
-    id->dev = st->st_dev;
-    id->ino = st->st_ino;
+    id->dev = dev;
+    id->ino = ino;
     memcpy(id->first, first ? first : "", n);
     return id;
 }
@@ -75,13 +75,37 @@ static gboolean link_inside(Walk *w, const char *rel)
     return inside;
 }
 
+/* An entry of a folder's listing. */
+typedef struct {
+    const char *name;
+    guint64 ino;
+    unsigned char type; /* DT_* */
+} Dirent;
+
 static void walk_dir(Walk *w, int dirfd, GString *rel, guint depth);
 
-/* rel: the entry's path under the root, which a folder's walk extends and
- * gives back as it was. */
-static void visit(Walk *w, int dirfd, const char *name, GString *relpath, guint depth)
+/* A regular file, unless it was met already under another name. */
+static void file_met(Walk *w, const struct stat *st, guint64 dev, guint64 ino, const char *rel)
 {
-    const char *rel = relpath->str;
+    NodeId probe = {dev, ino};
+    gpointer first;
+    if (g_hash_table_lookup_extended(w->files_seen, &probe, &first, NULL)) {
+        skip(w, rel, "same file as %s", ((NodeId *)first)->first);
+        return;
+    }
+    g_hash_table_add(w->files_seen, node_id_new(dev, ino, rel));
+    w->cb->file(rel, st, w->user);
+}
+
+/* rel: the entry's path under the root, which a folder's walk extends and
+ * gives back as it was; dev: the folder's device. */
+static void visit(Walk *w, int dirfd, const Dirent *d, guint64 dev, GString *relpath, guint depth)
+{
+    const char *rel = relpath->str, *name = d->name;
+    if (d->type == DT_REG && !w->cb->stat_files) {
+        file_met(w, NULL, dev, d->ino, rel);
+        return;
+    }
     struct stat st;
     if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         skip(w, rel, "cannot stat: %s", g_strerror(errno));
@@ -98,7 +122,7 @@ static void visit(Walk *w, int dirfd, const char *name, GString *relpath, guint 
         }
     }
     if (S_ISDIR(st.st_mode)) {
-        if (!g_hash_table_add(w->dirs_seen, node_id_new(&st, NULL))) {
+        if (!g_hash_table_add(w->dirs_seen, node_id_new(st.st_dev, st.st_ino, NULL))) {
             skip(w, rel, "folder already visited (symbolic link loop or second link)");
             return;
         }
@@ -119,19 +143,12 @@ static void visit(Walk *w, int dirfd, const char *name, GString *relpath, guint 
              S_ISFIFO(st.st_mode) ? "FIFO" : S_ISSOCK(st.st_mode) ? "socket" : "device");
         return;
     }
-    NodeId probe = {st.st_dev, st.st_ino};
-    gpointer first;
-    if (g_hash_table_lookup_extended(w->files_seen, &probe, &first, NULL)) {
-        skip(w, rel, "same file as %s", ((NodeId *)first)->first);
-        return;
-    }
-    g_hash_table_add(w->files_seen, node_id_new(&st, rel));
-    w->cb->file(rel, &st, w->user);
+    file_met(w, &st, st.st_dev, st.st_ino, rel);
 }
 
 static int compare_names(gconstpointer a, gconstpointer b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const Dirent *)a)->name, ((const Dirent *)b)->name);
 }
 
 /* Takes ownership of dirfd.  rel is the folder's path ("" for the root). */
@@ -143,22 +160,27 @@ static void walk_dir(Walk *w, int dirfd, GString *rel, guint depth)
         close(dirfd);
         return;
     }
+    struct stat self;
+    guint64 dev = fstat(dirfd, &self) == 0 ? self.st_dev : 0;
     GStringChunk *chunk = g_string_chunk_new(4096);
-    g_autoptr(GPtrArray) names = g_ptr_array_new();
+    g_autoptr(GArray) entries = g_array_new(FALSE, FALSE, sizeof(Dirent));
     struct dirent *d;
     while ((d = readdir(dir)) != NULL)
-        if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-            g_ptr_array_add(names, g_string_chunk_insert(chunk, d->d_name));
-    g_ptr_array_sort(names, compare_names);
+        if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0) {
+            Dirent e = {g_string_chunk_insert(chunk, d->d_name), d->d_ino, d->d_type};
+            g_array_append_val(entries, e);
+        }
+    g_array_sort(entries, compare_names);
     gsize base = rel->len;
-    for (guint k = 0; k < names->len; k++) {
+    for (guint k = 0; k < entries->len; k++) {
+        const Dirent *e = &g_array_index(entries, Dirent, k);
         if (w->cb->stop && w->cb->stop(w->user))
             break;
         g_string_truncate(rel, base);
         if (base > 0)
             g_string_append_c(rel, '/');
-        g_string_append(rel, names->pdata[k]);
-        visit(w, dirfd, names->pdata[k], rel, depth);
+        g_string_append(rel, e->name);
+        visit(w, dirfd, e, dev, rel, depth);
     }
     g_string_truncate(rel, base);
     g_string_chunk_free(chunk);
@@ -184,7 +206,7 @@ gboolean dfs_walk(const char *root, const DfsWalkCallbacks *cb, gpointer user, G
     };
     struct stat st;
     if (fstat(fd, &st) == 0)
-        g_hash_table_add(w.dirs_seen, node_id_new(&st, NULL));
+        g_hash_table_add(w.dirs_seen, node_id_new(st.st_dev, st.st_ino, NULL));
     GString *rel = g_string_sized_new(256);
     walk_dir(&w, fd, rel, 0);
     g_string_free(rel, TRUE);

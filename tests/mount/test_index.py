@@ -128,9 +128,26 @@ class Mount:
         return problems
 
 
+def tables_sized(mnt):
+    """Every .dicomfs table's size against its content (sizes a mapped image
+    keeps, checked against the rows it reads)."""
+    bad = []
+    meta = os.path.join(mnt, ".dicomfs")
+    for name in sorted(os.listdir(meta)):
+        if name.endswith(".tsv"):
+            path = os.path.join(meta, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            if os.stat(path).st_size != len(data):
+                bad.append(f"{name}: size {os.stat(path).st_size}, content {len(data)}")
+    return bad
+
+
 def session(exe, source, mnt, *opts, env=None):
     m = Mount(exe, source, mnt, *opts, env=env)
     try:
+        bad = tables_sized(mnt)
+        check("every table's size is its content's", not bad, "; ".join(bad))
         return status(mnt), instances(mnt)
     finally:
         problems = m.close()
