@@ -190,8 +190,10 @@ static Layout *import(const DfsIndex *idx, DfsIndexTable t)
         l->header = head[1];
         g_array_set_size(l->first_row, (guint)n);
         g_array_set_size(l->offset, (guint)n);
-        memcpy(l->first_row->data, v->tables + at, n * sizeof(guint32));
-        memcpy(l->offset->data, v->tables + at + ids, n * sizeof(guint64));
+        if (n > 0) {
+            memcpy(l->first_row->data, v->tables + at, n * sizeof(guint32));
+            memcpy(l->offset->data, v->tables + at + ids, n * sizeof(guint64));
+        }
         gboolean ok = l->header <= l->size;
         for (guint c = 0; c < n && ok; c++)
             ok = g_array_index(l->first_row, guint, c) < rows &&
