@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <linux/openat2.h>
+#include <malloc.h>
 #include <sys/syscall.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -658,7 +659,13 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
         s->c.skipped = dfs_index_n_skipped(idx) - s->c.others;
         if (stored)
             idx = to_image(s, idx);
+        /* The builder's memory goes back as the scan says it is done: the
+         * snapshot the tree showed until now is the last to hold it. */
+        dfs_index_builder_free(s->b);
+        s->b = dfs_index_builder_new();
+        g_hash_table_remove_all(s->known);
         publish_index(s, dfs_index_ref(idx), TRUE);
+        malloc_trim(0);
     } else if (s->store_open) {
         dfs_store_commit(s->store, NULL); /* what was filed is true; the rest is read next time */
         s->store_open = FALSE;
