@@ -435,9 +435,13 @@ gboolean dfs_image_has_file(const DfsIndex *idx, const char *relpath, guint64 si
         guint mid = lo + (hi - lo) / 2, id = v->by_relpath[mid];
         int r = strcmp(dfs_index_relpath(idx, id), relpath);
         if (r == 0) {
+            /* Compared as seconds and nanoseconds: a damaged image's
+             * seconds times 10^9 could overflow. */
             const struct timespec *t = dfs_index_mtime(idx, id);
-            return dfs_index_size(idx, id) == size &&
-                   (gint64)t->tv_sec * 1000000000 + t->tv_nsec == mtime_ns;
+            gint64 sec = mtime_ns / 1000000000, nsec = mtime_ns % 1000000000;
+            if (nsec < 0)
+                nsec += 1000000000, sec--;
+            return dfs_index_size(idx, id) == size && t->tv_sec == sec && t->tv_nsec == nsec;
         }
         if (r < 0)
             lo = mid + 1;
