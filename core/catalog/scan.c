@@ -627,7 +627,13 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
         return dfs_index_ref(s->image);
     }
     if (error != NULL && *error != NULL)
+        return NULL; /* the source is gone */
+    if (cancelled(s)) { /* the mount is: what was filed is true */
+        if (s->store_open)
+            dfs_store_commit(s->store, NULL);
+        s->store_open = FALSE;
         return NULL;
+    }
     for (guint t = 0; t < SCAN_THREADS; t++)
         s->readers[t] = g_thread_new("scan-read", reader_thread, s);
     /* A first scan has nothing to compare: the readers stat what they open. */
