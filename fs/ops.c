@@ -57,6 +57,30 @@ static void reply_error(fuse_req_t req, GError *error)
     fuse_reply_err(req, err);
 }
 
+/* Everything belongs to the daemon's user; asked once, not in every stat
+ * (two system calls an entry, on a listing of a million). */
+static uid_t owner_uid(void)
+{
+    static gsize once;
+    static uid_t uid;
+    if (g_once_init_enter(&once)) {
+        uid = getuid();
+        g_once_init_leave(&once, 1);
+    }
+    return uid;
+}
+
+static gid_t owner_gid(void)
+{
+    static gsize once;
+    static gid_t gid;
+    if (g_once_init_enter(&once)) {
+        gid = getgid();
+        g_once_init_leave(&once, 1);
+    }
+    return gid;
+}
+
 static void fill_stat(fuse_ino_t ino, const DfsEntryStat *es, struct stat *st)
 {
     memset(st, 0, sizeof *st);
@@ -69,8 +93,8 @@ static void fill_stat(fuse_ino_t ino, const DfsEntryStat *es, struct stat *st)
     st->st_mtim = es->mtime;
     st->st_ctim = es->mtime;
     st->st_atim = es->mtime;
-    st->st_uid = getuid();
-    st->st_gid = getgid();
+    st->st_uid = owner_uid();
+    st->st_gid = owner_gid();
 }
 
 /* With default_permissions (dicomfs adds it to -o allow_other) the kernel
