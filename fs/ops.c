@@ -57,29 +57,11 @@ static void reply_error(fuse_req_t req, GError *error)
     fuse_reply_err(req, err);
 }
 
-/* Everything belongs to the daemon's user; asked once, not in every stat
- * (two system calls an entry, on a listing of a million). */
-static uid_t owner_uid(void)
-{
-    static gsize once;
-    static uid_t uid;
-    if (g_once_init_enter(&once)) {
-        uid = getuid();
-        g_once_init_leave(&once, 1);
-    }
-    return uid;
-}
-
-static gid_t owner_gid(void)
-{
-    static gsize once;
-    static gid_t gid;
-    if (g_once_init_enter(&once)) {
-        gid = getgid();
-        g_once_init_leave(&once, 1);
-    }
-    return gid;
-}
+/* Everything belongs to the daemon's user: asked once, at init (before
+ * any request), not in every stat (two system calls an entry, on a listing
+ * of a million). */
+static uid_t owner_uid;
+static gid_t owner_gid;
 
 static void fill_stat(fuse_ino_t ino, const DfsEntryStat *es, struct stat *st)
 {
@@ -93,8 +75,8 @@ static void fill_stat(fuse_ino_t ino, const DfsEntryStat *es, struct stat *st)
     st->st_mtim = es->mtime;
     st->st_ctim = es->mtime;
     st->st_atim = es->mtime;
-    st->st_uid = owner_uid();
-    st->st_gid = owner_gid();
+    st->st_uid = owner_uid;
+    st->st_gid = owner_gid;
 }
 
 /* With default_permissions (dicomfs adds it to -o allow_other) the kernel
@@ -494,6 +476,8 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+    owner_uid = getuid();
+    owner_gid = getgid();
     /* Reads of source slices (instance.dcm, native pixels.raw) go from the
      * source file into the device by splice, without a copy through our
      * memory: SPLICE_WRITE is what lets fuse_reply_data() do that. */

@@ -72,6 +72,14 @@ static const File later[] = {
     {"d/2.dcm", "Zoe", "4.1", "4.1.1", "1", "9.9", 109, 1009},
 };
 
+/* A file read and skipped (its version kept), and an entry the walk skips. */
+static void add_skips(DfsIndexBuilder *b)
+{
+    struct stat junk = {.st_size = 5};
+    dfs_index_builder_skip(b, "junk.txt", &junk, "not DICOM: no preamble");
+    dfs_index_builder_skip(b, "fifo", NULL, "not a regular file (FIFO)");
+}
+
 /* The scan's builder after a first scan and a rescan: files[] filed and
  * skips noted, then a.3, b.1, b.3 and c.1 taken out (b.3's study and
  * series go with it) and later[] filed.  *order: the live files in the
@@ -81,9 +89,7 @@ static DfsIndexBuilder *rescanned(GPtrArray *order)
     DfsIndexBuilder *b = dfs_index_builder_new();
     for (guint k = 0; k < G_N_ELEMENTS(files); k++)
         add(b, &files[k]);
-    struct stat junk = {.st_size = 5};
-    dfs_index_builder_skip(b, "junk.txt", &junk, "not DICOM: no preamble");
-    dfs_index_builder_skip(b, "fifo", NULL, "not a regular file (FIFO)");
+    add_skips(b);
     dfs_index_unref(dfs_index_builder_snapshot(b));
     const char *gone[] = {"a/3.dcm", "b/1.dcm", "b/3.dcm", "c/1.dcm"};
     for (guint k = 0; k < G_N_ELEMENTS(gone); k++)
@@ -114,6 +120,35 @@ static void remove_image(const char *path)
     g_unlink(path);
     g_autofree char *dir = g_path_get_dirname(path);
     g_rmdir(dir);
+}
+
+/* The rescanned snapshot written to a fresh image with stamp (compact or
+ * numbered as the snapshot), and what it was made from. */
+typedef struct {
+    GPtrArray *order; /* the live files in the store's row order */
+    DfsIndexBuilder *b;
+    DfsIndex *idx;
+    char *path;
+} Written;
+
+static void written(Written *w, guint64 stamp, gboolean compact)
+{
+    w->order = g_ptr_array_new();
+    w->b = rescanned(w->order);
+    w->idx = dfs_index_builder_snapshot(w->b);
+    w->path = tmp_image();
+    g_autoptr(GError) error = NULL;
+    g_assert_true(dfs_image_write(w->idx, w->path, stamp, compact, &error));
+    g_assert_no_error(error);
+}
+
+static void written_clear(Written *w)
+{
+    remove_image(w->path);
+    g_free(w->path);
+    dfs_index_unref(w->idx);
+    dfs_index_builder_free(w->b);
+    g_ptr_array_unref(w->order);
 }
 
 /* a and b show the same tree under the same numbers (live nodes of a, and
@@ -160,59 +195,48 @@ static void assert_same(const DfsIndex *a, const DfsIndex *b, gboolean dead)
 /* An image for this mount: the snapshot itself, dead nodes and all. */
 static void test_same_mount(void)
 {
-    g_autoptr(GPtrArray) order = g_ptr_array_new();
-    g_autoptr(DfsIndexBuilder) b = rescanned(order);
-    g_autoptr(DfsIndex) idx = dfs_index_builder_snapshot(b);
-    g_assert_true(dfs_image_renumbers(idx));
-    g_autofree char *path = tmp_image();
+    Written w;
+    written(&w, 42, FALSE);
+    g_assert_true(dfs_image_renumbers(w.idx));
     g_autoptr(GError) error = NULL;
-    g_assert_true(dfs_image_write(idx, path, 42, FALSE, &error));
+    g_autoptr(DfsIndex) mapped = dfs_image_map(w.path, 42, &error);
     g_assert_no_error(error);
-    g_autoptr(DfsIndex) mapped = dfs_image_map(path, 42, &error);
-    g_assert_no_error(error);
-    g_assert_cmpuint(dfs_index_n_nodes(mapped), ==, dfs_index_n_nodes(idx));
-    assert_same(idx, mapped, TRUE);
-    remove_image(path);
+    g_assert_cmpuint(dfs_index_n_nodes(mapped), ==, dfs_index_n_nodes(w.idx));
+    assert_same(w.idx, mapped, TRUE);
+    written_clear(&w);
 }
 
 /* An image for the next mount numbers as a builder loading the store. */
 static void test_next_mount(void)
 {
-    g_autoptr(GPtrArray) order = g_ptr_array_new();
-    g_autoptr(DfsIndexBuilder) b = rescanned(order);
-    g_autoptr(DfsIndex) idx = dfs_index_builder_snapshot(b);
-    g_autofree char *path = tmp_image();
-    g_assert_true(dfs_image_write(idx, path, 43, TRUE, NULL));
-    g_autoptr(DfsIndex) mapped = dfs_image_map(path, 43, NULL);
+    Written w;
+    written(&w, 43, TRUE);
+    g_autoptr(DfsIndex) mapped = dfs_image_map(w.path, 43, NULL);
     g_assert_nonnull(mapped);
     /* The store's rows in order, as dfs_scan files them. */
     g_autoptr(DfsIndexBuilder) fresh = dfs_index_builder_new();
-    for (guint k = 0; k < order->len; k++)
-        add(fresh, order->pdata[k]);
-    struct stat junk = {.st_size = 5};
-    dfs_index_builder_skip(fresh, "junk.txt", &junk, "not DICOM: no preamble");
-    dfs_index_builder_skip(fresh, "fifo", NULL, "not a regular file (FIFO)");
+    for (guint k = 0; k < w.order->len; k++)
+        add(fresh, w.order->pdata[k]);
+    add_skips(fresh);
     g_autoptr(DfsIndex) loaded = dfs_index_builder_snapshot(fresh);
     g_assert_false(dfs_image_renumbers(loaded));
     g_assert_cmpuint(dfs_index_n_nodes(mapped), ==, dfs_index_n_nodes(loaded));
     assert_same(loaded, mapped, TRUE);
     /* And the same tree as the rescanned snapshot, by name. */
-    g_assert_cmpuint(dfs_index_n_instances(mapped), ==, dfs_index_n_instances(idx));
-    remove_image(path);
+    g_assert_cmpuint(dfs_index_n_instances(mapped), ==, dfs_index_n_instances(w.idx));
+    g_clear_pointer(&mapped, dfs_index_unref);
+    written_clear(&w);
 }
 
 /* The check: every file of the version the image holds, and no other. */
 static void test_check(void)
 {
-    g_autoptr(GPtrArray) order = g_ptr_array_new();
-    g_autoptr(DfsIndexBuilder) b = rescanned(order);
-    g_autoptr(DfsIndex) idx = dfs_index_builder_snapshot(b);
-    g_autofree char *path = tmp_image();
-    g_assert_true(dfs_image_write(idx, path, 44, TRUE, NULL));
-    g_autoptr(DfsIndex) mapped = dfs_image_map(path, 44, NULL);
+    Written w;
+    written(&w, 44, TRUE);
+    g_autoptr(DfsIndex) mapped = dfs_image_map(w.path, 44, NULL);
     g_assert_nonnull(mapped);
-    for (guint k = 0; k < order->len; k++) {
-        const File *f = order->pdata[k];
+    for (guint k = 0; k < w.order->len; k++) {
+        const File *f = w.order->pdata[k];
         gint64 ns = f->mtime * 1000000000;
         g_assert_true(dfs_image_has_file(mapped, f->relpath, (guint64)f->size, ns));
         g_assert_false(dfs_image_has_file(mapped, f->relpath, (guint64)f->size, ns + 1));
@@ -226,19 +250,18 @@ static void test_check(void)
     g_assert_false(dfs_image_has_skip(mapped, "junk.txt", "not DICOM: no preamble"));
     /* Live instances and the two skipped entries; the duplicate-UID note
      * is about an instance, not an entry of the source. */
-    g_assert_cmpuint(dfs_image_n_entries(mapped), ==, order->len + 2);
-    remove_image(path);
+    g_assert_cmpuint(dfs_image_n_entries(mapped), ==, w.order->len + 2);
+    g_clear_pointer(&mapped, dfs_index_unref);
+    written_clear(&w);
 }
 
 /* Another stamp, a cut file or a damaged header: refused.  Garbage in the
  * records: every accessor still answers within the index. */
 static void test_damaged(void)
 {
-    g_autoptr(GPtrArray) order = g_ptr_array_new();
-    g_autoptr(DfsIndexBuilder) b = rescanned(order);
-    g_autoptr(DfsIndex) idx = dfs_index_builder_snapshot(b);
-    g_autofree char *path = tmp_image();
-    g_assert_true(dfs_image_write(idx, path, 45, TRUE, NULL));
+    Written w;
+    written(&w, 45, TRUE);
+    const char *path = w.path;
     g_autoptr(GError) error = NULL;
     g_assert_null(dfs_image_map(path, 46, &error));
     g_assert_nonnull(error);
@@ -272,7 +295,7 @@ static void test_damaged(void)
         (void)dfs_image_has_file(m, "a/1.dcm", 100, 0);
         (void)dfs_image_has_skip(m, "fifo", "x");
     }
-    remove_image(path);
+    written_clear(&w);
 }
 
 int main(int argc, char **argv)

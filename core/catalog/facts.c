@@ -53,12 +53,15 @@ G_STATIC_ASSERT(G_N_ELEMENTS(patient_cols) + G_N_ELEMENTS(study_cols) +
 static const Column *const level_cols[] = {NULL, patient_cols, study_cols, series_cols,
                                            instance_cols};
 
+/* Each level's column count (its NULL row left out): asked for every cell
+ * of every table row. */
+static const guint level_n_cols[] = {0, G_N_ELEMENTS(patient_cols) - 1,
+                                     G_N_ELEMENTS(study_cols) - 1, G_N_ELEMENTS(series_cols) - 1,
+                                     G_N_ELEMENTS(instance_cols) - 1};
+
 static guint n_columns(DfsLevel level)
 {
-    guint n = 0;
-    while (level_cols[level][n].column)
-        n++;
-    return n;
+    return level_n_cols[level];
 }
 
 /* Facts with room for `text` bytes of text; fields[l] point into slots,

@@ -391,11 +391,9 @@ static void on_file(const char *relpath, const struct stat *st, gpointer user)
 {
     Scan *s = user;
     s->c.total++;
+    /* st is NULL only on a first scan (dfs_scan_run), which knows no file. */
     Known *k = g_hash_table_lookup(s->known, relpath);
-    struct stat own;
-    if (st == NULL && k != NULL && fstatat(s->source_fd, relpath, &own, 0) == 0)
-        st = &own;
-    if (st != NULL && k != NULL) {
+    if (k != NULL) {
         k->seen = TRUE;
         if (k->usable && k->size == (guint64)st->st_size && k->mtime_ns == mtime_ns(st)) {
             /* Unchanged: filed from the store already. */

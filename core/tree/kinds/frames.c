@@ -78,7 +78,6 @@ const DfsKind dfs_kind_frames = {
 
 /* --- frames/NNNN.png, frames/NNNN.raw ------------------------------------------ */
 
-
 static gboolean raw_size(const DfsView *v, DfsEntry e, guint64 *size, GError **error)
 {
     return dfs_instance_raw_size(v, DFS_ENTRY_NODE(e), DFS_ENTRY_SUB(e), 1, size, error);

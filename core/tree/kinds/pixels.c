@@ -18,7 +18,6 @@ static gboolean has_pixels(const DfsView *v, guint node)
 
 /* --- image.png ------------------------------------------------------------- */
 
-
 const DfsKind dfs_kind_image_png = {
     .error_name = "image.png",
     .size = dfs_instance_png_size,
