@@ -15,7 +15,8 @@ ALLOWED = {
     "dicom": {"base"},
     "pixels": {"base", "dicom"},
     "catalog": {"base", "dicom"},
-    "tree": {"base", "dicom", "pixels", "catalog"},
+    "volumes": {"base", "dicom", "pixels"},
+    "tree": {"base", "dicom", "pixels", "catalog", "volumes"},
 }
 GENERATED = {"core/dicom/dict-table.c", "core/dicom/tags.h"}  # scripts/gen-dict.py
 MAX_LINES = 1000

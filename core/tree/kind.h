@@ -56,6 +56,8 @@ typedef enum {
     DFS_KIND_FRAME_PNG,   /* kinds/frames.c: frames/NNNN.png; sub is the frame */
     DFS_KIND_FRAME_RAW,   /* kinds/frames.c: frames/NNNN.raw */
     DFS_KIND_META_TABLE,  /* kinds/meta.c: .dicomfs/<level>.tsv; sub is the file */
+    DFS_KIND_VOLUME_DIR,  /* kinds/volume.c: a series' volume/ */
+    DFS_KIND_VOLUME_FILE, /* kinds/volume.c: a file in it; sub is volume and format */
     DFS_KIND_N
 } DfsKindId;
 
@@ -88,6 +90,10 @@ void dfs_view_write_read_errors(const DfsView *v, GString *out);
  * (the status file's last lines). */
 void dfs_view_count_rendered(const DfsView *v, guint64 bytes);
 void dfs_view_write_counters(const DfsView *v, GString *out);
+
+/* The content of file entry e, rendered once and kept in the content cache
+ * (as a read of the whole file would have it), with a reference. */
+GBytes *dfs_view_rendered(const DfsView *v, DfsEntry e, GError **error);
 
 /* Set a DFS_ERROR_NOT_FOUND error about name; FALSE. */
 gboolean dfs_view_not_found(GError **error, const char *name);
@@ -173,5 +179,6 @@ extern const DfsKind dfs_kind_instance_dcm;
 extern const DfsKind dfs_kind_meta_dir, dfs_kind_meta_file, dfs_kind_meta_table;
 extern const DfsKind dfs_kind_image_png, dfs_kind_pixels_raw, dfs_kind_pixels_txt;
 extern const DfsKind dfs_kind_frames, dfs_kind_frame_png, dfs_kind_frame_raw;
+extern const DfsKind dfs_kind_volume_dir, dfs_kind_volume_file;
 
 G_END_DECLS

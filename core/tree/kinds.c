@@ -18,6 +18,8 @@ static const DfsKind *const kinds[DFS_KIND_N] = {
     [DFS_KIND_FRAME_PNG] = &dfs_kind_frame_png,
     [DFS_KIND_FRAME_RAW] = &dfs_kind_frame_raw,
     [DFS_KIND_META_TABLE] = &dfs_kind_meta_table,
+    [DFS_KIND_VOLUME_DIR] = &dfs_kind_volume_dir,
+    [DFS_KIND_VOLUME_FILE] = &dfs_kind_volume_file,
 };
 
 /* What a node's folder holds besides its child nodes, in listing order
@@ -26,7 +28,7 @@ static const DfsKindId in_nodes[] = {
     DFS_KIND_META_DIR,   /* .dicomfs (root) */
     DFS_KIND_FRAMES,     DFS_KIND_HEADER_JSON, DFS_KIND_HEADER_TXT, DFS_KIND_IMAGE_PNG,
     DFS_KIND_DCM,        DFS_KIND_PIXELS_RAW,  DFS_KIND_PIXELS_TXT,
-    DFS_KIND_TAGS,
+    DFS_KIND_TAGS,       DFS_KIND_VOLUME_DIR,
 };
 
 const DfsKind *dfs_kind_by_id(DfsKindId id)

@@ -15,4 +15,7 @@ G_BEGIN_DECLS
  * files by node | 1 << 63). */
 DfsCache *dfs_tree_datasets(DfsTree *tree);
 
+/* The bounded cache of volume plans, by series node (kinds/volume.c). */
+DfsCache *dfs_tree_plans(DfsTree *tree);
+
 G_END_DECLS

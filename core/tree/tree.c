@@ -16,6 +16,7 @@
 #include "dicom/dataset.h"
 #include "tree/kind.h"
 #include "tree/tree-private.h"
+#include "volumes/plan.h"
 
 struct _DfsTree {
     char *source;
@@ -24,6 +25,7 @@ struct _DfsTree {
     gint settled;       /* the scan is done (atomic) */
     DfsCache *datasets; /* instance node -> DfsDataset */
     DfsCache *contents; /* entry -> GBytes */
+    DfsCache *plans;    /* series node -> DfsVolumePlan */
     struct timespec mount_time;
     GMutex status_lock;   /* guards status and read_errors */
     DfsTreeStatus status;
@@ -73,6 +75,9 @@ DfsTree *dfs_tree_new(const char *source, gsize cache_bytes)
     t->datasets = dfs_cache_new(cache_bytes / 2, (DfsCacheRef)dfs_dataset_ref,
                                 (DfsCacheUnref)dfs_dataset_free);
     t->contents = dfs_cache_new(cache_bytes / 2, bytes_ref, (DfsCacheUnref)g_bytes_unref);
+    /* Plans are small (a few hundred bytes an image): an eighth more. */
+    t->plans = dfs_cache_new(MAX(cache_bytes / 8, (gsize)1 << 20), (DfsCacheRef)dfs_volume_plan_ref,
+                             (DfsCacheUnref)dfs_volume_plan_unref);
     clock_gettime(CLOCK_REALTIME, &t->mount_time);
     g_mutex_init(&t->status_lock);
     t->read_errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -88,6 +93,7 @@ void dfs_tree_free(DfsTree *t)
         return;
     dfs_cache_free(t->datasets);
     dfs_cache_free(t->contents);
+    dfs_cache_free(t->plans);
     dfs_index_unref(t->idx);
     g_mutex_clear(&t->index_lock);
     g_mutex_clear(&t->status_lock);
@@ -134,6 +140,11 @@ DfsIndex *dfs_tree_hold(DfsTree *t)
 DfsCache *dfs_tree_datasets(DfsTree *tree)
 {
     return tree->datasets;
+}
+
+DfsCache *dfs_tree_plans(DfsTree *tree)
+{
+    return tree->plans;
 }
 
 const char *dfs_view_source(const DfsView *v)
@@ -353,6 +364,12 @@ GBytes *dfs_tree_read(DfsTree *tree, DfsIndex *held, DfsEntry e, guint64 offset,
         return g_steal_pointer(&whole);
     gsize from = (gsize)MIN(offset, (guint64)size);
     return g_bytes_new_from_bytes(whole, from, MIN(length, size - from));
+}
+
+GBytes *dfs_view_rendered(const DfsView *v, DfsEntry e, GError **error)
+{
+    const DfsKind *k = kind_in_view(v, e, "file", error);
+    return k == NULL ? NULL : content(v, k, e, error);
 }
 
 GBytes *dfs_tree_content(DfsTree *tree, DfsEntry e, GError **error)

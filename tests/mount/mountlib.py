@@ -510,6 +510,49 @@ def leftovers(tmp):
     return problems
 
 
+def run_test(doc, argc, prefix, watchdog_seconds, run_checks, needs=(), tools=()):
+    """The frame of a mount test: usage, skips (77) without /dev/fuse, a
+    Python module in needs or a program in tools; a temporary folder and a
+    watchdog; run_checks(report, tmp); then cleanup, the check that nothing
+    is left behind, and the exit status."""
+    import shutil
+    import sys
+    import tempfile
+    import traceback
+    if len(sys.argv) != argc:
+        print(doc.split("\n\n")[-1], file=sys.stderr)
+        return 2
+    if not os.path.exists("/dev/fuse"):
+        print("SKIP: /dev/fuse is missing")
+        return 77
+    for module in needs:
+        try:
+            __import__(module)
+        except ImportError:
+            print(f"SKIP: no {module}")
+            return 77
+    for tool in tools:
+        if shutil.which(tool) is None:
+            print(f"SKIP: no {tool}")
+            return 77
+    report = Report()
+    t0 = time.monotonic()
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix=prefix))
+    start_watchdog(watchdog_seconds, report, tmp)
+    try:
+        run_checks(report, tmp)
+    except Exception:  # noqa: BLE001 - a crash of the test is a failure, reported
+        report.check("the test itself ran to the end", [traceback.format_exc()])
+    finally:
+        cleanup_all()
+        report.check("nothing left behind: no dicomfs process started here, no mount",
+                     leftovers(tmp))
+        if not mounts_under(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"runtime {time.monotonic() - t0:.1f} s")
+    return report.finish()
+
+
 def start_watchdog(seconds, report, tmp):
     """After `seconds`, kill our dicomfs processes, lazily unmount our mounts
     (so that a blocked read returns), report the timeout and exit 1."""

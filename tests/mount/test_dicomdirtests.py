@@ -81,7 +81,7 @@ def tag_file(folder, keyword):
 
 
 def subfolders(folder):
-    return sorted(n for n in os.listdir(folder) if n != "tags" and n != ".dicomfs"
+    return sorted(n for n in os.listdir(folder) if n not in ("tags", "volume", ".dicomfs")
                   and os.path.isdir(os.path.join(folder, n)))
 
 

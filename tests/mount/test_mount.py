@@ -289,7 +289,7 @@ class MountTest:
                     ef = self.folder_of.get((pi, si, ei))
                     if ef is None:
                         continue
-                    insts = [x for x in os.listdir(os.path.join(mnt, ef)) if x != "tags"]
+                    insts = [x for x in os.listdir(os.path.join(mnt, ef)) if x not in ("tags", "volume")]
                     n_in += len(insts)
                     if len(insts) != len(se["instances"]):
                         problems.append(f"{ef}: {len(insts)} instances, truth {len(se['instances'])}")
@@ -1061,15 +1061,15 @@ class MountTest:
                 problems.append(f"instances.tsv: {len(rows)} rows in {len(folders)} series folders")
             else:
                 folder = os.path.join(mp, folders.pop())
-                names = [x for x in os.listdir(folder) if x != "tags"]
+                names = [x for x in os.listdir(folder) if x not in ("tags", "volume")]
                 if len(names) != n or len(set(names)) != n:
                     problems.append(f"readdir: {len(names)} names, {len(set(names))} different, expected {n}")
                 rc, out, err = ml.run(["ls", "--", folder])
-                if rc != 0 or len(out.splitlines()) != n + 1:
-                    problems.append(f"ls: exit {rc}, {len(out.splitlines())} lines, expected {n + 1}")
+                if rc != 0 or len(out.splitlines()) != n + 2:  # tags and volume
+                    problems.append(f"ls: exit {rc}, {len(out.splitlines())} lines, expected {n + 2}")
                 rc, out, err = ml.run(["find", folder, "-mindepth", "1", "-maxdepth", "1", "-type", "d"])
-                if rc != 0 or len(out.splitlines()) != n + 1:
-                    problems.append(f"find: exit {rc}, {len(out.splitlines())} folders, expected {n + 1}")
+                if rc != 0 or len(out.splitlines()) != n + 2:
+                    problems.append(f"find: exit {rc}, {len(out.splitlines())} folders, expected {n + 2}")
                 rank = {uid: k for k, uid in enumerate(sorted(uids), 1)}
                 for r in rows:
                     k = rank.get(r["SOPInstanceUID"])

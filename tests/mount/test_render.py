@@ -17,12 +17,8 @@ definition: a quadratic read would render each table hundreds of times.
 usage: test_render.py DICOMFS SOURCE_ROOT
 """
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
-import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -197,34 +193,9 @@ def run_checks(report, exe, tmp):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print(__doc__.split("\n\n")[-1], file=sys.stderr)
-        return 2
-    if not os.path.exists("/dev/fuse"):
-        print("SKIP: /dev/fuse is missing")
-        return 77
-    try:
-        import pydicom  # noqa: F401
-    except ImportError:
-        print("SKIP: no pydicom")
-        return 77
-    exe = os.path.abspath(sys.argv[1])
-    report = ml.Report()
-    t0 = time.monotonic()
-    tmp = os.path.realpath(tempfile.mkdtemp(prefix="dicomfs-render-test."))
-    ml.start_watchdog(WATCHDOG_SECONDS, report, tmp)
-    try:
-        run_checks(report, exe, tmp)
-    except Exception:  # noqa: BLE001 - a crash of the test is a failure, reported
-        report.check("the test itself ran to the end", [traceback.format_exc()])
-    finally:
-        ml.cleanup_all()
-        report.check("nothing left behind: no dicomfs process started here, no mount",
-                     ml.leftovers(tmp))
-        if not ml.mounts_under(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
-    print(f"runtime {time.monotonic() - t0:.1f} s")
-    return report.finish()
+    exe = os.path.abspath((sys.argv + [""])[1])
+    return ml.run_test(__doc__, 3, "dicomfs-render-test.", WATCHDOG_SECONDS,
+                       lambda report, tmp: run_checks(report, exe, tmp), needs=("pydicom",))
 
 
 if __name__ == "__main__":

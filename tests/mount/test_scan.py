@@ -134,12 +134,12 @@ class Observer:
             names = self.listdir(pdir)
             if not names:
                 return
-            names = [n for n in names if n != "tags"]
+            names = [n for n in names if n not in ("tags", "volume")]
             if not names:
                 return
             pdir = os.path.join(pdir, rng.choice(names))
         for inst in (self.listdir(pdir) or [])[:5]:
-            if inst == "tags":
+            if inst in ("tags", "volume"):
                 continue
             path = os.path.join(pdir, inst, "tags", "SOPInstanceUID")
             try:

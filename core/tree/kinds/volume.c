@@ -1,0 +1,297 @@
+/* dicomfs core: a series' volume/: the series as the volumes dcm2niix
+ * writes (volumes/plan.h), one file per volume and format, and
+ * conversion.txt: the images used in slice order, and every warning or
+ * refusal in words.
+ *
+ * The plan is made from the series' headers (cached ones, read once) and
+ * kept in the tree's plan cache: sizes and listings decode no pixel.  A
+ * volume file is read by range: each request decodes (through the content
+ * cache, as frames/NNNN.raw) only the frames its bytes come from.
+ *
+ * An entry's sub: 0 for conversion.txt, else (volume + 1) << 4 | format. */
+#include "tree/kind.h"
+
+#include <string.h>
+
+#include "base/cache.h"
+#include "base/error.h"
+#include "tree/instance.h"
+#include "tree/tree-private.h"
+#include "volumes/nifti.h"
+#include "volumes/plan.h"
+
+#define CONVERSION_TXT "conversion.txt"
+#define FORMAT_BITS 4
+
+/* --- formats ----------------------------------------------------------------- */
+
+typedef struct {
+    const char *ext;
+    guint64 (*size)(const DfsVolume *vol);
+    /* Append bytes [offset, offset + length) of the file. */
+    gboolean (*read)(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                     guint64 offset, gsize length, GString *out, GError **error);
+} Format;
+
+typedef struct {
+    const DfsView *v;
+    const DfsVolumePlan *p;
+} FetchCtx;
+
+static GBytes *fetch_frame(gpointer user, guint slice, GError **error)
+{
+    const FetchCtx *c = user;
+    const DfsSlice *s = &c->p->slices[slice];
+    return dfs_view_rendered(c->v, DFS_ENTRY_MAKE(DFS_KIND_FRAME_RAW, s->node, s->frame), error);
+}
+
+static gboolean nii_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                         guint64 offset, gsize length, GString *out, GError **error)
+{
+    if (offset < DFS_NIFTI_HEADER_BYTES) {
+        guint8 h[DFS_NIFTI_HEADER_BYTES];
+        dfs_nifti_header(vol, h);
+        gsize n = (gsize)MIN((guint64)length, DFS_NIFTI_HEADER_BYTES - offset);
+        g_string_append_len(out, (const char *)h + offset, (gssize)n);
+        offset += n;
+        length -= n;
+    }
+    if (length == 0)
+        return TRUE;
+    FetchCtx c = {v, p};
+    return dfs_volume_read_voxels(p, vol, offset - DFS_NIFTI_HEADER_BYTES, length, fetch_frame, &c,
+                                  out, error);
+}
+
+static const Format formats[] = {
+    {NULL, NULL, NULL}, /* 0: conversion.txt */
+    {".nii", dfs_nifti_size, nii_read},
+};
+
+/* --- the plan of a series ------------------------------------------------------ */
+
+/* The images of series node's instances, and what could not be read. */
+static DfsVolumePlan *make_plan(const DfsView *v, guint series)
+{
+    guint n;
+    const guint32 *ch = dfs_index_children(v->idx, series, &n);
+    GArray *slices = g_array_sized_new(FALSE, TRUE, sizeof(DfsSlice), n);
+    GPtrArray *unread = g_ptr_array_new_with_free_func(g_free);
+    for (guint k = 0; k < n; k++) {
+        guint node = ch[k];
+        if (dfs_index_level(v->idx, node) != DFS_LEVEL_INSTANCE)
+            continue;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(DfsDataset) ds = dfs_instance_header(v, node, &error);
+        DfsSlice s;
+        if (ds != NULL && dfs_instance_frames(v, node) == 0) {
+            g_ptr_array_add(unread, g_strdup_printf("%s: no pixel data that dicomfs decodes",
+                                                    dfs_index_relpath(v->idx, node)));
+            continue;
+        }
+        if (ds != NULL && dfs_instance_frames(v, node) > 1) {
+            g_ptr_array_add(unread,
+                            g_strdup_printf("%s: a multi-frame instance (%u frames): its frames "
+                                            "are not placed in volumes by dicomfs yet",
+                                            dfs_index_relpath(v->idx, node),
+                                            dfs_instance_frames(v, node)));
+            continue;
+        }
+        if (ds == NULL || !dfs_slice_read(ds, node, 0, &s, &error)) {
+            g_ptr_array_add(unread, g_strdup_printf("%s: %s", dfs_index_relpath(v->idx, node),
+                                                    error ? error->message : "no image"));
+            continue;
+        }
+        g_array_append_val(slices, s);
+    }
+    guint count = slices->len;
+    DfsVolumePlan *p = dfs_volume_plan_new((DfsSlice *)g_array_free(slices, FALSE), count);
+    for (guint k = 0; k < unread->len; k++)
+        g_ptr_array_add(p->notes, g_strdup_printf("not an image of a volume: %s",
+                                                  (char *)unread->pdata[k]));
+    g_ptr_array_unref(unread);
+    p->tag = n;
+    return p;
+}
+
+/* The plan of series node (a new reference), from the cache or made now. */
+static DfsVolumePlan *plan_of(const DfsView *v, guint series)
+{
+    DfsCache *cache = dfs_tree_plans(v->tree);
+    guint n;
+    dfs_index_children(v->idx, series, &n);
+    DfsVolumePlan *p = dfs_cache_get(cache, series);
+    if (p != NULL && p->tag == n) /* (while the scan runs, a series may grow) */
+        return p;
+    dfs_volume_plan_unref(p);
+    DfsVolumePlan *fresh = make_plan(v, series);
+    p = dfs_cache_put(cache, series, fresh, dfs_volume_plan_memory(fresh) + DFS_CACHE_ENTRY_COST);
+    dfs_volume_plan_unref(fresh);
+    if (p->tag != n) { /* another thread's, older */
+        dfs_volume_plan_unref(p);
+        return make_plan(v, series);
+    }
+    return p;
+}
+
+/* The volume and format of file entry e in plan p; FALSE where e names
+ * none (conversion.txt: vol NULL). */
+static gboolean volume_of(const DfsVolumePlan *p, DfsEntry e, const DfsVolume **vol,
+                          const Format **fmt)
+{
+    guint sub = DFS_ENTRY_SUB(e), k = (sub >> FORMAT_BITS), f = sub & ((1u << FORMAT_BITS) - 1);
+    *vol = NULL;
+    *fmt = NULL;
+    if (sub == 0)
+        return TRUE;
+    if (k == 0 || k > p->n_volumes || f == 0 || f >= G_N_ELEMENTS(formats))
+        return FALSE;
+    *vol = &p->volumes[k - 1];
+    *fmt = &formats[f];
+    return TRUE;
+}
+
+/* --- volume/ ------------------------------------------------------------------- */
+
+static gboolean volume_dir_lookup(const DfsView *v, DfsEntry dir, const char *name, DfsEntry *out,
+                                  GError **error)
+{
+    guint series = DFS_ENTRY_NODE(dir);
+    if (strcmp(name, CONVERSION_TXT) == 0) {
+        *out = DFS_ENTRY_MAKE(DFS_KIND_VOLUME_FILE, series, 0);
+        return TRUE;
+    }
+    g_autoptr(DfsVolumePlan) p = plan_of(v, series);
+    for (guint k = 0; k < p->n_volumes; k++) {
+        gsize len = strlen(p->volumes[k].stem);
+        if (strncmp(name, p->volumes[k].stem, len) != 0)
+            continue;
+        for (guint f = 1; f < G_N_ELEMENTS(formats); f++)
+            if (strcmp(name + len, formats[f].ext) == 0) {
+                *out = DFS_ENTRY_MAKE(DFS_KIND_VOLUME_FILE, series, (k + 1) << FORMAT_BITS | f);
+                return TRUE;
+            }
+    }
+    return dfs_view_not_found(error, name);
+}
+
+static gboolean volume_dir_list(const DfsView *v, DfsEntry dir, DfsLister *l, GError **error)
+{
+    guint series = DFS_ENTRY_NODE(dir);
+    if (l->from == 0 &&
+        !dfs_lister_emit(l, 0, CONVERSION_TXT, DFS_ENTRY_MAKE(DFS_KIND_VOLUME_FILE, series, 0),
+                         FALSE))
+        return TRUE;
+    g_autoptr(DfsVolumePlan) p = plan_of(v, series);
+    guint nf = G_N_ELEMENTS(formats) - 1;
+    for (guint64 pos = MAX(l->from, 1); pos < 1 + (guint64)p->n_volumes * nf && !l->stopped;
+         pos++) {
+        guint k = (guint)((pos - 1) / nf), f = (guint)((pos - 1) % nf) + 1;
+        g_autofree char *name = g_strconcat(p->volumes[k].stem, formats[f].ext, NULL);
+        dfs_lister_emit(l, pos, name,
+                        DFS_ENTRY_MAKE(DFS_KIND_VOLUME_FILE, series, (k + 1) << FORMAT_BITS | f),
+                        FALSE);
+    }
+    return TRUE;
+}
+
+static gboolean has_instances(const DfsView *v, guint node)
+{
+    return dfs_index_first_instance(v->idx, node) != DFS_NO_INDEX;
+}
+
+const DfsKind dfs_kind_volume_dir = {
+    .flags = DFS_KIND_DIR | DFS_KIND_MOUNT_TIME,
+    .lookup = volume_dir_lookup,
+    .list = volume_dir_list,
+    .name = "volume",
+    .levels = DFS_LEVEL_MASK(DFS_LEVEL_SERIES),
+    .shown = has_instances,
+};
+
+/* --- its files ------------------------------------------------------------------ */
+
+static const char *type_name(guint datatype)
+{
+    switch (datatype) {
+    case DFS_NIFTI_UINT8: return "uint8";
+    case DFS_NIFTI_INT8: return "int8";
+    case DFS_NIFTI_INT16: return "int16";
+    case DFS_NIFTI_UINT16: return "uint16";
+    case DFS_NIFTI_INT32: return "int32";
+    case DFS_NIFTI_UINT32: return "uint32";
+    case DFS_NIFTI_FLOAT32: return "float32";
+    case DFS_NIFTI_FLOAT64: return "float64";
+    case DFS_NIFTI_RGB24: return "rgb24";
+    default: return "?";
+    }
+}
+
+static void write_conversion(const DfsView *v, const DfsVolumePlan *p, GString *out)
+{
+    g_string_append_printf(out, "%u image(s), %u volume(s)\n", p->n_slices, p->n_volumes);
+    for (guint k = 0; k < p->n_volumes; k++) {
+        const DfsVolume *vol = &p->volumes[k];
+        g_string_append_printf(out, "\n%s: %u x %u x %u x %u, %s, voxels %g x %g x %g mm, "
+                                    "TR %g s, scl_slope %g, scl_inter %g\n",
+                               vol->stem, vol->dim[0], vol->dim[1], vol->dim[2], vol->dim[3],
+                               type_name(vol->datatype), vol->pixdim[0], vol->pixdim[1],
+                               vol->pixdim[2], vol->pixdim[3], vol->slope, vol->inter);
+        for (guint w = 0; w < vol->warnings->len; w++)
+            g_string_append_printf(out, "  warning: %s\n", (char *)vol->warnings->pdata[w]);
+        guint nz = vol->n_in[2];
+        for (guint i = 0; i < vol->n_order; i++) {
+            const DfsSlice *s = &p->slices[vol->order[i]];
+            g_string_append_printf(out, "  volume %u slice %u: %s\n", i / nz + 1, i % nz + 1,
+                                   dfs_index_relpath(v->idx, s->node));
+        }
+    }
+    if (p->notes->len)
+        g_string_append_c(out, '\n');
+    for (guint k = 0; k < p->notes->len; k++)
+        g_string_append_printf(out, "%s\n", (char *)p->notes->pdata[k]);
+}
+
+/* The size of file entry e in *size and, where out is given, bytes
+ * [offset, offset + length) of it appended to out. */
+static gboolean file_access(const DfsView *v, DfsEntry e, guint64 offset, gsize length,
+                            GString *out, guint64 *size, GError **error)
+{
+    g_autoptr(DfsVolumePlan) p = plan_of(v, DFS_ENTRY_NODE(e));
+    const DfsVolume *vol;
+    const Format *fmt;
+    if (!volume_of(p, e, &vol, &fmt))
+        return dfs_view_not_found(error, "volume file");
+    if (vol == NULL) { /* conversion.txt: small, made whole */
+        GString *all = g_string_new(NULL);
+        write_conversion(v, p, all);
+        *size = all->len;
+        if (out != NULL && offset < all->len)
+            g_string_append_len(out, all->str + offset, (gssize)MIN(length, all->len - offset));
+        g_string_free(all, TRUE);
+        return TRUE;
+    }
+    *size = fmt->size(vol);
+    if (out == NULL || offset >= *size)
+        return TRUE;
+    return fmt->read(v, p, vol, offset, (gsize)MIN((guint64)length, *size - offset), out, error);
+}
+
+static gboolean file_size(const DfsView *v, DfsEntry e, guint64 *size, GError **error)
+{
+    return file_access(v, e, 0, 0, NULL, size, error);
+}
+
+static gboolean file_read(const DfsView *v, DfsEntry e, guint64 offset, gsize length,
+                          GString *out, GError **error)
+{
+    guint64 size;
+    return file_access(v, e, offset, length, out, &size, error);
+}
+
+/* A frame that fails to decode is noted (errors.tsv) under its own file,
+ * as frames/NNNN.raw; the volume's read fails with it. */
+const DfsKind dfs_kind_volume_file = {
+    .size = file_size,
+    .read = file_read,
+};

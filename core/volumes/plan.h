@@ -1,0 +1,92 @@
+/* dicomfs core: a series as volumes, by the rules of dcm2niix (Debian 12's
+ * 1.0.20220720 is the reference; README, "Volumes", lists the rules and
+ * every known difference).
+ *
+ * A plan takes the images of one series (slice.h), drops exact duplicates,
+ * splits them into volumes where dcm2niix does (echo, orientation, image
+ * type, shape, TR, flip angle, SeriesInstanceUID), orders each volume's
+ * slices along the normal of their orientation (4D where positions repeat),
+ * and fixes everything a volume file needs without reading a pixel: shape,
+ * voxel size, data type and scaling, the affine, the file's name.  The
+ * voxels are then read by range (dfs_volume_read_voxels), each request
+ * fetching only the frames it touches.
+ *
+ * Costs: a plan is O(n log n) in the series' images, nothing else. */
+#pragma once
+
+#include <glib.h>
+
+#include "volumes/slice.h"
+
+G_BEGIN_DECLS
+
+/* NIfTI data type codes. */
+enum {
+    DFS_NIFTI_UINT8 = 2,
+    DFS_NIFTI_INT16 = 4,
+    DFS_NIFTI_INT32 = 8,
+    DFS_NIFTI_FLOAT32 = 16,
+    DFS_NIFTI_FLOAT64 = 64,
+    DFS_NIFTI_RGB24 = 128,
+    DFS_NIFTI_INT8 = 256,
+    DFS_NIFTI_UINT16 = 512,
+    DFS_NIFTI_UINT32 = 768,
+};
+
+typedef struct {
+    char *stem;              /* dcm2niix's -f %p_%s name, with its postfixes */
+    guint dim[4];            /* x y z t */
+    double pixdim[4];        /* mm mm mm s */
+    double qfac;             /* pixdim[0]: 1 or -1 */
+    guint datatype, bitpix;
+    double slope, inter;     /* scl_slope, scl_inter */
+    double sform[3][4];      /* RAS mm of voxel (i j k): exact, with any shear */
+    double qform[3][4];      /* the same without shear (what a quaternion holds) */
+    double quatern[3];       /* b c d of qform */
+    char descrip[80];
+    gboolean to_float;       /* scaling varies: each slice's applied, float32 written */
+    gboolean tilted;         /* the slices are sheared (gantry tilt) */
+    /* The stacked grid: columns, rows (bottom row first), slices in order
+     * along the normal.  Output axis a runs along stacked axis perm[a],
+     * backwards where flip[a] (3D acquisitions turned to the nearest RAS). */
+    guint n_in[3];
+    guint perm[3];
+    gboolean flip[3];
+    guint *order;            /* slice k of volume t: plan image order[t * n_in[2] + k] */
+    guint n_order;
+    guint64 voxel_bytes;     /* dim product x bitpix / 8 */
+    GPtrArray *warnings;     /* strings: what a user should know of this volume */
+} DfsVolume;
+
+typedef struct {
+    DfsSlice *slices;        /* the images given, in the order given */
+    guint n_slices;
+    DfsVolume *volumes;
+    guint n_volumes;
+    GPtrArray *notes;        /* strings: images dropped or not converted, and why */
+    guint64 tag;             /* the caller's: what the plan was made from */
+    gint refs;
+} DfsVolumePlan;
+
+/* A plan of the n images in slices (taken: the plan owns and clears them).
+ * Never fails: what cannot be converted is a note. */
+DfsVolumePlan *dfs_volume_plan_new(DfsSlice *slices, guint n);
+DfsVolumePlan *dfs_volume_plan_ref(DfsVolumePlan *p);
+void dfs_volume_plan_unref(DfsVolumePlan *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfsVolumePlan, dfs_volume_plan_unref)
+
+/* Bytes the plan holds, for a cache's budget. */
+gsize dfs_volume_plan_memory(const DfsVolumePlan *p);
+
+/* The decoded frame of plan image `slice` (stored values, rows x columns x
+ * samples, little endian), with a reference for the caller; NULL with an
+ * error. */
+typedef GBytes *(*DfsFrameFetch)(gpointer user, guint slice, GError **error);
+
+/* Append bytes [offset, offset + length) of vol's voxels (fewer at the
+ * end) to out, fetching only the frames those bytes come from. */
+gboolean dfs_volume_read_voxels(const DfsVolumePlan *p, const DfsVolume *vol, guint64 offset,
+                                gsize length, DfsFrameFetch fetch, gpointer user, GString *out,
+                                GError **error);
+
+G_END_DECLS

@@ -1,0 +1,144 @@
+/* dicomfs core: the facts of one image for the volumes.  See slice.h. */
+#include "volumes/slice.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "dicom/tags.h"
+
+static double get_double(const DfsDataset *ds, guint32 tag, guint n, double fallback)
+{
+    double v;
+    return dfs_dataset_get_double(ds, DFS_ROOT, tag, n, &v) && isfinite(v) ? v : fallback;
+}
+
+static gint64 get_int(const DfsDataset *ds, guint32 tag, gint64 fallback)
+{
+    gint64 v;
+    return dfs_dataset_get_int(ds, DFS_ROOT, tag, 0, &v) ? v : fallback;
+}
+
+static char *get_string(const DfsDataset *ds, guint32 tag)
+{
+    char *s = dfs_dataset_get_string(ds, DFS_ROOT, tag);
+    return s ? s : g_strdup("");
+}
+
+/* A DICOM TM value (HHMMSS.FFFFFF, or the old HH:MM:SS) in seconds, and as
+ * the number HHMMSS.FFFFFF; FALSE if absent or not a time. */
+static gboolean parse_time(const char *tm, double *seconds, double *hhmmss)
+{
+    char digits[32];
+    guint n = 0;
+    const char *p = tm;
+    for (; *p && n < sizeof digits - 1; p++)
+        if (*p != ':')
+            digits[n++] = *p;
+    digits[n] = '\0';
+    guint whole = 0;
+    while (whole < n && g_ascii_isdigit(digits[whole]))
+        whole++;
+    if (whole < 2 || whole > 6 || whole % 2 != 0)
+        return FALSE;
+    char *end;
+    double v = g_ascii_strtod(digits, &end);
+    if (end == digits || *end != '\0' || !isfinite(v))
+        return FALSE;
+    /* Missing minutes and seconds are zero. */
+    double scale = whole == 2 ? 10000 : whole == 4 ? 100 : 1;
+    v *= scale;
+    double h = floor(v / 10000), m = floor(fmod(v, 10000) / 100), s = fmod(v, 100);
+    *seconds = h * 3600 + m * 60 + s;
+    *hhmmss = v;
+    return TRUE;
+}
+
+gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice *out,
+                        GError **error)
+{
+    memset(out, 0, sizeof *out);
+    if (!dfs_image_describe(ds, &out->image, error))
+        return FALSE;
+    if (frame >= out->image.frames) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "no frame %u", frame + 1);
+        return FALSE;
+    }
+    out->node = node;
+    out->frame = frame;
+    out->rows = out->image.rows;
+    out->columns = out->image.columns;
+    out->samples = out->image.samples;
+    out->bits_allocated = out->image.bits_allocated;
+    out->bits_stored = out->image.bits_stored;
+    out->is_signed = out->image.is_signed;
+    out->is_float = out->image.is_float;
+
+    gboolean geometry = TRUE;
+    for (guint k = 0; k < 3; k++)
+        geometry &= dfs_dataset_get_double(ds, DFS_ROOT, DFS_TAG_IMAGE_POSITION_PATIENT, k,
+                                           &out->ipp[k]) && isfinite(out->ipp[k]);
+    for (guint k = 0; k < 6; k++)
+        geometry &= dfs_dataset_get_double(ds, DFS_ROOT, DFS_TAG_IMAGE_ORIENTATION_PATIENT, k,
+                                           &out->iop[k]) && isfinite(out->iop[k]);
+    for (guint k = 0; k < 2; k++)
+        geometry &= dfs_dataset_get_double(ds, DFS_ROOT, DFS_TAG_PIXEL_SPACING, k,
+                                           &out->spacing[k]) &&
+                    isfinite(out->spacing[k]) && out->spacing[k] > 0;
+    out->has_geometry = geometry;
+    out->thickness = get_double(ds, DFS_TAG_SLICE_THICKNESS, 0, 0);
+    out->slope = get_double(ds, DFS_TAG_RESCALE_SLOPE, 0, 1);
+    out->intercept = get_double(ds, DFS_TAG_RESCALE_INTERCEPT, 0, 0);
+    if (out->slope == 0)
+        out->slope = 1; /* as the converters read a zero slope */
+    out->echo_time = get_double(ds, DFS_TAG_ECHO_TIME, 0, 0);
+    out->tr = get_double(ds, DFS_TAG_REPETITION_TIME, 0, 0);
+    out->flip = get_double(ds, DFS_TAG_FLIP_ANGLE, 0, 0);
+    out->echo_number = get_int(ds, DFS_TAG_ECHO_NUMBERS, 0);
+    out->series_number = get_int(ds, DFS_TAG_SERIES_NUMBER, 0);
+    out->instance_number = get_int(ds, DFS_TAG_INSTANCE_NUMBER, 0);
+
+    g_autofree char *tm = get_string(ds, DFS_TAG_ACQUISITION_TIME);
+    if (!parse_time(g_strstrip(tm), &out->acq_time, &out->acq_time_hhmmss)) {
+        out->acq_time = -1;
+        out->acq_time_hhmmss = 0;
+    }
+
+    out->image_type = get_string(ds, DFS_TAG_IMAGE_TYPE);
+    g_auto(GStrv) types = g_strsplit(out->image_type, "\\", -1);
+    for (guint k = 2; types[0] && types[1] && types[k]; k++) {
+        const char *t = g_strstrip(types[k]);
+        out->phase |= g_str_equal(t, "P") || g_str_equal(t, "PHASE");
+        out->real |= g_str_equal(t, "R") || g_str_equal(t, "REAL");
+        out->imaginary |= g_str_equal(t, "I") || g_str_equal(t, "IMAGINARY");
+    }
+    g_autofree char *acq_type = get_string(ds, DFS_TAG_MR_ACQUISITION_TYPE);
+    out->mr3d = g_str_equal(g_strstrip(acq_type), "3D");
+    out->modality = get_string(ds, DFS_TAG_MODALITY);
+    out->protocol = get_string(ds, DFS_TAG_PROTOCOL_NAME);
+    out->description = get_string(ds, DFS_TAG_SERIES_DESCRIPTION);
+    out->series_uid = get_string(ds, DFS_TAG_SERIES_INSTANCE_UID);
+    out->sop_uid = get_string(ds, DFS_TAG_SOP_INSTANCE_UID);
+    out->manufacturer = get_string(ds, DFS_TAG_MANUFACTURER);
+    const char *ts = dfs_dataset_transfer_syntax(ds);
+    out->transfer_syntax = g_strdup(ts ? ts : "");
+    return TRUE;
+}
+
+void dfs_slice_clear(DfsSlice *s)
+{
+    g_free(s->modality);
+    g_free(s->protocol);
+    g_free(s->description);
+    g_free(s->series_uid);
+    g_free(s->sop_uid);
+    g_free(s->manufacturer);
+    g_free(s->image_type);
+    g_free(s->transfer_syntax);
+    memset(s, 0, sizeof *s);
+}
+
+guint dfs_slice_sample_bytes(const DfsSlice *s)
+{
+    return dfs_image_sample_bytes(&s->image);
+}

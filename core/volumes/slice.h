@@ -1,0 +1,44 @@
+/* dicomfs core: what a volume needs of one image (an instance, or one
+ * frame of it): its shape, sample type, geometry, scaling and the
+ * attributes that split a series into volumes, read from the header alone
+ * (no pixel byte is read). */
+#pragma once
+
+#include <glib.h>
+
+#include "dicom/dataset.h"
+#include "pixels/image.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    guint node, frame; /* the instance (an index node of the caller's) and its frame */
+    DfsImage image;    /* shape and sample type, as decoded */
+    guint rows, columns, samples, bits_allocated, bits_stored; /* from image, for short */
+    gboolean is_signed, is_float;
+    gboolean has_geometry; /* ImagePositionPatient, ImageOrientationPatient, PixelSpacing */
+    double ipp[3], iop[6], spacing[2]; /* spacing: between rows, between columns */
+    double thickness;                  /* SliceThickness, 0 without */
+    double slope, intercept;           /* 1 and 0 without */
+    double echo_time, tr, flip;        /* ms, ms, degrees; 0 without */
+    double acq_time;                   /* AcquisitionTime in seconds since midnight, -1 without */
+    double acq_time_hhmmss;            /* the same as the number HHMMSS.FFFFFF, 0 without */
+    gint64 echo_number, series_number, instance_number;
+    gboolean phase, real, imaginary;   /* ImageType's third value, or its P/R/I flags */
+    gboolean mr3d;                     /* MRAcquisitionType 3D */
+    char *modality, *protocol, *description, *series_uid, *sop_uid, *manufacturer;
+    char *image_type;                  /* its values joined by '\' */
+    char *transfer_syntax;
+} DfsSlice;
+
+/* The facts of frame `frame` of dataset ds (header-only is enough) for the
+ * caller's node.  FALSE with an error where it has no usable image. */
+gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice *out,
+                        GError **error);
+
+void dfs_slice_clear(DfsSlice *s);
+
+/* Bytes of one sample as decoded (1, 2, 4 or 8). */
+guint dfs_slice_sample_bytes(const DfsSlice *s);
+
+G_END_DECLS

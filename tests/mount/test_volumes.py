@@ -1,0 +1,212 @@
+#!/usr/bin/python3
+"""Each series as the NIfTI volume dcm2niix writes (issue 13), through a real
+mount, against dcm2niix (`-z n -b y -f %p_%s`, Debian 12's) and nibabel:
+
+- the series of scripts/make-series.py (axial with instance numbers against
+  position, sagittal 3D, CT with a gap, variable spacing, gantry tilt, 4D,
+  oblique, two echoes, slope and intercept, slope varying by slice,
+  unsigned 12-bit, coronal, a single slice);
+- `ls -l volume/` and stat decode nothing (the status file's "rendered
+  whole" counter stays), and a 4 KiB pread at the end of a 4D volume
+  decodes the one frame it touches;
+- volume/ holds the files dcm2niix writes, by name (its interpolated
+  _Eq_ and _Tilt_ copies are not made: nothing is resampled);
+- each .nii: voxel bytes equal to dcm2niix's, dim, datatype, bitpix,
+  pixdim 1-4, scl_slope/scl_inter equal, sform and qform within 1e-4 and
+  their codes equal; for the tilted series instead, every slice's first
+  voxel on its ImagePositionPatient (pydicom) within 1e-3 mm;
+- nifti_tool -check_hdr accepts every file; stat sizes equal bytes read;
+- conversion.txt lists the files in position order (pydicom) and warns of
+  the variable spacing and the tilt;
+- the bytes are the same after a remount (sha256).
+
+usage: test_volumes.py DICOMFS SOURCE_ROOT
+"""
+import glob
+import hashlib
+import os
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mountlib as ml  # noqa: E402
+
+WATCHDOG_SECONDS = 280
+
+
+def renders(m):
+    return int(m.status()["rendered whole"].split()[0])
+
+
+def read_all(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def series_dirs(mnt):
+    """sNN -> the series folder in the mount (its description names it)."""
+    out = {}
+    for d in glob.glob(os.path.join(mnt, "*", "*", "*")):
+        name = os.path.basename(d)
+        for word in name.split():
+            if len(word) == 3 and word.startswith("s") and word[1:].isdigit():
+                out[word] = d
+    return out
+
+
+def compare_nii(ref, ours, tilted):
+    import nibabel as nib
+    import numpy as np
+    problems = []
+    a, b = read_all(ref), read_all(ours)
+    if len(a) != len(b):
+        problems.append(f"size {len(b)}, dcm2niix {len(a)}")
+    if a[352:] != b[352:]:
+        problems.append("voxel bytes differ")
+    ra, rb = nib.load(ref), nib.load(ours)
+    ha, hb = ra.header, rb.header
+    for k in ("dim", "datatype", "bitpix", "qform_code", "sform_code"):
+        if not np.array_equal(ha[k], hb[k]):
+            problems.append(f"{k} {hb[k]}, dcm2niix {ha[k]}")
+    if not np.allclose(ha["pixdim"][1:5], hb["pixdim"][1:5], atol=1e-5, rtol=0):
+        problems.append(f"pixdim {hb['pixdim'][1:5]}, dcm2niix {ha['pixdim'][1:5]}")
+    if (ra.dataobj.slope, ra.dataobj.inter) != (rb.dataobj.slope, rb.dataobj.inter):
+        problems.append(f"scaling {(rb.dataobj.slope, rb.dataobj.inter)}, "
+                        f"dcm2niix {(ra.dataobj.slope, ra.dataobj.inter)}")
+    if not tilted:
+        for what, fa, fb in (("sform", ra.get_sform(), rb.get_sform()),
+                             ("qform", ra.get_qform(), rb.get_qform())):
+            if not np.allclose(fa, fb, atol=1e-4, rtol=0):
+                problems.append(f"{what} {fb.tolist()}, dcm2niix {fa.tolist()}")
+    return problems
+
+
+def check_tilt(nii, files):
+    """Slice k's voxel (0, top row) lands on the ImagePositionPatient of the
+    k-th file along the normal."""
+    import nibabel as nib
+    import numpy as np
+    import pydicom
+    img = nib.load(nii)
+    dss = [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
+    iop = np.array(dss[0].ImageOrientationPatient, float)
+    normal = np.cross(iop[:3], iop[3:])
+    dss.sort(key=lambda d: float(np.dot(normal, np.array(d.ImagePositionPatient, float))))
+    rows = int(dss[0].Rows)
+    problems = []
+    for k, d in enumerate(dss):
+        ras = img.affine @ np.array([0, rows - 1, k, 1.0])  # j runs bottom up
+        lps = np.array([-ras[0], -ras[1], ras[2]])
+        off = float(np.linalg.norm(lps - np.array(d.ImagePositionPatient, float)))
+        if off > 1e-3:
+            problems.append(f"slice {k}: {off:.4f} mm off its ImagePositionPatient")
+    return problems
+
+
+def run_checks(report, exe, root, tmp):
+    src, ref = os.path.join(tmp, "src"), os.path.join(tmp, "ref")
+    subprocess.run(["/usr/bin/python3", os.path.join(root, "scripts", "make-series.py"), src],
+                   check=True, timeout=ml.scaled(120))
+    series = sorted(os.listdir(src))
+    for s in series:
+        os.makedirs(os.path.join(ref, s))
+        subprocess.run(["dcm2niix", "-z", "n", "-b", "y", "-f", "%p_%s", "-o",
+                        os.path.join(ref, s), os.path.join(src, s)],
+                       check=True, capture_output=True, timeout=ml.scaled(60))
+    mnt = os.path.join(tmp, "mnt")
+    m = ml.Mount(exe, src, mnt, args=["-o", f"index={tmp}/index.sqlite"])
+    m.start()
+    hashes = {}
+    try:
+        dirs = series_dirs(mnt)
+        report.check("every generated series has a folder", [s for s in series if s not in dirs])
+        # Sizes and listings decode nothing.
+        before = renders(m)
+        sizes = {}
+        for s in series:
+            vol = os.path.join(dirs[s], "volume")
+            for name in os.listdir(vol):
+                sizes[(s, name)] = os.stat(os.path.join(vol, name)).st_size
+        report.check("ls -l of every volume/ decodes no frame (rendered whole stays)",
+                     renders(m) == before, f"{len(sizes)} files")
+        # A 4 KiB pread at the end of the 4D volume decodes one frame.
+        bold = os.path.join(dirs["s06"], "volume", "bold_6.nii")
+        before = renders(m)
+        fd = os.open(bold, os.O_RDONLY)
+        try:
+            tail = os.pread(fd, 4096, sizes[("s06", "bold_6.nii")] - 4096)
+        finally:
+            os.close(fd)
+        report.check("a 4 KiB pread at the end of a 24-frame 4D volume decodes 1 frame",
+                     [] if renders(m) - before == 1 and len(tail) == 4096 else
+                     [f"{renders(m) - before} frames decoded, {len(tail)} bytes"])
+        # The files dcm2niix writes, by name.
+        for s in series:
+            want = sorted(os.path.basename(f) for f in glob.glob(os.path.join(ref, s, "*.nii"))
+                          if "_Eq_" not in f and "_Tilt_" not in f)
+            have = sorted(n for n in os.listdir(os.path.join(dirs[s], "volume"))
+                          if n.endswith(".nii"))
+            problems = [] if want == have else [f"ours {have}, dcm2niix {want}"]
+            for name in sorted(set(want) & set(have)):
+                ours = os.path.join(dirs[s], "volume", name)
+                problems += [f"{name}: {p}" for p in
+                             compare_nii(os.path.join(ref, s, name), ours, s == "s05")]
+                if s == "s05":
+                    problems += [f"{name}: {p}" for p in
+                                 check_tilt(ours, sorted(glob.glob(os.path.join(src, s, "*"))))]
+                data = read_all(ours)
+                hashes[(s, name)] = hashlib.sha256(data).hexdigest()
+                if len(data) != sizes[(s, name)]:
+                    problems.append(f"{name}: stat {sizes[(s, name)]}, read {len(data)}")
+                chk = subprocess.run(["nifti_tool", "-check_hdr", "-infiles", ours],
+                                     capture_output=True, text=True, timeout=ml.scaled(60))
+                if chk.returncode != 0 or "INVALID" in chk.stdout + chk.stderr:
+                    problems.append(f"{name}: nifti_tool -check_hdr: {chk.stdout}{chk.stderr}")
+            report.check(f"{s}: volume/ as dcm2niix writes it ({', '.join(have)})", problems)
+        # conversion.txt: sizes, order, warnings.
+        problems = []
+        for s in series:
+            path = os.path.join(dirs[s], "volume", "conversion.txt")
+            text = read_all(path)
+            if len(text) != sizes[(s, "conversion.txt")]:
+                problems.append(f"{s}: stat {sizes[(s, 'conversion.txt')]}, read {len(text)}")
+        report.check("conversion.txt: stat sizes equal bytes read", problems)
+        order = [line.split(": ", 1)[1] for line in
+                 read_all(os.path.join(dirs["s01"], "volume", "conversion.txt")).decode().splitlines()
+                 if line.startswith("  volume ")]
+        import numpy as np
+        import pydicom
+        files = sorted(glob.glob(os.path.join(src, "s01", "*")))
+        pos = {os.path.relpath(f, src): float(np.dot([0, 0, 1], pydicom.dcmread(
+            f, stop_before_pixels=True).ImagePositionPatient)) for f in files}
+        report.check("conversion.txt lists s01's files in position order (pydicom), not "
+                     "instance order", order == sorted(pos, key=pos.get),
+                     f"{len(order)} files")
+        for s, words in (("s04", "Interslice distance varies"), ("s05", "Gantry tilt")):
+            text = read_all(os.path.join(dirs[s], "volume", "conversion.txt")).decode()
+            report.check(f"conversion.txt of {s} warns: {words}", words in text)
+    finally:
+        report.check("unmount", m.unmount())
+    # The same bytes from another mount (the persistent index kept).
+    m = ml.Mount(exe, src, mnt, args=["-o", f"index={tmp}/index.sqlite"])
+    m.start()
+    try:
+        dirs = series_dirs(mnt)
+        changed = [f"{s}/{n}" for (s, n), h in sorted(hashes.items())
+                   if hashlib.sha256(read_all(os.path.join(dirs[s], "volume", n))).hexdigest() != h]
+        report.check("every .nii has the same sha256 after a remount", changed,
+                     f"{len(hashes)} files")
+    finally:
+        report.check("unmount (second mount)", m.unmount())
+
+
+def main():
+    exe, root = (os.path.abspath(a) for a in (sys.argv + ["", ""])[1:3])
+    return ml.run_test(__doc__, 3, "dicomfs-volumes-test.", WATCHDOG_SECONDS,
+                       lambda report, tmp: run_checks(report, exe, root, tmp),
+                       needs=("pydicom", "nibabel"), tools=("dcm2niix", "nifti_tool"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
