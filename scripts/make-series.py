@@ -17,6 +17,8 @@ for volume t), so that slice order can be seen in the voxels.
   s11  MR 2D, unsigned 16-bit with 12 bits stored (written as INT16)
   s12  coronal MR 2D, 8 slices
   s13  a single 2D CT slice
+  s14  MR 2D, unsigned 16-bit using all 16 bits (UINT16; Analyze has none)
+  s15  axial MR 3D (turned to the nearest RAS: x reversed)
 
 usage: make-series.py OUTDIR [SERIES...]  (all when none are named)
 """
@@ -84,7 +86,13 @@ def write_series(out, name, number, kind, slices, protocol=None, mr3d=False, **c
         if "tilt" in common:
             ds.GantryDetectorTilt = common["tilt"]
         px = ds.pixel_array.astype(np.int32) + s.get("add", 100 * n)
-        if common.get("unsigned12"):
+        if common.get("unsigned16"):
+            px = (px - px.min()) * 16 + 30000
+            ds.PixelRepresentation = 0
+            ds.BitsStored = 16
+            ds.HighBit = 15
+            ds.PixelData = np.clip(px, 0, 65535).astype(np.uint16).tobytes()
+        elif common.get("unsigned12"):
             px = np.clip(px - px.min(), 0, 4095)
             ds.PixelRepresentation = 0
             ds.BitsStored = 12
@@ -163,6 +171,12 @@ def make(out, which):
     if "s12" in which:
         sl = stack(8, [-30, 20, -30], [1, 0, 0, 0, 0, -1], 2.0)
         write_series(out, "s12", 12, "MR", sl, protocol="cor")
+    if "s14" in which:
+        sl = stack(5, [-10, -10, 0], AXIAL, 3.0)
+        write_series(out, "s14", 14, "MR", sl, protocol="u16", unsigned16=True)
+    if "s15" in which:
+        sl = stack(7, [-10, -10, 0], AXIAL, 1.0)
+        write_series(out, "s15", 15, "MR", sl, protocol="ax 3D", mr3d=True)
     if "s13" in which:
         sl = stack(1, [-158.1, -179.0, -75.7], AXIAL, 5.0)
         write_series(out, "s13", 13, "CT", sl, protocol="single")
@@ -171,5 +185,5 @@ def make(out, which):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    names = sys.argv[2:] or [f"s{k:02d}" for k in range(1, 14)]
+    names = sys.argv[2:] or [f"s{k:02d}" for k in range(1, 16)]
     make(sys.argv[1], set(names))

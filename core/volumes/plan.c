@@ -413,6 +413,7 @@ static gboolean build_volume(DfsVolumePlan *p, DfsVolume *v, guint *idx, guint n
                    s0->acq_time_hhmmss);
     else
         g_snprintf(v->descrip, sizeof v->descrip, "Time=%.3f", s0->acq_time_hhmmss);
+    g_strlcpy(v->aux_file, s0->comments, sizeof v->aux_file);
     v->voxel_bytes = (guint64)v->dim[0] * v->dim[1] * v->dim[2] * v->dim[3] * (v->bitpix / 8);
     return TRUE;
 }
@@ -622,14 +623,55 @@ static const guint8 *frame_of(Fetcher *f, guint slice, gsize need, GError **erro
     return g_bytes_get_data(b, NULL);
 }
 
+/* Bytes of one voxel of a NIfTI/Analyze data type. */
+static guint type_bytes(guint datatype)
+{
+    switch (datatype) {
+    case DFS_NIFTI_UINT8: case DFS_NIFTI_INT8: return 1;
+    case DFS_NIFTI_INT16: case DFS_NIFTI_UINT16: return 2;
+    case DFS_NIFTI_RGB24: return 3;
+    case DFS_NIFTI_FLOAT64: return 8;
+    default: return 4;
+    }
+}
+
+/* value as one voxel of datatype (an integer type holds it exactly: the
+ * callers widen, never narrow). */
+static void put_value(double value, guint datatype, guint8 *out)
+{
+    switch (datatype) {
+    case DFS_NIFTI_INT16: { gint16 x = (gint16)value; memcpy(out, &x, 2); break; }
+    case DFS_NIFTI_INT32: { gint32 x = (gint32)value; memcpy(out, &x, 4); break; }
+    case DFS_NIFTI_FLOAT32: { float x = (float)value; memcpy(out, &x, 4); break; }
+    case DFS_NIFTI_FLOAT64: memcpy(out, &value, 8); break;
+    default: out[0] = (guint8)value; break;
+    }
+}
+
+guint64 dfs_volume_bytes_as(const DfsVolume *v, guint datatype)
+{
+    return (guint64)v->dim[0] * v->dim[1] * v->dim[2] * v->dim[3] * type_bytes(datatype);
+}
+
 gboolean dfs_volume_read_voxels(const DfsVolumePlan *p, const DfsVolume *v, guint64 offset,
                                 gsize length, DfsFrameFetch fetch, gpointer user, GString *out,
                                 GError **error)
 {
-    if (offset >= v->voxel_bytes || length == 0)
+    return dfs_volume_read_voxels_as(p, v, v->datatype, offset, length, fetch, user, out, error);
+}
+
+gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *v, guint datatype,
+                                   guint64 offset, gsize length, DfsFrameFetch fetch,
+                                   gpointer user, GString *out, GError **error)
+{
+    guint64 total = dfs_volume_bytes_as(v, datatype);
+    if (offset >= total || length == 0)
         return TRUE;
-    length = (gsize)MIN((guint64)length, v->voxel_bytes - offset);
-    guint vb = v->bitpix / 8;
+    length = (gsize)MIN((guint64)length, total - offset);
+    guint vb = type_bytes(datatype);
+    /* Stored bytes as they are, or each value converted (scaled when the
+     * volume's scaling varies by slice). */
+    gboolean convert = v->to_float || datatype != v->datatype;
     const DfsSlice *s0 = &p->slices[v->order[0]];
     guint sb = dfs_slice_sample_bytes(s0), in_vb = sb * s0->samples;
     gsize frame_bytes = (gsize)s0->rows * s0->columns * in_vb;
@@ -660,7 +702,7 @@ gboolean dfs_volume_read_voxels(const DfsVolumePlan *p, const DfsVolume *v, guin
         }
         gsize row = s0->rows - 1 - in[1];
         /* Whole runs along x where the stacked row runs the same way. */
-        if (v->perm[0] == 0 && !v->flip[0] && !v->to_float && o[0] == 0 &&
+        if (v->perm[0] == 0 && !v->flip[0] && !convert && o[0] == 0 &&
             (i != first || skip == 0) && (i + v->dim[0]) * vb <= offset + length) {
             g_string_append_len(out, (const char *)frame + row * s0->columns * in_vb,
                                 (gssize)(v->dim[0] * in_vb));
@@ -668,11 +710,12 @@ gboolean dfs_volume_read_voxels(const DfsVolumePlan *p, const DfsVolume *v, guin
             continue;
         }
         const guint8 *src = frame + (row * s0->columns + in[0]) * in_vb;
-        if (v->to_float) {
-            float x = (float)(sample_value(src, s) * s->slope + s->intercept);
-            memcpy(voxel, &x, 4);
-        } else
+        if (!convert)
             memcpy(voxel, src, vb);
+        else if (v->to_float)
+            put_value(sample_value(src, s) * s->slope + s->intercept, datatype, voxel);
+        else
+            put_value(sample_value(src, s), datatype, voxel);
         gsize from = i == first ? skip : 0;
         gsize to = i == last ? (gsize)(offset + length - i * vb) : vb;
         g_string_append_len(out, (const char *)voxel + from, (gssize)(to - from));

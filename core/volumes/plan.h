@@ -44,6 +44,7 @@ typedef struct {
     double qform[3][4];      /* the same without shear (what a quaternion holds) */
     double quatern[3];       /* b c d of qform */
     char descrip[80];
+    char aux_file[24];       /* ImageComments, as dcm2niix puts it there */
     gboolean to_float;       /* scaling varies: each slice's applied, float32 written */
     gboolean tilted;         /* the slices are sheared (gantry tilt) */
     /* The stacked grid: columns, rows (bottom row first), slices in order
@@ -88,5 +89,13 @@ typedef GBytes *(*DfsFrameFetch)(gpointer user, guint slice, GError **error);
 gboolean dfs_volume_read_voxels(const DfsVolumePlan *p, const DfsVolume *vol, guint64 offset,
                                 gsize length, DfsFrameFetch fetch, gpointer user, GString *out,
                                 GError **error);
+
+/* The same, each voxel converted to another data type (one that holds
+ * every value of the volume's: Analyze has no UINT16, say), and the bytes
+ * of the voxels so. */
+gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *vol, guint datatype,
+                                   guint64 offset, gsize length, DfsFrameFetch fetch,
+                                   gpointer user, GString *out, GError **error);
+guint64 dfs_volume_bytes_as(const DfsVolume *vol, guint datatype);
 
 G_END_DECLS

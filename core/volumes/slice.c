@@ -120,6 +120,7 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
     out->series_uid = get_string(ds, DFS_TAG_SERIES_INSTANCE_UID);
     out->sop_uid = get_string(ds, DFS_TAG_SOP_INSTANCE_UID);
     out->manufacturer = get_string(ds, DFS_TAG_MANUFACTURER);
+    out->comments = get_string(ds, DFS_TAG_IMAGE_COMMENTS);
     const char *ts = dfs_dataset_transfer_syntax(ds);
     out->transfer_syntax = g_strdup(ts ? ts : "");
     return TRUE;
@@ -134,6 +135,7 @@ void dfs_slice_clear(DfsSlice *s)
     g_free(s->sop_uid);
     g_free(s->manufacturer);
     g_free(s->image_type);
+    g_free(s->comments);
     g_free(s->transfer_syntax);
     memset(s, 0, sizeof *s);
 }

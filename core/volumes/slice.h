@@ -28,6 +28,7 @@ typedef struct {
     gboolean mr3d;                     /* MRAcquisitionType 3D */
     char *modality, *protocol, *description, *series_uid, *sop_uid, *manufacturer;
     char *image_type;                  /* its values joined by '\' */
+    char *comments;                    /* ImageComments */
     char *transfer_syntax;
 } DfsSlice;
 

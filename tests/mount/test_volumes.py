@@ -5,7 +5,9 @@ mount, against dcm2niix (`-z n -b y -f %p_%s`, Debian 12's) and nibabel:
 - the series of scripts/make-series.py (axial with instance numbers against
   position, sagittal 3D, CT with a gap, variable spacing, gantry tilt, 4D,
   oblique, two echoes, slope and intercept, slope varying by slice,
-  unsigned 12-bit, coronal, a single slice);
+  unsigned 12-bit, coronal, a single slice, unsigned 16-bit, axial 3D),
+  and copies of s01 and s03 transcoded to JPEG-LS, JPEG lossless, RLE and
+  JPEG 2000 by DCMTK and GDCM;
 - `ls -l volume/` and stat decode nothing (the status file's "rendered
   whole" counter stays), and a 4 KiB pread at the end of a 4D volume
   decodes the one frame it touches;
@@ -16,6 +18,9 @@ mount, against dcm2niix (`-z n -b y -f %p_%s`, Debian 12's) and nibabel:
   their codes equal; for the tilted series instead, every slice's first
   voxel on its ImagePositionPatient (pydicom) within 1e-3 mm;
 - nifti_tool -check_hdr accepts every file; stat sizes equal bytes read;
+- <stem>.hdr/.img/.mat (SPM2 Analyze) load in nibabel as the .nii does:
+  the same data and affine, the .img the .nii's voxels where Analyze has
+  the type (uint16 is written as int32), originator the origin voxel;
 - conversion.txt lists the files in position order (pydicom) and warns of
   the variable spacing and the tilt;
 - the bytes are the same after a remount (sha256).
@@ -44,14 +49,20 @@ def read_all(path):
         return f.read()
 
 
-def series_dirs(mnt):
-    """sNN -> the series folder in the mount (its description names it)."""
+def first_file(folder):
+    import pydicom
+    return pydicom.dcmread(os.path.join(folder, sorted(os.listdir(folder))[0]),
+                           stop_before_pixels=True)
+
+
+def series_dirs(mnt, numbers):
+    """Source folder -> its series folder in the mount; numbers: SeriesNumber
+    -> source folder."""
     out = {}
     for d in glob.glob(os.path.join(mnt, "*", "*", "*")):
-        name = os.path.basename(d)
-        for word in name.split():
-            if len(word) == 3 and word.startswith("s") and word[1:].isdigit():
-                out[word] = d
+        word = os.path.basename(d).split()[0]
+        if word.isdigit() and int(word) in numbers:
+            out[numbers[int(word)]] = d
     return out
 
 
@@ -60,13 +71,16 @@ def compare_nii(ref, ours, tilted):
     import numpy as np
     problems = []
     a, b = read_all(ref), read_all(ours)
+    if a[108:112] != b[108:112]:
+        problems.append("vox_offset differs")
     if len(a) != len(b):
         problems.append(f"size {len(b)}, dcm2niix {len(a)}")
     if a[352:] != b[352:]:
         problems.append("voxel bytes differ")
     ra, rb = nib.load(ref), nib.load(ours)
     ha, hb = ra.header, rb.header
-    for k in ("dim", "datatype", "bitpix", "qform_code", "sform_code"):
+    for k in ("dim", "datatype", "bitpix", "qform_code", "sform_code", "xyzt_units", "descrip",
+              "aux_file", "magic"):
         if not np.array_equal(ha[k], hb[k]):
             problems.append(f"{k} {hb[k]}, dcm2niix {ha[k]}")
     if not np.allclose(ha["pixdim"][1:5], hb["pixdim"][1:5], atol=1e-5, rtol=0):
@@ -79,6 +93,33 @@ def compare_nii(ref, ours, tilted):
                              ("qform", ra.get_qform(), rb.get_qform())):
             if not np.allclose(fa, fb, atol=1e-4, rtol=0):
                 problems.append(f"{what} {fb.tolist()}, dcm2niix {fa.tolist()}")
+    return problems
+
+
+def check_analyze(nii):
+    """<stem>.hdr/.img/.mat beside nii: nibabel reads them (SPM2 Analyze
+    with the .mat's affine) as the same image: data (scaled) equal, affine
+    within 1e-4; the .img holds the .nii's voxels where Analyze has their
+    type; originator is the 1-based voxel at world 0 (numpy)."""
+    import nibabel as nib
+    import numpy as np
+    stem = nii[:-4]
+    problems = []
+    a, b = nib.load(nii), nib.load(stem + ".hdr")
+    if type(b).__name__ != "Spm2AnalyzeImage":
+        problems.append(f".hdr loads as {type(b).__name__}")
+    if not np.allclose(a.affine, b.affine, atol=1e-4, rtol=0):
+        problems.append(f".hdr+.mat affine {b.affine.tolist()}, .nii {a.affine.tolist()}")
+    if a.shape != b.shape or not np.array_equal(a.get_fdata(), b.get_fdata()):
+        problems.append(".hdr/.img data differ from the .nii's")
+    img = read_all(stem + ".img")
+    if int(a.header["datatype"]) in (2, 4, 8, 16, 64, 128) and img != read_all(nii)[352:]:
+        problems.append(".img is not the .nii's voxels")
+    origin = np.linalg.inv(a.affine) @ np.array([0, 0, 0, 1.0])
+    want = np.clip(np.round(origin[:3] + 1), -32768, 32767).astype(int)
+    got = np.frombuffer(read_all(stem + ".hdr")[253:259], "<i2")
+    if not np.array_equal(want, got):
+        problems.append(f"originator {got.tolist()}, expected {want.tolist()}")
     return problems
 
 
@@ -104,22 +145,65 @@ def check_tilt(nii, files):
     return problems
 
 
+# Transcoded copies of s03 (CT) and s01 (MR): (folder, series number, protocol, command).
+CODECS = [
+    ("jpls", 21, "jpeg-ls", ["dcmcjpls", "--encode-lossless"]),
+    ("jpgl", 22, "jpeg lossless", ["dcmcjpeg", "--encode-lossless-sv1"]),
+    ("rle", 23, "rle", ["dcmcrle"]),
+    ("j2k", 24, "j2k", ["gdcmconv", "--j2k", "--lossless"]),
+]
+
+
+def make_transcoded(src):
+    """s03 and s01 again as new series (their own UIDs, numbers and
+    protocols), each file transcoded by DCMTK or GDCM; the folder names."""
+    import pydicom
+    from pydicom.uid import generate_uid
+    made = []
+    for base, offset in (("s03", 0), ("s01", 10)):
+        for tag, number, protocol, cmd in CODECS:
+            name = f"c{tag}{base[1:]}"
+            os.makedirs(os.path.join(src, name))
+            uid = generate_uid(entropy_srcs=[name])
+            for f in sorted(os.listdir(os.path.join(src, base))):
+                ds = pydicom.dcmread(os.path.join(src, base, f))
+                ds.SeriesInstanceUID = uid
+                ds.SOPInstanceUID = generate_uid(entropy_srcs=[name, f])
+                ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+                ds.SeriesNumber = number + offset
+                ds.ProtocolName = f"{protocol} {base}"
+                plain = os.path.join(src, name, "plain-" + f)
+                ds.save_as(plain)
+                out = os.path.join(src, name, f)
+                if cmd[0] == "gdcmconv":
+                    args = cmd + ["-i", plain, "-o", out]
+                else:
+                    args = cmd + [plain, out]
+                subprocess.run(args, check=True, capture_output=True, timeout=ml.scaled(60))
+                os.unlink(plain)
+            made.append(name)
+    return made
+
+
 def run_checks(report, exe, root, tmp):
     src, ref = os.path.join(tmp, "src"), os.path.join(tmp, "ref")
     subprocess.run(["/usr/bin/python3", os.path.join(root, "scripts", "make-series.py"), src],
                    check=True, timeout=ml.scaled(120))
+    transcoded = make_transcoded(src)
     series = sorted(os.listdir(src))
+    numbers = {int(first_file(os.path.join(src, s)).SeriesNumber): s for s in series}
     for s in series:
         os.makedirs(os.path.join(ref, s))
+        # (it exits 2 on a syntax it cannot decode: JPEG-LS here)
         subprocess.run(["dcm2niix", "-z", "n", "-b", "y", "-f", "%p_%s", "-o",
                         os.path.join(ref, s), os.path.join(src, s)],
-                       check=True, capture_output=True, timeout=ml.scaled(60))
+                       check=s not in transcoded, capture_output=True, timeout=ml.scaled(60))
     mnt = os.path.join(tmp, "mnt")
     m = ml.Mount(exe, src, mnt, args=["-o", f"index={tmp}/index.sqlite"])
     m.start()
     hashes = {}
     try:
-        dirs = series_dirs(mnt)
+        dirs = series_dirs(mnt, numbers)
         report.check("every generated series has a folder", [s for s in series if s not in dirs])
         # Sizes and listings decode nothing.
         before = renders(m)
@@ -141,20 +225,40 @@ def run_checks(report, exe, root, tmp):
         report.check("a 4 KiB pread at the end of a 24-frame 4D volume decodes 1 frame",
                      [] if renders(m) - before == 1 and len(tail) == 4096 else
                      [f"{renders(m) - before} frames decoded, {len(tail)} bytes"])
-        # The files dcm2niix writes, by name.
+        # The files dcm2niix writes, by name.  Where it cannot decode a
+        # transcoded copy (JPEG-LS: Debian's build has no CharLS), the
+        # name is its rule's and the voxels are those of the original.
         for s in series:
-            want = sorted(os.path.basename(f) for f in glob.glob(os.path.join(ref, s, "*.nii"))
-                          if "_Eq_" not in f and "_Tilt_" not in f)
-            have = sorted(n for n in os.listdir(os.path.join(dirs[s], "volume"))
-                          if n.endswith(".nii"))
+            refs = {os.path.basename(f): f for f in glob.glob(os.path.join(ref, s, "*.nii"))
+                    if "_Eq_" not in f and "_Tilt_" not in f}
+            note = ""
+            if not refs and s in transcoded:
+                base = "s" + s[-2:]
+                ds = first_file(os.path.join(src, s))
+                stem = "".join("_" if c in '\\/ <>:;"$*|?' else c for c in ds.ProtocolName)
+                refs = {f"{stem}_{ds.SeriesNumber}.nii": f
+                        for f in glob.glob(os.path.join(ref, base, "*.nii"))}
+                note = f"dcm2niix does not decode it: against {base}"
+            want = sorted(refs)
+            listed = sorted(os.listdir(os.path.join(dirs[s], "volume")))
+            have = [n for n in listed if n.endswith(".nii")]
             problems = [] if want == have else [f"ours {have}, dcm2niix {want}"]
+            expect = sorted(["conversion.txt"] + [n[:-4] + e for n in have
+                                                  for e in (".hdr", ".img", ".mat", ".nii")])
+            if listed != expect:
+                problems.append(f"volume/ lists {listed}, expected {expect}")
             for name in sorted(set(want) & set(have)):
                 ours = os.path.join(dirs[s], "volume", name)
                 problems += [f"{name}: {p}" for p in
-                             compare_nii(os.path.join(ref, s, name), ours, s == "s05")]
+                             compare_nii(refs[name], ours, s == "s05")]
                 if s == "s05":
                     problems += [f"{name}: {p}" for p in
                                  check_tilt(ours, sorted(glob.glob(os.path.join(src, s, "*"))))]
+                problems += [f"{name}: {p}" for p in check_analyze(ours)]
+                for ext in (".hdr", ".img", ".mat"):
+                    other = name[:-4] + ext
+                    if len(read_all(os.path.join(dirs[s], "volume", other))) != sizes[(s, other)]:
+                        problems.append(f"{other}: stat size is not the bytes read")
                 data = read_all(ours)
                 hashes[(s, name)] = hashlib.sha256(data).hexdigest()
                 if len(data) != sizes[(s, name)]:
@@ -163,7 +267,8 @@ def run_checks(report, exe, root, tmp):
                                      capture_output=True, text=True, timeout=ml.scaled(60))
                 if chk.returncode != 0 or "INVALID" in chk.stdout + chk.stderr:
                     problems.append(f"{name}: nifti_tool -check_hdr: {chk.stdout}{chk.stderr}")
-            report.check(f"{s}: volume/ as dcm2niix writes it ({', '.join(have)})", problems)
+            report.check(f"{s}: volume/ as dcm2niix writes it ({', '.join(have)})", problems,
+                         note)
         # conversion.txt: sizes, order, warnings.
         problems = []
         for s in series:
@@ -192,7 +297,7 @@ def run_checks(report, exe, root, tmp):
     m = ml.Mount(exe, src, mnt, args=["-o", f"index={tmp}/index.sqlite"])
     m.start()
     try:
-        dirs = series_dirs(mnt)
+        dirs = series_dirs(mnt, numbers)
         changed = [f"{s}/{n}" for (s, n), h in sorted(hashes.items())
                    if hashlib.sha256(read_all(os.path.join(dirs[s], "volume", n))).hexdigest() != h]
         report.check("every .nii has the same sha256 after a remount", changed,

@@ -1,7 +1,8 @@
 /* dicomfs core: a series' volume/: the series as the volumes dcm2niix
  * writes (volumes/plan.h), one file per volume and format, and
  * conversion.txt: the images used in slice order, and every warning or
- * refusal in words.
+ * refusal in words.  Formats: NIfTI-1 (.nii), Analyze 7.5 with SPM's
+ * affine (.hdr, .img, .mat).
  *
  * The plan is made from the series' headers (cached ones, read once) and
  * kept in the tree's plan cache: sizes and listings decode no pixel.  A
@@ -17,6 +18,7 @@
 #include "base/error.h"
 #include "tree/instance.h"
 #include "tree/tree-private.h"
+#include "volumes/analyze.h"
 #include "volumes/nifti.h"
 #include "volumes/plan.h"
 
@@ -45,26 +47,78 @@ static GBytes *fetch_frame(gpointer user, guint slice, GError **error)
     return dfs_view_rendered(c->v, DFS_ENTRY_MAKE(DFS_KIND_FRAME_RAW, s->node, s->frame), error);
 }
 
+/* Append [offset, offset + length) of bytes (a header) to out; what is
+ * left of the request in *offset and *length (offset then counts from the
+ * end of the bytes). */
+static void read_fixed(const guint8 *bytes, gsize n, guint64 *offset, gsize *length, GString *out)
+{
+    if (*offset < n) {
+        gsize k = (gsize)MIN((guint64)*length, n - *offset);
+        g_string_append_len(out, (const char *)bytes + *offset, (gssize)k);
+        *length -= k;
+        *offset = n;
+    }
+    *offset -= n;
+}
+
 static gboolean nii_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
                          guint64 offset, gsize length, GString *out, GError **error)
 {
-    if (offset < DFS_NIFTI_HEADER_BYTES) {
-        guint8 h[DFS_NIFTI_HEADER_BYTES];
-        dfs_nifti_header(vol, h);
-        gsize n = (gsize)MIN((guint64)length, DFS_NIFTI_HEADER_BYTES - offset);
-        g_string_append_len(out, (const char *)h + offset, (gssize)n);
-        offset += n;
-        length -= n;
-    }
-    if (length == 0)
-        return TRUE;
+    guint8 h[DFS_NIFTI_HEADER_BYTES];
+    dfs_nifti_header(vol, h);
+    read_fixed(h, sizeof h, &offset, &length, out);
     FetchCtx c = {v, p};
-    return dfs_volume_read_voxels(p, vol, offset - DFS_NIFTI_HEADER_BYTES, length, fetch_frame, &c,
-                                  out, error);
+    return length == 0 ||
+           dfs_volume_read_voxels(p, vol, offset, length, fetch_frame, &c, out, error);
 }
 
+static guint64 hdr_size(const DfsVolume *vol)
+{
+    return DFS_ANALYZE_HEADER_BYTES;
+}
+
+static gboolean hdr_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                         guint64 offset, gsize length, GString *out, GError **error)
+{
+    guint8 h[DFS_ANALYZE_HEADER_BYTES];
+    dfs_analyze_header(vol, h);
+    read_fixed(h, sizeof h, &offset, &length, out);
+    return TRUE;
+}
+
+static guint64 img_size(const DfsVolume *vol)
+{
+    return dfs_volume_bytes_as(vol, dfs_analyze_datatype(vol));
+}
+
+static gboolean img_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                         guint64 offset, gsize length, GString *out, GError **error)
+{
+    FetchCtx c = {v, p};
+    return dfs_volume_read_voxels_as(p, vol, dfs_analyze_datatype(vol), offset, length,
+                                     fetch_frame, &c, out, error);
+}
+
+static guint64 mat_size(const DfsVolume *vol)
+{
+    return DFS_SPM_MAT_BYTES;
+}
+
+static gboolean mat_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                         guint64 offset, gsize length, GString *out, GError **error)
+{
+    guint8 m[DFS_SPM_MAT_BYTES];
+    dfs_spm_mat(vol, m);
+    read_fixed(m, sizeof m, &offset, &length, out);
+    return TRUE;
+}
+
+/* In listing order (by name). */
 static const Format formats[] = {
     {NULL, NULL, NULL}, /* 0: conversion.txt */
+    {".hdr", hdr_size, hdr_read},
+    {".img", img_size, img_read},
+    {".mat", mat_size, mat_read},
     {".nii", dfs_nifti_size, nii_read},
 };
 
