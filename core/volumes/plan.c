@@ -432,7 +432,7 @@ static int by_first(gconstpointer a, gconstpointer b, gpointer user)
 }
 
 /* The postfixes of dcm2niix for what split the sets. */
-static char *postfix(const DfsVolumePlan *p, const Set *sets, guint n_sets, guint k)
+static char *postfix(DfsVolumePlan *p, const Set *sets, guint n_sets, guint k)
 {
     const DfsSlice *s = &p->slices[g_array_index(sets[k].idx, guint, 0)];
     gboolean echoes = FALSE, other = FALSE;
@@ -445,8 +445,10 @@ static char *postfix(const DfsVolumePlan *p, const Set *sets, guint n_sets, guin
             other = TRUE;
     }
     GString *out = g_string_new(NULL);
-    if (echoes)
+    if (echoes) {
         g_string_append_printf(out, "_e%" G_GINT64_FORMAT, s->echo_number);
+        p->volumes[p->n_volumes].multi_echo = TRUE;
+    }
     if (s->phase)
         g_string_append(out, "_ph");
     if (s->real)
@@ -682,6 +684,10 @@ gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *v, g
     gsize skip = (gsize)(offset - first * vb);
     guint8 voxel[8];
     guint nz = v->n_in[2];
+    /* Written in place: the room for every byte asked for, made once. */
+    gsize base = out->len;
+    g_string_set_size(out, base + length);
+    guint8 *dst = (guint8 *)out->str + base;
     for (guint64 i = first; i <= last && ok; i++) {
         guint64 rest = i;
         guint o[4];
@@ -704,8 +710,8 @@ gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *v, g
         /* Whole runs along x where the stacked row runs the same way. */
         if (v->perm[0] == 0 && !v->flip[0] && !convert && o[0] == 0 &&
             (i != first || skip == 0) && (i + v->dim[0]) * vb <= offset + length) {
-            g_string_append_len(out, (const char *)frame + row * s0->columns * in_vb,
-                                (gssize)(v->dim[0] * in_vb));
+            memcpy(dst, frame + row * s0->columns * in_vb, v->dim[0] * in_vb);
+            dst += v->dim[0] * in_vb;
             i += v->dim[0] - 1;
             continue;
         }
@@ -718,8 +724,11 @@ gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *v, g
             put_value(sample_value(src, s), datatype, voxel);
         gsize from = i == first ? skip : 0;
         gsize to = i == last ? (gsize)(offset + length - i * vb) : vb;
-        g_string_append_len(out, (const char *)voxel + from, (gssize)(to - from));
+        memcpy(dst, voxel + from, to - from);
+        dst += to - from;
     }
     g_hash_table_unref(f.frames);
+    if (!ok)
+        g_string_truncate(out, base);
     return ok;
 }

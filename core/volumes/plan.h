@@ -47,6 +47,7 @@ typedef struct {
     char aux_file[24];       /* ImageComments, as dcm2niix puts it there */
     gboolean to_float;       /* scaling varies: each slice's applied, float32 written */
     gboolean tilted;         /* the slices are sheared (gantry tilt) */
+    gboolean multi_echo;     /* one of the echoes of a series split by echo */
     /* The stacked grid: columns, rows (bottom row first), slices in order
      * along the normal.  Output axis a runs along stacked axis perm[a],
      * backwards where flip[a] (3D acquisitions turned to the nearest RAS). */

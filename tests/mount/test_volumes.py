@@ -18,6 +18,8 @@ mount, against dcm2niix (`-z n -b y -f %p_%s`, Debian 12's) and nibabel:
   their codes equal; for the tilted series instead, every slice's first
   voxel on its ImagePositionPatient (pydicom) within 1e-3 mm;
 - nifti_tool -check_hdr accepts every file; stat sizes equal bytes read;
+- <stem>.json has dcm2niix's keys in its order and equal values (but
+  ConversionSoftware, which is dicomfs);
 - <stem>.hdr/.img/.mat (SPM2 Analyze) load in nibabel as the .nii does:
   the same data and affine, the .img the .nii's voxels where Analyze has
   the type (uint16 is written as int32), originator the origin voxel;
@@ -93,6 +95,31 @@ def compare_nii(ref, ours, tilted):
                              ("qform", ra.get_qform(), rb.get_qform())):
             if not np.allclose(fa, fb, atol=1e-4, rtol=0):
                 problems.append(f"{what} {fb.tolist()}, dcm2niix {fa.tolist()}")
+    return problems
+
+
+def check_json(ref, ours):
+    """The BIDS sidecar: dcm2niix's keys in its order, equal values (floats
+    to 6 significant digits), but ConversionSoftware, which names us."""
+    import json
+    problems = []
+    a, b = json.load(open(ref)), json.load(open(ours))
+    ka = [k for k in a if not k.startswith("ConversionSoftware")]
+    kb = [k for k in b if not k.startswith("ConversionSoftware")]
+    if ka != kb:
+        problems.append(f"keys: only dcm2niix's {sorted(set(ka) - set(kb))}, only ours "
+                        f"{sorted(set(kb) - set(ka))}" + ("" if set(ka) != set(kb) else
+                                                          ", in another order"))
+    for k in ka:
+        if k not in b:
+            continue
+        x, y = a[k], b[k]
+        same = (abs(x - y) <= 5e-6 * max(abs(x), 1e-30) if isinstance(x, float) and
+                isinstance(y, (int, float)) else x == y)
+        if not same:
+            problems.append(f"{k}: ours {y!r}, dcm2niix {x!r}")
+    if b.get("ConversionSoftware") != "dicomfs":
+        problems.append(f"ConversionSoftware {b.get('ConversionSoftware')!r}")
     return problems
 
 
@@ -244,7 +271,8 @@ def run_checks(report, exe, root, tmp):
             have = [n for n in listed if n.endswith(".nii")]
             problems = [] if want == have else [f"ours {have}, dcm2niix {want}"]
             expect = sorted(["conversion.txt"] + [n[:-4] + e for n in have
-                                                  for e in (".hdr", ".img", ".mat", ".nii")])
+                                                  for e in (".hdr", ".img", ".json", ".mat",
+                                                            ".nii")])
             if listed != expect:
                 problems.append(f"volume/ lists {listed}, expected {expect}")
             for name in sorted(set(want) & set(have)):
@@ -255,7 +283,15 @@ def run_checks(report, exe, root, tmp):
                     problems += [f"{name}: {p}" for p in
                                  check_tilt(ours, sorted(glob.glob(os.path.join(src, s, "*"))))]
                 problems += [f"{name}: {p}" for p in check_analyze(ours)]
-                for ext in (".hdr", ".img", ".mat"):
+                ref_json = refs[name][:-4] + ".json"
+                if os.path.basename(ref_json) != name[:-4] + ".json":
+                    pass  # (against the original: another name, another ProtocolName)
+                elif os.path.exists(ref_json):
+                    problems += [f"{name[:-4]}.json: {p}" for p in
+                                 check_json(ref_json, ours[:-4] + ".json")]
+                else:
+                    problems.append("dcm2niix wrote no .json")
+                for ext in (".hdr", ".img", ".json", ".mat"):
                     other = name[:-4] + ext
                     if len(read_all(os.path.join(dirs[s], "volume", other))) != sizes[(s, other)]:
                         problems.append(f"{other}: stat size is not the bytes read")

@@ -1,8 +1,8 @@
 /* dicomfs core: a series' volume/: the series as the volumes dcm2niix
  * writes (volumes/plan.h), one file per volume and format, and
  * conversion.txt: the images used in slice order, and every warning or
- * refusal in words.  Formats: NIfTI-1 (.nii), Analyze 7.5 with SPM's
- * affine (.hdr, .img, .mat).
+ * refusal in words.  Formats: NIfTI-1 (.nii), its BIDS sidecar (.json),
+ * Analyze 7.5 with SPM's affine (.hdr, .img, .mat).
  *
  * The plan is made from the series' headers (cached ones, read once) and
  * kept in the tree's plan cache: sizes and listings decode no pixel.  A
@@ -19,6 +19,7 @@
 #include "tree/instance.h"
 #include "tree/tree-private.h"
 #include "volumes/analyze.h"
+#include "volumes/bids.h"
 #include "volumes/nifti.h"
 #include "volumes/plan.h"
 
@@ -29,10 +30,14 @@
 
 typedef struct {
     const char *ext;
+    /* Large files: their size from the plan, and bytes [offset, offset +
+     * length) of them appended to out. */
     guint64 (*size)(const DfsVolume *vol);
-    /* Append bytes [offset, offset + length) of the file. */
     gboolean (*read)(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
                      guint64 offset, gsize length, GString *out, GError **error);
+    /* Small ones, made whole (size and read alike). */
+    gboolean (*render)(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                       GString *out, GError **error);
 } Format;
 
 typedef struct {
@@ -113,13 +118,24 @@ static gboolean mat_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolu
     return TRUE;
 }
 
+static gboolean json_render(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                            GString *out, GError **error)
+{
+    g_autoptr(DfsDataset) ds = dfs_instance_header(v, p->slices[vol->order[0]].node, error);
+    if (ds == NULL)
+        return FALSE;
+    dfs_bids_json(p, vol, ds, out);
+    return TRUE;
+}
+
 /* In listing order (by name). */
 static const Format formats[] = {
-    {NULL, NULL, NULL}, /* 0: conversion.txt */
-    {".hdr", hdr_size, hdr_read},
-    {".img", img_size, img_read},
-    {".mat", mat_size, mat_read},
-    {".nii", dfs_nifti_size, nii_read},
+    {NULL, NULL, NULL, NULL}, /* 0: conversion.txt */
+    {".hdr", hdr_size, hdr_read, NULL},
+    {".img", img_size, img_read, NULL},
+    {".json", NULL, NULL, json_render},
+    {".mat", mat_size, mat_read, NULL},
+    {".nii", dfs_nifti_size, nii_read, NULL},
 };
 
 /* --- the plan of a series ------------------------------------------------------ */
@@ -324,6 +340,15 @@ static gboolean file_access(const DfsView *v, DfsEntry e, guint64 offset, gsize 
             g_string_append_len(out, all->str + offset, (gssize)MIN(length, all->len - offset));
         g_string_free(all, TRUE);
         return TRUE;
+    }
+    if (fmt->render != NULL) {
+        GString *all = g_string_new(NULL);
+        gboolean ok = fmt->render(v, p, vol, all, error);
+        *size = all->len;
+        if (ok && out != NULL && offset < all->len)
+            g_string_append_len(out, all->str + offset, (gssize)MIN(length, all->len - offset));
+        g_string_free(all, TRUE);
+        return ok;
     }
     *size = fmt->size(vol);
     if (out == NULL || offset >= *size)

@@ -1,0 +1,197 @@
+/* dicomfs core: BIDS sidecars.  See bids.h.  Which keys, in which order and
+ * units, is what dcm2niix 1.0.20220720 writes for the attributes here
+ * (README, "Volumes", says what it writes that this does not). */
+#include "volumes/bids.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "dicom/tags.h"
+
+static void append_json_string(GString *out, const char *s)
+{
+    g_string_append_c(out, '"');
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            g_string_append_printf(out, "\\%c", *p);
+        else if ((guchar)*p < 0x20)
+            g_string_append_printf(out, "\\u%04x", (guchar)*p);
+        else
+            g_string_append_c(out, *p);
+    }
+    g_string_append_c(out, '"');
+}
+
+/* A number as dcm2niix prints it (%g: six significant digits). */
+static void append_number(GString *out, double v)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    g_string_append(out, g_ascii_formatd(buf, sizeof buf, "%g", v));
+}
+
+static void key(GString *out, const char *name)
+{
+    g_string_append_printf(out, "\t\"%s\": ", name);
+}
+
+/* "key": "text", where the element has a non-empty value. */
+static void string_key(GString *out, const DfsDataset *ds, const char *name, guint32 tag)
+{
+    g_autofree char *v = dfs_dataset_get_string(ds, DFS_ROOT, tag);
+    if (v == NULL || *g_strstrip(v) == '\0')
+        return;
+    key(out, name);
+    append_json_string(out, v);
+    g_string_append(out, ",\n");
+}
+
+/* "key": number (the value times scale), where present. */
+static void number_key(GString *out, const DfsDataset *ds, const char *name, guint32 tag,
+                       double scale)
+{
+    double v;
+    if (!dfs_dataset_get_double(ds, DFS_ROOT, tag, 0, &v) || !isfinite(v))
+        return;
+    key(out, name);
+    append_number(out, v * scale);
+    g_string_append(out, ",\n");
+}
+
+/* dcm2niix's names for the manufacturers it knows. */
+static const char *manufacturer(const char *raw)
+{
+    static const struct {
+        const char *contains, *name;
+    } known[] = {
+        {"SIEMENS", "Siemens"}, {"GE ", "GE"},         {"GE_", "GE"},
+        {"PHILIPS", "Philips"}, {"TOSHIBA", "Toshiba"}, {"CANON", "Canon"},
+        {"UIH", "UIH"},         {"UNITED IMAGING", "UIH"}, {"HITACHI", "Hitachi"},
+        {"BRUKER", "Bruker"},   {"MEDISO", "Mediso"},
+    };
+    g_autofree char *up = g_ascii_strup(raw, -1);
+    if (g_str_equal(up, "GE"))
+        return "GE";
+    for (guint k = 0; k < G_N_ELEMENTS(known); k++)
+        if (strstr(up, known[k].contains) != NULL)
+            return known[k].name;
+    return NULL;
+}
+
+void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDataset *ds,
+                   GString *out)
+{
+    const DfsSlice *s = &p->slices[vol->order[0]];
+    g_autofree char *modality = g_strstrip(g_strdup(s->modality));
+    gboolean mr = g_str_equal(modality, "MR");
+    g_string_append(out, "{\n");
+    if (*modality) {
+        key(out, "Modality");
+        append_json_string(out, modality);
+        g_string_append(out, ",\n");
+    }
+    number_key(out, ds, "MagneticFieldStrength", DFS_TAG_MAGNETIC_FIELD_STRENGTH, 1);
+    number_key(out, ds, "ImagingFrequency", DFS_TAG_IMAGING_FREQUENCY, 1);
+    g_autofree char *maker = g_strstrip(g_strdup(s->manufacturer));
+    if (*maker) {
+        key(out, "Manufacturer");
+        append_json_string(out, manufacturer(maker) ? manufacturer(maker) : maker);
+        g_string_append(out, ",\n");
+    }
+    string_key(out, ds, "ManufacturersModelName", DFS_TAG_MANUFACTURER_MODEL_NAME);
+    string_key(out, ds, "InstitutionName", DFS_TAG_INSTITUTION_NAME);
+    string_key(out, ds, "InstitutionalDepartmentName", DFS_TAG_INSTITUTIONAL_DEPARTMENT_NAME);
+    string_key(out, ds, "InstitutionAddress", DFS_TAG_INSTITUTION_ADDRESS);
+    string_key(out, ds, "DeviceSerialNumber", DFS_TAG_DEVICE_SERIAL_NUMBER);
+    string_key(out, ds, "StationName", DFS_TAG_STATION_NAME);
+    string_key(out, ds, "BodyPartExamined", DFS_TAG_BODY_PART_EXAMINED);
+    string_key(out, ds, "PatientPosition", DFS_TAG_PATIENT_POSITION);
+    string_key(out, ds, "ProcedureStepDescription", DFS_TAG_PERFORMED_PROCEDURE_STEP_DESCRIPTION);
+    string_key(out, ds, "SoftwareVersions", DFS_TAG_SOFTWARE_VERSIONS);
+    string_key(out, ds, "MRAcquisitionType", DFS_TAG_MR_ACQUISITION_TYPE);
+    string_key(out, ds, "SeriesDescription", DFS_TAG_SERIES_DESCRIPTION);
+    /* ProtocolName, or SeriesDescription where it is empty, as in the name */
+    g_autofree char *protocol = g_strstrip(g_strdup(s->protocol));
+    g_autofree char *description = g_strstrip(g_strdup(s->description));
+    if (*protocol || *description) {
+        key(out, "ProtocolName");
+        append_json_string(out, *protocol ? protocol : description);
+        g_string_append(out, ",\n");
+    }
+    string_key(out, ds, "ScanningSequence", DFS_TAG_SCANNING_SEQUENCE);
+    string_key(out, ds, "SequenceVariant", DFS_TAG_SEQUENCE_VARIANT);
+    string_key(out, ds, "ScanOptions", DFS_TAG_SCAN_OPTIONS);
+    string_key(out, ds, "SequenceName", DFS_TAG_SEQUENCE_NAME);
+    g_auto(GStrv) types = g_strsplit(s->image_type, "\\", -1);
+    if (types[0] != NULL && *s->image_type) {
+        key(out, "ImageType");
+        g_string_append_c(out, '[');
+        for (guint k = 0; types[k]; k++) {
+            if (k)
+                g_string_append(out, ", ");
+            append_json_string(out, g_strstrip(types[k]));
+        }
+        g_string_append(out, "],\n");
+    }
+    if (mr) {
+        gboolean dis = strstr(s->image_type, "DIS2D") || strstr(s->image_type, "DIS3D");
+        key(out, "NonlinearGradientCorrection");
+        g_string_append(out, dis ? "true,\n" : "false,\n");
+    }
+    key(out, "SeriesNumber");
+    g_string_append_printf(out, "%" G_GINT64_FORMAT ",\n", s->series_number);
+    if (s->acq_time >= 0 && vol->dim[3] == 1) { /* one time per volume only */
+        key(out, "AcquisitionTime");
+        double t = s->acq_time;
+        g_string_append_printf(out, "\"%02d:%02d:%09.6f\",\n", (int)(t / 3600),
+                               (int)fmod(t / 60, 60), fmod(t, 60));
+    }
+    gint64 acq;
+    if (dfs_dataset_get_int(ds, DFS_ROOT, DFS_TAG_ACQUISITION_NUMBER, 0, &acq)) {
+        key(out, "AcquisitionNumber");
+        g_string_append_printf(out, "%" G_GINT64_FORMAT ",\n", acq);
+    }
+    string_key(out, ds, "ImageComments", DFS_TAG_IMAGE_COMMENTS);
+    if (mr) { /* (dcm2niix writes neither for CT) */
+        number_key(out, ds, "SliceThickness", DFS_TAG_SLICE_THICKNESS, 1);
+        number_key(out, ds, "SpacingBetweenSlices", DFS_TAG_SPACING_BETWEEN_SLICES, 1);
+    }
+    number_key(out, ds, "SAR", DFS_TAG_SAR, 1);
+    if (vol->multi_echo || s->echo_number > 1) {
+        key(out, "EchoNumber");
+        g_string_append_printf(out, "%" G_GINT64_FORMAT ",\n", s->echo_number);
+    }
+    if (s->echo_time > 0) {
+        key(out, "EchoTime");
+        append_number(out, s->echo_time / 1000);
+        g_string_append(out, ",\n");
+    }
+    if (vol->pixdim[3] > 0) {
+        key(out, "RepetitionTime");
+        append_number(out, vol->pixdim[3]);
+        g_string_append(out, ",\n");
+    }
+    number_key(out, ds, "FlipAngle", DFS_TAG_FLIP_ANGLE, 1);
+    if (mr) {
+        g_autofree char *dir = dfs_dataset_get_string(ds, DFS_ROOT,
+                                                      DFS_TAG_IN_PLANE_PHASE_ENCODING_DIRECTION);
+        key(out, "ReconMatrixPE");
+        g_string_append_printf(out, "%u,\n",
+                               dir && g_str_has_prefix(g_strstrip(dir), "ROW") ? s->columns
+                                                                              : s->rows);
+    }
+    string_key(out, ds, "ConvolutionKernel", DFS_TAG_CONVOLUTION_KERNEL);
+    number_key(out, ds, "ExposureTime", DFS_TAG_EXPOSURE_TIME, 1.0 / 1000);
+    number_key(out, ds, "XRayTubeCurrent", DFS_TAG_X_RAY_TUBE_CURRENT, 1);
+    number_key(out, ds, "XRayExposure", DFS_TAG_EXPOSURE, 1);
+    key(out, "ImageOrientationPatientDICOM");
+    g_string_append(out, "[\n");
+    for (guint k = 0; k < 6; k++) {
+        g_string_append(out, "\t\t");
+        append_number(out, s->iop[k]);
+        g_string_append(out, k < 5 ? ",\n" : "\t],\n");
+    }
+    key(out, "ConversionSoftware");
+    g_string_append(out, "\"dicomfs\",\n");
+    key(out, "ConversionSoftwareVersion");
+    g_string_append(out, "\"" DFS_VERSION "\"\n}\n");
+}
