@@ -130,6 +130,12 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
                 g_string_append(out, ", ");
             append_json_string(out, g_strstrip(types[k]));
         }
+        /* dcm2niix names the complex part it split by */
+        const char *part = s->real ? "REAL" : s->imaginary ? "IMAGINARY" : s->phase ? "PHASE" : NULL;
+        if (part != NULL && !g_strv_contains((const char *const *)types, part)) {
+            g_string_append(out, ", ");
+            append_json_string(out, part);
+        }
         g_string_append(out, "],\n");
     }
     if (mr) {
@@ -170,14 +176,38 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
         append_number(out, vol->pixdim[3]);
         g_string_append(out, ",\n");
     }
+    number_key(out, ds, "InversionTime", DFS_TAG_INVERSION_TIME, 1.0 / 1000);
     number_key(out, ds, "FlipAngle", DFS_TAG_FLIP_ANGLE, 1);
+    g_autofree char *dir = dfs_dataset_get_string(ds, DFS_ROOT,
+                                                  DFS_TAG_IN_PLANE_PHASE_ENCODING_DIRECTION);
+    if (dir != NULL)
+        g_strstrip(dir);
+    gboolean by_row = dir != NULL && g_str_equal(dir, "ROW");
     if (mr) {
-        g_autofree char *dir = dfs_dataset_get_string(ds, DFS_ROOT,
-                                                      DFS_TAG_IN_PLANE_PHASE_ENCODING_DIRECTION);
+        number_key(out, ds, "PercentPhaseFOV", DFS_TAG_PERCENT_PHASE_FIELD_OF_VIEW, 1);
+        number_key(out, ds, "PercentSampling", DFS_TAG_PERCENT_SAMPLING, 1);
+        gint64 train;
+        if (dfs_dataset_get_int(ds, DFS_ROOT, DFS_TAG_ECHO_TRAIN_LENGTH, 0, &train) && train > 1) {
+            key(out, "EchoTrainLength");
+            g_string_append_printf(out, "%" G_GINT64_FORMAT ",\n", train);
+        }
+        number_key(out, ds, "PhaseEncodingSteps", DFS_TAG_NUMBER_OF_PHASE_ENCODING_STEPS, 1);
+        /* AcquisitionMatrix: frequency rows, frequency columns, phase rows,
+         * phase columns; the phase one is the non-zero of the last two */
+        gint64 m2 = 0, m3 = 0;
+        dfs_dataset_get_int(ds, DFS_ROOT, DFS_TAG_ACQUISITION_MATRIX, 2, &m2);
+        dfs_dataset_get_int(ds, DFS_ROOT, DFS_TAG_ACQUISITION_MATRIX, 3, &m3);
+        if (MAX(m2, m3) > 0) {
+            key(out, "AcquisitionMatrixPE");
+            g_string_append_printf(out, "%" G_GINT64_FORMAT ",\n", MAX(m2, m3));
+        }
         key(out, "ReconMatrixPE");
-        g_string_append_printf(out, "%u,\n",
-                               dir && g_str_has_prefix(g_strstrip(dir), "ROW") ? s->columns
-                                                                              : s->rows);
+        g_string_append_printf(out, "%u,\n", by_row ? s->columns : s->rows);
+        number_key(out, ds, "PixelBandwidth", DFS_TAG_PIXEL_BANDWIDTH, 1);
+        if (dir != NULL && (by_row || g_str_equal(dir, "COL"))) {
+            key(out, "PhaseEncodingAxis");
+            g_string_append(out, by_row ? "\"i\",\n" : "\"j\",\n");
+        }
     }
     string_key(out, ds, "ConvolutionKernel", DFS_TAG_CONVOLUTION_KERNEL);
     number_key(out, ds, "ExposureTime", DFS_TAG_EXPOSURE_TIME, 1.0 / 1000);
@@ -189,6 +219,11 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
         g_string_append(out, "\t\t");
         append_number(out, s->iop[k]);
         g_string_append(out, k < 5 ? ",\n" : "\t],\n");
+    }
+    if (dir != NULL && *dir) {
+        key(out, "InPlanePhaseEncodingDirectionDICOM");
+        append_json_string(out, dir);
+        g_string_append(out, ",\n");
     }
     key(out, "ConversionSoftware");
     g_string_append(out, "\"dicomfs\",\n");

@@ -17,9 +17,11 @@
 /* Orientations equal within this (per direction cosine), as dcm2niix's
  * isSameFloatGE. */
 #define SAME_ORIENTATION 1e-4
-/* Slice steps that differ by more than this vary (mm); a step this far off
- * the normal is a shear (gantry tilt). */
+/* Slice steps that differ by more than this vary (mm). */
 #define SAME_STEP 1e-2
+/* A step further off the normal than this angle is a shear (gantry tilt,
+ * degrees); less is the rounding of the positions' decimal strings. */
+#define TILT_DEGREES 0.5
 
 static double dot3(const double *a, const double *b)
 {
@@ -349,7 +351,7 @@ static gboolean build_volume(DfsVolumePlan *p, DfsVolume *v, guint *idx, guint n
                     "format): steps from %.4g to %.4g mm, written with the first (%.4g mm), "
                     "never resampled.", min, max, proj);
         double off = sqrt(MAX(0, dot3(step, step) - proj * proj));
-        if (off > SAME_STEP) {
+        if (off > SAME_STEP && atan2(off, fabs(proj)) > TILT_DEGREES * G_PI / 180) {
             v->tilted = TRUE;
             warn(v, "Gantry tilt: each slice is %.4g mm off the normal of the one before; the "
                     "sform carries the shear, so every slice lands on its "
@@ -472,8 +474,12 @@ DfsVolumePlan *dfs_volume_plan_new(DfsSlice *slices, guint n)
     GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     GHashTable *by_key = g_hash_table_new(g_str_hash, g_str_equal);
     GPtrArray *list = g_ptr_array_new();
-    guint dropped = 0;
+    guint dropped = 0, mosaics = 0;
     for (guint i = 0; i < n; i++) {
+        if (slices[i].mosaic) {
+            mosaics++;
+            continue;
+        }
         char *id = g_strdup_printf("%s/%u", slices[i].sop_uid, slices[i].frame);
         if (*slices[i].sop_uid && g_hash_table_contains(seen, id)) {
             dropped++;
@@ -495,6 +501,9 @@ DfsVolumePlan *dfs_volume_plan_new(DfsSlice *slices, guint n)
     }
     if (dropped)
         note(p, "%u duplicate image(s) (the same SOPInstanceUID) dropped", dropped);
+    if (mosaics)
+        note(p, "%u Siemens mosaic image(s) (ImageType MOSAIC): their tiles are not taken "
+                "apart into slices by dicomfs yet, so no volume is made of them", mosaics);
     g_hash_table_unref(by_key);
     g_hash_table_unref(seen);
     g_ptr_array_sort_with_data(list, by_first, slices);

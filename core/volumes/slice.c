@@ -112,6 +112,8 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
         out->real |= g_str_equal(t, "R") || g_str_equal(t, "REAL");
         out->imaginary |= g_str_equal(t, "I") || g_str_equal(t, "IMAGINARY");
     }
+    for (guint k = 0; types[k]; k++)
+        out->mosaic |= g_str_equal(g_strstrip(types[k]), "MOSAIC");
     g_autofree char *acq_type = get_string(ds, DFS_TAG_MR_ACQUISITION_TYPE);
     out->mr3d = g_str_equal(g_strstrip(acq_type), "3D");
     out->modality = get_string(ds, DFS_TAG_MODALITY);

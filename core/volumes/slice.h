@@ -26,6 +26,7 @@ typedef struct {
     gint64 echo_number, series_number, instance_number;
     gboolean phase, real, imaginary;   /* ImageType's third value, or its P/R/I flags */
     gboolean mr3d;                     /* MRAcquisitionType 3D */
+    gboolean mosaic;                   /* ImageType MOSAIC: Siemens' slices as tiles */
     char *modality, *protocol, *description, *series_uid, *sop_uid, *manufacturer;
     char *image_type;                  /* its values joined by '\' */
     char *comments;                    /* ImageComments */
