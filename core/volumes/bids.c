@@ -138,7 +138,8 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
         }
         g_string_append(out, "],\n");
     }
-    if (mr) {
+    if (mr && manufacturer(maker) != NULL && !g_str_equal(manufacturer(maker), "Philips")) {
+        /* (not for Philips, as dcm2niix) */
         gboolean dis = strstr(s->image_type, "DIS2D") || strstr(s->image_type, "DIS3D");
         key(out, "NonlinearGradientCorrection");
         g_string_append(out, dis ? "true,\n" : "false,\n");

@@ -7,12 +7,6 @@
 #include "base/error.h"
 #include "dicom/tags.h"
 
-static double get_double(const DfsDataset *ds, guint32 tag, guint n, double fallback)
-{
-    double v;
-    return dfs_dataset_get_double(ds, DFS_ROOT, tag, n, &v) && isfinite(v) ? v : fallback;
-}
-
 static gint64 get_int(const DfsDataset *ds, guint32 tag, gint64 fallback)
 {
     gint64 v;
@@ -54,6 +48,60 @@ static gboolean parse_time(const char *tm, double *seconds, double *hhmmss)
     return TRUE;
 }
 
+/* Philips' private scale slope (SS), and the per-frame sequence holding it:
+ * fixed tags, as dcm2niix reads them. */
+#define PHILIPS_SCALE_SLOPE 0x2005100Eu
+#define PHILIPS_PIXEL_VALUE_SEQUENCE 0x2005140Fu
+
+/* --- enhanced multi-frame objects ------------------------------------------ */
+
+/* Item k of sequence seq directly inside parent, or DFS_NO_INDEX. */
+static guint item_of(const DfsDataset *ds, guint parent, guint32 seq, guint k)
+{
+    guint sq = dfs_dataset_find(ds, parent, seq);
+    if (sq == DFS_NO_INDEX)
+        return DFS_NO_INDEX;
+    guint end = dfs_dataset_element(ds, sq)->end;
+    for (guint i = dfs_dataset_first_child(ds, sq); i < end;
+         i = dfs_dataset_element(ds, i)->end) {
+        if (k-- == 0)
+            return i;
+    }
+    return DFS_NO_INDEX;
+}
+
+/* Where frame's attributes are: the item of each functional group macro
+ * (a sequence tag) for the frame, in its Per-Frame item, else the Shared
+ * one; then the top level.  A classic image has only the top level. */
+typedef struct {
+    const DfsDataset *ds;
+    guint frame_item, shared_item;
+} Frame;
+
+static guint group_of(const Frame *f, guint32 group)
+{
+    guint it = f->frame_item == DFS_NO_INDEX ? DFS_NO_INDEX : item_of(f->ds, f->frame_item, group, 0);
+    if (it == DFS_NO_INDEX && f->shared_item != DFS_NO_INDEX)
+        it = item_of(f->ds, f->shared_item, group, 0);
+    return it;
+}
+
+/* Value n of tag: in group's item for the frame, else at the top level. */
+static gboolean frame_double(const Frame *f, guint32 group, guint32 tag, guint n,
+                             double *out)
+{
+    guint it = group ? group_of(f, group) : DFS_NO_INDEX;
+    if (it != DFS_NO_INDEX && dfs_dataset_get_double(f->ds, it, tag, n, out) && isfinite(*out))
+        return TRUE;
+    return dfs_dataset_get_double(f->ds, DFS_ROOT, tag, n, out) && isfinite(*out);
+}
+
+static double frame_double_or(const Frame *f, guint32 group, guint32 tag, double fallback)
+{
+    double v;
+    return frame_double(f, group, tag, 0, &v) ? v : fallback;
+}
+
 gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice *out,
                         GError **error)
 {
@@ -73,32 +121,62 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
     out->bits_stored = out->image.bits_stored;
     out->is_signed = out->image.is_signed;
     out->is_float = out->image.is_float;
+    Frame f = {ds, item_of(ds, DFS_ROOT, DFS_TAG_PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE, frame),
+               item_of(ds, DFS_ROOT, DFS_TAG_SHARED_FUNCTIONAL_GROUPS_SEQUENCE, 0)};
+    out->enhanced = f.frame_item != DFS_NO_INDEX;
 
     gboolean geometry = TRUE;
     for (guint k = 0; k < 3; k++)
-        geometry &= dfs_dataset_get_double(ds, DFS_ROOT, DFS_TAG_IMAGE_POSITION_PATIENT, k,
-                                           &out->ipp[k]) && isfinite(out->ipp[k]);
+        geometry &= frame_double(&f, DFS_TAG_PLANE_POSITION_SEQUENCE,
+                                 DFS_TAG_IMAGE_POSITION_PATIENT, k, &out->ipp[k]);
     for (guint k = 0; k < 6; k++)
-        geometry &= dfs_dataset_get_double(ds, DFS_ROOT, DFS_TAG_IMAGE_ORIENTATION_PATIENT, k,
-                                           &out->iop[k]) && isfinite(out->iop[k]);
+        geometry &= frame_double(&f, DFS_TAG_PLANE_ORIENTATION_SEQUENCE,
+                                 DFS_TAG_IMAGE_ORIENTATION_PATIENT, k, &out->iop[k]);
     for (guint k = 0; k < 2; k++)
-        geometry &= dfs_dataset_get_double(ds, DFS_ROOT, DFS_TAG_PIXEL_SPACING, k,
-                                           &out->spacing[k]) &&
-                    isfinite(out->spacing[k]) && out->spacing[k] > 0;
+        geometry &= frame_double(&f, DFS_TAG_PIXEL_MEASURES_SEQUENCE, DFS_TAG_PIXEL_SPACING, k,
+                                 &out->spacing[k]) && out->spacing[k] > 0;
     out->has_geometry = geometry;
-    out->thickness = get_double(ds, DFS_TAG_SLICE_THICKNESS, 0, 0);
-    out->slope = get_double(ds, DFS_TAG_RESCALE_SLOPE, 0, 1);
-    out->intercept = get_double(ds, DFS_TAG_RESCALE_INTERCEPT, 0, 0);
+    out->thickness = frame_double_or(&f, DFS_TAG_PIXEL_MEASURES_SEQUENCE,
+                                     DFS_TAG_SLICE_THICKNESS, 0);
+    out->slope = frame_double_or(&f, DFS_TAG_PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+                                 DFS_TAG_RESCALE_SLOPE, 1);
+    out->intercept = frame_double_or(&f, DFS_TAG_PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+                                     DFS_TAG_RESCALE_INTERCEPT, 0);
     if (out->slope == 0)
         out->slope = 1; /* as the converters read a zero slope */
-    out->echo_time = get_double(ds, DFS_TAG_ECHO_TIME, 0, 0);
-    out->tr = get_double(ds, DFS_TAG_REPETITION_TIME, 0, 0);
-    out->flip = get_double(ds, DFS_TAG_FLIP_ANGLE, 0, 0);
+    g_autofree char *maker = get_string(ds, DFS_TAG_MANUFACTURER);
+    g_autofree char *maker_up = g_ascii_strup(maker, -1);
+    double ss;
+    if (strstr(maker_up, "PHILIPS") &&
+        frame_double(&f, PHILIPS_PIXEL_VALUE_SEQUENCE, PHILIPS_SCALE_SLOPE, 0, &ss) && ss > 0) {
+        /* Philips' floating point values (dcm2niix's default -p y):
+         * (stored x RS + RI) / (RS x SS) */
+        out->intercept = out->intercept / (out->slope * ss);
+        out->slope = 1 / ss;
+        out->philips_precise = TRUE;
+    }
+    out->echo_time = frame_double_or(&f, 0, DFS_TAG_ECHO_TIME, 0);
+    if (out->enhanced)
+        out->echo_time = frame_double_or(&f, DFS_TAG_MR_ECHO_SEQUENCE, DFS_TAG_EFFECTIVE_ECHO_TIME,
+                                         out->echo_time);
+    out->tr = frame_double_or(&f, DFS_TAG_MR_TIMING_AND_RELATED_PARAMETERS_SEQUENCE,
+                              DFS_TAG_REPETITION_TIME, 0);
+    out->flip = frame_double_or(&f, DFS_TAG_MR_TIMING_AND_RELATED_PARAMETERS_SEQUENCE,
+                                DFS_TAG_FLIP_ANGLE, 0);
     out->echo_number = get_int(ds, DFS_TAG_ECHO_NUMBERS, 0);
     out->series_number = get_int(ds, DFS_TAG_SERIES_NUMBER, 0);
     out->instance_number = get_int(ds, DFS_TAG_INSTANCE_NUMBER, 0);
 
-    g_autofree char *tm = get_string(ds, DFS_TAG_ACQUISITION_TIME);
+    /* The frame's acquisition time (a DT's time part), else the image's. */
+    g_autofree char *tm = NULL;
+    guint content = out->enhanced ? group_of(&f, DFS_TAG_FRAME_CONTENT_SEQUENCE) : DFS_NO_INDEX;
+    char *dt = content == DFS_NO_INDEX ? NULL
+               : dfs_dataset_get_string(ds, content, DFS_TAG_FRAME_ACQUISITION_DATE_TIME);
+    if (dt != NULL && strlen(g_strstrip(dt)) > 8)
+        tm = g_strdup(dt + 8);
+    g_free(dt);
+    if (tm == NULL)
+        tm = get_string(ds, DFS_TAG_ACQUISITION_TIME);
     if (!parse_time(g_strstrip(tm), &out->acq_time, &out->acq_time_hhmmss)) {
         out->acq_time = -1;
         out->acq_time_hhmmss = 0;

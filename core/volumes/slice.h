@@ -19,7 +19,9 @@ typedef struct {
     gboolean has_geometry; /* ImagePositionPatient, ImageOrientationPatient, PixelSpacing */
     double ipp[3], iop[6], spacing[2]; /* spacing: between rows, between columns */
     double thickness;                  /* SliceThickness, 0 without */
-    double slope, intercept;           /* 1 and 0 without */
+    double slope, intercept;           /* 1 and 0 without; Philips' precise ones where
+                                          its private scale slope is there */
+    gboolean philips_precise;
     double echo_time, tr, flip;        /* ms, ms, degrees; 0 without */
     double acq_time;                   /* AcquisitionTime in seconds since midnight, -1 without */
     double acq_time_hhmmss;            /* the same as the number HHMMSS.FFFFFF, 0 without */
@@ -27,6 +29,8 @@ typedef struct {
     gboolean phase, real, imaginary;   /* ImageType's third value, or its P/R/I flags */
     gboolean mr3d;                     /* MRAcquisitionType 3D */
     gboolean mosaic;                   /* ImageType MOSAIC: Siemens' slices as tiles */
+    gboolean enhanced;                 /* a frame of an enhanced multi-frame object:
+                                          its functional groups said where it is */
     char *modality, *protocol, *description, *series_uid, *sop_uid, *manufacturer;
     char *image_type;                  /* its values joined by '\' */
     char *comments;                    /* ImageComments */
@@ -34,7 +38,9 @@ typedef struct {
 } DfsSlice;
 
 /* The facts of frame `frame` of dataset ds (header-only is enough) for the
- * caller's node.  FALSE with an error where it has no usable image. */
+ * caller's node: an enhanced object's from the frame's Per-Frame (else the
+ * Shared) Functional Groups.  FALSE with an error where it has no usable
+ * image. */
 gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice *out,
                         GError **error);
 

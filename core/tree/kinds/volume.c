@@ -159,20 +159,15 @@ static DfsVolumePlan *make_plan(const DfsView *v, guint series)
                                                     dfs_index_relpath(v->idx, node)));
             continue;
         }
-        if (ds != NULL && dfs_instance_frames(v, node) > 1) {
-            g_ptr_array_add(unread,
-                            g_strdup_printf("%s: a multi-frame instance (%u frames): its frames "
-                                            "are not placed in volumes by dicomfs yet",
-                                            dfs_index_relpath(v->idx, node),
-                                            dfs_instance_frames(v, node)));
-            continue;
+        guint frames = ds != NULL ? dfs_instance_frames(v, node) : 1;
+        for (guint f = 0; f < frames; f++) { /* each frame an image */
+            if (ds == NULL || !dfs_slice_read(ds, node, f, &s, &error)) {
+                g_ptr_array_add(unread, g_strdup_printf("%s: %s", dfs_index_relpath(v->idx, node),
+                                                        error ? error->message : "no image"));
+                break;
+            }
+            g_array_append_val(slices, s);
         }
-        if (ds == NULL || !dfs_slice_read(ds, node, 0, &s, &error)) {
-            g_ptr_array_add(unread, g_strdup_printf("%s: %s", dfs_index_relpath(v->idx, node),
-                                                    error ? error->message : "no image"));
-            continue;
-        }
-        g_array_append_val(slices, s);
     }
     guint count = slices->len;
     DfsVolumePlan *p = dfs_volume_plan_new((DfsSlice *)g_array_free(slices, FALSE), count);
@@ -312,8 +307,11 @@ static void write_conversion(const DfsView *v, const DfsVolumePlan *p, GString *
         guint nz = vol->n_in[2];
         for (guint i = 0; i < vol->n_order; i++) {
             const DfsSlice *s = &p->slices[vol->order[i]];
-            g_string_append_printf(out, "  volume %u slice %u: %s\n", i / nz + 1, i % nz + 1,
+            g_string_append_printf(out, "  volume %u slice %u: %s", i / nz + 1, i % nz + 1,
                                    dfs_index_relpath(v->idx, s->node));
+            if (s->image.frames > 1)
+                g_string_append_printf(out, " frame %u", s->frame + 1);
+            g_string_append_c(out, '\n');
         }
     }
     if (p->notes->len)
