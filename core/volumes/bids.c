@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dicom/tags.h"
+#include "volumes/csa.h"
 
 static void append_json_string(GString *out, const char *s)
 {
@@ -146,7 +147,8 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
     }
     key(out, "SeriesNumber");
     g_string_append_printf(out, "%" G_GINT64_FORMAT ",\n", s->series_number);
-    if (s->acq_time >= 0 && vol->dim[3] == 1) { /* one time per volume only */
+    g_autofree char *date = dfs_dataset_get_string(ds, DFS_ROOT, DFS_TAG_ACQUISITION_DATE);
+    if (s->acq_time >= 0 && date != NULL && *g_strstrip(date)) { /* (not without a date) */
         key(out, "AcquisitionTime");
         double t = s->acq_time;
         g_string_append_printf(out, "\"%02d:%02d:%09.6f\",\n", (int)(t / 3600),
@@ -184,6 +186,8 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
     if (dir != NULL)
         g_strstrip(dir);
     gboolean by_row = dir != NULL && g_str_equal(dir, "ROW");
+    gsize csa_len;
+    const guint8 *csa = dfs_csa_image_header(ds, &csa_len);
     if (mr) {
         number_key(out, ds, "PercentPhaseFOV", DFS_TAG_PERCENT_PHASE_FIELD_OF_VIEW, 1);
         number_key(out, ds, "PercentSampling", DFS_TAG_PERCENT_SAMPLING, 1);
@@ -204,10 +208,45 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
         }
         key(out, "ReconMatrixPE");
         g_string_append_printf(out, "%u,\n", by_row ? s->columns : s->rows);
+        gboolean by_col = dir != NULL && g_str_equal(dir, "COL");
+        double bw;
+        if (csa != NULL && dfs_csa_number(csa, csa_len, "BandwidthPerPixelPhaseEncode", 0, &bw) &&
+            bw > 0) {
+            guint matrix = by_row ? s->columns : s->rows;
+            double spacing = 1 / (bw * matrix);
+            key(out, "BandwidthPerPixelPhaseEncode");
+            append_number(out, bw);
+            g_string_append(out, ",\n");
+            key(out, "EffectiveEchoSpacing");
+            append_number(out, spacing);
+            g_string_append(out, ",\n");
+            key(out, "TotalReadoutTime");
+            append_number(out, spacing * (matrix - 1));
+            g_string_append(out, ",\n");
+        }
         number_key(out, ds, "PixelBandwidth", DFS_TAG_PIXEL_BANDWIDTH, 1);
-        if (dir != NULL && (by_row || g_str_equal(dir, "COL"))) {
+        if ((by_row || by_col) && s->phase_positive >= 0) {
+            /* the polarity too; NIfTI's rows run bottom up, reversing j */
+            key(out, "PhaseEncodingDirection");
+            gboolean minus = by_col ? s->phase_positive == 1 : s->phase_positive == 0;
+            g_string_append_printf(out, "\"%s%s\",\n", by_row ? "i" : "j", minus ? "-" : "");
+        } else if (by_row || by_col) {
             key(out, "PhaseEncodingAxis");
             g_string_append(out, by_row ? "\"i\",\n" : "\"j\",\n");
+        }
+        /* a mosaic's slice times (ms from the CSA header), in seconds */
+        double t;
+        if (csa != NULL && s->columns < s->frame_columns &&
+            dfs_csa_number(csa, csa_len, "MosaicRefAcqTimes", 0, &t)) {
+            key(out, "SliceTiming");
+            g_string_append(out, "[\n");
+            for (guint k = 0; dfs_csa_number(csa, csa_len, "MosaicRefAcqTimes", k, &t); k++) {
+                if (k)
+                    g_string_append(out, ",\n");
+                g_string_append(out, "\t\t");
+                append_number(out, t / 1000);
+            }
+            g_string_append(out, "\t],\n");
         }
     }
     string_key(out, ds, "ConvolutionKernel", DFS_TAG_CONVOLUTION_KERNEL);

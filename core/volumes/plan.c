@@ -277,6 +277,81 @@ static void choose_type(DfsVolume *v, const DfsSlice *s, gboolean scaling_varies
     }
 }
 
+/* Slices and volumes (n_in[2], dim[3], order) of images idx[0..n) in
+ * instance order: volumes where positions repeat, each position holding
+ * one image of each.  FALSE (and a note) where they do not. */
+static gboolean order_slices(DfsVolumePlan *p, DfsVolume *v, guint *idx, guint n,
+                             const SortCtx *ctx)
+{
+    guint nt = 0;
+    for (guint k = 0; k < n; k++)
+        nt += fabs(position(ctx, idx[k]) - position(ctx, idx[0])) <= SAME_POSITION;
+    g_qsort_with_data(idx, (gint)n, sizeof *idx, by_position, (gpointer)ctx);
+    if (nt == 0 || n % nt != 0) {
+        note(p, "%u image(s) at positions that repeat unevenly (%u at the first position): "
+                "slices missing, no volume", n, nt);
+        return FALSE;
+    }
+    guint nz = n / nt;
+    /* Each position must hold nt images. */
+    for (guint z = 0; z < nz; z++) {
+        double pz = position(ctx, idx[z * nt]);
+        if (fabs(position(ctx, idx[z * nt + nt - 1]) - pz) > SAME_POSITION ||
+            (z + 1 < nz && fabs(position(ctx, idx[(z + 1) * nt]) - pz) <= SAME_POSITION)) {
+            note(p, "%u image(s) whose positions hold unequal numbers of images: slices "
+                    "missing, no volume", n);
+            return FALSE;
+        }
+    }
+    v->order = g_new(guint, n);
+    v->n_order = n;
+    for (guint z = 0; z < nz; z++)
+        for (guint t = 0; t < nt; t++)
+            v->order[t * nz + z] = idx[z * nt + t];
+    v->n_in[2] = nz;
+    v->dim[3] = nt;
+    return TRUE;
+}
+
+/* The same for the tiles of mosaics: each mosaic one volume (as dcm2niix
+ * takes them), its tiles in position order; the first mosaic's positions
+ * are the volume's (a later one elsewhere is warned of). */
+static gboolean order_mosaics(DfsVolumePlan *p, DfsVolume *v, guint *idx, guint n,
+                              const SortCtx *ctx)
+{
+    const DfsSlice *first = &p->slices[idx[0]];
+    guint nz = 0;
+    while (nz < n && p->slices[idx[nz]].node == first->node &&
+           p->slices[idx[nz]].frame == first->frame)
+        nz++;
+    if (n % nz != 0) {
+        note(p, "%u mosaic tiles, %u in the first mosaic: mosaics of different sizes, no volume",
+             n, nz);
+        return FALSE;
+    }
+    guint nt = n / nz;
+    gboolean moved = FALSE;
+    for (guint t = 0; t < nt; t++) {
+        guint *tiles = idx + t * nz;
+        for (guint z = 1; z < nz; z++)
+            if (p->slices[tiles[z]].node != p->slices[tiles[0]].node ||
+                p->slices[tiles[z]].frame != p->slices[tiles[0]].frame) {
+                note(p, "%u mosaic tiles in mosaics of different sizes: no volume", n);
+                return FALSE;
+            }
+        g_qsort_with_data(tiles, (gint)nz, sizeof *tiles, by_position, (gpointer)ctx);
+        moved |= fabs(position(ctx, tiles[0]) - position(ctx, idx[0])) > SAME_POSITION;
+    }
+    if (moved)
+        warn(v, "Mosaics of this series start at different positions along the normal: the "
+                "first one's positions are written for every volume.");
+    v->order = g_memdup2(idx, n * sizeof *idx);
+    v->n_order = n;
+    v->n_in[2] = nz;
+    v->dim[3] = nt;
+    return TRUE;
+}
+
 /* Volume v of the images idx[0..n) of one set. FALSE (and a note) where
  * they make no volume. */
 static gboolean build_volume(DfsVolumePlan *p, DfsVolume *v, guint *idx, guint n)
@@ -296,31 +371,12 @@ static gboolean build_volume(DfsVolumePlan *p, DfsVolume *v, guint *idx, guint n
         }
     /* Instance order first: volumes follow each other in it. */
     g_qsort_with_data(idx, (gint)n, sizeof *idx, by_instance, p->slices);
-    guint nt = 0;
-    for (guint k = 0; k < n; k++)
-        nt += fabs(position(&ctx, idx[k]) - position(&ctx, idx[0])) <= SAME_POSITION;
-    g_qsort_with_data(idx, (gint)n, sizeof *idx, by_position, &ctx);
-    if (nt == 0 || n % nt != 0) {
-        note(p, "%u image(s) at positions that repeat unevenly (%u at the first position): "
-                "slices missing, no volume", n, nt);
+    gboolean ok = first->rows < first->frame_rows || first->columns < first->frame_columns
+                      ? order_mosaics(p, v, idx, n, &ctx)
+                      : order_slices(p, v, idx, n, &ctx);
+    if (!ok)
         return FALSE;
-    }
-    guint nz = n / nt;
-    /* Each position must hold nt images. */
-    for (guint z = 0; z < nz; z++) {
-        double pz = position(&ctx, idx[z * nt]);
-        if (fabs(position(&ctx, idx[z * nt + nt - 1]) - pz) > SAME_POSITION ||
-            (z + 1 < nz && fabs(position(&ctx, idx[(z + 1) * nt]) - pz) <= SAME_POSITION)) {
-            note(p, "%u image(s) whose positions hold unequal numbers of images: slices "
-                    "missing, no volume", n);
-            return FALSE;
-        }
-    }
-    v->order = g_new(guint, n);
-    v->n_order = n;
-    for (guint z = 0; z < nz; z++)
-        for (guint t = 0; t < nt; t++)
-            v->order[t * nz + z] = idx[z * nt + t];
+    guint nz = v->n_in[2], nt = v->dim[3];
 
     /* Scaling that varies makes float32. */
     gboolean varies = FALSE;
@@ -378,7 +434,6 @@ static gboolean build_volume(DfsVolumePlan *p, DfsVolume *v, guint *idx, guint n
     to_ras(v->qform);
     v->n_in[0] = s0->columns;
     v->n_in[1] = s0->rows;
-    v->n_in[2] = nz;
     for (guint a = 0; a < 3; a++) {
         v->perm[a] = a;
         v->flip[a] = FALSE;
@@ -410,11 +465,14 @@ static gboolean build_volume(DfsVolumePlan *p, DfsVolume *v, guint *idx, guint n
         }
     }
     quaternion_of(v->qform, v->quatern, &v->qfac);
+    GString *d = g_string_new(NULL);
     if (s0->echo_time > 0)
-        g_snprintf(v->descrip, sizeof v->descrip, "TE=%.2g;Time=%.3f", s0->echo_time,
-                   s0->acq_time_hhmmss);
-    else
-        g_snprintf(v->descrip, sizeof v->descrip, "Time=%.3f", s0->acq_time_hhmmss);
+        g_string_append_printf(d, "TE=%.2g;", s0->echo_time);
+    g_string_append_printf(d, "Time=%.3f", s0->acq_time_hhmmss);
+    if (s0->phase_positive >= 0) /* Siemens' phase encoding polarity */
+        g_string_append_printf(d, ";phase=%d", s0->phase_positive);
+    g_strlcpy(v->descrip, d->str, sizeof v->descrip);
+    g_string_free(d, TRUE);
     g_strlcpy(v->aux_file, s0->comments, sizeof v->aux_file);
     v->voxel_bytes = (guint64)v->dim[0] * v->dim[1] * v->dim[2] * v->dim[3] * (v->bitpix / 8);
     return TRUE;
@@ -470,17 +528,18 @@ DfsVolumePlan *dfs_volume_plan_new(DfsSlice *slices, guint n)
     p->n_slices = n;
     p->notes = g_ptr_array_new_with_free_func(g_free);
 
-    /* Exact duplicates (one SOP Instance UID and frame twice) are dropped. */
+    /* Exact duplicates (one SOP Instance UID, frame and tile twice) are dropped. */
     GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     GHashTable *by_key = g_hash_table_new(g_str_hash, g_str_equal);
     GPtrArray *list = g_ptr_array_new();
     guint dropped = 0, mosaics = 0;
     for (guint i = 0; i < n; i++) {
-        if (slices[i].mosaic) {
+        if (slices[i].mosaic && slices[i].rows == slices[i].frame_rows) { /* not taken apart */
             mosaics++;
             continue;
         }
-        char *id = g_strdup_printf("%s/%u", slices[i].sop_uid, slices[i].frame);
+        char *id = g_strdup_printf("%s/%u/%u/%u", slices[i].sop_uid, slices[i].frame,
+                                   slices[i].row0, slices[i].col0);
         if (*slices[i].sop_uid && g_hash_table_contains(seen, id)) {
             dropped++;
             g_free(id);
@@ -502,8 +561,8 @@ DfsVolumePlan *dfs_volume_plan_new(DfsSlice *slices, guint n)
     if (dropped)
         note(p, "%u duplicate image(s) (the same SOPInstanceUID) dropped", dropped);
     if (mosaics)
-        note(p, "%u Siemens mosaic image(s) (ImageType MOSAIC): their tiles are not taken "
-                "apart into slices by dicomfs yet, so no volume is made of them", mosaics);
+        note(p, "%u Siemens mosaic image(s) (ImageType MOSAIC) whose CSA header does not say "
+                "how many images they hold (NumberOfImagesInMosaic): no volume", mosaics);
     g_hash_table_unref(by_key);
     g_hash_table_unref(seen);
     g_ptr_array_sort_with_data(list, by_first, slices);
@@ -685,7 +744,7 @@ gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *v, g
     gboolean convert = v->to_float || datatype != v->datatype;
     const DfsSlice *s0 = &p->slices[v->order[0]];
     guint sb = dfs_slice_sample_bytes(s0), in_vb = sb * s0->samples;
-    gsize frame_bytes = (gsize)s0->rows * s0->columns * in_vb;
+    gsize frame_bytes = (gsize)s0->frame_rows * s0->frame_columns * in_vb;
     Fetcher f = {p, fetch, user,
                  g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_bytes_unref)};
     gboolean ok = TRUE;
@@ -719,12 +778,13 @@ gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *v, g
         /* Whole runs along x where the stacked row runs the same way. */
         if (v->perm[0] == 0 && !v->flip[0] && !convert && o[0] == 0 &&
             (i != first || skip == 0) && (i + v->dim[0]) * vb <= offset + length) {
-            memcpy(dst, frame + row * s0->columns * in_vb, v->dim[0] * in_vb);
+            memcpy(dst, frame + ((s->row0 + row) * s->frame_columns + s->col0) * in_vb,
+                   v->dim[0] * in_vb);
             dst += v->dim[0] * in_vb;
             i += v->dim[0] - 1;
             continue;
         }
-        const guint8 *src = frame + (row * s0->columns + in[0]) * in_vb;
+        const guint8 *src = frame + ((s->row0 + row) * s->frame_columns + s->col0 + in[0]) * in_vb;
         if (!convert)
             memcpy(voxel, src, vb);
         else if (v->to_float)

@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "dicom/tags.h"
+#include "volumes/csa.h"
 
 static gint64 get_int(const DfsDataset *ds, guint32 tag, gint64 fallback)
 {
@@ -114,8 +115,8 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
     }
     out->node = node;
     out->frame = frame;
-    out->rows = out->image.rows;
-    out->columns = out->image.columns;
+    out->rows = out->frame_rows = out->image.rows;
+    out->columns = out->frame_columns = out->image.columns;
     out->samples = out->image.samples;
     out->bits_allocated = out->image.bits_allocated;
     out->bits_stored = out->image.bits_stored;
@@ -124,6 +125,14 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
     Frame f = {ds, item_of(ds, DFS_ROOT, DFS_TAG_PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE, frame),
                item_of(ds, DFS_ROOT, DFS_TAG_SHARED_FUNCTIONAL_GROUPS_SEQUENCE, 0)};
     out->enhanced = f.frame_item != DFS_NO_INDEX;
+    gsize csa_len;
+    const guint8 *csa = dfs_csa_image_header(ds, &csa_len);
+    double positive;
+    out->phase_positive = csa != NULL && dfs_csa_number(csa, csa_len,
+                                                        "PhaseEncodingDirectionPositive", 0,
+                                                        &positive)
+                              ? positive != 0
+                              : -1;
 
     gboolean geometry = TRUE;
     for (guint k = 0; k < 3; k++)
@@ -204,6 +213,95 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
     const char *ts = dfs_dataset_transfer_syntax(ds);
     out->transfer_syntax = g_strdup(ts ? ts : "");
     return TRUE;
+}
+
+/* --- Siemens mosaics ---------------------------------------------------------- */
+
+static void copy_strings(DfsSlice *to, const DfsSlice *from)
+{
+    char **fields[] = {&to->modality,     &to->protocol,   &to->description, &to->series_uid,
+                       &to->sop_uid,      &to->manufacturer, &to->image_type, &to->comments,
+                       &to->transfer_syntax};
+    for (guint k = 0; k < G_N_ELEMENTS(fields); k++)
+        *fields[k] = g_strdup(*fields[k]);
+}
+
+/* The n tiles of mosaic m (n >= 2) appended to slices; FALSE where they do
+ * not fit. */
+static gboolean expand_mosaic(const DfsDataset *ds, const DfsSlice *m, guint n, GArray *slices,
+                              GError **error)
+{
+    guint per_row = (guint)ceil(sqrt((double)n));
+    guint rows = m->frame_rows / per_row, cols = m->frame_columns / per_row;
+    if (rows == 0 || cols == 0 || rows * per_row != m->frame_rows ||
+        cols * per_row != m->frame_columns) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED,
+                    "a mosaic of %u images in %u x %u pixels: not %u x %u tiles of one size", n,
+                    m->frame_columns, m->frame_rows, per_row, per_row);
+        return FALSE;
+    }
+    gsize csa_len;
+    const guint8 *csa = dfs_csa_image_header(ds, &csa_len);
+    double normal[3], len = 0;
+    for (guint k = 0; k < 3; k++) {
+        if (!dfs_csa_number(csa, csa_len, "SliceNormalVector", k, &normal[k]))
+            normal[k] = m->iop[(k + 1) % 3] * m->iop[3 + (k + 2) % 3] - /* row x column */
+                        m->iop[(k + 2) % 3] * m->iop[3 + (k + 1) % 3];
+        len += normal[k] * normal[k];
+    }
+    len = sqrt(len);
+    double step;
+    if (!dfs_dataset_get_double(ds, DFS_ROOT, DFS_TAG_SPACING_BETWEEN_SLICES, 0, &step) ||
+        !isfinite(step) || step <= 0)
+        step = m->thickness > 0 ? m->thickness : 1;
+    /* ImagePositionPatient is the mosaic's corner: the first tile's is
+     * half the rest of the mosaic further along the rows and columns. */
+    double first[3];
+    for (guint k = 0; k < 3; k++)
+        first[k] = m->ipp[k] + m->iop[k] * m->spacing[1] * (m->frame_columns - cols) / 2.0 +
+                   m->iop[3 + k] * m->spacing[0] * (m->frame_rows - rows) / 2.0;
+    for (guint t = 0; t < n; t++) {
+        DfsSlice s = *m;
+        copy_strings(&s, m);
+        s.rows = rows;
+        s.columns = cols;
+        s.row0 = (t / per_row) * rows;
+        s.col0 = (t % per_row) * cols;
+        for (guint k = 0; k < 3; k++)
+            s.ipp[k] = first[k] + (len > 0 ? normal[k] / len : 0) * step * t;
+        g_array_append_val(slices, s);
+    }
+    return TRUE;
+}
+
+gboolean dfs_slices_read(const DfsDataset *ds, guint node, guint frames, GArray *slices,
+                         GError **error)
+{
+    guint before = slices->len;
+    for (guint f = 0; f < MAX(frames, 1u); f++) {
+        DfsSlice s;
+        if (!dfs_slice_read(ds, node, f, &s, error))
+            goto fail;
+        gsize csa_len;
+        const guint8 *csa = s.mosaic ? dfs_csa_image_header(ds, &csa_len) : NULL;
+        double n;
+        if (csa != NULL && s.has_geometry &&
+            dfs_csa_number(csa, csa_len, "NumberOfImagesInMosaic", 0, &n) && n >= 2 &&
+            n <= 4096) {
+            gboolean ok = expand_mosaic(ds, &s, (guint)n, slices, error);
+            dfs_slice_clear(&s);
+            if (!ok)
+                goto fail;
+            continue;
+        }
+        g_array_append_val(slices, s); /* (a mosaic without its CSA: refused by the plan) */
+    }
+    return TRUE;
+fail:
+    for (guint k = before; k < slices->len; k++)
+        dfs_slice_clear(&g_array_index(slices, DfsSlice, k));
+    g_array_set_size(slices, before);
+    return FALSE;
 }
 
 void dfs_slice_clear(DfsSlice *s)

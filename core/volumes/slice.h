@@ -14,6 +14,10 @@ G_BEGIN_DECLS
 typedef struct {
     guint node, frame; /* the instance (an index node of the caller's) and its frame */
     DfsImage image;    /* shape and sample type, as decoded */
+    /* Where the slice lies in its frame: all of it, or one tile of a
+     * Siemens mosaic (rows x columns at row0, col0 of a frame of
+     * frame_rows x frame_columns). */
+    guint row0, col0, frame_rows, frame_columns;
     guint rows, columns, samples, bits_allocated, bits_stored; /* from image, for short */
     gboolean is_signed, is_float;
     gboolean has_geometry; /* ImagePositionPatient, ImageOrientationPatient, PixelSpacing */
@@ -22,6 +26,7 @@ typedef struct {
     double slope, intercept;           /* 1 and 0 without; Philips' precise ones where
                                           its private scale slope is there */
     gboolean philips_precise;
+    gint phase_positive;               /* CSA PhaseEncodingDirectionPositive, -1 without */
     double echo_time, tr, flip;        /* ms, ms, degrees; 0 without */
     double acq_time;                   /* AcquisitionTime in seconds since midnight, -1 without */
     double acq_time_hhmmss;            /* the same as the number HHMMSS.FFFFFF, 0 without */
@@ -43,6 +48,14 @@ typedef struct {
  * image. */
 gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice *out,
                         GError **error);
+
+/* Append every image of the instance (dataset ds, the caller's node) to
+ * slices (DfsSlice): each frame, and each tile of a Siemens mosaic (its
+ * CSA header's NumberOfImagesInMosaic, placed along SliceNormalVector as
+ * dcm2niix does).  FALSE with an error (nothing appended) where it has no
+ * usable image. */
+gboolean dfs_slices_read(const DfsDataset *ds, guint node, guint frames, GArray *slices,
+                         GError **error);
 
 void dfs_slice_clear(DfsSlice *s);
 

@@ -153,21 +153,14 @@ static DfsVolumePlan *make_plan(const DfsView *v, guint series)
             continue;
         g_autoptr(GError) error = NULL;
         g_autoptr(DfsDataset) ds = dfs_instance_header(v, node, &error);
-        DfsSlice s;
         if (ds != NULL && dfs_instance_frames(v, node) == 0) {
             g_ptr_array_add(unread, g_strdup_printf("%s: no pixel data that dicomfs decodes",
                                                     dfs_index_relpath(v->idx, node)));
             continue;
         }
-        guint frames = ds != NULL ? dfs_instance_frames(v, node) : 1;
-        for (guint f = 0; f < frames; f++) { /* each frame an image */
-            if (ds == NULL || !dfs_slice_read(ds, node, f, &s, &error)) {
-                g_ptr_array_add(unread, g_strdup_printf("%s: %s", dfs_index_relpath(v->idx, node),
-                                                        error ? error->message : "no image"));
-                break;
-            }
-            g_array_append_val(slices, s);
-        }
+        if (ds == NULL || !dfs_slices_read(ds, node, dfs_instance_frames(v, node), slices, &error))
+            g_ptr_array_add(unread, g_strdup_printf("%s: %s", dfs_index_relpath(v->idx, node),
+                                                    error ? error->message : "no image"));
     }
     guint count = slices->len;
     DfsVolumePlan *p = dfs_volume_plan_new((DfsSlice *)g_array_free(slices, FALSE), count);
@@ -311,6 +304,10 @@ static void write_conversion(const DfsView *v, const DfsVolumePlan *p, GString *
                                    dfs_index_relpath(v->idx, s->node));
             if (s->image.frames > 1)
                 g_string_append_printf(out, " frame %u", s->frame + 1);
+            if (s->columns < s->frame_columns) /* a tile of a mosaic */
+                g_string_append_printf(out, " tile %u",
+                                       s->row0 / s->rows * (s->frame_columns / s->columns) +
+                                           s->col0 / s->columns + 1);
             g_string_append_c(out, '\n');
         }
     }
