@@ -19,6 +19,8 @@ for volume t), so that slice order can be seen in the voxels.
   s13  a single 2D CT slice
   s14  MR 2D, unsigned 16-bit using all 16 bits (UINT16; Analyze has none)
   s15  axial MR 3D (turned to the nearest RAS: x reversed)
+  s16  oblique MR diffusion: 3 slices x 4 volumes, b 0 and 1000 in three
+       directions (DiffusionBValue, DiffusionGradientOrientation)
 
 usage: make-series.py OUTDIR [SERIES...]  (all when none are named)
 """
@@ -81,6 +83,9 @@ def write_series(out, name, number, kind, slices, protocol=None, mr3d=False, **c
         if "slope" in s:
             ds.RescaleSlope = s["slope"]
             ds.RescaleIntercept = s["intercept"]
+        if "b" in s:
+            ds.DiffusionBValue = s["b"]
+            ds.DiffusionGradientOrientation = list(s["gradient"])
         if "thickness" in common:
             ds.SliceThickness = common["thickness"]
         if "tilt" in common:
@@ -177,6 +182,17 @@ def make(out, which):
     if "s15" in which:
         sl = stack(7, [-10, -10, 0], AXIAL, 1.0)
         write_series(out, "s15", 15, "MR", sl, protocol="ax 3D", mr3d=True)
+    if "s16" in which:
+        sl = []
+        a = 0.3
+        for t, (b, g) in enumerate(((0, (0, 0, 0)), (1000, (1, 0, 0)), (1000, (0, 0.6, 0.8)),
+                                    (1000, (0.6, -0.8, 0)))):
+            for k, s in enumerate(stack(3, [-10, -10, 0], [1, 0, 0, 0, math.cos(a), math.sin(a)],
+                                        4.0)):
+                s.update(instance=t * 3 + k + 1, add=100 * k + 1000 * t, acq=t + 1, b=b,
+                         gradient=g)
+                sl.append(s)
+        write_series(out, "s16", 16, "MR", sl, protocol="dwi")
     if "s13" in which:
         sl = stack(1, [-158.1, -179.0, -75.7], AXIAL, 5.0)
         write_series(out, "s13", 13, "CT", sl, protocol="single")
@@ -185,5 +201,5 @@ def make(out, which):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    names = sys.argv[2:] or [f"s{k:02d}" for k in range(1, 16)]
+    names = sys.argv[2:] or [f"s{k:02d}" for k in range(1, 17)]
     make(sys.argv[1], set(names))

@@ -103,6 +103,37 @@ static double frame_double_or(const Frame *f, guint32 group, guint32 tag, double
     return frame_double(f, group, tag, 0, &v) ? v : fallback;
 }
 
+/* The b value and gradient: the MR Diffusion macro (an enhanced frame's
+ * MR Diffusion Sequence, else the top level), else Siemens' CSA header. */
+static void read_diffusion(const Frame *f, const guint8 *csa, gsize csa_len, DfsSlice *out)
+{
+    guint it = group_of(f, DFS_TAG_MR_DIFFUSION_SEQUENCE);
+    guint where = it != DFS_NO_INDEX ? it : DFS_ROOT;
+    double b;
+    if (dfs_dataset_get_double(f->ds, where, DFS_TAG_DIFFUSION_B_VALUE, 0, &b) && isfinite(b)) {
+        out->has_b = TRUE;
+        out->b = b;
+        /* (DFS_ROOT is DFS_NO_INDEX: the top level is asked for apart) */
+        guint dir = it != DFS_NO_INDEX
+                        ? item_of(f->ds, it, DFS_TAG_DIFFUSION_GRADIENT_DIRECTION_SEQUENCE, 0)
+                        : DFS_ROOT;
+        gboolean found = it == DFS_NO_INDEX || dir != DFS_NO_INDEX;
+        for (guint k = 0; k < 3; k++)
+            if (!found ||
+                !dfs_dataset_get_double(f->ds, dir, DFS_TAG_DIFFUSION_GRADIENT_ORIENTATION, k,
+                                        &out->gradient[k]) || !isfinite(out->gradient[k]))
+                out->gradient[k] = 0;
+        return;
+    }
+    if (csa != NULL && dfs_csa_number(csa, csa_len, "B_value", 0, &b)) {
+        out->has_b = TRUE;
+        out->b = b;
+        for (guint k = 0; k < 3; k++)
+            if (!dfs_csa_number(csa, csa_len, "DiffusionGradientDirection", k, &out->gradient[k]))
+                out->gradient[k] = 0;
+    }
+}
+
 gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice *out,
                         GError **error)
 {
@@ -164,6 +195,7 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
         out->slope = 1 / ss;
         out->philips_precise = TRUE;
     }
+    read_diffusion(&f, csa, csa_len, out);
     out->echo_time = frame_double_or(&f, 0, DFS_TAG_ECHO_TIME, 0);
     if (out->enhanced)
         out->echo_time = frame_double_or(&f, DFS_TAG_MR_ECHO_SEQUENCE, DFS_TAG_EFFECTIVE_ECHO_TIME,

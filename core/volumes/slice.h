@@ -27,6 +27,8 @@ typedef struct {
                                           its private scale slope is there */
     gboolean philips_precise;
     gint phase_positive;               /* CSA PhaseEncodingDirectionPositive, -1 without */
+    gboolean has_b;                    /* a diffusion b value (s/mm2) and gradient (LPS) */
+    double b, gradient[3];
     double echo_time, tr, flip;        /* ms, ms, degrees; 0 without */
     double acq_time;                   /* AcquisitionTime in seconds since midnight, -1 without */
     double acq_time_hhmmss;            /* the same as the number HHMMSS.FFFFFF, 0 without */

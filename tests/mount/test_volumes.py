@@ -5,7 +5,8 @@ mount, against dcm2niix (`-z n -b y -f %p_%s`, Debian 12's) and nibabel:
 - the series of scripts/make-series.py (axial with instance numbers against
   position, sagittal 3D, CT with a gap, variable spacing, gantry tilt, 4D,
   oblique, two echoes, slope and intercept, slope varying by slice,
-  unsigned 12-bit, coronal, a single slice, unsigned 16-bit, axial 3D),
+  unsigned 12-bit, coronal, a single slice, unsigned 16-bit, axial 3D,
+  oblique diffusion),
   and copies of s01 and s03 transcoded to JPEG-LS, JPEG lossless, RLE and
   JPEG 2000 by DCMTK and GDCM;
 - `ls -l volume/` and stat decode nothing (the status file's "rendered
@@ -19,7 +20,8 @@ mount, against dcm2niix (`-z n -b y -f %p_%s`, Debian 12's) and nibabel:
   voxel on its ImagePositionPatient (pydicom) within 1e-3 mm;
 - nifti_tool -check_hdr accepts every file; stat sizes equal bytes read;
 - <stem>.json has dcm2niix's keys in its order and equal values (but
-  ConversionSoftware, which is dicomfs);
+  ConversionSoftware, which is dicomfs); <stem>.bval and .bvec where
+  dcm2niix writes them, with its numbers;
 - <stem>.hdr/.img/.mat (SPM2 Analyze) load in nibabel as the .nii does:
   the same data and affine, the .img the .nii's voxels where Analyze has
   the type (uint16 is written as int32), originator the origin voxel;
@@ -100,6 +102,18 @@ def compare_nii(ref, ours, tilted, atol=1e-4):
             if not np.allclose(fa, fb, atol=atol, rtol=0):
                 problems.append(f"{what} {fb.tolist()}, dcm2niix {fa.tolist()}")
     return problems
+
+
+def compare_numbers(ref, ours):
+    """Text files of numbers (.bval, .bvec): the same lines and counts, each
+    number within 5e-6 of dcm2niix's (its %g)."""
+    a = [line.split() for line in read_all(ref).decode().splitlines()]
+    b = [line.split() for line in read_all(ours).decode().splitlines()]
+    if [len(x) for x in a] != [len(x) for x in b]:
+        return [f"shape {[len(x) for x in b]}, dcm2niix {[len(x) for x in a]}"]
+    return [f"line {i + 1}: {x} where dcm2niix has {y}"
+            for i, (x, y) in enumerate(zip(b, a))
+            if any(abs(float(u) - float(v)) > 5e-6 for u, v in zip(x, y))]
 
 
 def check_json(ref, ours, private=(), subset=False):
@@ -355,7 +369,8 @@ def run_checks(report, exe, root, tmp):
             problems = [] if want == have else [f"ours {have}, dcm2niix {want}"]
             expect = sorted(["conversion.txt"] + [n[:-4] + e for n in have
                                                   for e in (".hdr", ".img", ".json", ".mat",
-                                                            ".nii")])
+                                                            ".nii")] +
+                            [os.path.basename(f) for f in glob.glob(os.path.join(ref, s, "*.bv*"))])
             if listed != expect:
                 problems.append(f"volume/ lists {listed}, expected {expect}")
             for name in sorted(set(want) & set(have)):
@@ -366,6 +381,10 @@ def run_checks(report, exe, root, tmp):
                     problems += [f"{name}: {p}" for p in
                                  check_tilt(ours, sorted(glob.glob(os.path.join(src, s, "*"))))]
                 problems += [f"{name}: {p}" for p in check_analyze(ours)]
+                for ext in (".bval", ".bvec"):
+                    if os.path.exists(refs[name][:-4] + ext):
+                        problems += [f"{name[:-4]}{ext}: {p}" for p in
+                                     compare_numbers(refs[name][:-4] + ext, ours[:-4] + ext)]
                 ref_json = refs[name][:-4] + ".json"
                 if os.path.basename(ref_json) != name[:-4] + ".json":
                     pass  # (against the original: another name, another ProtocolName)

@@ -2,7 +2,8 @@
  * writes (volumes/plan.h), one file per volume and format, and
  * conversion.txt: the images used in slice order, and every warning or
  * refusal in words.  Formats: NIfTI-1 (.nii), its BIDS sidecar (.json),
- * Analyze 7.5 with SPM's affine (.hdr, .img, .mat).
+ * FSL's b values and vectors of diffusion volumes (.bval, .bvec), Analyze
+ * 7.5 with SPM's affine (.hdr, .img, .mat).
  *
  * The plan is made from the series' headers (cached ones, read once) and
  * kept in the tree's plan cache: sizes and listings decode no pixel.  A
@@ -20,6 +21,7 @@
 #include "tree/tree-private.h"
 #include "volumes/analyze.h"
 #include "volumes/bids.h"
+#include "volumes/fsl.h"
 #include "volumes/nifti.h"
 #include "volumes/plan.h"
 
@@ -38,6 +40,8 @@ typedef struct {
     /* Small ones, made whole (size and read alike). */
     gboolean (*render)(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
                        GString *out, GError **error);
+    /* Whether a volume has this file (NULL: every one). */
+    gboolean (*shown)(const DfsVolumePlan *p, const DfsVolume *vol);
 } Format;
 
 typedef struct {
@@ -128,15 +132,36 @@ static gboolean json_render(const DfsView *v, const DfsVolumePlan *p, const DfsV
     return TRUE;
 }
 
+static gboolean bval_render(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                            GString *out, GError **error)
+{
+    dfs_fsl_bval(p, vol, out);
+    return TRUE;
+}
+
+static gboolean bvec_render(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                            GString *out, GError **error)
+{
+    dfs_fsl_bvec(p, vol, out);
+    return TRUE;
+}
+
 /* In listing order (by name). */
 static const Format formats[] = {
-    {NULL, NULL, NULL, NULL}, /* 0: conversion.txt */
-    {".hdr", hdr_size, hdr_read, NULL},
-    {".img", img_size, img_read, NULL},
-    {".json", NULL, NULL, json_render},
-    {".mat", mat_size, mat_read, NULL},
-    {".nii", dfs_nifti_size, nii_read, NULL},
+    {NULL, NULL, NULL, NULL, NULL}, /* 0: conversion.txt */
+    {".bval", NULL, NULL, bval_render, dfs_fsl_is_diffusion},
+    {".bvec", NULL, NULL, bvec_render, dfs_fsl_is_diffusion},
+    {".hdr", hdr_size, hdr_read, NULL, NULL},
+    {".img", img_size, img_read, NULL, NULL},
+    {".json", NULL, NULL, json_render, NULL},
+    {".mat", mat_size, mat_read, NULL, NULL},
+    {".nii", dfs_nifti_size, nii_read, NULL, NULL},
 };
+
+static gboolean format_shown(const DfsVolumePlan *p, guint vol, guint f)
+{
+    return formats[f].shown == NULL || formats[f].shown(p, &p->volumes[vol]);
+}
 
 /* --- the plan of a series ------------------------------------------------------ */
 
@@ -202,7 +227,8 @@ static gboolean volume_of(const DfsVolumePlan *p, DfsEntry e, const DfsVolume **
     *fmt = NULL;
     if (sub == 0)
         return TRUE;
-    if (k == 0 || k > p->n_volumes || f == 0 || f >= G_N_ELEMENTS(formats))
+    if (k == 0 || k > p->n_volumes || f == 0 || f >= G_N_ELEMENTS(formats) ||
+        !format_shown(p, k - 1, f))
         return FALSE;
     *vol = &p->volumes[k - 1];
     *fmt = &formats[f];
@@ -225,7 +251,7 @@ static gboolean volume_dir_lookup(const DfsView *v, DfsEntry dir, const char *na
         if (strncmp(name, p->volumes[k].stem, len) != 0)
             continue;
         for (guint f = 1; f < G_N_ELEMENTS(formats); f++)
-            if (strcmp(name + len, formats[f].ext) == 0) {
+            if (strcmp(name + len, formats[f].ext) == 0 && format_shown(p, k, f)) {
                 *out = DFS_ENTRY_MAKE(DFS_KIND_VOLUME_FILE, series, (k + 1) << FORMAT_BITS | f);
                 return TRUE;
             }
@@ -245,6 +271,8 @@ static gboolean volume_dir_list(const DfsView *v, DfsEntry dir, DfsLister *l, GE
     for (guint64 pos = MAX(l->from, 1); pos < 1 + (guint64)p->n_volumes * nf && !l->stopped;
          pos++) {
         guint k = (guint)((pos - 1) / nf), f = (guint)((pos - 1) % nf) + 1;
+        if (!format_shown(p, k, f))
+            continue; /* (positions stay the same) */
         g_autofree char *name = g_strconcat(p->volumes[k].stem, formats[f].ext, NULL);
         dfs_lister_emit(l, pos, name,
                         DFS_ENTRY_MAKE(DFS_KIND_VOLUME_FILE, series, (k + 1) << FORMAT_BITS | f),
