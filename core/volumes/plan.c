@@ -251,13 +251,7 @@ static void choose_type(DfsVolume *v, const DfsSlice *s, gboolean scaling_varies
     guint bits = s->bits_allocated;
     v->slope = s->slope;
     v->inter = s->intercept;
-    if (scaling_varies) {
-        v->to_float = TRUE;
-        v->datatype = DFS_NIFTI_FLOAT32;
-        v->slope = 1;
-        v->inter = 0;
-        warn(v, "Saving as 32-bit float (slope, intercept or bits allocated varies).");
-    } else if (s->samples == 3)
+    if (s->samples == 3)
         v->datatype = DFS_NIFTI_RGB24;
     else if (s->is_float)
         v->datatype = bits == 64 ? DFS_NIFTI_FLOAT64 : DFS_NIFTI_FLOAT32;
@@ -268,6 +262,14 @@ static void choose_type(DfsVolume *v, const DfsSlice *s, gboolean scaling_varies
         v->datatype = s->is_signed || s->bits_stored < 16 ? DFS_NIFTI_INT16 : DFS_NIFTI_UINT16;
     else
         v->datatype = s->is_signed ? DFS_NIFTI_INT32 : DFS_NIFTI_UINT32;
+    v->stored_type = v->datatype;
+    if (scaling_varies) {
+        v->to_float = TRUE;
+        v->datatype = DFS_NIFTI_FLOAT32;
+        v->slope = 1;
+        v->inter = 0;
+        warn(v, "Saving as 32-bit float (slope, intercept or bits allocated varies).");
+    }
     switch (v->datatype) {
     case DFS_NIFTI_UINT8: case DFS_NIFTI_INT8: v->bitpix = 8; break;
     case DFS_NIFTI_INT16: case DFS_NIFTI_UINT16: v->bitpix = 16; break;
@@ -527,6 +529,7 @@ DfsVolumePlan *dfs_volume_plan_new(DfsSlice *slices, guint n)
     p->slices = slices;
     p->n_slices = n;
     p->notes = g_ptr_array_new_with_free_func(g_free);
+    g_mutex_init(&p->lock);
 
     /* Exact duplicates (one SOP Instance UID, frame and tile twice) are dropped. */
     GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -618,6 +621,8 @@ void dfs_volume_plan_unref(DfsVolumePlan *p)
     if (p == NULL || !g_atomic_int_dec_and_test(&p->refs))
         return;
     for (guint k = 0; k < p->n_volumes; k++) {
+        if (p->volumes[k].kept_free != NULL)
+            p->volumes[k].kept_free(p->volumes[k].kept);
         g_free(p->volumes[k].stem);
         g_free(p->volumes[k].order);
         g_ptr_array_unref(p->volumes[k].warnings);
@@ -627,6 +632,7 @@ void dfs_volume_plan_unref(DfsVolumePlan *p)
         dfs_slice_clear(&p->slices[k]);
     g_free(p->slices);
     g_ptr_array_unref(p->notes);
+    g_mutex_clear(&p->lock);
     g_free(p);
 }
 
@@ -730,9 +736,27 @@ gboolean dfs_volume_read_voxels(const DfsVolumePlan *p, const DfsVolume *v, guin
     return dfs_volume_read_voxels_as(p, v, v->datatype, offset, length, fetch, user, out, error);
 }
 
+static gboolean read_voxels(const DfsVolumePlan *p, const DfsVolume *v, guint datatype,
+                            gboolean scaled, guint64 offset, gsize length, DfsFrameFetch fetch,
+                            gpointer user, GString *out, GError **error);
+
 gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *v, guint datatype,
                                    guint64 offset, gsize length, DfsFrameFetch fetch,
                                    gpointer user, GString *out, GError **error)
+{
+    return read_voxels(p, v, datatype, v->to_float, offset, length, fetch, user, out, error);
+}
+
+gboolean dfs_volume_read_stored(const DfsVolumePlan *p, const DfsVolume *v, guint64 offset,
+                                gsize length, DfsFrameFetch fetch, gpointer user, GString *out,
+                                GError **error)
+{
+    return read_voxels(p, v, v->stored_type, FALSE, offset, length, fetch, user, out, error);
+}
+
+static gboolean read_voxels(const DfsVolumePlan *p, const DfsVolume *v, guint datatype,
+                            gboolean scaled, guint64 offset, gsize length, DfsFrameFetch fetch,
+                            gpointer user, GString *out, GError **error)
 {
     guint64 total = dfs_volume_bytes_as(v, datatype);
     if (offset >= total || length == 0)
@@ -741,7 +765,8 @@ gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *v, g
     guint vb = type_bytes(datatype);
     /* Stored bytes as they are, or each value converted (scaled when the
      * volume's scaling varies by slice). */
-    gboolean convert = v->to_float || datatype != v->datatype;
+    guint same = scaled ? v->datatype : v->stored_type;
+    gboolean convert = scaled || datatype != same;
     const DfsSlice *s0 = &p->slices[v->order[0]];
     guint sb = dfs_slice_sample_bytes(s0), in_vb = sb * s0->samples;
     gsize frame_bytes = (gsize)s0->frame_rows * s0->frame_columns * in_vb;
@@ -787,7 +812,7 @@ gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *v, g
         const guint8 *src = frame + ((s->row0 + row) * s->frame_columns + s->col0 + in[0]) * in_vb;
         if (!convert)
             memcpy(voxel, src, vb);
-        else if (v->to_float)
+        else if (scaled)
             put_value(sample_value(src, s) * s->slope + s->intercept, datatype, voxel);
         else
             put_value(sample_value(src, s), datatype, voxel);

@@ -39,6 +39,7 @@ typedef struct {
     double pixdim[4];        /* mm mm mm s */
     double qfac;             /* pixdim[0]: 1 or -1 */
     guint datatype, bitpix;
+    guint stored_type;       /* the stored values' type (datatype but where to_float) */
     double slope, inter;     /* scl_slope, scl_inter */
     double sform[3][4];      /* RAS mm of voxel (i j k): exact, with any shear */
     double qform[3][4];      /* the same without shear (what a quaternion holds) */
@@ -58,6 +59,10 @@ typedef struct {
     guint n_order;
     guint64 voxel_bytes;     /* dim product x bitpix / 8 */
     GPtrArray *warnings;     /* strings: what a user should know of this volume */
+    /* What a format keeps of the volume once made (the MINC2 layout), set
+     * once under the plan's lock, freed with the plan by its notify. */
+    gpointer kept;
+    GDestroyNotify kept_free;
 } DfsVolume;
 
 typedef struct {
@@ -67,6 +72,7 @@ typedef struct {
     guint n_volumes;
     GPtrArray *notes;        /* strings: images dropped or not converted, and why */
     guint64 tag;             /* the caller's: what the plan was made from */
+    GMutex lock;             /* guards the volumes' kept */
     gint refs;
 } DfsVolumePlan;
 
@@ -98,5 +104,11 @@ gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *vol,
                                    guint64 offset, gsize length, DfsFrameFetch fetch,
                                    gpointer user, GString *out, GError **error);
 guint64 dfs_volume_bytes_as(const DfsVolume *vol, guint datatype);
+
+/* The stored values as they are (in stored_type, no scaling applied even
+ * where it varies by slice: MINC keeps each slice's). */
+gboolean dfs_volume_read_stored(const DfsVolumePlan *p, const DfsVolume *vol, guint64 offset,
+                                gsize length, DfsFrameFetch fetch, gpointer user, GString *out,
+                                GError **error);
 
 G_END_DECLS

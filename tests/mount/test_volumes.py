@@ -27,6 +27,9 @@ mount, against dcm2niix (`-z n -b y -f %p_%s`, Debian 12's) and nibabel:
   the type (uint16 is written as int32), originator the origin voxel;
 - conversion.txt lists the files in position order (pydicom) and warns of
   the variable spacing and the tilt;
+- <stem>.mnc (MINC2) read by mincinfo, mincstats (min and max), nibabel
+  and h5py as the .nii's image, and equal to nii2mnc's conversion of the
+  .nii (minc-tools; but where nii2mnc flips an axis, which it misplaces);
 - the bytes are the same after a remount (sha256);
 - nibabel's real Siemens slice, Siemens DWI mosaics and Philips enhanced
   MPRAGE (176 frames) as dcm2niix converts them; its cut mosaics (tiles
@@ -169,6 +172,81 @@ def check_analyze(nii):
     got = np.frombuffer(read_all(stem + ".hdr")[253:259], "<i2")
     if not np.array_equal(want, got):
         problems.append(f"originator {got.tolist()}, expected {want.tolist()}")
+    return problems
+
+
+def check_minc(nii, tmp, tilted):
+    """<stem>.mnc beside nii: mincinfo reads it; mincstats' min and max are
+    the .nii's scaled ones; nibabel gives the .nii's data and canonical
+    affine (the qform's for a sheared volume: MINC has no shear), and so
+    does nii2mnc's conversion of the .nii (minc-tools); a 4D one through
+    h5py: its time dimension, and the stored values the .nii's."""
+    import h5py
+    import nibabel as nib
+    import numpy as np
+    mnc = nii[:-4] + ".mnc"
+    problems = []
+    info = subprocess.run(["mincinfo", mnc], capture_output=True, text=True,
+                          timeout=ml.scaled(60))
+    if info.returncode != 0:
+        problems.append(f"mincinfo: {info.stderr.strip()}")
+    a = nib.load(nii)
+    data = a.get_fdata()
+    stats = subprocess.run(["mincstats", "-quiet", "-min", "-max", mnc], capture_output=True,
+                           text=True, timeout=ml.scaled(60))
+    got = [float(x) for x in stats.stdout.split()] if stats.returncode == 0 else []
+    if len(got) != 2 or not np.allclose(got, [data.min(), data.max()], rtol=1e-5, atol=1e-3):
+        problems.append(f"mincstats min/max {got or stats.stderr.strip()}, .nii "
+                        f"{[data.min(), data.max()]}")
+    if a.ndim == 3 and a.shape[2] == 1:
+        pass  # nibabel 5.0 cannot read a MINC image with a dimension of length 1
+    elif a.ndim == 3:
+        b = nib.load(mnc)  # (holds the file open until collected: see the end)
+        ref = nib.Nifti1Image(data, a.get_qform() if tilted else a.affine)
+        ca, cb = nib.as_closest_canonical(ref), nib.as_closest_canonical(b)
+        if not np.allclose(ca.affine, cb.affine, atol=1e-4, rtol=0):
+            problems.append(f"nibabel affine {cb.affine.tolist()}, .nii {ca.affine.tolist()}")
+        if ca.shape != cb.shape or not np.allclose(ca.get_fdata(), cb.get_fdata(), atol=1e-3):
+            problems.append("nibabel: data differ from the .nii's")
+        if not tilted:
+            other = os.path.join(tmp, "nii2mnc.mnc")
+            if os.path.exists(other):
+                os.unlink(other)
+            conv = subprocess.run(["nii2mnc", nii, other],
+                                  capture_output=True, text=True, timeout=ml.scaled(60))
+            if conv.returncode != 0:
+                problems.append(f"nii2mnc: {conv.stderr.strip()}")
+            elif "flip: 1" in conv.stdout + conv.stderr:
+                # nii2mnc 2.4.05 misplaces an axis it flips (the coronal s12's
+                # slices land 166 mm off; mincinfo of its file shows it):
+                # no oracle there, the .nii (above) is
+                os.unlink(other)
+            else:
+                co = nib.as_closest_canonical(nib.load(other))
+                if not np.allclose(co.affine, cb.affine, atol=1e-3, rtol=0):
+                    problems.append(f"nii2mnc's affine {co.affine.tolist()}, ours "
+                                    f"{cb.affine.tolist()}")
+                # (nii2mnc rescales to its own type: within a step of it)
+                step = (data.max() - data.min()) / 65535 + 1e-6
+                if co.shape != cb.shape or not np.allclose(co.get_fdata(), cb.get_fdata(),
+                                                           atol=step):
+                    problems.append("nii2mnc's data differ from ours")
+                os.unlink(other)
+    else:
+        with h5py.File(mnc, "r") as f:
+            image = f["minc-2.0/image/0/image"]
+            raw = np.asanyarray(a.dataobj.get_unscaled()) if a.header["datatype"] != 16 else None
+            order = image.attrs["dimorder"].decode()
+            if not order.startswith("time,") or image.shape != tuple(a.shape[::-1]):
+                problems.append(f"image {order} {image.shape}, .nii {a.shape}")
+            elif raw is not None and not np.array_equal(np.asarray(image), raw.T):
+                problems.append("h5py: stored values differ from the .nii's")
+            step = float(f["minc-2.0/dimensions/time"].attrs["step"])
+            if abs(step - float(a.header["pixdim"][4])) > 1e-6:
+                problems.append(f"time step {step}, .nii pixdim[4] {a.header['pixdim'][4]}")
+    import gc
+    a = b = ca = cb = co = None
+    gc.collect()  # nibabel's MINC2 images keep their h5py file open: the mount must unmount
     return problems
 
 
@@ -369,7 +447,7 @@ def run_checks(report, exe, root, tmp):
             problems = [] if want == have else [f"ours {have}, dcm2niix {want}"]
             expect = sorted(["conversion.txt"] + [n[:-4] + e for n in have
                                                   for e in (".hdr", ".img", ".json", ".mat",
-                                                            ".nii")] +
+                                                            ".mnc", ".nii")] +
                             [os.path.basename(f) for f in glob.glob(os.path.join(ref, s, "*.bv*"))])
             if listed != expect:
                 problems.append(f"volume/ lists {listed}, expected {expect}")
@@ -381,6 +459,7 @@ def run_checks(report, exe, root, tmp):
                     problems += [f"{name}: {p}" for p in
                                  check_tilt(ours, sorted(glob.glob(os.path.join(src, s, "*"))))]
                 problems += [f"{name}: {p}" for p in check_analyze(ours)]
+                problems += [f"{name[:-4]}.mnc: {p}" for p in check_minc(ours, tmp, s == "s05")]
                 for ext in (".bval", ".bvec"):
                     if os.path.exists(refs[name][:-4] + ext):
                         problems += [f"{name[:-4]}{ext}: {p}" for p in
@@ -393,12 +472,14 @@ def run_checks(report, exe, root, tmp):
                                  check_json(ref_json, ours[:-4] + ".json")]
                 else:
                     problems.append("dcm2niix wrote no .json")
-                for ext in (".hdr", ".img", ".json", ".mat"):
+                for ext in (".hdr", ".img", ".json", ".mat", ".mnc"):
                     other = name[:-4] + ext
                     if len(read_all(os.path.join(dirs[s], "volume", other))) != sizes[(s, other)]:
                         problems.append(f"{other}: stat size is not the bytes read")
                 data = read_all(ours)
                 hashes[(s, name)] = hashlib.sha256(data).hexdigest()
+                mnc = name[:-4] + ".mnc"
+                hashes[(s, mnc)] = hashlib.sha256(read_all(ours[:-4] + ".mnc")).hexdigest()
                 if len(data) != sizes[(s, name)]:
                     problems.append(f"{name}: stat {sizes[(s, name)]}, read {len(data)}")
                 chk = subprocess.run(["nifti_tool", "-check_hdr", "-infiles", ours],
@@ -439,7 +520,7 @@ def run_checks(report, exe, root, tmp):
         dirs = series_dirs(mnt, numbers)
         changed = [f"{s}/{n}" for (s, n), h in sorted(hashes.items())
                    if hashlib.sha256(read_all(os.path.join(dirs[s], "volume", n))).hexdigest() != h]
-        report.check("every .nii has the same sha256 after a remount", changed,
+        report.check("every .nii and .mnc has the same sha256 after a remount", changed,
                      f"{len(hashes)} files")
     finally:
         report.check("unmount (second mount)", m.unmount())
@@ -449,7 +530,8 @@ def main():
     exe, root = (os.path.abspath(a) for a in (sys.argv + ["", ""])[1:3])
     return ml.run_test(__doc__, 3, "dicomfs-volumes-test.", WATCHDOG_SECONDS,
                        lambda report, tmp: run_checks(report, exe, root, tmp),
-                       needs=("pydicom", "nibabel"), tools=("dcm2niix", "nifti_tool"))
+                       needs=("pydicom", "nibabel", "h5py"),
+                       tools=("dcm2niix", "nifti_tool", "mincinfo", "mincstats", "nii2mnc"))
 
 
 if __name__ == "__main__":

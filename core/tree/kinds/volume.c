@@ -3,7 +3,7 @@
  * conversion.txt: the images used in slice order, and every warning or
  * refusal in words.  Formats: NIfTI-1 (.nii), its BIDS sidecar (.json),
  * FSL's b values and vectors of diffusion volumes (.bval, .bvec), Analyze
- * 7.5 with SPM's affine (.hdr, .img, .mat).
+ * 7.5 with SPM's affine (.hdr, .img, .mat), MINC2 (.mnc).
  *
  * The plan is made from the series' headers (cached ones, read once) and
  * kept in the tree's plan cache: sizes and listings decode no pixel.  A
@@ -22,6 +22,7 @@
 #include "volumes/analyze.h"
 #include "volumes/bids.h"
 #include "volumes/fsl.h"
+#include "volumes/minc.h"
 #include "volumes/nifti.h"
 #include "volumes/plan.h"
 
@@ -34,7 +35,8 @@ typedef struct {
     const char *ext;
     /* Large files: their size from the plan, and bytes [offset, offset +
      * length) of them appended to out. */
-    guint64 (*size)(const DfsVolume *vol);
+    gboolean (*size)(const DfsVolumePlan *p, const DfsVolume *vol, guint64 *size,
+                     GError **error);
     gboolean (*read)(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
                      guint64 offset, gsize length, GString *out, GError **error);
     /* Small ones, made whole (size and read alike). */
@@ -81,9 +83,11 @@ static gboolean nii_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolu
            dfs_volume_read_voxels(p, vol, offset, length, fetch_frame, &c, out, error);
 }
 
-static guint64 hdr_size(const DfsVolume *vol)
+static gboolean hdr_size(const DfsVolumePlan *p, const DfsVolume *vol, guint64 *size,
+                         GError **error)
 {
-    return DFS_ANALYZE_HEADER_BYTES;
+    *size = DFS_ANALYZE_HEADER_BYTES;
+    return TRUE;
 }
 
 static gboolean hdr_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
@@ -95,9 +99,11 @@ static gboolean hdr_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolu
     return TRUE;
 }
 
-static guint64 img_size(const DfsVolume *vol)
+static gboolean img_size(const DfsVolumePlan *p, const DfsVolume *vol, guint64 *size,
+                         GError **error)
 {
-    return dfs_volume_bytes_as(vol, dfs_analyze_datatype(vol));
+    *size = dfs_volume_bytes_as(vol, dfs_analyze_datatype(vol));
+    return TRUE;
 }
 
 static gboolean img_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
@@ -108,9 +114,11 @@ static gboolean img_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolu
                                      fetch_frame, &c, out, error);
 }
 
-static guint64 mat_size(const DfsVolume *vol)
+static gboolean mat_size(const DfsVolumePlan *p, const DfsVolume *vol, guint64 *size,
+                         GError **error)
 {
-    return DFS_SPM_MAT_BYTES;
+    *size = DFS_SPM_MAT_BYTES;
+    return TRUE;
 }
 
 static gboolean mat_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
@@ -130,6 +138,65 @@ static gboolean json_render(const DfsView *v, const DfsVolumePlan *p, const DfsV
         return FALSE;
     dfs_bids_json(p, vol, ds, out);
     return TRUE;
+}
+
+/* The MINC2 layout of vol, made once and kept with the plan. */
+static const DfsMincLayout *minc_of(const DfsVolumePlan *p, const DfsVolume *vol, GError **error)
+{
+    DfsVolumePlan *mp = (DfsVolumePlan *)p;
+    DfsVolume *mv = (DfsVolume *)vol;
+    g_mutex_lock(&mp->lock);
+    if (mv->kept == NULL) {
+        mv->kept = dfs_minc_layout(p, vol, error);
+        mv->kept_free = (GDestroyNotify)dfs_minc_layout_free;
+    }
+    const DfsMincLayout *l = mv->kept;
+    g_mutex_unlock(&mp->lock);
+    return l;
+}
+
+static gboolean mnc_size(const DfsVolumePlan *p, const DfsVolume *vol, guint64 *size,
+                         GError **error)
+{
+    const DfsMincLayout *l = minc_of(p, vol, error);
+    if (l != NULL)
+        *size = g_bytes_get_size(l->head) + l->data_bytes + g_bytes_get_size(l->tail);
+    return l != NULL;
+}
+
+static gboolean nii_size(const DfsVolumePlan *p, const DfsVolume *vol, guint64 *size,
+                         GError **error)
+{
+    *size = dfs_nifti_size(vol);
+    return TRUE;
+}
+
+static gboolean mnc_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                         guint64 offset, gsize length, GString *out, GError **error)
+{
+    const DfsMincLayout *l = minc_of(p, vol, error);
+    if (l == NULL)
+        return FALSE;
+    gsize n;
+    const guint8 *head = g_bytes_get_data(l->head, &n);
+    read_fixed(head, n, &offset, &length, out);
+    if (length > 0 && offset < l->data_bytes) {
+        FetchCtx c = {v, p};
+        gsize k = (gsize)MIN((guint64)length, l->data_bytes - offset);
+        if (!dfs_volume_read_stored(p, vol, offset, k, fetch_frame, &c, out, error))
+            return FALSE;
+        length -= k;
+        offset = l->data_bytes;
+    }
+    offset -= l->data_bytes;
+    const guint8 *tail = g_bytes_get_data(l->tail, &n);
+    read_fixed(tail, n, &offset, &length, out);
+    return TRUE;
+}
+
+static gboolean mnc_shown(const DfsVolumePlan *p, const DfsVolume *vol)
+{
+    return dfs_minc_supported(vol);
 }
 
 static gboolean bval_render(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
@@ -155,7 +222,8 @@ static const Format formats[] = {
     {".img", img_size, img_read, NULL, NULL},
     {".json", NULL, NULL, json_render, NULL},
     {".mat", mat_size, mat_read, NULL, NULL},
-    {".nii", dfs_nifti_size, nii_read, NULL, NULL},
+    {".mnc", mnc_size, mnc_read, NULL, mnc_shown},
+    {".nii", nii_size, nii_read, NULL, NULL},
 };
 
 static gboolean format_shown(const DfsVolumePlan *p, guint vol, guint f)
@@ -373,7 +441,8 @@ static gboolean file_access(const DfsView *v, DfsEntry e, guint64 offset, gsize 
         g_string_free(all, TRUE);
         return ok;
     }
-    *size = fmt->size(vol);
+    if (!fmt->size(p, vol, size, error))
+        return FALSE;
     if (out == NULL || offset >= *size)
         return TRUE;
     return fmt->read(v, p, vol, offset, (gsize)MIN((guint64)length, *size - offset), out, error);
