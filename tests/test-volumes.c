@@ -248,13 +248,53 @@ static void test_plan_read(void)
     }
     /* as int32 (Analyze's type for what it lacks): the same values */
     GString *wide = g_string_new(NULL);
-    g_assert_true(dfs_volume_read_voxels_as(p, v, DFS_NIFTI_INT32, 0, G_MAXSIZE, fake_frame, p,
-                                            wide, NULL));
+    g_assert_true(dfs_volume_read(p, v, DFS_NIFTI_INT32, FALSE, 0, G_MAXSIZE, fake_frame, p,
+                                  wide, NULL));
     g_assert_cmpuint(wide->len, ==, 2 * whole->len);
     for (guint k = 0; k < whole->len / 2; k++)
         g_assert_cmpint(((const gint32 *)wide->str)[k], ==, vox[k]);
     g_string_free(wide, TRUE);
     g_string_free(whole, TRUE);
+}
+
+/* A sagittal 3D MR (turned to the nearest RAS): the slabs' scatter gives
+ * the gather's bytes, at every offset and length tried. */
+static void test_plan_scatter(void)
+{
+    DfsSlice *s = g_new(DfsSlice, 5);
+    double iop[6] = {0, 1, 0, 0, 0, -1};
+    for (guint k = 0; k < 5; k++) {
+        s[k] = axial(k + 1, k + 1, 0);
+        memcpy(s[k].iop, iop, sizeof iop);
+        s[k].ipp[0] = -20 + 1.5 * k;
+        g_free(s[k].modality);
+        s[k].modality = g_strdup("MR");
+        s[k].mr3d = TRUE;
+    }
+    g_autoptr(DfsVolumePlan) p = dfs_volume_plan_new(s, 5);
+    const DfsVolume *v = &p->volumes[0];
+    g_assert_true(dfs_volume_is_permuted(v));
+    g_assert_cmpuint(v->dim[0], ==, 5); /* the slices run along x now */
+    GString *gather = g_string_new(NULL), *scatter = g_string_new(NULL);
+    g_assert_true(dfs_volume_read(p, v, v->datatype, FALSE, 0, G_MAXSIZE, fake_frame, p, gather,
+                                  NULL));
+    g_assert_true(dfs_volume_scatter(p, v, v->datatype, FALSE, 0, G_MAXSIZE, fake_frame, p,
+                                     scatter, NULL));
+    g_assert_cmpmem(scatter->str, scatter->len, gather->str, gather->len);
+    for (gsize len = 1; len <= 7; len += 3)
+        for (guint64 at = 0; at < gather->len; at += 5) {
+            GString *part = g_string_new(NULL);
+            g_assert_true(dfs_volume_scatter(p, v, DFS_NIFTI_INT32, FALSE, 2 * at, len,
+                                             fake_frame, p, part, NULL));
+            GString *want = g_string_new(NULL);
+            g_assert_true(dfs_volume_read(p, v, DFS_NIFTI_INT32, FALSE, 2 * at, len, fake_frame,
+                                          p, want, NULL));
+            g_assert_cmpmem(part->str, part->len, want->str, want->len);
+            g_string_free(part, TRUE);
+            g_string_free(want, TRUE);
+        }
+    g_string_free(gather, TRUE);
+    g_string_free(scatter, TRUE);
 }
 
 int main(int argc, char **argv)
@@ -265,5 +305,6 @@ int main(int argc, char **argv)
     g_test_add_func("/volumes/plan/axial", test_plan_axial);
     g_test_add_func("/volumes/plan/4d-and-refusals", test_plan_4d_and_refusals);
     g_test_add_func("/volumes/plan/read", test_plan_read);
+    g_test_add_func("/volumes/plan/scatter", test_plan_scatter);
     return g_test_run();
 }

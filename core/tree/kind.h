@@ -95,6 +95,10 @@ void dfs_view_write_counters(const DfsView *v, GString *out);
  * (as a read of the whole file would have it), with a reference. */
 GBytes *dfs_view_rendered(const DfsView *v, DfsEntry e, GError **error);
 
+/* The same rendered now and not kept (a pass over many files that would
+ * only churn the cache). */
+GBytes *dfs_view_render_fresh(const DfsView *v, DfsEntry e, GError **error);
+
 /* Set a DFS_ERROR_NOT_FOUND error about name; FALSE. */
 gboolean dfs_view_not_found(GError **error, const char *name);
 

@@ -15,6 +15,10 @@ G_BEGIN_DECLS
  * files by node | 1 << 63). */
 DfsCache *dfs_tree_datasets(DfsTree *tree);
 
+/* The bounded cache of rendered files, by entry (kinds/volume.c keeps the
+ * slabs of turned volumes there too, under keys of its own). */
+DfsCache *dfs_tree_contents(DfsTree *tree);
+
 /* The bounded cache of volume plans, by series node (kinds/volume.c). */
 DfsCache *dfs_tree_plans(DfsTree *tree);
 

@@ -366,6 +366,24 @@ GBytes *dfs_tree_read(DfsTree *tree, DfsIndex *held, DfsEntry e, guint64 offset,
     return g_bytes_new_from_bytes(whole, from, MIN(length, size - from));
 }
 
+GBytes *dfs_view_render_fresh(const DfsView *v, DfsEntry e, GError **error)
+{
+    const DfsKind *k = kind_in_view(v, e, "file", error);
+    if (k == NULL)
+        return NULL;
+    if (k->render == NULL) {
+        g_set_error_literal(error, DFS_ERROR, DFS_ERROR_IS_DIR, "not a rendered file");
+        return NULL;
+    }
+    GString *out = render(v, k, e, error);
+    return out ? g_string_free_to_bytes(out) : NULL;
+}
+
+DfsCache *dfs_tree_contents(DfsTree *tree)
+{
+    return tree->contents;
+}
+
 GBytes *dfs_view_rendered(const DfsView *v, DfsEntry e, GError **error)
 {
     const DfsKind *k = kind_in_view(v, e, "file", error);

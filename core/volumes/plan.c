@@ -733,43 +733,138 @@ gboolean dfs_volume_read_voxels(const DfsVolumePlan *p, const DfsVolume *v, guin
                                 gsize length, DfsFrameFetch fetch, gpointer user, GString *out,
                                 GError **error)
 {
-    return dfs_volume_read_voxels_as(p, v, v->datatype, offset, length, fetch, user, out, error);
+    return dfs_volume_read(p, v, v->datatype, v->to_float, offset, length, fetch, user, out,
+                           error);
 }
 
-static gboolean read_voxels(const DfsVolumePlan *p, const DfsVolume *v, guint datatype,
-                            gboolean scaled, guint64 offset, gsize length, DfsFrameFetch fetch,
-                            gpointer user, GString *out, GError **error);
-
-gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *v, guint datatype,
-                                   guint64 offset, gsize length, DfsFrameFetch fetch,
-                                   gpointer user, GString *out, GError **error)
+gboolean dfs_volume_is_permuted(const DfsVolume *v)
 {
-    return read_voxels(p, v, datatype, v->to_float, offset, length, fetch, user, out, error);
+    return v->perm[0] != 0 || v->perm[1] != 1 || v->perm[2] != 2;
 }
 
-gboolean dfs_volume_read_stored(const DfsVolumePlan *p, const DfsVolume *v, guint64 offset,
-                                gsize length, DfsFrameFetch fetch, gpointer user, GString *out,
-                                GError **error)
+/* One voxel of slice s at (row, column) of its frame as datatype: its
+ * stored bytes, or its value converted (scaled or not). */
+static void voxel_of(const DfsSlice *s, const guint8 *src, guint datatype, gboolean convert,
+                     gboolean scaled, guint8 *voxel)
 {
-    return read_voxels(p, v, v->stored_type, FALSE, offset, length, fetch, user, out, error);
+    if (!convert)
+        memcpy(voxel, src, type_bytes(datatype));
+    else if (scaled)
+        put_value(sample_value(src, s) * s->slope + s->intercept, datatype, voxel);
+    else
+        put_value(sample_value(src, s), datatype, voxel);
 }
 
-static gboolean read_voxels(const DfsVolumePlan *p, const DfsVolume *v, guint datatype,
-                            gboolean scaled, guint64 offset, gsize length, DfsFrameFetch fetch,
-                            gpointer user, GString *out, GError **error)
+/* What reading bytes [offset, offset + *length) of v as datatype takes:
+ * FALSE where there is nothing to read (*length is clipped to the end). */
+typedef struct {
+    guint vb;              /* bytes of an output voxel */
+    gboolean convert;      /* values converted, not stored bytes copied */
+    const DfsSlice *s0;
+    guint in_vb;           /* bytes of a stored voxel */
+    gsize frame_bytes;
+} Reading;
+
+static gboolean begin_read(const DfsVolumePlan *p, const DfsVolume *v, guint datatype,
+                           gboolean scaled, guint64 offset, gsize *length, Reading *r)
 {
     guint64 total = dfs_volume_bytes_as(v, datatype);
-    if (offset >= total || length == 0)
-        return TRUE;
-    length = (gsize)MIN((guint64)length, total - offset);
-    guint vb = type_bytes(datatype);
+    if (offset >= total || *length == 0)
+        return FALSE;
+    *length = (gsize)MIN((guint64)*length, total - offset);
+    r->vb = type_bytes(datatype);
     /* Stored bytes as they are, or each value converted (scaled when the
      * volume's scaling varies by slice). */
     guint same = scaled ? v->datatype : v->stored_type;
-    gboolean convert = scaled || datatype != same;
-    const DfsSlice *s0 = &p->slices[v->order[0]];
-    guint sb = dfs_slice_sample_bytes(s0), in_vb = sb * s0->samples;
-    gsize frame_bytes = (gsize)s0->frame_rows * s0->frame_columns * in_vb;
+    r->convert = scaled || datatype != same;
+    r->s0 = &p->slices[v->order[0]];
+    r->in_vb = dfs_slice_sample_bytes(r->s0) * r->s0->samples;
+    r->frame_bytes = (gsize)r->s0->frame_rows * r->s0->frame_columns * r->in_vb;
+    return TRUE;
+}
+
+gboolean dfs_volume_scatter(const DfsVolumePlan *p, const DfsVolume *v, guint datatype,
+                            gboolean scaled, guint64 offset, gsize length, DfsFrameFetch fetch,
+                            gpointer user, GString *out, GError **error)
+{
+    Reading r;
+    if (!begin_read(p, v, datatype, scaled, offset, &length, &r))
+        return TRUE;
+    gsize base = out->len;
+    g_string_set_size(out, base + length);
+    guint8 *dst = (guint8 *)out->str + base;
+    guint nz = v->n_in[2];
+    guint64 lo = offset / r.vb, hi = (offset + length + r.vb - 1) / r.vb; /* voxels */
+    /* Where stacked (i, j, k) lands: output index = sum of stride x o. */
+    guint64 stride[3], whole = 1;
+    for (guint a = 0; a < 3; a++) {
+        stride[a] = whole;
+        whole *= v->dim[a];
+    }
+    for (guint t = 0; t < v->dim[3]; t++)
+        for (guint k = 0; k < nz; k++) {
+            guint slice = v->order[t * nz + k];
+            const DfsSlice *s = &p->slices[slice];
+            GBytes *b = fetch(user, slice, error);
+            if (b == NULL || g_bytes_get_size(b) < r.frame_bytes) {
+                if (b != NULL)
+                    g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED,
+                                "a frame decoded to %zu bytes where %zu were expected",
+                                g_bytes_get_size(b), r.frame_bytes);
+                if (b != NULL)
+                    g_bytes_unref(b);
+                g_string_truncate(out, base);
+                return FALSE;
+            }
+            const guint8 *frame = g_bytes_get_data(b, NULL);
+            for (guint j = 0; j < v->n_in[1]; j++) {
+                /* This row's voxels land on base + step * o, o the output
+                 * coordinate along the axis the row runs on: only those
+                 * inside the range are made. */
+                guint in[3] = {0, j, k};
+                guint64 row_at = whole * t;
+                guint a0 = 0;
+                for (guint a = 0; a < 3; a++) {
+                    if (v->perm[a] == 0) {
+                        a0 = a;
+                        continue;
+                    }
+                    guint x = in[v->perm[a]];
+                    row_at += stride[a] * (v->flip[a] ? v->dim[a] - 1 - x : x);
+                }
+                guint64 step = stride[a0];
+                if (row_at >= hi || row_at + step * (v->dim[a0] - 1) < lo)
+                    continue;
+                guint64 o_lo = row_at >= lo ? 0 : (lo - row_at + step - 1) / step;
+                guint64 o_hi = MIN((guint64)v->dim[a0] - 1, (hi - 1 - row_at) / step);
+                for (guint64 o = o_lo; o <= o_hi; o++) {
+                    guint i = (guint)(v->flip[a0] ? v->dim[a0] - 1 - o : o);
+                    guint64 first = (row_at + step * o) * r.vb;
+                    guint8 voxel[8];
+                    gsize row = s->row0 + r.s0->rows - 1 - j; /* rows stored top down */
+                    const guint8 *src = frame + (row * s->frame_columns + s->col0 + i) * r.in_vb;
+                    voxel_of(s, src, datatype, r.convert, scaled, voxel);
+                    /* the part of the voxel inside the range */
+                    guint64 from = MAX(first, offset), to = MIN(first + r.vb, offset + length);
+                    memcpy(dst + (from - offset), voxel + (from - first), (gsize)(to - from));
+                }
+            }
+            g_bytes_unref(b);
+        }
+    return TRUE;
+}
+
+gboolean dfs_volume_read(const DfsVolumePlan *p, const DfsVolume *v, guint datatype,
+                         gboolean scaled, guint64 offset, gsize length, DfsFrameFetch fetch,
+                         gpointer user, GString *out, GError **error)
+{
+    Reading r;
+    if (!begin_read(p, v, datatype, scaled, offset, &length, &r))
+        return TRUE;
+    guint vb = r.vb, in_vb = r.in_vb;
+    gboolean convert = r.convert;
+    const DfsSlice *s0 = r.s0;
+    gsize frame_bytes = r.frame_bytes;
     Fetcher f = {p, fetch, user,
                  g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_bytes_unref)};
     gboolean ok = TRUE;
@@ -810,12 +905,7 @@ static gboolean read_voxels(const DfsVolumePlan *p, const DfsVolume *v, guint da
             continue;
         }
         const guint8 *src = frame + ((s->row0 + row) * s->frame_columns + s->col0 + in[0]) * in_vb;
-        if (!convert)
-            memcpy(voxel, src, vb);
-        else if (scaled)
-            put_value(sample_value(src, s) * s->slope + s->intercept, datatype, voxel);
-        else
-            put_value(sample_value(src, s), datatype, voxel);
+        voxel_of(s, src, datatype, convert, scaled, voxel);
         gsize from = i == first ? skip : 0;
         gsize to = i == last ? (gsize)(offset + length - i * vb) : vb;
         memcpy(dst, voxel + from, to - from);

@@ -97,18 +97,27 @@ gboolean dfs_volume_read_voxels(const DfsVolumePlan *p, const DfsVolume *vol, gu
                                 gsize length, DfsFrameFetch fetch, gpointer user, GString *out,
                                 GError **error);
 
-/* The same, each voxel converted to another data type (one that holds
- * every value of the volume's: Analyze has no UINT16, say), and the bytes
- * of the voxels so. */
-gboolean dfs_volume_read_voxels_as(const DfsVolumePlan *p, const DfsVolume *vol, guint datatype,
-                                   guint64 offset, gsize length, DfsFrameFetch fetch,
-                                   gpointer user, GString *out, GError **error);
-guint64 dfs_volume_bytes_as(const DfsVolume *vol, guint datatype);
+/* Bytes [offset, offset + length) of the voxels as datatype (the volume's,
+ * or one that holds every value of it: Analyze has no UINT16, say), each
+ * slice's scaling applied where `scaled` (as the .nii of a volume whose
+ * scaling varies), else the stored values (MINC keeps each slice's).  By
+ * gathering: each output row from its frame, the frames of the range
+ * fetched once each. */
+gboolean dfs_volume_read(const DfsVolumePlan *p, const DfsVolume *vol, guint datatype,
+                         gboolean scaled, guint64 offset, gsize length, DfsFrameFetch fetch,
+                         gpointer user, GString *out, GError **error);
 
-/* The stored values as they are (in stored_type, no scaling applied even
- * where it varies by slice: MINC keeps each slice's). */
-gboolean dfs_volume_read_stored(const DfsVolumePlan *p, const DfsVolume *vol, guint64 offset,
-                                gsize length, DfsFrameFetch fetch, gpointer user, GString *out,
-                                GError **error);
+/* Is the volume turned (3D acquisitions to the nearest RAS), so that an
+ * output row crosses many frames? */
+gboolean dfs_volume_is_permuted(const DfsVolume *vol);
+
+/* The same bytes as dfs_volume_read, by scattering: every frame fetched
+ * once, one at a time, its voxels inside the range put in place.  For
+ * turned volumes, read in slabs: memory is the range and one frame. */
+gboolean dfs_volume_scatter(const DfsVolumePlan *p, const DfsVolume *vol, guint datatype,
+                            gboolean scaled, guint64 offset, gsize length, DfsFrameFetch fetch,
+                            gpointer user, GString *out, GError **error);
+
+guint64 dfs_volume_bytes_as(const DfsVolume *vol, guint datatype);
 
 G_END_DECLS

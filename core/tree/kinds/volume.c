@@ -58,6 +58,86 @@ static GBytes *fetch_frame(gpointer user, guint slice, GError **error)
     return dfs_view_rendered(c->v, DFS_ENTRY_MAKE(DFS_KIND_FRAME_RAW, s->node, s->frame), error);
 }
 
+static GBytes *fetch_frame_fresh(gpointer user, guint slice, GError **error)
+{
+    const FetchCtx *c = user;
+    const DfsSlice *s = &c->p->slices[slice];
+    return dfs_view_render_fresh(c->v, DFS_ENTRY_MAKE(DFS_KIND_FRAME_RAW, s->node, s->frame),
+                                 error);
+}
+
+/* A turned volume is read in slabs of this many bytes, each made by one
+ * pass over its frames and kept in the content cache: a read costs its
+ * slab's pass once, whatever the requests' size. */
+#define SLAB_BYTES ((guint64)4 << 20)
+
+/* Which voxel bytes (a volume file's data part): its type, its scaling. */
+typedef enum { VOXELS_NII, VOXELS_IMG, VOXELS_MNC } VoxelKind;
+
+/* The content cache's key of slab n of vol's voxels as `kind`: under the
+ * series' volume/ folder entry, which has no content of its own. */
+static guint64 slab_key(guint series, guint vol, VoxelKind kind, guint64 n)
+{
+    return DFS_ENTRY_MAKE(DFS_KIND_VOLUME_DIR, series,
+                          ((vol & 0xFF) << 16) | ((guint)kind << 14) | (guint)(n & 0x3FFF));
+}
+
+/* Append bytes [offset, offset + length) of vol's voxels as `kind` to out:
+ * gathered row by row, or for a turned volume from its slabs. */
+static gboolean read_voxels(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                            VoxelKind kind, guint64 offset, gsize length, GString *out,
+                            GError **error)
+{
+    guint datatype = kind == VOXELS_MNC   ? vol->stored_type
+                     : kind == VOXELS_IMG ? dfs_analyze_datatype(vol)
+                                          : vol->datatype;
+    gboolean scaled = kind != VOXELS_MNC && vol->to_float;
+    FetchCtx c = {v, p};
+    if (!dfs_volume_is_permuted(vol))
+        return dfs_volume_read(p, vol, datatype, scaled, offset, length, fetch_frame, &c, out,
+                               error);
+    guint64 total = dfs_volume_bytes_as(vol, datatype);
+    DfsCache *cache = dfs_tree_contents(v->tree);
+    guint series = p->slices[vol->order[0]].node; /* (any node of the series would do) */
+    series = dfs_index_parent(v->idx, series);
+    guint index = (guint)(vol - p->volumes);
+    while (length > 0 && offset < total) {
+        guint64 n = offset / SLAB_BYTES, start = n * SLAB_BYTES;
+        guint64 key = slab_key(series, index, kind, n);
+        GBytes *slab = dfs_cache_get(cache, key);
+        if (slab == NULL) { /* one pass at a time: the others then find it made */
+            DfsVolumePlan *mp = (DfsVolumePlan *)p;
+            g_mutex_lock(&mp->lock);
+            slab = dfs_cache_get(cache, key);
+            if (slab == NULL) {
+                GString *made = g_string_new(NULL);
+                if (!dfs_volume_scatter(p, vol, datatype, scaled, start, SLAB_BYTES,
+                                        fetch_frame_fresh, &c, made, error)) {
+                    g_mutex_unlock(&mp->lock);
+                    g_string_free(made, TRUE);
+                    return FALSE;
+                }
+                gsize room = made->allocated_len + DFS_CACHE_ENTRY_COST;
+                GBytes *fresh = g_string_free_to_bytes(made);
+                slab = dfs_cache_put(cache, key, fresh, room);
+                g_bytes_unref(fresh);
+            }
+            g_mutex_unlock(&mp->lock);
+        }
+        gsize have;
+        const guint8 *bytes = g_bytes_get_data(slab, &have);
+        gsize from = (gsize)(offset - start);
+        gsize n_bytes = from < have ? MIN(length, have - from) : 0;
+        g_string_append_len(out, (const char *)bytes + from, (gssize)n_bytes);
+        g_bytes_unref(slab);
+        if (n_bytes == 0)
+            break;
+        offset += n_bytes;
+        length -= n_bytes;
+    }
+    return TRUE;
+}
+
 /* Append [offset, offset + length) of bytes (a header) to out; what is
  * left of the request in *offset and *length (offset then counts from the
  * end of the bytes). */
@@ -78,9 +158,7 @@ static gboolean nii_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolu
     guint8 h[DFS_NIFTI_HEADER_BYTES];
     dfs_nifti_header(vol, h);
     read_fixed(h, sizeof h, &offset, &length, out);
-    FetchCtx c = {v, p};
-    return length == 0 ||
-           dfs_volume_read_voxels(p, vol, offset, length, fetch_frame, &c, out, error);
+    return length == 0 || read_voxels(v, p, vol, VOXELS_NII, offset, length, out, error);
 }
 
 static gboolean hdr_size(const DfsVolumePlan *p, const DfsVolume *vol, guint64 *size,
@@ -109,9 +187,7 @@ static gboolean img_size(const DfsVolumePlan *p, const DfsVolume *vol, guint64 *
 static gboolean img_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
                          guint64 offset, gsize length, GString *out, GError **error)
 {
-    FetchCtx c = {v, p};
-    return dfs_volume_read_voxels_as(p, vol, dfs_analyze_datatype(vol), offset, length,
-                                     fetch_frame, &c, out, error);
+    return read_voxels(v, p, vol, VOXELS_IMG, offset, length, out, error);
 }
 
 static gboolean mat_size(const DfsVolumePlan *p, const DfsVolume *vol, guint64 *size,
@@ -181,9 +257,8 @@ static gboolean mnc_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolu
     const guint8 *head = g_bytes_get_data(l->head, &n);
     read_fixed(head, n, &offset, &length, out);
     if (length > 0 && offset < l->data_bytes) {
-        FetchCtx c = {v, p};
         gsize k = (gsize)MIN((guint64)length, l->data_bytes - offset);
-        if (!dfs_volume_read_stored(p, vol, offset, k, fetch_frame, &c, out, error))
+        if (!read_voxels(v, p, vol, VOXELS_MNC, offset, k, out, error))
             return FALSE;
         length -= k;
         offset = l->data_bytes;
