@@ -132,7 +132,10 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
             append_json_string(out, g_strstrip(types[k]));
         }
         /* dcm2niix names the complex part it split by */
-        const char *part = s->real ? "REAL" : s->imaginary ? "IMAGINARY" : s->phase ? "PHASE" : NULL;
+        const char *part = s->real        ? "REAL"
+                           : s->imaginary ? "IMAGINARY"
+                           : s->phase     ? "PHASE"
+                                          : NULL;
         if (part != NULL && !g_strv_contains((const char *const *)types, part)) {
             g_string_append(out, ", ");
             append_json_string(out, part);

@@ -81,7 +81,8 @@ typedef struct {
 
 static guint group_of(const Frame *f, guint32 group)
 {
-    guint it = f->frame_item == DFS_NO_INDEX ? DFS_NO_INDEX : item_of(f->ds, f->frame_item, group, 0);
+    guint it = f->frame_item == DFS_NO_INDEX ? DFS_NO_INDEX
+                                             : item_of(f->ds, f->frame_item, group, 0);
     if (it == DFS_NO_INDEX && f->shared_item != DFS_NO_INDEX)
         it = item_of(f->ds, f->shared_item, group, 0);
     return it;
