@@ -782,7 +782,7 @@ def main():
                         # the series' volume is made of the corrupt frames too
                         vol = os.path.join(os.path.dirname(f), "volume")
                         skip |= {os.path.join(vol, n) for n in os.listdir(vol)
-                                 if n.endswith((".nii", ".img"))}
+                                 if n.endswith((".nii", ".img", ".mnc"))}
                         if os.path.isdir(os.path.join(f, "frames")):
                             skip |= {os.path.join(f, "frames", n) for n in os.listdir(os.path.join(f, "frames"))}
             problems, n = walk_all(mnt, skip)
