@@ -268,7 +268,11 @@ static opj_image_t *j2k_read(const DfsImage *img, const guint8 *data, gsize len,
     opj_stream_set_skip_function(s, mem_skip);
     opj_stream_set_seek_function(s, mem_seek);
     opj_image_t *image = NULL;
-    gboolean ok = opj_setup_decoder(codec, &params) && opj_read_header(s, codec, &image) &&
+    /* Code-blocks decode on every core: one frame's latency (image.png, the
+     * first bytes of a volume) is what a user waits for. */
+    gboolean ok = opj_setup_decoder(codec, &params) &&
+                  opj_codec_set_threads(codec, (int)MIN(g_get_num_processors(), 8)) &&
+                  opj_read_header(s, codec, &image) &&
                   j2k_header_fits(image, img) && opj_decode(codec, s, image) &&
                   opj_end_decompress(codec, s);
     opj_stream_destroy(s);
