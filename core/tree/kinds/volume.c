@@ -538,6 +538,9 @@ static gboolean file_read(const DfsView *v, DfsEntry e, guint64 offset, gsize le
 /* A frame that fails to decode is noted (errors.tsv) under its own file,
  * as frames/NNNN.raw; the volume's read fails with it. */
 const DfsKind dfs_kind_volume_file = {
+    /* Sizes come from the plan, but a .mnc's from an HDF5 file made for
+     * it: not for every listing of a walk (find, ls -R), only for a stat. */
+    .flags = DFS_KIND_COSTLY,
     .size = file_size,
     .read = file_read,
 };
