@@ -474,6 +474,56 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
     fuse_reply_err(req, EROFS);
 }
 
+/* getxattr and listxattr: the size alone when size is 0, ERANGE when the
+ * caller's room is short, ENODATA for a name the entry does not have. */
+static void reply_xattr(fuse_req_t req, const char *data, size_t len, size_t size)
+{
+    if (size == 0)
+        fuse_reply_xattr(req, len);
+    else if (size < len)
+        fuse_reply_err(req, ERANGE);
+    else
+        fuse_reply_buf(req, data, len);
+}
+
+/* The entry's extended attributes, or FALSE having replied with the error. */
+static gboolean xattrs_of(fuse_req_t req, fuse_ino_t ino, GPtrArray **names, GPtrArray **values)
+{
+    g_autoptr(GError) error = NULL;
+    if (dfs_tree_xattrs(tree_of(req), ino, names, values, &error))
+        return TRUE;
+    reply_error(req, error);
+    return FALSE;
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+    g_autoptr(GPtrArray) names = NULL;
+    g_autoptr(GPtrArray) values = NULL;
+    if (!xattrs_of(req, ino, &names, &values))
+        return;
+    for (guint k = 0; k < names->len; k++)
+        if (strcmp(names->pdata[k], name) == 0) {
+            const char *value = values->pdata[k];
+            reply_xattr(req, value, strlen(value), size);
+            return;
+        }
+    fuse_reply_err(req, ENODATA);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    g_autoptr(GPtrArray) names = NULL;
+    g_autoptr(GPtrArray) values = NULL;
+    if (!xattrs_of(req, ino, &names, &values))
+        return;
+    GString *list = g_string_new(NULL);
+    for (guint k = 0; k < names->len; k++)
+        g_string_append_len(list, names->pdata[k], (gssize)strlen(names->pdata[k]) + 1);
+    reply_xattr(req, list->str, list->len, size);
+    g_string_free(list, TRUE);
+}
+
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
     owner_uid = getuid();
@@ -534,4 +584,6 @@ const struct fuse_lowlevel_ops dfs_fs_ops = {
     .create = op_create,
     .setxattr = op_setxattr,
     .removexattr = op_removexattr,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
 };

@@ -157,6 +157,11 @@ typedef struct {
     gboolean (*read)(const DfsView *v, DfsEntry e, guint64 offset, gsize length, GString *out,
                      GError **error);
 
+    /* Extended attributes of entry e (NULL: none): append their names
+     * ("user.dicom.tag") to names and their values to values, in pairs. */
+    gboolean (*xattrs)(const DfsView *v, DfsEntry e, GPtrArray *names, GPtrArray *values,
+                       GError **error);
+
     /* Entries of a node's own folder: a kind shown in the folders of the
      * levels in `levels` (a mask of 1 << DfsLevel) under `name`, where
      * shown() says so (NULL: always). */

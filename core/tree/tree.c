@@ -401,6 +401,22 @@ gboolean dfs_tree_is_ranged(DfsEntry e)
     return k != NULL && k->read != NULL;
 }
 
+gboolean dfs_tree_xattrs(DfsTree *tree, DfsEntry e, GPtrArray **names, GPtrArray **values,
+                         GError **error)
+{
+    g_auto(DfsView) v = view_open(tree, NULL);
+    const DfsKind *k = kind_in_view(&v, e, "entry", error);
+    if (k == NULL)
+        return FALSE;
+    *names = g_ptr_array_new_with_free_func(g_free);
+    *values = g_ptr_array_new_with_free_func(g_free);
+    if (k->xattrs == NULL || k->xattrs(&v, e, *names, *values, error))
+        return TRUE;
+    g_clear_pointer(names, g_ptr_array_unref);
+    g_clear_pointer(values, g_ptr_array_unref);
+    return FALSE;
+}
+
 gboolean dfs_tree_is_costly(DfsEntry e)
 {
     const DfsKind *k = dfs_kind_of(e);

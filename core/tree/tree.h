@@ -99,6 +99,12 @@ gboolean dfs_tree_is_volatile(DfsTree *tree, DfsEntry e);
  * computing only when asked for. */
 gboolean dfs_tree_is_costly(DfsEntry e);
 
+/* The extended attributes of entry e: names and values (strings the caller
+ * frees with the arrays), both empty where it has none.  FALSE with an
+ * error where e is gone. */
+gboolean dfs_tree_xattrs(DfsTree *tree, DfsEntry e, GPtrArray **names, GPtrArray **values,
+                         GError **error);
+
 /* Files that are a slice of a source file: instance.dcm, and pixels.raw
  * (or a frame's .raw) of native pixel data whose stored values are its
  * bytes.  Returns the source's path (caller frees) and the slice, or NULL

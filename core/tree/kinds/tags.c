@@ -8,7 +8,9 @@
  * walks the one folder's elements of the cached header; a lookup compares
  * their tags with the name's (a keyword or 8 hex digits); a value
  * renders in well under a microsecond from it, so values are not cached
- * (DFS_KIND_UNCACHED). */
+ * (DFS_KIND_UNCACHED).  Each attribute file and sequence folder carries the
+ * element's tag, VR, VM, keyword, dictionary name and private creator as
+ * extended attributes (user.dicom.*), pydicom's data element in a file. */
 #include "tree/kind.h"
 
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "dicom/dict.h"
 #include "dicom/render.h"
 #include "dicom/tags.h"
+#include "dicom/value.h"
 #include "tree/instance.h"
 
 /* Is top-level element i shown in the tags/ of a node of this level? */
@@ -223,6 +226,60 @@ static gboolean attr_render(const DfsView *v, DfsEntry e, GString *out, GError *
     return TRUE;
 }
 
+/* --- the element's identity as extended attributes ------------------------------ */
+
+/* VM as pydicom counts it: the values of a text or number, the items of a
+ * sequence, 1 for a non-empty value of a byte VR. */
+static guint vm_of(const DfsDataset *ds, guint i)
+{
+    const DfsElement *el = dfs_dataset_element(ds, i);
+    switch (el->vr) {
+    case DFS_VR_OB: case DFS_VR_OD: case DFS_VR_OF: case DFS_VR_OL: case DFS_VR_OV:
+    case DFS_VR_OW: case DFS_VR_UN:
+        return el->length > 0 ? 1 : 0;
+    default:
+        return dfs_value_count(ds, i);
+    }
+}
+
+static void add(GPtrArray *names, GPtrArray *values, const char *name, char *value)
+{
+    g_ptr_array_add(names, g_strdup(name));
+    g_ptr_array_add(values, value);
+}
+
+static gboolean attr_xattrs(const DfsView *v, DfsEntry e, GPtrArray *names, GPtrArray *values,
+                            GError **error)
+{
+    DfsDataset *ds = dfs_instance_dataset(v, DFS_ENTRY_NODE(e), error);
+    if (ds == NULL)
+        return FALSE;
+    guint i = DFS_ENTRY_SUB(e);
+    const DfsElement *el = i < dfs_dataset_n_elements(ds) ? dfs_dataset_element(ds, i) : NULL;
+    if (el != NULL && el->tag != DFS_TAG_ITEM) {
+        guint32 tag = el->tag;
+        add(names, values, "user.dicom.tag",
+            g_strdup_printf("(%04X,%04X)", tag >> 16, tag & 0xFFFF));
+        add(names, values, "user.dicom.vr", g_strdup(dfs_vr_name((DfsVr)el->vr)));
+        add(names, values, "user.dicom.vm", g_strdup_printf("%u", vm_of(ds, i)));
+        const char *creator = (tag >> 16) % 2 == 1 ? dfs_dataset_private_creator(ds, i) : NULL;
+        const DfsDictEntry *d = (tag >> 16) % 2 == 1
+                                    ? (creator ? dfs_dict_lookup_private(creator, tag) : NULL)
+                                    : dfs_dict_lookup(tag);
+        add(names, values, "user.dicom.keyword", g_strdup(d && d->keyword ? d->keyword : ""));
+        /* the dictionary's name; private data without one: pydicom's words */
+        const char *name = d != NULL                              ? d->name
+                           : (tag >> 16) % 2 == 1 && (tag & 0xFF00) == 0 ? "Private Creator"
+                           : (tag >> 16) % 2 == 1                   ? "Private tag data"
+                                                                    : "";
+        add(names, values, "user.dicom.name", g_strdup(name));
+        if (creator != NULL)
+            add(names, values, "user.dicom.creator", g_strdup(creator));
+    }
+    dfs_dataset_free(ds);
+    return TRUE;
+}
+
 const DfsKind dfs_kind_tags = {
     .flags = DFS_KIND_DIR,
     .lookup = attr_lookup,
@@ -238,4 +295,5 @@ const DfsKind dfs_kind_attr = {
     .list = attr_list,
     .is_dir = attr_is_dir,
     .render = attr_render,
+    .xattrs = attr_xattrs,
 };
