@@ -498,6 +498,13 @@ static gboolean xattrs_of(fuse_req_t req, fuse_ino_t ino, GPtrArray **names, GPt
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+    /* ls -l asks every file for security.selinux and system.posix_acl_access:
+     * answered without touching the tree (the kernel stops asking only
+     * after ENOSYS, which would end ours too). */
+    if (!g_str_has_prefix(name, "user.dicom.")) {
+        fuse_reply_err(req, ENODATA);
+        return;
+    }
     g_autoptr(GPtrArray) names = NULL;
     g_autoptr(GPtrArray) values = NULL;
     if (!xattrs_of(req, ino, &names, &values))

@@ -229,7 +229,8 @@ static void test_plan_read(void)
     g_autoptr(DfsVolumePlan) p = dfs_volume_plan_new(s, 3);
     const DfsVolume *v = &p->volumes[0];
     GString *whole = g_string_new(NULL);
-    g_assert_true(dfs_volume_read_voxels(p, v, 0, G_MAXSIZE, fake_frame, p, whole, NULL));
+    g_assert_true(dfs_volume_read(p, v, v->datatype, v->to_float, 0, G_MAXSIZE, fake_frame, p,
+                                  whole, NULL));
     g_assert_cmpuint(whole->len, ==, v->voxel_bytes);
     /* voxel (i, j, k) = the sample at row 2 - j, column i of the k-th slice
      * up the normal (nodes 3, 2, 1) */
@@ -242,7 +243,8 @@ static void test_plan_read(void)
     for (gsize step = 1; step <= 9; step++) {
         GString *parts = g_string_new(NULL);
         for (guint64 at = 0; at < v->voxel_bytes; at += step)
-            g_assert_true(dfs_volume_read_voxels(p, v, at, step, fake_frame, p, parts, NULL));
+            g_assert_true(dfs_volume_read(p, v, v->datatype, v->to_float, at, step, fake_frame,
+                                          p, parts, NULL));
         g_assert_cmpmem(parts->str, parts->len, whole->str, whole->len);
         g_string_free(parts, TRUE);
     }

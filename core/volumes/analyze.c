@@ -19,17 +19,6 @@ guint dfs_analyze_datatype(const DfsVolume *v)
     }
 }
 
-static guint bitpix(guint datatype)
-{
-    switch (datatype) {
-    case DFS_NIFTI_UINT8: return 8;
-    case DFS_NIFTI_INT16: return 16;
-    case DFS_NIFTI_RGB24: return 24;
-    case DFS_NIFTI_FLOAT64: return 64;
-    default: return 32;
-    }
-}
-
 /* The 4x4 affine from 1-based voxels (SPM's mat): the sform after a shift
  * of one voxel along each axis. */
 static void spm_mat(const DfsVolume *v, double m[4][4])
@@ -77,7 +66,7 @@ void dfs_analyze_header(const DfsVolume *v, guint8 h[DFS_ANALYZE_HEADER_BYTES])
         dfs_put_i16(h, 42 + 2 * k, (gint16)v->dim[k]);
     guint type = dfs_analyze_datatype(v);
     dfs_put_i16(h, 70, (gint16)type);
-    dfs_put_i16(h, 72, (gint16)bitpix(type));
+    dfs_put_i16(h, 72, (gint16)(8 * dfs_volume_type_bytes(type)));
     for (guint k = 0; k < 4; k++)
         dfs_put_f32(h, 80 + 4 * k, v->pixdim[k]);
     dfs_put_f32(h, 112, v->slope); /* funused1: SPM's scale */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dicom/tags.h"
+#include "volumes/bytes.h"
 #include "volumes/csa.h"
 
 static void append_json_string(GString *out, const char *s)
@@ -24,15 +25,17 @@ static void append_json_string(GString *out, const char *s)
 }
 
 /* A number as dcm2niix prints it (%g: six significant digits). */
-static void append_number(GString *out, double v)
-{
-    char buf[G_ASCII_DTOSTR_BUF_SIZE];
-    g_string_append(out, g_ascii_formatd(buf, sizeof buf, "%g", v));
-}
-
 static void key(GString *out, const char *name)
 {
     g_string_append_printf(out, "\t\"%s\": ", name);
+}
+
+/* "key": "text", */
+static void text_key(GString *out, const char *name, const char *text)
+{
+    key(out, name);
+    append_json_string(out, text);
+    g_string_append(out, ",\n");
 }
 
 /* "key": "text", where the element has a non-empty value. */
@@ -41,9 +44,7 @@ static void string_key(GString *out, const DfsDataset *ds, const char *name, gui
     g_autofree char *v = dfs_dataset_get_string(ds, DFS_ROOT, tag);
     if (v == NULL || *g_strstrip(v) == '\0')
         return;
-    key(out, name);
-    append_json_string(out, v);
-    g_string_append(out, ",\n");
+    text_key(out, name, v);
 }
 
 /* "key": number (the value times scale), where present. */
@@ -54,7 +55,7 @@ static void number_key(GString *out, const DfsDataset *ds, const char *name, gui
     if (!dfs_dataset_get_double(ds, DFS_ROOT, tag, 0, &v) || !isfinite(v))
         return;
     key(out, name);
-    append_number(out, v * scale);
+    dfs_append_number(out, v * scale);
     g_string_append(out, ",\n");
 }
 
@@ -86,17 +87,13 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
     gboolean mr = g_str_equal(modality, "MR");
     g_string_append(out, "{\n");
     if (*modality) {
-        key(out, "Modality");
-        append_json_string(out, modality);
-        g_string_append(out, ",\n");
+        text_key(out, "Modality", modality);
     }
     number_key(out, ds, "MagneticFieldStrength", DFS_TAG_MAGNETIC_FIELD_STRENGTH, 1);
     number_key(out, ds, "ImagingFrequency", DFS_TAG_IMAGING_FREQUENCY, 1);
     g_autofree char *maker = g_strstrip(g_strdup(s->manufacturer));
     if (*maker) {
-        key(out, "Manufacturer");
-        append_json_string(out, manufacturer(maker) ? manufacturer(maker) : maker);
-        g_string_append(out, ",\n");
+        text_key(out, "Manufacturer", manufacturer(maker) ? manufacturer(maker) : maker);
     }
     string_key(out, ds, "ManufacturersModelName", DFS_TAG_MANUFACTURER_MODEL_NAME);
     string_key(out, ds, "InstitutionName", DFS_TAG_INSTITUTION_NAME);
@@ -114,9 +111,7 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
     g_autofree char *protocol = g_strstrip(g_strdup(s->protocol));
     g_autofree char *description = g_strstrip(g_strdup(s->description));
     if (*protocol || *description) {
-        key(out, "ProtocolName");
-        append_json_string(out, *protocol ? protocol : description);
-        g_string_append(out, ",\n");
+        text_key(out, "ProtocolName", *protocol ? protocol : description);
     }
     string_key(out, ds, "ScanningSequence", DFS_TAG_SCANNING_SEQUENCE);
     string_key(out, ds, "SequenceVariant", DFS_TAG_SEQUENCE_VARIANT);
@@ -174,12 +169,12 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
     }
     if (s->echo_time > 0) {
         key(out, "EchoTime");
-        append_number(out, s->echo_time / 1000);
+        dfs_append_number(out, s->echo_time / 1000);
         g_string_append(out, ",\n");
     }
     if (vol->pixdim[3] > 0) {
         key(out, "RepetitionTime");
-        append_number(out, vol->pixdim[3]);
+        dfs_append_number(out, vol->pixdim[3]);
         g_string_append(out, ",\n");
     }
     number_key(out, ds, "InversionTime", DFS_TAG_INVERSION_TIME, 1.0 / 1000);
@@ -218,13 +213,13 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
             guint matrix = by_row ? s->columns : s->rows;
             double spacing = 1 / (bw * matrix);
             key(out, "BandwidthPerPixelPhaseEncode");
-            append_number(out, bw);
+            dfs_append_number(out, bw);
             g_string_append(out, ",\n");
             key(out, "EffectiveEchoSpacing");
-            append_number(out, spacing);
+            dfs_append_number(out, spacing);
             g_string_append(out, ",\n");
             key(out, "TotalReadoutTime");
-            append_number(out, spacing * (matrix - 1));
+            dfs_append_number(out, spacing * (matrix - 1));
             g_string_append(out, ",\n");
         }
         number_key(out, ds, "PixelBandwidth", DFS_TAG_PIXEL_BANDWIDTH, 1);
@@ -247,7 +242,7 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
                 if (k)
                     g_string_append(out, ",\n");
                 g_string_append(out, "\t\t");
-                append_number(out, t / 1000);
+                dfs_append_number(out, t / 1000);
             }
             g_string_append(out, "\t],\n");
         }
@@ -260,13 +255,11 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
     g_string_append(out, "[\n");
     for (guint k = 0; k < 6; k++) {
         g_string_append(out, "\t\t");
-        append_number(out, s->iop[k]);
+        dfs_append_number(out, s->iop[k]);
         g_string_append(out, k < 5 ? ",\n" : "\t],\n");
     }
     if (dir != NULL && *dir) {
-        key(out, "InPlanePhaseEncodingDirectionDICOM");
-        append_json_string(out, dir);
-        g_string_append(out, ",\n");
+        text_key(out, "InPlanePhaseEncodingDirectionDICOM", dir);
     }
     key(out, "ConversionSoftware");
     g_string_append(out, "\"dicomfs\",\n");

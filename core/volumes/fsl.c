@@ -7,6 +7,8 @@
 
 #include <math.h>
 
+#include "volumes/bytes.h"
+
 static const DfsSlice *first_of(const DfsVolumePlan *p, const DfsVolume *v, guint t)
 {
     return &p->slices[v->order[t * v->n_in[2]]];
@@ -20,21 +22,13 @@ gboolean dfs_fsl_is_diffusion(const DfsVolumePlan *p, const DfsVolume *v)
     return FALSE;
 }
 
-static void append_number(GString *out, double v)
-{
-    char buf[G_ASCII_DTOSTR_BUF_SIZE];
-    if (v == 0)
-        v = 0; /* no "-0" */
-    g_string_append(out, g_ascii_formatd(buf, sizeof buf, "%g", v));
-}
-
 void dfs_fsl_bval(const DfsVolumePlan *p, const DfsVolume *v, GString *out)
 {
     for (guint t = 0; t < v->dim[3]; t++) {
         if (t)
             g_string_append_c(out, ' ');
         const DfsSlice *s = first_of(p, v, t);
-        append_number(out, s->has_b ? s->b : 0);
+        dfs_append_number(out, s->has_b ? s->b : 0);
     }
     g_string_append_c(out, '\n');
 }
@@ -58,7 +52,7 @@ void dfs_fsl_bvec(const DfsVolumePlan *p, const DfsVolume *v, GString *out)
             double x = stacked[v->perm[a]] * (v->flip[a] ? -1 : 1);
             if (t)
                 g_string_append_c(out, ' ');
-            append_number(out, s->has_b && s->b > 0 ? x : 0);
+            dfs_append_number(out, s->has_b && s->b > 0 ? x : 0);
         }
         g_string_append_c(out, '\n');
     }

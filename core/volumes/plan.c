@@ -270,13 +270,7 @@ static void choose_type(DfsVolume *v, const DfsSlice *s, gboolean scaling_varies
         v->inter = 0;
         warn(v, "Saving as 32-bit float (slope, intercept or bits allocated varies).");
     }
-    switch (v->datatype) {
-    case DFS_NIFTI_UINT8: case DFS_NIFTI_INT8: v->bitpix = 8; break;
-    case DFS_NIFTI_INT16: case DFS_NIFTI_UINT16: v->bitpix = 16; break;
-    case DFS_NIFTI_RGB24: v->bitpix = 24; break;
-    case DFS_NIFTI_FLOAT64: v->bitpix = 64; break;
-    default: v->bitpix = 32; break;
-    }
+    v->bitpix = 8 * dfs_volume_type_bytes(v->datatype);
 }
 
 /* Slices and volumes (n_in[2], dim[3], order) of images idx[0..n) in
@@ -674,6 +668,19 @@ static double sample_value(const guint8 *b, const DfsSlice *s)
     }
 }
 
+/* A fetched frame, checked to hold a whole frame: its bytes, or NULL with
+ * an error (b dropped). */
+static const guint8 *whole_frame(GBytes *b, gsize need, GError **error)
+{
+    if (b != NULL && g_bytes_get_size(b) >= need)
+        return g_bytes_get_data(b, NULL);
+    if (b != NULL)
+        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED,
+                    "a frame decoded to %zu bytes where %zu were expected", g_bytes_get_size(b),
+                    need);
+    return NULL;
+}
+
 typedef struct {
     const DfsVolumePlan *p;
     DfsFrameFetch fetch;
@@ -690,17 +697,10 @@ static const guint8 *frame_of(Fetcher *f, guint slice, gsize need, GError **erro
             return NULL;
         g_hash_table_insert(f->frames, GUINT_TO_POINTER(slice + 1), b);
     }
-    if (g_bytes_get_size(b) < need) {
-        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED,
-                    "a frame decoded to %zu bytes where %zu were expected",
-                    g_bytes_get_size(b), need);
-        return NULL;
-    }
-    return g_bytes_get_data(b, NULL);
+    return whole_frame(b, need, error);
 }
 
-/* Bytes of one voxel of a NIfTI/Analyze data type. */
-static guint type_bytes(guint datatype)
+guint dfs_volume_type_bytes(guint datatype)
 {
     switch (datatype) {
     case DFS_NIFTI_UINT8: case DFS_NIFTI_INT8: return 1;
@@ -726,15 +726,7 @@ static void put_value(double value, guint datatype, guint8 *out)
 
 guint64 dfs_volume_bytes_as(const DfsVolume *v, guint datatype)
 {
-    return (guint64)v->dim[0] * v->dim[1] * v->dim[2] * v->dim[3] * type_bytes(datatype);
-}
-
-gboolean dfs_volume_read_voxels(const DfsVolumePlan *p, const DfsVolume *v, guint64 offset,
-                                gsize length, DfsFrameFetch fetch, gpointer user, GString *out,
-                                GError **error)
-{
-    return dfs_volume_read(p, v, v->datatype, v->to_float, offset, length, fetch, user, out,
-                           error);
+    return (guint64)v->dim[0] * v->dim[1] * v->dim[2] * v->dim[3] * dfs_volume_type_bytes(datatype);
 }
 
 gboolean dfs_volume_is_permuted(const DfsVolume *v)
@@ -748,7 +740,7 @@ static void voxel_of(const DfsSlice *s, const guint8 *src, guint datatype, gbool
                      gboolean scaled, guint8 *voxel)
 {
     if (!convert)
-        memcpy(voxel, src, type_bytes(datatype));
+        memcpy(voxel, src, dfs_volume_type_bytes(datatype));
     else if (scaled)
         put_value(sample_value(src, s) * s->slope + s->intercept, datatype, voxel);
     else
@@ -758,6 +750,8 @@ static void voxel_of(const DfsSlice *s, const guint8 *src, guint datatype, gbool
 /* What reading bytes [offset, offset + *length) of v as datatype takes:
  * FALSE where there is nothing to read (*length is clipped to the end). */
 typedef struct {
+    guint8 *dst;           /* where the bytes go: room made in out */
+    gsize base;            /* out's length before */
     guint vb;              /* bytes of an output voxel */
     gboolean convert;      /* values converted, not stored bytes copied */
     const DfsSlice *s0;
@@ -766,13 +760,14 @@ typedef struct {
 } Reading;
 
 static gboolean begin_read(const DfsVolumePlan *p, const DfsVolume *v, guint datatype,
-                           gboolean scaled, guint64 offset, gsize *length, Reading *r)
+                           gboolean scaled, guint64 offset, gsize *length, GString *out,
+                           Reading *r)
 {
     guint64 total = dfs_volume_bytes_as(v, datatype);
     if (offset >= total || *length == 0)
         return FALSE;
     *length = (gsize)MIN((guint64)*length, total - offset);
-    r->vb = type_bytes(datatype);
+    r->vb = dfs_volume_type_bytes(datatype);
     /* Stored bytes as they are, or each value converted (scaled when the
      * volume's scaling varies by slice). */
     guint same = scaled ? v->datatype : v->stored_type;
@@ -780,19 +775,22 @@ static gboolean begin_read(const DfsVolumePlan *p, const DfsVolume *v, guint dat
     r->s0 = &p->slices[v->order[0]];
     r->in_vb = dfs_slice_sample_bytes(r->s0) * r->s0->samples;
     r->frame_bytes = (gsize)r->s0->frame_rows * r->s0->frame_columns * r->in_vb;
+    /* Written in place: the room for every byte asked for, made once. */
+    r->base = out->len;
+    g_string_set_size(out, r->base + *length);
+    r->dst = (guint8 *)out->str + r->base;
     return TRUE;
 }
+
 
 gboolean dfs_volume_scatter(const DfsVolumePlan *p, const DfsVolume *v, guint datatype,
                             gboolean scaled, guint64 offset, gsize length, DfsFrameFetch fetch,
                             gpointer user, GString *out, GError **error)
 {
     Reading r;
-    if (!begin_read(p, v, datatype, scaled, offset, &length, &r))
+    if (!begin_read(p, v, datatype, scaled, offset, &length, out, &r))
         return TRUE;
-    gsize base = out->len;
-    g_string_set_size(out, base + length);
-    guint8 *dst = (guint8 *)out->str + base;
+    guint8 *dst = r.dst;
     guint nz = v->n_in[2];
     guint64 lo = offset / r.vb, hi = (offset + length + r.vb - 1) / r.vb; /* voxels */
     /* Where stacked (i, j, k) lands: output index = sum of stride x o. */
@@ -806,17 +804,13 @@ gboolean dfs_volume_scatter(const DfsVolumePlan *p, const DfsVolume *v, guint da
             guint slice = v->order[t * nz + k];
             const DfsSlice *s = &p->slices[slice];
             GBytes *b = fetch(user, slice, error);
-            if (b == NULL || g_bytes_get_size(b) < r.frame_bytes) {
-                if (b != NULL)
-                    g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED,
-                                "a frame decoded to %zu bytes where %zu were expected",
-                                g_bytes_get_size(b), r.frame_bytes);
+            const guint8 *frame = whole_frame(b, r.frame_bytes, error);
+            if (frame == NULL) {
                 if (b != NULL)
                     g_bytes_unref(b);
-                g_string_truncate(out, base);
+                g_string_truncate(out, r.base);
                 return FALSE;
             }
-            const guint8 *frame = g_bytes_get_data(b, NULL);
             for (guint j = 0; j < v->n_in[1]; j++) {
                 /* This row's voxels land on base + step * o, o the output
                  * coordinate along the axis the row runs on: only those
@@ -859,7 +853,7 @@ gboolean dfs_volume_read(const DfsVolumePlan *p, const DfsVolume *v, guint datat
                          gpointer user, GString *out, GError **error)
 {
     Reading r;
-    if (!begin_read(p, v, datatype, scaled, offset, &length, &r))
+    if (!begin_read(p, v, datatype, scaled, offset, &length, out, &r))
         return TRUE;
     guint vb = r.vb, in_vb = r.in_vb;
     gboolean convert = r.convert;
@@ -872,10 +866,7 @@ gboolean dfs_volume_read(const DfsVolumePlan *p, const DfsVolume *v, guint datat
     gsize skip = (gsize)(offset - first * vb);
     guint8 voxel[8];
     guint nz = v->n_in[2];
-    /* Written in place: the room for every byte asked for, made once. */
-    gsize base = out->len;
-    g_string_set_size(out, base + length);
-    guint8 *dst = (guint8 *)out->str + base;
+    guint8 *dst = r.dst;
     for (guint64 i = first; i <= last && ok; i++) {
         guint64 rest = i;
         guint o[4];
@@ -913,6 +904,6 @@ gboolean dfs_volume_read(const DfsVolumePlan *p, const DfsVolume *v, guint datat
     }
     g_hash_table_unref(f.frames);
     if (!ok)
-        g_string_truncate(out, base);
+        g_string_truncate(out, r.base);
     return ok;
 }

@@ -8,7 +8,7 @@
  * slices along the normal of their orientation (4D where positions repeat),
  * and fixes everything a volume file needs without reading a pixel: shape,
  * voxel size, data type and scaling, the affine, the file's name.  The
- * voxels are then read by range (dfs_volume_read_voxels), each request
+ * voxels are then read by range (dfs_volume_read), each request
  * fetching only the frames it touches.
  *
  * Costs: a plan is O(n log n) in the series' images, nothing else. */
@@ -91,12 +91,6 @@ gsize dfs_volume_plan_memory(const DfsVolumePlan *p);
  * error. */
 typedef GBytes *(*DfsFrameFetch)(gpointer user, guint slice, GError **error);
 
-/* Append bytes [offset, offset + length) of vol's voxels (fewer at the
- * end) to out, fetching only the frames those bytes come from. */
-gboolean dfs_volume_read_voxels(const DfsVolumePlan *p, const DfsVolume *vol, guint64 offset,
-                                gsize length, DfsFrameFetch fetch, gpointer user, GString *out,
-                                GError **error);
-
 /* Bytes [offset, offset + length) of the voxels as datatype (the volume's,
  * or one that holds every value of it: Analyze has no UINT16, say), each
  * slice's scaling applied where `scaled` (as the .nii of a volume whose
@@ -119,5 +113,8 @@ gboolean dfs_volume_scatter(const DfsVolumePlan *p, const DfsVolume *vol, guint 
                             gpointer user, GString *out, GError **error);
 
 guint64 dfs_volume_bytes_as(const DfsVolume *vol, guint datatype);
+
+/* Bytes of one voxel of a NIfTI/Analyze data type (RGB24: 3). */
+guint dfs_volume_type_bytes(guint datatype);
 
 G_END_DECLS

@@ -39,7 +39,7 @@ typedef struct {
                      GError **error);
     gboolean (*read)(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
                      guint64 offset, gsize length, GString *out, GError **error);
-    /* Small ones, made whole (size and read alike). */
+    /* Small ones (headers, text), made whole (size and read alike). */
     gboolean (*render)(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
                        GString *out, GError **error);
     /* Whether a volume has this file (NULL: every one). */
@@ -161,19 +161,12 @@ static gboolean nii_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolu
     return length == 0 || read_voxels(v, p, vol, VOXELS_NII, offset, length, out, error);
 }
 
-static gboolean hdr_size(const DfsVolumePlan *p, const DfsVolume *vol, guint64 *size,
-                         GError **error)
-{
-    *size = DFS_ANALYZE_HEADER_BYTES;
-    return TRUE;
-}
-
-static gboolean hdr_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
-                         guint64 offset, gsize length, GString *out, GError **error)
+static gboolean hdr_render(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                           GString *out, GError **error)
 {
     guint8 h[DFS_ANALYZE_HEADER_BYTES];
     dfs_analyze_header(vol, h);
-    read_fixed(h, sizeof h, &offset, &length, out);
+    g_string_append_len(out, (const char *)h, sizeof h);
     return TRUE;
 }
 
@@ -190,19 +183,12 @@ static gboolean img_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolu
     return read_voxels(v, p, vol, VOXELS_IMG, offset, length, out, error);
 }
 
-static gboolean mat_size(const DfsVolumePlan *p, const DfsVolume *vol, guint64 *size,
-                         GError **error)
-{
-    *size = DFS_SPM_MAT_BYTES;
-    return TRUE;
-}
-
-static gboolean mat_read(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
-                         guint64 offset, gsize length, GString *out, GError **error)
+static gboolean mat_render(const DfsView *v, const DfsVolumePlan *p, const DfsVolume *vol,
+                           GString *out, GError **error)
 {
     guint8 m[DFS_SPM_MAT_BYTES];
     dfs_spm_mat(vol, m);
-    read_fixed(m, sizeof m, &offset, &length, out);
+    g_string_append_len(out, (const char *)m, sizeof m);
     return TRUE;
 }
 
@@ -293,10 +279,10 @@ static const Format formats[] = {
     {NULL, NULL, NULL, NULL, NULL}, /* 0: conversion.txt */
     {".bval", NULL, NULL, bval_render, dfs_fsl_is_diffusion},
     {".bvec", NULL, NULL, bvec_render, dfs_fsl_is_diffusion},
-    {".hdr", hdr_size, hdr_read, NULL, NULL},
+    {".hdr", NULL, NULL, hdr_render, NULL},
     {".img", img_size, img_read, NULL, NULL},
     {".json", NULL, NULL, json_render, NULL},
-    {".mat", mat_size, mat_read, NULL, NULL},
+    {".mat", NULL, NULL, mat_render, NULL},
     {".mnc", mnc_size, mnc_read, NULL, mnc_shown},
     {".nii", nii_size, nii_read, NULL, NULL},
 };
