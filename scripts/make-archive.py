@@ -512,8 +512,13 @@ def write_dicomdir(source, truth, staged, seed):
 def junk_files(source, rng):
     """The non-DICOM and broken files: (path, reason, bytes)."""
     whole = open(os.path.join(source, TEST_TRUNCATED_FROM), "rb").read()
-    in_data_set = whole.find(b"\x08\x00\x30\x10LO") + 8 + 3  # inside StudyDescription
-    assert in_data_set > 200, "no StudyDescription in " + TEST_TRUNCATED_FROM
+    # Cut inside the first element after the File Meta Information (its
+    # group length is the value at byte 140): nothing of the data set can be
+    # read, so it is not shown (a file cut further on is shown with what
+    # comes before the cut: tests/mount/test_damaged.py).
+    meta_end = 144 + int.from_bytes(whole[140:144], "little")
+    in_data_set = meta_end + 8 + 10
+    assert whole[meta_end + 6] >= 12 and in_data_set > 200, "no long first element in " + TEST_TRUNCATED_FROM
     noise = rng.randbytes
     return [
         ("README.txt", "not DICOM", b"Images exported from the PACS, see the\nfolders below.\n"),

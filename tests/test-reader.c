@@ -262,12 +262,14 @@ static void test_header_only(void)
 }
 
 /* A header-only read of a file loads the header, not the pixels: the file
- * here has 4 MiB of Pixel Data, and the pixels are even cut short, which a
- * header-only read must not notice. */
+ * here has 4 MiB of Pixel Data, cut short (8 MiB are declared), which a
+ * header-only read sees from the file's size alone: both reads keep what
+ * comes before Pixel Data and say where the damage begins. */
 static void test_header_only_file(void)
 {
     TestEnc e = enc_part10("1.2.840.10008.1.2.1");
     common_body(&e);
+    guint64 pixel_at = e.b->len;
     enc_header(&e, DFS_TAG_PIXEL_DATA, "OW", 8u << 20);
     guint8 *zeros = g_malloc0(4u << 20);
     g_byte_array_append(e.b, zeros, 4u << 20);
@@ -283,9 +285,17 @@ static void test_header_only_file(void)
     g_assert_no_error(error);
     check_common(ds);
     g_assert_cmpuint(dfs_dataset_loaded_size(ds), <=, 16384);
+    guint64 at = 0;
+    g_assert_nonnull(dfs_dataset_damage(ds, &at));
+    g_assert_cmpuint(at, ==, pixel_at);
+    g_assert_cmpuint(dfs_dataset_pixel_data(ds), ==, DFS_NO_INDEX);
     g_autoptr(DfsDataset) full = dfs_read_file(path, DFS_READ_FULL, &error);
-    g_assert_null(full);
-    g_assert_error(error, DFS_ERROR, DFS_ERROR_TRUNCATED);
+    g_assert_no_error(error);
+    check_common(full);
+    g_assert_nonnull(dfs_dataset_damage(full, &at));
+    g_assert_cmpuint(at, ==, pixel_at);
+    g_assert_cmpuint(dfs_dataset_pixel_data(full), ==, DFS_NO_INDEX);
+    g_assert_cmpuint(dfs_dataset_n_elements(full), ==, dfs_dataset_n_elements(ds));
     g_unlink(path);
 }
 
@@ -343,14 +353,106 @@ static void test_bad_garbage(void)
     expect_error(&e, DFS_ERROR_NOT_DICOM);
 }
 
-static void test_bad_item_overrun(void)
+/* --- damaged files: what comes before the damage is kept ------------------ */
+
+/* The number of File Meta Information elements of a dataset. */
+static guint n_meta(const DfsDataset *ds)
+{
+    guint n = 0;
+    while (n < dfs_dataset_n_elements(ds) && (dfs_dataset_element(ds, n)->flags & DFS_ELEM_META))
+        n++;
+    return n;
+}
+
+/* A defined-length item shorter than the element inside it: the sequence
+ * and its item are kept (closed where the element begins), the element is
+ * not. */
+static void test_damaged_item_overrun(void)
 {
     TestEnc e = enc_part10("1.2.840.10008.1.2.1");
-    /* A defined-length item shorter than the element inside it. */
+    enc_text(&e, DFS_TAG_MODALITY, "CS", "CT");
     enc_header(&e, DFS_TAG_REFERENCED_IMAGE_SEQUENCE, "SQ", 8 + 4);
     enc_item(&e, 4);
+    guint64 bad = e.b->len;
     enc_text(&e, DFS_TAG_REFERENCED_SOP_INSTANCE_UID, "UI", "1.2.3.4.5.6");
-    expect_error(&e, DFS_ERROR_MALFORMED);
+    enc_text(&e, DFS_TAG_PATIENT_NAME, "PN", "Doe^John");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    guint64 at = 0;
+    const char *why = dfs_dataset_damage(ds, &at);
+    g_assert_nonnull(why);
+    g_assert_cmpuint(at, ==, bad);
+    guint m = n_meta(ds), n = dfs_dataset_n_elements(ds);
+    g_assert_cmpuint(n - m, ==, 3); /* Modality, the sequence, its item */
+    g_assert_cmpuint(dfs_dataset_element(ds, m + 1)->tag, ==, DFS_TAG_REFERENCED_IMAGE_SEQUENCE);
+    g_assert_cmpuint(dfs_dataset_element(ds, m + 1)->end, ==, n);
+    g_assert_cmpuint(dfs_dataset_element(ds, m + 2)->end, ==, n);
+    g_assert_cmpuint(dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_PATIENT_NAME), ==, DFS_NO_INDEX);
+}
+
+/* Cut anywhere in the data set: the elements wholly before the cut are
+ * kept, and the damage is where the first one cut short begins (the
+ * builder says where each begins); cut between two elements the file is
+ * whole; cut inside the first one nothing is read. */
+static void test_damaged_cut(void)
+{
+    TestEnc e = enc_part10("1.2.840.10008.1.2.1");
+    guint starts[6], k = 0;
+    starts[k++] = e.b->len;
+    enc_text(&e, DFS_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4");
+    starts[k++] = e.b->len;
+    enc_text(&e, DFS_TAG_MODALITY, "CS", "CT");
+    starts[k++] = e.b->len;
+    enc_text(&e, DFS_TAG_PATIENT_NAME, "PN", "Doe^John");
+    starts[k++] = e.b->len;
+    enc_text(&e, DFS_TAG_PATIENT_COMMENTS, "LT", "a comment that is long enough to cut");
+    starts[k++] = e.b->len;
+    for (guint cut = starts[0] + 1; cut < starts[k - 1]; cut++) {
+        guint whole = 0; /* data set elements wholly before the cut */
+        while (whole + 1 < k && starts[whole + 1] <= cut)
+            whole++;
+        GBytes *b = g_bytes_new(e.b->data, cut);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(DfsDataset) ds = dfs_read_bytes(b, DFS_READ_FULL, &error);
+        g_bytes_unref(b);
+        if (whole == 0) {
+            g_assert_null(ds);
+            g_assert_error(error, DFS_ERROR, DFS_ERROR_TRUNCATED);
+            continue;
+        }
+        g_assert_no_error(error);
+        g_assert_cmpuint(dfs_dataset_n_elements(ds) - n_meta(ds), ==, whole);
+        guint64 at = 0;
+        const char *why = dfs_dataset_damage(ds, &at);
+        if (cut == starts[whole]) {
+            g_assert_null(why);
+        } else {
+            g_assert_nonnull(why);
+            g_assert_cmpuint(at, ==, starts[whole]);
+        }
+    }
+    g_byte_array_unref(e.b);
+}
+
+/* Zero bytes after the data set end it where they begin, said so. */
+static void test_damaged_padding(void)
+{
+    TestEnc e = enc_part10("1.2.840.10008.1.2.1");
+    common_body(&e);
+    guint64 end = e.b->len;
+    static const guint8 zeros[1000] = {0};
+    g_byte_array_append(e.b, zeros, sizeof zeros);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = enc_read(&e, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    check_common(ds);
+    guint64 at = 0;
+    const char *why = dfs_dataset_damage(ds, &at);
+    g_assert_nonnull(why);
+    g_assert_nonnull(strstr(why, "padding"));
+    g_assert_cmpuint(at, ==, end);
+    g_assert_cmpuint(dfs_dataset_n_elements(ds) - n_meta(ds), ==, 4);
 }
 
 static void test_odd_length(void)
@@ -390,6 +492,8 @@ int main(int argc, char **argv)
     g_test_add_func("/reader/bad/length", test_bad_length);
     g_test_add_func("/reader/bad/nesting", test_bad_nesting);
     g_test_add_func("/reader/bad/garbage", test_bad_garbage);
-    g_test_add_func("/reader/bad/item-overrun", test_bad_item_overrun);
+    g_test_add_func("/reader/damaged/item-overrun", test_damaged_item_overrun);
+    g_test_add_func("/reader/damaged/cut", test_damaged_cut);
+    g_test_add_func("/reader/damaged/padding", test_damaged_padding);
     return g_test_run();
 }

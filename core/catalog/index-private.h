@@ -39,7 +39,7 @@ const char *dfs_index_key(const DfsIndex *idx, guint id);
 typedef enum {
     DFS_SKIP_FILE, /* a file read (or stored) and not an instance: its size and mtime say which version */
     DFS_SKIP_WALK, /* an entry the walk does not read (a link that loops, a FIFO ...) */
-    DFS_SKIP_NOTE, /* a note on an instance in the tree (a duplicate UID) */
+    DFS_SKIP_NOTE, /* a note on an instance in the tree (a duplicate UID, damage) */
 } DfsSkipKind;
 
 typedef struct {

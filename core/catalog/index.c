@@ -343,6 +343,11 @@ void dfs_index_builder_skip(DfsIndexBuilder *b, const char *relpath, const struc
     add_skip(b, relpath, st, reason, st != NULL ? DFS_SKIP_FILE : DFS_SKIP_WALK);
 }
 
+void dfs_index_builder_note(DfsIndexBuilder *b, const char *relpath, const char *reason)
+{
+    add_skip(b, relpath, NULL, reason, DFS_SKIP_NOTE);
+}
+
 /* Take node out of its parent's children; a folder left empty goes too. */
 static void unlink_node(DfsIndexBuilder *b, guint id)
 {

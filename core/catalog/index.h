@@ -69,6 +69,10 @@ guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struc
 void dfs_index_builder_skip(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
                             const char *reason);
 
+/* A line in errors.tsv about relpath, an instance in the tree (it is
+ * damaged: shown with what could be read). */
+void dfs_index_builder_note(DfsIndexBuilder *b, const char *relpath, const char *reason);
+
 /* Take relpath out: its instance (and folders left empty) and its lines in
  * the skip list. */
 void dfs_index_builder_remove(DfsIndexBuilder *b, const char *relpath);

@@ -114,6 +114,28 @@ char *dfs_scan_reason(const GError *error)
     return g_strdup_printf("%s: %s", kind, error->message);
 }
 
+char *dfs_scan_damage(const DfsDataset *ds)
+{
+    guint64 at;
+    const char *why = dfs_dataset_damage(ds, &at);
+    return why == NULL ? NULL
+                       : g_strdup_printf("damaged at byte %" G_GUINT64_FORMAT ": %s (shown with what "
+                                         "could be read)", at, why);
+}
+
+/* An instance, with its note where it is damaged; or a file not in the
+ * tree, and why. */
+static void file_one(Scan *s, const char *relpath, const struct stat *st, DfsFacts *facts,
+                     const char *reason)
+{
+    if (facts == NULL) {
+        dfs_index_builder_skip(s->b, relpath, st, reason);
+        return;
+    }
+    if (dfs_index_builder_add(s->b, relpath, st, facts) != DFS_NO_INDEX && reason != NULL)
+        dfs_index_builder_note(s->b, relpath, reason);
+}
+
 static Item *item_new(const char *relpath)
 {
     gsize n = strlen(relpath) + 1;
@@ -181,7 +203,7 @@ static void read_one(Scan *s, Item *it)
         close(fd);
     DfsFacts *facts = ds ? dfs_facts_new(ds) : NULL;
     gboolean known_size = fd >= 0 || !it->stat_pending; /* st holds what it was */
-    it->reason = ds                                        ? NULL
+    it->reason = ds                                        ? dfs_scan_damage(ds)
                  : known_size && it->st.st_size == 0 ? g_strdup("empty file")
                                                      : dfs_scan_reason(error);
     it->facts = facts;
@@ -309,10 +331,8 @@ static void on_row(gint64 row, const char *relpath, guint64 size, gint64 mtime, 
     struct stat st = {.st_size = (off_t)size};
     st.st_mtim.tv_sec = mtime / 1000000000;
     st.st_mtim.tv_nsec = mtime % 1000000000;
-    if (facts != NULL)
-        dfs_index_builder_add(s->b, relpath, &st, facts);
-    else if (reason != NULL)
-        dfs_index_builder_skip(s->b, relpath, &st, reason);
+    if (facts != NULL || reason != NULL)
+        file_one(s, relpath, &st, facts, reason);
 }
 
 /* Remove row old (if not 0), then put relpath (if st is not NULL). */
@@ -352,10 +372,8 @@ static void file_items(Scan *s, gboolean wait)
             dfs_index_builder_remove(s->b, it->relpath);
         if (it->is_file)
             store_change(s, it->replaces, it->relpath, &it->st, it->facts, it->reason);
-        if (it->facts != NULL)
-            dfs_index_builder_add(s->b, it->relpath, &it->st, g_steal_pointer(&it->facts));
-        else
-            dfs_index_builder_skip(s->b, it->relpath, it->is_file ? &it->st : NULL, it->reason);
+        file_one(s, it->relpath, it->is_file ? &it->st : NULL, g_steal_pointer(&it->facts),
+                 it->reason);
         s->c.files_seen += it->is_file;
         item_free(it);
         guint k = s->next++;

@@ -17,6 +17,7 @@
 #include <glib.h>
 #include "catalog/index.h"
 #include "catalog/store.h"
+#include "dicom/dataset.h"
 
 G_BEGIN_DECLS
 
@@ -65,5 +66,7 @@ DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink,
 
 /* Why a file that failed to read is not in the tree, for errors.tsv. */
 char *dfs_scan_reason(const GError *error);
+/* The errors.tsv line of a dataset read only in part, or NULL if whole. */
+char *dfs_scan_damage(const DfsDataset *ds);
 
 G_END_DECLS

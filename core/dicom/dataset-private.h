@@ -24,6 +24,8 @@ struct _DfsDataset {
     guint pixel_data;  /* index, or DFS_NO_INDEX */
     GArray *fragments; /* DfsFragment of top-level Pixel Data, or NULL (none) */
     char *path;        /* for reads of what was not loaded, or NULL */
+    char *damage;      /* why reading stopped early, or NULL (whole) */
+    guint64 damage_at; /* ... and where the element it stopped at begins */
     int fd;            /* caller's fd for such reads, or -1 */
 
     /* Specific Character Sets, parsed once: root, and per item that has one. */

@@ -47,6 +47,7 @@ void dfs_dataset_free(DfsDataset *ds)
     dfs_input_free(ds->src);
     g_free(ds->ts_uid);
     g_free(ds->path);
+    g_free(ds->damage);
     dfs_charset_free(ds->root_charset);
     if (ds->item_charsets != NULL)
         g_hash_table_unref(ds->item_charsets);
@@ -209,6 +210,13 @@ const DfsCharset *dfs_dataset_charset(const DfsDataset *ds, guint i)
 const char *dfs_dataset_transfer_syntax(const DfsDataset *ds)
 {
     return ds->ts_uid ? ds->ts_uid : "1.2.840.10008.1.2";
+}
+
+const char *dfs_dataset_damage(const DfsDataset *ds, guint64 *offset)
+{
+    if (offset != NULL)
+        *offset = ds->damage_at;
+    return ds->damage;
 }
 
 gboolean dfs_dataset_has_preamble(const DfsDataset *ds)

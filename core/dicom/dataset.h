@@ -96,6 +96,12 @@ const DfsCharset *dfs_dataset_charset(const DfsDataset *ds, guint i);
  * as detected when the file has none.  Owned by ds; never NULL. */
 const char *dfs_dataset_transfer_syntax(const DfsDataset *ds);
 
+/* Why the file could be read only in part, or NULL if it was read whole
+ * (as far as asked: a header-only read does not look past Pixel Data).  A
+ * damaged dataset holds every element before the one that could not be
+ * read, which begins at byte *offset of the stream (may be NULL). */
+const char *dfs_dataset_damage(const DfsDataset *ds, guint64 *offset);
+
 /* TRUE if the file had a 128-byte preamble and "DICM". */
 gboolean dfs_dataset_has_preamble(const DfsDataset *ds);
 

@@ -52,6 +52,8 @@ typedef struct {
     gboolean done;      /* reached top-level Pixel Data in header-only mode */
     guint16 pixel_rep;  /* (0028,0103), to resolve "US or SS" */
     guint n_elems;      /* elements used in ds->elems (which grows ahead) */
+    guint64 at;         /* where the element (or item) being read begins */
+    guint n_at;         /* n_elems before it */
     Frame stack[DFS_LIMIT_DEPTH + 1];
     guint depth;        /* index of the top frame */
 } Parser;
@@ -433,6 +435,11 @@ static gboolean read_element(Parser *p, GError **error)
                     " is outside a sequence", TAG_ARGS(h.tag), start);
     }
     if (top && p->header_only && h.tag == DFS_TAG_PIXEL_DATA) {
+        /* Not loaded, but a native value must be in the file whole: one cut
+         * short is damage the scan should see too. */
+        guint64 end;
+        if (h.len != DFS_UNDEFINED_LENGTH && !content_end(p, h.len, FALSE, &end, error))
+            return FALSE;
         guint idx = append(p, h.tag, h.vr, elem_flags(p, &h) | DFS_ELEM_NOT_LOADED,
                            h.len, p->pos, error);
         p->ds->pixel_data = idx;
@@ -536,6 +543,8 @@ static gboolean more_at_top(Parser *p, GError **error, gboolean *failed)
 static gboolean parse(Parser *p, GError **error)
 {
     while (!p->done) {
+        p->at = p->pos;
+        p->n_at = p->n_elems;
         if (!close_frames(p, error))
             return FALSE;
         Frame *f = &p->stack[p->depth];
@@ -744,6 +753,49 @@ static gboolean choose_encoding(Parser *p, gboolean magic, Encoding *enc, GError
     return TRUE;
 }
 
+/* --- damage ------------------------------------------------------------------ */
+
+/* A value or structure that cannot be trusted, as opposed to a limit, an
+ * unreadable file or no DICOM at all. */
+static gboolean is_damage(const GError *e)
+{
+    return e != NULL && e->domain == DFS_ERROR &&
+           (e->code == DFS_ERROR_MALFORMED || e->code == DFS_ERROR_TRUNCATED);
+}
+
+/* Nothing tells where the next element would begin once one cannot be
+ * read (a wrong length shifts everything after it), so the data set ends
+ * where that element began: what was read before it is kept, the sequences
+ * and items still open are closed there, and the element itself is
+ * dropped (DCMTK shows it cut short, which would be a wrong value). */
+static void end_at_damage(Parser *p, const GError *why)
+{
+    DfsDataset *ds = p->ds;
+    p->n_elems = p->n_at;
+    ds->n_elems = p->n_at;
+    if (ds->pixel_data != DFS_NO_INDEX && ds->pixel_data >= p->n_at) {
+        ds->pixel_data = DFS_NO_INDEX;
+        g_clear_pointer(&ds->fragments, g_array_unref);
+    }
+    if (ds->creators != NULL && ds->creators->len > p->n_at)
+        g_array_set_size(ds->creators, p->n_at);
+    for (; p->depth > 0; p->depth--) {
+        const Frame *f = &p->stack[p->depth];
+        if (f->elem >= p->n_at)
+            continue;
+        DfsElement *e = &ds->elems[f->elem];
+        e->end = p->n_at;
+        e->length = (guint32)MIN(p->at - e->offset, (guint64)G_MAXUINT32 - 1);
+    }
+    static const guint8 zeros[8] = {0};
+    gboolean padding = p->at + 8 <= dfs_input_len(p->src) &&
+                       memcmp(p->data + p->at, zeros, sizeof zeros) == 0;
+    ds->damage_at = p->at;
+    ds->damage = padding ? g_strdup("zero bytes where an element should begin (padding after the data set)")
+                         : g_strdup(why->message);
+    p->pos = p->at;
+}
+
 static gboolean read_all(Parser *p, GError **error)
 {
     gboolean magic;
@@ -756,14 +808,24 @@ static gboolean read_all(Parser *p, GError **error)
         return FALSE;
     set_root(p, &enc);
     guint before = p->n_elems;
-    if (parse(p, error))
+    GError *why = NULL;
+    if (parse(p, &why))
         return TRUE;
     /* Without "DICM", failing on the first element means this is no DICOM
      * file at all, not a damaged one. */
-    if (!magic && p->n_elems - before < 2 && error && *error) {
-        (*error)->domain = DFS_ERROR;
-        (*error)->code = DFS_ERROR_NOT_DICOM;
+    if (!magic && p->n_elems - before < 2) {
+        why->domain = DFS_ERROR;
+        why->code = DFS_ERROR_NOT_DICOM;
     }
+    /* A damaged file is what could be read of it (without "DICM", two
+     * elements at least, so that a file of another kind is not taken for
+     * a damaged DICOM one). */
+    if (is_damage(why) && p->n_at - before >= (magic ? 1u : 2u)) {
+        end_at_damage(p, why);
+        g_error_free(why);
+        return TRUE;
+    }
+    g_propagate_error(error, why);
     return FALSE;
 }
 

@@ -185,4 +185,9 @@ void dfs_render_dump(const DfsDataset *ds, GString *out)
         }
         dump_line(ds, i, item_number, out);
     }
+    guint64 at;
+    const char *damage = dfs_dataset_damage(ds, &at);
+    if (damage != NULL)
+        g_string_append_printf(out, "# damaged at byte %" G_GUINT64_FORMAT ": %s; the rest of the "
+                               "file could not be read\n", at, damage);
 }

@@ -3,6 +3,7 @@
 
 #include "base/cache.h"
 #include "base/error.h"
+#include "catalog/scan.h"
 #include "dicom/reader.h"
 #include "dicom/tags.h"
 #include "pixels/decode.h"
@@ -22,6 +23,22 @@ static gboolean has_trailing_elements(const DfsDataset *ds, guint64 file_size)
     return e->length != DFS_UNDEFINED_LENGTH && e->offset + e->length + 8 <= file_size;
 }
 
+static DfsDataset *read_cached(const DfsView *v, guint node, DfsReadFlags flags, GError **error);
+
+/* The scan's line in errors.tsv covers damage before Pixel Data; damage a
+ * whole read meets in or after it gets its own line. */
+static void note_late_damage(const DfsView *v, guint node, const DfsDataset *full)
+{
+    guint64 at, header_at;
+    if (dfs_dataset_damage(full, &at) == NULL)
+        return;
+    g_autoptr(DfsDataset) header = read_cached(v, node, DFS_READ_HEADER_ONLY, NULL);
+    if (header != NULL && dfs_dataset_damage(header, &header_at) != NULL && header_at == at)
+        return;
+    g_autofree char *line = dfs_scan_damage(full);
+    dfs_view_note_damage(v, node, line);
+}
+
 /* Node's file read header-only (cached by the node's number) or whole
  * (by node | 1 << 63: the frames of one file are read one after another). */
 static DfsDataset *read_cached(const DfsView *v, guint node, DfsReadFlags flags, GError **error)
@@ -35,6 +52,8 @@ static DfsDataset *read_cached(const DfsView *v, guint node, DfsReadFlags flags,
     ds = dfs_read_file(path, flags, error);
     if (ds == NULL)
         return NULL;
+    if (flags == DFS_READ_FULL)
+        note_late_damage(v, node, ds);
     DfsDataset *cached = dfs_cache_put(cache, key, ds, dfs_dataset_memory(ds) + DFS_CACHE_ENTRY_COST);
     dfs_dataset_free(ds);
     return cached;
@@ -86,7 +105,17 @@ DfsDataset *dfs_instance_pixel_dataset(const DfsView *v, guint node, GError **er
     if (by_offset)
         return ds;
     dfs_dataset_free(ds);
-    return read_cached(v, node, DFS_READ_FULL, error);
+    DfsDataset *full = read_cached(v, node, DFS_READ_FULL, error);
+    guint64 at;
+    const char *why = full != NULL ? dfs_dataset_damage(full, &at) : NULL;
+    if (why != NULL && dfs_dataset_pixel_data(full) == DFS_NO_INDEX) {
+        /* Encapsulated Pixel Data is only read whole here, so its damage
+         * shows only now: the pixel files were listed, and fail. */
+        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "damaged at byte %" G_GUINT64_FORMAT ": %s",
+                    at, why);
+        g_clear_pointer(&full, dfs_dataset_free);
+    }
+    return full;
 }
 
 gboolean dfs_instance_image(const DfsView *v, guint node, DfsImage *img, GError **error)

@@ -85,6 +85,9 @@ void dfs_view_status(const DfsView *v, DfsTreeStatus *out);
 /* Append the failures met while mounted (read errors of pixel files), one
  * errors.tsv line each. */
 void dfs_view_write_read_errors(const DfsView *v, GString *out);
+/* Note node's damage that only a whole read saw (past Pixel Data, which
+ * the scan does not read): line is its errors.tsv reason. */
+void dfs_view_note_damage(const DfsView *v, guint node, const char *line);
 
 /* Count bytes a kind rendered by range, and write the tree's counters
  * (the status file's last lines). */

@@ -228,6 +228,14 @@ static void note_read_error(const DfsView *v, const DfsKind *k, DfsEntry e, GErr
     g_mutex_unlock(&v->tree->status_lock);
 }
 
+void dfs_view_note_damage(const DfsView *v, guint node, const char *line)
+{
+    char *key = g_strdup_printf("%s\tdamage", dfs_index_relpath(v->idx, node));
+    g_mutex_lock(&v->tree->status_lock);
+    g_hash_table_replace(v->tree->read_errors, key, g_strdup(line));
+    g_mutex_unlock(&v->tree->status_lock);
+}
+
 /* The kind of e where e's node is in the view's snapshot, else NULL with
  * DFS_ERROR_NOT_FOUND about what. */
 static const DfsKind *kind_in_view(const DfsView *v, DfsEntry e, const char *what, GError **error)

@@ -358,7 +358,7 @@ def corrupt_files(b):
     size = os.path.getsize(p)
     with open(p, "r+b") as f:
         f.truncate(size - 128 * 128)   # half of the 32768 pixel bytes
-    b.add("trunc_native", "native LE", False, "none", corrupt="file truncated in Pixel Data")
+    b.add("trunc_native", "native LE", False, "none", corrupt="file truncated in Pixel Data", cut_short="native")
 
     # native Pixel Data shorter than Rows x Columns (whole file, defined length)
     ds = pydicom.dcmread(b.path("CT_small"))
@@ -372,7 +372,8 @@ def corrupt_files(b):
     (off, n), = fragments(p)
     with open(p, "r+b") as f:
         f.truncate(off + n // 2)
-    b.add("trunc_jpeg", "JPEG lossless SV1", False, "none", corrupt="file truncated in the JPEG fragment")
+    b.add("trunc_jpeg", "JPEG lossless SV1", False, "none", corrupt="file truncated in the JPEG fragment",
+          cut_short="encapsulated")
 
     def garble(src_name, name, syntax, what, start, length, fill=b"\xa5"):
         p = copy_with_uids(src_name, name)
@@ -407,7 +408,8 @@ def corrupt_files(b):
                                                         for k in range(15)))
     # pydicom's MR_truncated: the file ends inside Pixel Data
     shutil.copy(os.path.join(TEST_FILES, "MR_truncated.dcm"), b.path("MR_truncated", True))
-    b.add("MR_truncated", "native LE", False, "none", corrupt="pydicom's MR_truncated.dcm")
+    b.add("MR_truncated", "native LE", False, "none", corrupt="pydicom's MR_truncated.dcm",
+          cut_short="native")
     # video transfer syntaxes are not decoded: their pixel files answer EIO
     for name, uid, label in (("video_mpeg2", "1.2.840.10008.1.2.4.100", "MPEG-2 MP@ML"),
                              ("video_hevc", "1.2.840.10008.1.2.4.107", "HEVC/H.265 Main")):

@@ -22,6 +22,11 @@ Builds the test set with make_pixel_set.py in a temporary folder, then:
      segmented palettes against pydicom's apply_color_lut);
  (c) corrupt files: image.png, pixels.raw and frames/* give EIO, the rest of
      the instance reads, errors.tsv names the file; the whole mount reads.
+     A file cut short inside its Pixel Data is damaged (issue 17): native
+     Pixel Data cut short is seen from the header and the pixel files are not
+     listed; encapsulated, they are listed and give EIO; either way errors.tsv
+     says "damaged at byte N" where Pixel Data begins (pydicom's offset of
+     the element).
 One line per check, then `N passed, N failed`; exit 1 on failure, 77 when
 /dev/fuse, fusermount3, DCMTK or GDCM is missing.
 DICOMFS_TEST_KEEP=1 keeps the temporary folder.
@@ -583,6 +588,14 @@ def check_instance(case, folder):
             f"{len(pngs)} PNGs, {case.render_opts}, max |diff| {worst}, {differing} samples differ")
 
 
+def pixel_data_offset(path):
+    """Where the top-level Pixel Data element begins, by pydicom (a read that
+    stops before Pixel Data leaves the file there)."""
+    with open(path, "rb") as f:
+        pydicom.dcmread(f, stop_before_pixels=True, force=True)
+        return f.tell()
+
+
 def check_corrupt(case, folder, errors_tsv):
     tag = f"{case.name} ({case.corrupt})"
     problems = []
@@ -592,6 +605,12 @@ def check_corrupt(case, folder, errors_tsv):
         problems.append("not in the mounted tree (instances.tsv)")
         return R.check(f"corrupt {tag}", problems)
     pixel_files = ["image.png", "pixels.raw"]
+    cut_short = getattr(case, "cut_short", None)
+    if cut_short == "native":
+        pixel_files = []
+        for n in ["image.png", "pixels.raw", "pixels.txt", "frames"]:
+            if os.path.exists(os.path.join(folder, n)):
+                problems.append(f"{n} is listed, but Pixel Data is cut short")
     if os.path.isdir(os.path.join(folder, "frames")):
         pixel_files += [os.path.join("frames", n) for n in sorted(os.listdir(os.path.join(folder, "frames")))]
     for n in pixel_files:
@@ -604,7 +623,8 @@ def check_corrupt(case, folder, errors_tsv):
             problems.append(f"{n}: read {len(b)} bytes, expected EIO")
         elif e.errno != errno.EIO:
             problems.append(f"{n}: {e}, expected EIO")
-    for n in ["header.txt", "header.json", "instance.dcm", "pixels.txt", "tags/Rows", "tags/SOPInstanceUID"]:
+    readable = ["header.txt", "header.json", "instance.dcm", "tags/Rows", "tags/SOPInstanceUID"]
+    for n in readable + ([] if cut_short == "native" else ["pixels.txt"]):
         p = os.path.join(folder, n)
         b, e = try_read(p)
         if e:
@@ -617,6 +637,10 @@ def check_corrupt(case, folder, errors_tsv):
     lines = [ln for ln in errors_tsv().splitlines() if case.file in ln]
     if not lines:
         problems.append(f"no line for {case.file} in .dicomfs/errors.tsv")
+    if cut_short:
+        at = pixel_data_offset(case.path)
+        if not any(f"damaged at byte {at}:" in ln for ln in lines):
+            problems.append(f"no 'damaged at byte {at}:' (where Pixel Data begins) in errors.tsv")
     return R.check(f"corrupt {tag}", problems, "; ".join(lines)[:300])
 
 
