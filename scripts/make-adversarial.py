@@ -70,9 +70,20 @@ truth.json
                  pydicom decodes the same bytes: then pixels.raw may instead
                  equal its pixel_array
     bad-pixels   pixel-error, or not in the tree with a line in errors.tsv
+    damaged      (issue 17) the reader reads part of it and stops at the
+                 damage: in the tree with what was read (instance.dcm
+                 byte-equal; "uid" is what pydicom reads of the bytes before
+                 the damage), errors.tsv has a line 'damaged at byte N: ...
+                 (shown with what could be read)', header.txt ends with
+                 '# damaged at byte N: ...'; N is "damaged_at" where the
+                 damage is known to the byte (null: anywhere); no pixel files
+                 (the Pixel Data, if any, is not whole)
     error        not in the tree; errors.tsv has a line for it (or for a
-                 folder above it) with a reason
-    either       in the tree, or error: never lost, never a crash
+                 folder above it) with a reason (not "damaged at byte"):
+                 nothing of the data set could be read (damage in the
+                 preamble, the File Meta or the first data-set element),
+                 or a limit was exceeded
+    either       in the tree, damaged, or error: never lost, never a crash
     not-instance a link or special file: never an instance, a line in
                  errors.tsv
     alias        a link to a good file inside the source ("of"): the file is
@@ -292,6 +303,8 @@ class Archive:
         if kind in ("good", "present", "pixel-error", "either", "bad-pixels") and uid is None \
                 and kind != "either":
             uid = pydicom_uid(data)
+        if kind == "damaged" and uid is None and extra.get("damaged_at") is not None:
+            uid = pydicom_uid(data[:extra["damaged_at"]])  # what is shown: the bytes before it
         self.note(rel, kind, what, uid=uid, **extra)
 
     def note(self, rel, kind, what, **extra):
@@ -340,9 +353,9 @@ def make_good(a):
 # --- truncated at every offset ------------------------------------------------
 
 def layout(data):
-    """(data set start, [(start, end, tag, value start, is sequence)]) of the
-    top-level elements, as pydicom reads them (the oracle for where a cut
-    leaves a complete, shorter file)."""
+    """(data set start, [(start, end, tag, value start, is sequence, is of
+    undefined length)]) of the top-level elements, as pydicom reads them
+    (the oracle for where a cut leaves a complete, shorter file)."""
     fp = io.BytesIO(data)
     start = 0
     if data[128:132] == b"DICM":
@@ -361,38 +374,54 @@ def layout(data):
             break
         vr = getattr(e, "VR", None)
         value_start = getattr(e, "value_tell", None)
-        elems.append((pos, fp.tell(), int(e.tag), value_start, vr == "SQ"))
+        elems.append((pos, fp.tell(), int(e.tag), value_start, vr == "SQ",
+                      getattr(e, "length", None) == 0xFFFFFFFF))
     return start, elems
 
 
 def truncation_kind(k, size, start, elems, has_meta):
+    """(kind, why, damaged at) of the file cut at k.  A cut inside a
+    top-level element ends the data set there (issue 17): the elements
+    before it are shown and the file is damaged at the element's first
+    byte, unless it is the first data-set element (nothing read: an error).
+    Native Pixel Data cut in its value is dropped the same way; encapsulated
+    Pixel Data cut in its fragments is found only by a whole read.  Without
+    DICM, a file must give two whole elements to count as damaged DICOM."""
     if k == 0:
-        return "error", "empty"
+        return "error", "empty", None
     if has_meta and k < 132:
-        return "error", "cut in the preamble or DICM"
+        return "error", "cut in the preamble or DICM", None
     if k < start:
-        return "error", "cut in the File Meta Information"
+        return "error", "cut in the File Meta Information", None
     if k == start and has_meta:
-        return "either", "File Meta Information only"
+        return "either", "File Meta Information only", None
     if k == size:
-        return "good", "whole file"
-    for s, e, tag, vstart, is_sq in elems:
+        return "good", "whole file", None
+    for n, (s, e, tag, vstart, is_sq, undefined) in enumerate(elems):
         if k == s:
             return "good", "cut between top-level elements, before (%04X,%04X)" % (
-                tag >> 16, tag & 0xFFFF)
+                tag >> 16, tag & 0xFFFF), None
         if s < k < e:
             where = "(%04X,%04X)" % (tag >> 16, tag & 0xFFFF)
             if tag == PIXEL_DATA:
                 if vstart is not None and k >= vstart:
-                    return "bad-pixels", "cut in the Pixel Data value"
-                return "error", "cut in the Pixel Data element's header"
+                    if undefined:
+                        return "bad-pixels", "cut in the encapsulated Pixel Data value", None
+                    return "damaged", "cut in the native Pixel Data value (dropped)", s
+                return "damaged", "cut in the Pixel Data element's header", s
             if tag > PIXEL_DATA:
-                return "either", "cut in %s after Pixel Data" % where
+                return "either", "cut in %s after Pixel Data" % where, None
             if is_sq:
                 return "either", "cut inside sequence %s (defined-length sequences overshooting "\
-                    "the end are read to the end, as DCMTK does)" % where
-            return "error", "cut in element %s" % where
-    return "error", "cut in stray bytes at the end"
+                    "the end are read to the end, as DCMTK does)" % where, None
+            if n == 0:
+                return "error", "cut in the first data-set element %s" % where, None
+            if n == 1 and not has_meta:
+                return "error", "no DICM, cut in the second element %s (one whole element is "\
+                    "not enough to take a file for damaged DICOM)" % where, None
+            return "damaged", "cut in element %s" % where, s
+    last = elems[-1][1] if elems else start
+    return "damaged", "cut in stray bytes at the end", last
 
 
 def make_truncated(a, quick):
@@ -401,10 +430,11 @@ def make_truncated(a, quick):
         start, elems = layout(data)
         stem = os.path.splitext(name)[0]
         for k in range(len(data) + 1):
-            kind, why = truncation_kind(k, len(data), start, elems, data[128:132] == b"DICM")
+            kind, why, at = truncation_kind(k, len(data), start, elems, data[128:132] == b"DICM")
             uid = pydicom_uid(data[:k]) if kind == "good" else None
+            extra = {"damaged_at": at} if kind == "damaged" else {}
             a.write("trunc/%s/cut-%05d.dcm" % (stem, k), data[:k], kind,
-                    "%s cut at %d of %d: %s" % (name, k, len(data), why), uid=uid)
+                    "%s cut at %d of %d: %s" % (name, k, len(data), why), uid=uid, **extra)
 
 
 # --- lengths ------------------------------------------------------------------
@@ -413,49 +443,56 @@ def make_lengths(a):
     def base(uid):
         return meta(EXPLICIT, uid) + dataset(ident(uid, "Length^Lies"))
 
-    def add(name, tail, kind, what, ts=EXPLICIT, head=None):
+    def add(name, tail, kind, what, ts=EXPLICIT, head=None, at=0):
+        """at: for "damaged", where the damage starts in tail (None: not
+        known to the byte); the identifying elements come before it."""
         uid = a.uid()
-        a.write("length/" + name, (head(uid) if head else base(uid)) + tail, kind, what,
-                uid=uid if kind != "error" else None)
+        start = head(uid) if head else base(uid)
+        extra = {}
+        if kind == "damaged":
+            extra["damaged_at"] = None if at is None else len(start) + at
+        a.write("length/" + name, start + tail, kind, what,
+                uid=uid if kind != "error" else None, **extra)
 
-    add("pn-past-end.dcm", el(0x00321032, "PN", b"Doe^J", length=64), "error",
+    add("pn-past-end.dcm", el(0x00321032, "PN", b"Doe^J", length=64), "damaged",
         "PN of length 64 with 6 bytes left")
-    add("ut-fffffff0.dcm", el(0x00324000, "UT", b"abcd", length=0xFFFFFFF0), "error",
+    add("ut-fffffff0.dcm", el(0x00324000, "UT", b"abcd", length=0xFFFFFFF0), "damaged",
         "UT of length 0xFFFFFFF0")
-    add("ut-fffffffe.dcm", el(0x00324000, "UT", b"abcd" * 4, length=0xFFFFFFFE), "error",
+    add("ut-fffffffe.dcm", el(0x00324000, "UT", b"abcd" * 4, length=0xFFFFFFFE), "damaged",
         "UT of length 0xFFFFFFFE")
-    add("lo-undefined.dcm", el(0x00324000, "UT", b"abcd", length=0xFFFFFFFF), "error",
+    add("lo-undefined.dcm", el(0x00324000, "UT", b"abcd", length=0xFFFFFFFF), "damaged",
         "UT of undefined length")
-    add("ob-7fffffff.dcm", el(0x00291010, "OB", b"\0" * 16, length=0x7FFFFFFF), "error",
+    add("ob-7fffffff.dcm", el(0x00291010, "OB", b"\0" * 16, length=0x7FFFFFFF), "damaged",
         "OB of length 0x7FFFFFFF")
     add("sq-fffffff0-then-cut.dcm", el(0x00081140, "SQ", item(el(0x00081155, "UI", "1.2.3"))
                                        + el(0x00080100, "SH", b"AB", length=200),
-                                       length=0xFFFFFFF0), "error",
-        "sequence of length 0xFFFFFFF0 holding an item, then a value cut short")
+                                       length=0xFFFFFFF0), "damaged",
+        "sequence of length 0xFFFFFFF0 holding an item, then a value cut short", at=None)
     add("item-fffffff0.dcm", el(0x00081140, "SQ", item(el(0x00081155, "UI", "1.2.3"),
                                                       length=0xFFFFFFF0), length=0xFFFFFFFF),
         "either", "item of length 0xFFFFFFF0 in an undefined-length sequence at the end")
     add("item-longer-than-sequence.dcm",
         el(0x00081140, "SQ", item(el(0x00081155, "UI", "1.2.3.4"), length=200), length=20)
-        + el(0x00324000, "UT", b"after"), "error", "item longer than its sequence")
+        + el(0x00324000, "UT", b"after"), "damaged", "item longer than its sequence", at=12)
     add("meta-group-ffffffff.dcm", b"", "either", "File Meta group length 0xFFFFFFFF",
         head=lambda uid: meta(EXPLICIT, uid, group_length=0xFFFFFFFF) + dataset(
             ident(uid, "Length^Lies")))
     add("meta-ts-past-end.dcm", b"", "error", "transfer syntax UID of length 0xFFF0 in the meta",
         head=lambda uid: b"\0" * 128 + b"DICM" + el(0x00020000, "UL", struct.pack("<I", 30))
         + el(0x00020010, "UI", b"1.2.840.10008.1.2.1\0", length=0xFFF0))
-    add("implicit-fffffffe.dcm", iel(0x00324000, b"abcd", length=0xFFFFFFFE), "error",
+    add("implicit-fffffffe.dcm", iel(0x00324000, b"abcd", length=0xFFFFFFFE), "damaged",
         "implicit VR element of length 0xFFFFFFFE",
         head=lambda uid: meta(IMPLICIT, uid) + b"".join(
             iel(t, v[1]) for t, v in sorted(ident(uid, "Length^Lies").items())))
     add("bigendian-fffffff0.dcm", el(0x00324000, "UT", b"abcd", big=True, length=0xFFFFFFF0),
-        "error", "big endian UT of length 0xFFFFFFF0",
+        "damaged", "big endian UT of length 0xFFFFFFF0",
         head=lambda uid: meta(BIG, uid) + dataset(ident(uid, "Length^Lies"), big=True))
     img = image(8, 8, bits=8)
     add("pixels-fffffff0.dcm", dataset(img) + el(PIXEL_DATA, "OB", bytes(64), length=0xFFFFFFF0),
-        "pixel-error", "native Pixel Data of length 0xFFFFFFF0")
+        "damaged", "native Pixel Data of length 0xFFFFFFF0 (dropped)", at=len(dataset(img)))
     add("pixels-past-end.dcm", dataset(img) + el(PIXEL_DATA, "OB", bytes(62), length=64),
-        "pixel-error", "native Pixel Data of length 64 with 62 bytes left")
+        "damaged", "native Pixel Data of length 64 with 62 bytes left (dropped)",
+        at=len(dataset(img)))
     add("fragment-fffffff0.dcm", dataset(img) + el(PIXEL_DATA, "OB", item() + item(
         b"\xff\xd8\xff", length=0xFFFFFFF0), length=0xFFFFFFFF), "pixel-error",
         "JPEG fragment of length 0xFFFFFFF0",

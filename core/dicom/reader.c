@@ -292,6 +292,10 @@ static gboolean content_end(Parser *p, guint32 len, gboolean container, guint64 
      * element, and only a value cut short is an error. */
     if (container && size != G_MAXUINT64 && e > size && dfs_input_size(p->src) == size)
         e = size;
+    if (size != G_MAXUINT64 && e > size && dfs_input_size(p->src) != size)
+        return fail(error, DFS_ERROR_LIMIT,
+                    "length %u at byte %" G_GUINT64_FORMAT " goes past the %" G_GUINT64_FORMAT
+                    " bytes a deflated data set may inflate to", len, p->pos, size);
     if (size != G_MAXUINT64 && e > size)
         return fail(error, DFS_ERROR_TRUNCATED,
                     "length %u at byte %" G_GUINT64_FORMAT " runs past the end (%" G_GUINT64_FORMAT " bytes)",
@@ -791,8 +795,10 @@ static void end_at_damage(Parser *p, const GError *why)
     gboolean padding = p->at + 8 <= dfs_input_len(p->src) &&
                        memcmp(p->data + p->at, zeros, sizeof zeros) == 0;
     ds->damage_at = p->at;
-    ds->damage = padding ? g_strdup("zero bytes where an element should begin (padding after the data set)")
-                         : g_strdup(why->message);
+    ds->damage = g_strdup_printf("%s%s", dfs_input_is_plain(p->src) ? "" : "in the inflated data set: ",
+                                 padding ? "zero bytes where an element should begin (padding after "
+                                           "the data set)"
+                                         : why->message);
     p->pos = p->at;
 }
 

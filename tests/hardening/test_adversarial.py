@@ -12,7 +12,11 @@ saying what each file must give.  Checked, one line per check:
      decodes natively);
   2  every bad file is either absent with a line (and a reason) in
      errors.tsv, or, where its header is valid, in the tree with its pixel
-     files answering EIO and a line in errors.tsv for each;
+     files answering EIO and a line in errors.tsv for each; a damaged file
+     (issue 17: read up to the damage) is in the tree with what was read,
+     a line 'damaged at byte N: ... (shown with what could be read)' in
+     errors.tsv, header.txt ending with '# damaged at byte N: ...', and
+     no pixel files;
   3  links, FIFOs, devices and sockets are never instances, each has a line;
      a file reached through links inside the source is one instance;
   4  no name in the mount has '/', NUL or control characters, is '.' or '..',
@@ -36,6 +40,7 @@ import errno
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import sys
@@ -53,6 +58,10 @@ WATCHDOG_SECONDS = 280  # meson's timeout is 300
 PIXEL_FILES = ("image.png", "pixels.raw")
 # Transfer syntaxes whose pixels pydicom decodes exactly as stored: native,
 # deflated and RLE.
+# The last line of a damaged file's header.txt, and its errors.tsv reason
+# (issue 17).
+DAMAGED_LINE = re.compile(rb"^# damaged at byte (\d+): .+; the rest of the file could not be read$")
+DAMAGED_REASON = re.compile(rb"^damaged at byte (\d+): .+ \(shown with what could be read\)$")
 LOSSLESS_ORACLE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
                    "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.5"}
 
@@ -198,10 +207,11 @@ class AdversarialTest:
 
     # ------------------------------------------------------------ 1, 2, 3: per file
     def check_files(self):
-        problems = {k: [] for k in ("good", "present", "pixel-error", "bad-pixels", "error",
-                                    "either", "not-instance", "alias")}
+        problems = {k: [] for k in ("good", "present", "pixel-error", "bad-pixels", "damaged",
+                                    "error", "either", "not-instance", "alias")}
         counts = {k: 0 for k in problems}
         self.pixel_failures = []  # (rel, file) that answered EIO: need a line in errors.tsv
+        self.damaged = []  # (file, N of its header.txt): need their line in errors.tsv
         for f in self.files:
             kind = f["kind"]
             counts[kind] += 1
@@ -223,14 +233,19 @@ class AdversarialTest:
                    "(names with tabs and newlines cleaned)", broken)
         unlisted = [f"{rel!r}: {name} gave EIO, no line in errors.tsv"
                     for rel, name in self.pixel_failures if not self.error_lines(rel, errors_after)]
+        for f, at in self.damaged:
+            problems["damaged"] += self.damage_line_problems(f, at, errors_after)
         self.errors = errors_after
         for kind, title in (
                 ("good", "1 good files: in the tree once, SOPInstanceUID, instance.dcm, header.json, pixels"),
                 ("present", "2 valid headers with odd pixels: in the tree; pixel files read or EIO with a line"),
                 ("pixel-error", "2 lying pixels and codestreams: in the tree, pixel files EIO, lines in errors.tsv"),
                 ("bad-pixels", "2 cut in Pixel Data: EIO on pixel files, or absent with a line"),
+                ("damaged", "2 damaged files: in the tree with what was read, 'damaged at byte N' in "
+                 "errors.tsv and at the end of header.txt, no pixel files"),
                 ("error", "2 bad files: absent from the tree, a line with a reason in errors.tsv"),
-                ("either", "2 doubtful files: in the tree or in errors.tsv, exactly one"),
+                ("either", "2 doubtful files: in the tree or in errors.tsv, exactly one (or "
+                 "damaged: both)"),
                 ("not-instance", "3 links, FIFOs, devices, sockets: never instances, a line each"),
                 ("alias", "3 links to a file inside: the file is one instance, other paths a line")):
             self.check(title, problems[kind], f"{counts[kind]} entries")
@@ -392,14 +407,77 @@ class AdversarialTest:
             problems.append(f"{rel!r} ({f['what']}): no line in errors.tsv")
         elif not all(x.strip() for x in lines):
             problems.append(f"{rel!r}: an empty reason in errors.tsv")
+        elif any(b"damaged at byte" in x for x in lines):
+            problems.append(f"{rel!r} ({f['what']}): not in the tree, but errors.tsv says "
+                            f"{lines[0][:160]!r}")
+        return problems
+
+    def header_damage(self, f, folder):
+        """(N of the '# damaged at byte N' line header.txt ends with, or
+        None; problems)."""
+        got, err = read_errno(os.path.join(folder, b"header.txt"))
+        if err is not None:
+            return None, [f"{f['path']!r}: header.txt: {os.strerror(err)}"]
+        last = got.rstrip(b"\n").rpartition(b"\n")[2]
+        m = DAMAGED_LINE.match(last)
+        if not m:
+            return None, [f"{f['path']!r} ({f['what']}): header.txt ends with {last[:160]!r}"]
+        return int(m.group(1)), []
+
+    def damage_line_problems(self, f, at, errors):
+        """errors.tsv has the file's 'damaged at byte N' line, N as its
+        header.txt says (and as the truth says, where it knows)."""
+        lines = errors.get(norm_cell(os.fsencode(f["path"])), [])
+        found = [int(m.group(1)) for m in map(DAMAGED_REASON.match, lines) if m]
+        if not found:
+            return [f"{f['path']!r} ({f['what']}): no 'damaged at byte N: ... (shown with what "
+                    f"could be read)' line in errors.tsv: {lines[:2]}"]
+        want = f.get("damaged_at")
+        if want is not None and found != [want]:
+            return [f"{f['path']!r} ({f['what']}): errors.tsv says damaged at byte {found}, "
+                    f"expected {want}"]
+        if at is not None and at not in found:
+            return [f"{f['path']!r}: errors.tsv says damaged at byte {found}, header.txt {at}"]
+        return []
+
+    def file_damaged(self, f):
+        """In the tree with what could be read (tags/SOPInstanceUID as
+        pydicom reads the bytes before the damage), header.txt ending with
+        the damage, no pixel files; its errors.tsv line is checked once
+        every file was read (damage a whole read finds adds its line)."""
+        rel = f["path"]
+        rows = self.instance_rows(rel)
+        problems = self.common_present(f, rows)
+        if problems:
+            return problems
+        folder = self.folder(rows[0])
+        problems += self.uid_problems(f, folder)
+        at, probs = self.header_damage(f, folder)
+        problems += probs
+        want = f.get("damaged_at")
+        if at is not None and want is not None and at != want:
+            problems.append(f"{rel!r} ({f['what']}): header.txt says damaged at byte {at}, "
+                            f"expected {want}")
+        names, probs = self.pixel_file_names(folder)
+        problems += probs
+        if names:
+            problems.append(f"{rel!r} ({f['what']}): {names} listed, the Pixel Data is not whole")
+        self.damaged.append((f, at))
         return problems
 
     def file_either(self, f):
         rel = f["path"]
         rows = self.instance_rows(rel)
         lines = self.errors.get(norm_cell(os.fsencode(rel)), [])
+        if rows and lines and all(DAMAGED_REASON.match(x) for x in lines):
+            # Damaged (issue 17): in the tree with what was read, and flagged.
+            problems = self.common_present(f, rows)
+            if problems or f.get("mutate"):
+                return problems
+            at, problems = self.header_damage(f, self.folder(rows[0]))
+            return problems or self.damage_line_problems(f, at, self.errors)
         if rows and lines:
-            return [f"{rel!r}: both in the tree and in errors.tsv"]
+            return [f"{rel!r}: both in the tree and in errors.tsv: {lines[0][:160]!r}"]
         if rows:
             return self.common_present(f, rows)
         if not self.error_lines(rel):
