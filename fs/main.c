@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "live.h"
 #include "dicom/input.h"
 #include "catalog/scan.h"
 #include "catalog/store.h"
@@ -29,6 +30,8 @@ typedef struct {
     char *index;  /* path of the persistent index, or NULL for the default */
     int noindex;
     int wait;
+    int nowatch;
+    unsigned rescan;
     int show_help;
 } Options;
 
@@ -38,6 +41,8 @@ static const struct fuse_opt option_spec[] = {
     DFS_OPT("index=%s", index),
     DFS_OPT("noindex", noindex),
     DFS_OPT("wait", wait),
+    DFS_OPT("nowatch", nowatch),
+    DFS_OPT("rescan=%u", rescan),
     DFS_OPT("-h", show_help),
     DFS_OPT("--help", show_help),
     FUSE_OPT_END,
@@ -71,7 +76,12 @@ static void usage(const char *prog)
            "                           $XDG_CACHE_HOME/dicomfs/<hash of SOURCE>.sqlite)\n"
            "    -o noindex             no persistent index: read every file\n"
            "    -o wait                return only when the scan is done (without it,\n"
-           "                           the mount answers at once and fills in)\n\n",
+           "                           the mount answers at once and fills in)\n"
+           "    -o rescan=SECONDS      also look for changes under SOURCE this often (for\n"
+           "                           sources without kernel events; default: off, or\n"
+           "                           60 on NFS, SMB and other network filesystems)\n"
+           "    -o nowatch             do not follow changes with kernel events (the tree\n"
+           "                           stays as scanned unless -o rescan is given)\n\n",
            prog);
 }
 
@@ -157,8 +167,10 @@ typedef struct {
     gint stop;         /* atomic: the mount is going away */
     gboolean ok;
     DfsStore *store;
+    char *store_path;  /* the persistent index's, or NULL */
     DfsScan *scan;
     GThread *thread;
+    DfsFsLive *live;   /* following changes, or NULL */
 } Scanner;
 
 /* One line of progress, files/s and the time left, at most five times a
@@ -213,7 +225,14 @@ static void scan_begin(Scanner *sc)
 {
     sc->start = g_get_monotonic_time();
     sc->store = open_store(sc->o, &sc->ts);
+    sc->store_path = sc->store ? g_strdup(dfs_store_path(sc->store)) : NULL;
+    /* Watched from just before the scan's walk: nothing changed during it
+     * is missed. */
+    DfsFsLiveOptions lo = {.watch = !sc->o->nowatch, .rescan_s = sc->o->rescan};
+    sc->live = dfs_fs_live_new(sc->o->source, sc->tree, &sc->ts, &lo);
     sc->scan = dfs_scan_new(sc->o->source, sc->store, &scan_sink, sc);
+    if (sc->live != NULL)
+        dfs_scan_keep_builder(sc->scan);
 }
 
 /* The walk and the reads (a thread of its own, or before mounting with
@@ -222,7 +241,10 @@ static gpointer scan_run(gpointer user)
 {
     Scanner *sc = user;
     g_autoptr(GError) error = NULL;
+    if (sc->live != NULL)
+        dfs_fs_live_watch(sc->live);
     DfsIndex *idx = dfs_scan_run(sc->scan, NULL, &error);
+    DfsIndexBuilder *b = dfs_scan_take_builder(sc->scan);
     dfs_scan_free(sc->scan);
     sc->scan = NULL;
     dfs_store_close(sc->store);
@@ -233,6 +255,11 @@ static gpointer scan_run(gpointer user)
         sc->ts.done = TRUE;
         dfs_tree_publish(sc->tree, dfs_index_new_empty(), &sc->ts);
     }
+    if (idx != NULL && sc->live != NULL) {
+        dfs_fs_live_ready(sc->live, idx, b, sc->store_path);
+        b = NULL;
+    }
+    dfs_index_builder_free(b);
     dfs_index_unref(idx);
     /* What the scan's threads freed goes back to the system. */
     malloc_trim(0);
@@ -325,6 +352,8 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
     if (se != NULL && fuse_set_signal_handlers(se) == 0) {
         if (fuse_session_mount(se, cl->mountpoint) == 0) {
             raise_readahead(cl->mountpoint);
+            if (sc.live != NULL)
+                dfs_fs_live_set_session(sc.live, se);
             tell_parent(0);
             if (!o->wait)
                 sc.thread = g_thread_new("scan", scan_run, &sc);
@@ -335,6 +364,8 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
             g_atomic_int_set(&sc.stop, 1);
             if (sc.thread != NULL)
                 g_thread_join(sc.thread);
+            /* No more snapshots, nor news for the kernel, once unmounting. */
+            dfs_fs_live_free(g_steal_pointer(&sc.live));
             fuse_session_unmount(se);
         }
         fuse_remove_signal_handlers(se);
@@ -344,6 +375,8 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
         dfs_scan_free(sc.scan);
         dfs_store_close(sc.store);
     }
+    dfs_fs_live_free(sc.live);
+    g_free(sc.store_path);
     if (se != NULL)
         fuse_session_destroy(se);
     return rc;

@@ -100,3 +100,19 @@ void dfs_cache_usage(DfsCache *c, guint *entries, gsize *bytes)
     *bytes = c->bytes;
     g_mutex_unlock(&c->lock);
 }
+
+void dfs_cache_drop_if(DfsCache *c, DfsCacheKeyFunc drop, gpointer user)
+{
+    g_mutex_lock(&c->lock);
+    for (GList *l = c->lru.head; l != NULL;) {
+        Entry *e = l->data;
+        l = l->next;
+        if (!drop(e->key, user))
+            continue;
+        g_queue_unlink(&c->lru, &e->link);
+        g_hash_table_remove(c->map, &e->key);
+        c->bytes -= e->size;
+        entry_free(c, e);
+    }
+    g_mutex_unlock(&c->lock);
+}

@@ -29,4 +29,9 @@ gpointer dfs_cache_put(DfsCache *c, guint64 key, gpointer value, gsize size);
 /* Entries and bytes held, for status and tests. */
 void dfs_cache_usage(DfsCache *c, guint *entries, gsize *bytes);
 
+/* Drop every entry whose key drop() says (a pass over the entries; for
+ * what a change to the tree makes stale). */
+typedef gboolean (*DfsCacheKeyFunc)(guint64 key, gpointer user);
+void dfs_cache_drop_if(DfsCache *c, DfsCacheKeyFunc drop, gpointer user);
+
 G_END_DECLS

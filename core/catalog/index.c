@@ -59,6 +59,15 @@ struct _DfsIndexBuilder {
     guint last_ids[DFS_LEVEL_INSTANCE];
     GString *keys[DFS_LEVEL_INSTANCE]; /* the file being added's (reused) */
     GString *full;                     /* a by_key key being looked up */
+    /* Names once shown are kept (dfs_index_builder_keep_names): a file read
+     * again keeps its instance's name (inherit: new node -> old node, from
+     * replaced: relpath -> node taken out since the last snapshot); seed
+     * is an earlier mount's index numbered alike. */
+    gboolean keep_names;
+    GHashTable *replaced;
+    GHashTable *inherit;
+    DfsIndex *seed;
+    GArray *gone; /* guint32: nodes taken out since the last snapshot */
 };
 
 struct _DfsIndex {
@@ -198,6 +207,9 @@ DfsIndexBuilder *dfs_index_builder_new(void)
         b->keys[l] = g_string_new(NULL);
     }
     b->full = g_string_new(NULL);
+    b->replaced = g_hash_table_new(g_str_hash, g_str_equal);
+    b->inherit = g_hash_table_new(NULL, NULL);
+    b->gone = g_array_new(FALSE, FALSE, sizeof(guint32));
     Node *root = arena_alloc(b->arena, sizeof(Node));
     root->key = "";
     root->level = DFS_LEVEL_ROOT;
@@ -224,7 +236,22 @@ void dfs_index_builder_free(DfsIndexBuilder *b)
         g_string_free(b->keys[l], TRUE);
     }
     g_string_free(b->full, TRUE);
+    g_hash_table_unref(b->replaced);
+    g_hash_table_unref(b->inherit);
+    g_array_unref(b->gone);
+    dfs_index_unref(b->seed);
     g_free(b);
+}
+
+void dfs_index_builder_keep_names(DfsIndexBuilder *b)
+{
+    b->keep_names = TRUE;
+}
+
+void dfs_index_builder_seed_names(DfsIndexBuilder *b, DfsIndex *seed)
+{
+    dfs_index_unref(b->seed);
+    b->seed = seed != NULL ? dfs_index_ref(seed) : NULL;
 }
 
 /* The child of parent with key; a new one takes the level's fields. */
@@ -332,6 +359,13 @@ guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struc
     n->mtime = st->st_mtim;
     guint id = add_node(b, n);
     g_hash_table_insert(b->by_relpath, (gpointer)n->relpath, GUINT_TO_POINTER(id));
+    gpointer old;
+    if (b->keep_names && g_hash_table_lookup_extended(b->replaced, relpath, NULL, &old)) {
+        /* The same file read again, in the same series: the same name. */
+        if (bnode(b, GPOINTER_TO_UINT(old))->parent == series)
+            g_hash_table_insert(b->inherit, GUINT_TO_POINTER(id), old);
+        g_hash_table_remove(b->replaced, relpath);
+    }
     note_duplicate(b, n->relpath, n->fields[IN_UID]);
     dfs_facts_free(facts);
     return id;
@@ -361,6 +395,8 @@ static void unlink_node(DfsIndexBuilder *b, guint id)
             }
         b->dirty->data[n->parent] = 1;
         b->live->data[id] = 0;
+        guint32 gone = id;
+        g_array_append_val(b->gone, gone);
         if (n->level != DFS_LEVEL_INSTANCE) {
             /* A file of the same key later makes a new folder. */
             g_autofree char *full = g_strdup_printf("%u\x1f%s", n->parent, n->key);
@@ -383,10 +419,92 @@ void dfs_index_builder_remove(DfsIndexBuilder *b, const char *relpath)
             g_hash_table_remove(b->sop_uids, uid);
         g_hash_table_remove(b->by_relpath, relpath);
         unlink_node(b, id);
+        if (b->keep_names)
+            g_hash_table_replace(b->replaced, (gpointer)n->relpath, GUINT_TO_POINTER(id));
     }
     for (guint k = b->skips->len; k-- > 0;)
         if (strcmp(g_array_index(b->skips, Skip, k).relpath, relpath) == 0)
             g_array_remove_index(b->skips, k);
+}
+
+void dfs_index_builder_remove_under(DfsIndexBuilder *b, const char *prefix)
+{
+    if (prefix[0] == '\0') {
+        g_autofree char **all = (char **)g_hash_table_get_keys_as_array(b->by_relpath, NULL);
+        for (char **p = all; *p != NULL; p++)
+            dfs_index_builder_remove(b, *p);
+        g_array_set_size(b->skips, 0);
+        return;
+    }
+    gsize n = strlen(prefix);
+    GPtrArray *under = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, b->by_relpath);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        if (strncmp(key, prefix, n) == 0 && ((const char *)key)[n] == '/')
+            g_ptr_array_add(under, key);
+    for (guint k = 0; k < under->len; k++)
+        dfs_index_builder_remove(b, under->pdata[k]);
+    g_ptr_array_unref(under);
+    for (guint k = b->skips->len; k-- > 0;) {
+        const char *r = g_array_index(b->skips, Skip, k).relpath;
+        if (strncmp(r, prefix, n) == 0 && r[n] == '/')
+            g_array_remove_index(b->skips, k);
+    }
+    dfs_index_builder_remove(b, prefix);
+}
+
+static gboolean is_under(const char *path, const char *prefix, gsize n)
+{
+    return n == 0 || (strncmp(path, prefix, n) == 0 && (path[n] == '/' || path[n] == '\0'));
+}
+
+void dfs_index_builder_paths_under(const DfsIndexBuilder *b, const char *prefix, GPtrArray *out)
+{
+    gsize n = strlen(prefix);
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, b->by_relpath);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        if (is_under(key, prefix, n))
+            g_ptr_array_add(out, key);
+    for (guint k = 0; k < b->skips->len; k++) {
+        const Skip *sk = &g_array_index(b->skips, Skip, k);
+        if (sk->kind != DFS_SKIP_NOTE && is_under(sk->relpath, prefix, n))
+            g_ptr_array_add(out, (gpointer)sk->relpath);
+    }
+}
+
+gboolean dfs_index_builder_version(const DfsIndexBuilder *b, const char *relpath, guint64 *size,
+                                   gint64 *mtime_ns)
+{
+    gpointer found;
+    if (g_hash_table_lookup_extended(b->by_relpath, relpath, NULL, &found)) {
+        const Node *n = bnode(b, GPOINTER_TO_UINT(found));
+        *size = n->size;
+        *mtime_ns = (gint64)n->mtime.tv_sec * 1000000000 + n->mtime.tv_nsec;
+        return TRUE;
+    }
+    for (guint k = 0; k < b->skips->len; k++) {
+        const Skip *sk = &g_array_index(b->skips, Skip, k);
+        if (sk->kind == DFS_SKIP_FILE && strcmp(sk->relpath, relpath) == 0) {
+            *size = sk->size;
+            *mtime_ns = sk->mtime_ns;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+void dfs_index_builder_delta(const DfsIndexBuilder *b, GArray *changed, GArray *gone)
+{
+    for (guint k = 0; k < b->dirty->len; k++)
+        if (b->dirty->data[k]) {
+            guint32 id = k;
+            g_array_append_val(changed, id);
+        }
+    g_array_append_vals(gone, b->gone->data, b->gone->len);
 }
 
 /* --- snapshots: names and order ------------------------------------------- */
@@ -426,15 +544,100 @@ static int by_child_name(gconstpointer a, gconstpointer b, gpointer user)
     return strcmp(names[*(const guint32 *)a], names[*(const guint32 *)b]);
 }
 
-/* Name the children ch[0..n) of one folder and sort them by name. */
-static void name_children(DfsIndex *idx, guint32 *ch, guint n)
+static const DfsImageNode *fnode(const DfsIndex *idx, guint id);
+static const char *fstr(const DfsIndex *idx, guint32 offset);
+
+static const char *node_key(const DfsIndex *idx, guint id)
+{
+    if (idx->is_flat) {
+        const DfsImageNode *f = fnode(idx, id);
+        return fstr(idx, f->level == DFS_LEVEL_INSTANCE ? f->relpath : f->key);
+    }
+    const Node *n = idx->nodes[id];
+    return n->level == DFS_LEVEL_INSTANCE ? n->relpath : n->key;
+}
+
+/* The live instance of a flat index (a mapped image) filed from relpath,
+ * or DFS_NO_INDEX. */
+static guint seed_instance(const DfsIndex *seed, const char *relpath)
+{
+    if (!seed->is_flat)
+        return DFS_NO_INDEX;
+    guint lo = 0, hi = seed->flat.n_instances;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2, id = seed->flat.by_relpath[mid];
+        int r = strcmp(dfs_index_relpath(seed, id), relpath);
+        if (r == 0)
+            return id;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return DFS_NO_INDEX;
+}
+
+/* The name child c was shown under and keeps, or NULL for a new one: its
+ * own in the last snapshot, its old version's (a file read again), or the
+ * seed's when the seed's node c is the same (level, parent and key). */
+static const char *kept_name(const DfsIndexBuilder *b, const DfsIndex *idx, guint c)
+{
+    const DfsIndex *last = b->last;
+    if (b->keep_names && last != NULL) {
+        gpointer old;
+        guint from = g_hash_table_lookup_extended(b->inherit, GUINT_TO_POINTER(c), NULL, &old)
+                         ? GPOINTER_TO_UINT(old)
+                         : c;
+        if (from < last->n_nodes && last->live[from] && last->names[from] != NULL)
+            return last->names[from];
+    }
+    const DfsIndex *seed = b->seed;
+    if (seed == NULL)
+        return NULL;
+    const Node *n = idx->nodes[c];
+    const char *key = n->level == DFS_LEVEL_INSTANCE ? n->relpath : n->key;
+    if (dfs_index_is_live(seed, c) && dfs_index_level(seed, c) == (DfsLevel)n->level &&
+        dfs_index_parent(seed, c) == n->parent && g_strcmp0(node_key(seed, c), key) == 0)
+        return dfs_index_name(seed, c);
+    /* A file changed since: its new version has a new number, and the
+     * name its old one had in the same series. */
+    guint s = n->level == DFS_LEVEL_INSTANCE ? seed_instance(seed, n->relpath) : DFS_NO_INDEX;
+    return s != DFS_NO_INDEX && dfs_index_parent(seed, s) == n->parent ? dfs_index_name(seed, s)
+                                                                       : NULL;
+}
+
+/* Name the children ch[0..n) of one folder and sort them by name.  Names
+ * already shown stay (b's keep_names, seed); new ones are made around
+ * them. */
+static void name_children(const DfsIndexBuilder *b, DfsIndex *idx, guint32 *ch, guint n)
 {
     guint width = number_width(idx, ch, n);
     g_autofree char **names = g_new(char *, n);
+    g_autofree gboolean *kept = g_new0(gboolean, n);
+    gboolean any_kept = FALSE;
     for (guint k = 0; k < n; k++) {
-        names[k] = child_name(idx->nodes[ch[k]], width);
-        idx->names[ch[k]] = names[k];
+        const char *was = kept_name(b, idx, ch[k]);
+        kept[k] = was != NULL;
+        any_kept |= kept[k];
+        names[k] = was != NULL ? g_strdup(was) : child_name(idx->nodes[ch[k]], width);
     }
+    if (any_kept) {
+        /* Sorted by key as the suffixes go, then by name below. */
+        g_autofree char **own_keys = g_new0(char *, n);
+        g_autofree const char **keys = g_new(const char *, n);
+        for (guint k = 0; k < n; k++) {
+            const Node *c = idx->nodes[ch[k]];
+            if (c->level == DFS_LEVEL_INSTANCE)
+                keys[k] = own_keys[k] = g_strdup_printf("%s\x1f%s", c->fields[IN_UID], c->relpath);
+            else
+                keys[k] = c->key;
+        }
+        dfs_names_make_unique_kept(names, (const char *const *)keys, kept, n);
+        for (guint k = 0; k < n; k++)
+            g_free(own_keys[k]);
+    }
+    for (guint k = 0; k < n; k++)
+        idx->names[ch[k]] = names[k];
     g_qsort_with_data(ch, (gint)n, sizeof(guint32), by_child_name, idx->names);
     gboolean repeats = FALSE;
     for (guint k = 1; k < n && !repeats; k++)
@@ -511,9 +714,12 @@ DfsIndex *dfs_index_builder_snapshot(DfsIndexBuilder *b)
             continue;
         }
         memcpy(ch, bchildren(b, k)->data, nc * sizeof(guint32));
-        name_children(idx, ch, nc);
+        name_children(b, idx, ch, nc);
     }
     memset(b->dirty->data, 0, b->dirty->len);
+    g_array_set_size(b->gone, 0);
+    g_hash_table_remove_all(b->replaced);
+    g_hash_table_remove_all(b->inherit);
     dfs_index_unref(b->last);
     b->last = dfs_index_ref(idx);
     /* Each folder's representative: its first filed live instance. */

@@ -73,6 +73,34 @@ void dfs_index_builder_skip(DfsIndexBuilder *b, const char *relpath, const struc
  * damaged: shown with what could be read). */
 void dfs_index_builder_note(DfsIndexBuilder *b, const char *relpath, const char *reason);
 
+/* Take out every file at or under prefix (a file or a folder; "" is
+ * everything), its instances and its lines in the skip list. */
+void dfs_index_builder_remove_under(DfsIndexBuilder *b, const char *prefix);
+
+/* The paths filed at or under prefix ("": all): instances' and skipped
+ * entries' (the builder's strings, valid as long as it is).  A path may
+ * come twice. */
+void dfs_index_builder_paths_under(const DfsIndexBuilder *b, const char *prefix, GPtrArray *out);
+
+/* The size and mtime relpath had when filed (an instance, or a file
+ * skipped after its read); FALSE if it is not filed. */
+gboolean dfs_index_builder_version(const DfsIndexBuilder *b, const char *relpath, guint64 *size,
+                                   gint64 *mtime_ns);
+
+/* What the next snapshot changes (call before it): the folders whose
+ * children changed (guint32 node numbers appended to changed) and the nodes
+ * taken out (to gone). */
+void dfs_index_builder_delta(const DfsIndexBuilder *b, GArray *changed, GArray *gone);
+
+/* From now on the snapshots keep every name they showed (README "Names"):
+ * new siblings are named around them, and a file read again keeps its
+ * instance's name.  For a mounted tree that changes (issue 14). */
+void dfs_index_builder_keep_names(DfsIndexBuilder *b);
+/* Name nodes as seed (an earlier snapshot of the same source, numbered
+ * alike: a mapped image) names the same ones (level, parent and key), so
+ * that a remount keeps the names of what did not change.  seed is ref'd. */
+void dfs_index_builder_seed_names(DfsIndexBuilder *b, DfsIndex *seed);
+
 /* Take relpath out: its instance (and folders left empty) and its lines in
  * the skip list. */
 void dfs_index_builder_remove(DfsIndexBuilder *b, const char *relpath);

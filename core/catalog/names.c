@@ -153,6 +153,11 @@ static int by_name_then_key(gconstpointer a, gconstpointer b, gpointer user)
 
 void dfs_names_make_unique(char **names, const char *const *keys, guint n)
 {
+    dfs_names_make_unique_kept(names, keys, NULL, n);
+}
+
+void dfs_names_make_unique_kept(char **names, const char *const *keys, const gboolean *kept, guint n)
+{
     g_autofree guint *order = g_new(guint, n);
     for (guint k = 0; k < n; k++)
         order[k] = k;
@@ -165,17 +170,24 @@ void dfs_names_make_unique(char **names, const char *const *keys, guint n)
         return; /* the usual case: every name is unique already */
     /* Every name in use, so a suffixed name never takes one that exists. */
     g_autoptr(GHashTable) taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    for (guint k = 0; k < n; k++)
+    g_autoptr(GHashTable) kept_names = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint k = 0; k < n; k++) {
         g_hash_table_add(taken, g_strdup(names[k]));
+        if (kept != NULL && kept[k])
+            g_hash_table_add(kept_names, names[k]);
+    }
     g_autofree char **out = g_new0(char *, n);
     for (guint k = 0, run = 1; k < n; k++) {
         guint i = order[k];
         run = (k > 0 && strcmp(names[order[k - 1]], names[i]) == 0) ? run + 1 : 1;
-        if (run == 1) {
+        /* A kept name stays; the first of a run of new ones stays bare
+         * unless a kept one has it. */
+        gboolean is_kept = kept != NULL && kept[i];
+        if (is_kept || (run == 1 && !g_hash_table_contains(kept_names, names[i]))) {
             out[i] = g_strdup(names[i]);
             continue;
         }
-        for (guint s = run;; s++) {
+        for (guint s = MAX(run, 2u);; s++) {
             char *fresh = g_strdup_printf("%s (%u)", names[i], s);
             if (!g_hash_table_contains(taken, fresh)) {
                 g_hash_table_add(taken, g_strdup(fresh));

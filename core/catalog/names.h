@@ -42,5 +42,10 @@ guint dfs_name_number_width(const char *value);
 /* Make names[0..n) unique: sorted by (name, key), every repeat of a name
  * gets " (2)", " (3)" ... in that order.  Names are replaced in place. */
 void dfs_names_make_unique(char **names, const char *const *keys, guint n);
+/* The same where the names with kept[k] are already shown and stay as they
+ * are (themselves unique): only the others are suffixed, never taking a
+ * kept one. */
+void dfs_names_make_unique_kept(char **names, const char *const *keys, const gboolean *kept,
+                                guint n);
 
 G_END_DECLS

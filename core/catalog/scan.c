@@ -96,6 +96,8 @@ struct _DfsScan {
     GCond work, done;
     GThread *readers[SCAN_THREADS];
     gint64 last_publish, publish_cost;
+    gboolean keep_builder;  /* hand the finished builder over (dfs_scan_take_builder) */
+    DfsIndexBuilder *kept;
 };
 typedef struct _DfsScan Scan;
 
@@ -185,28 +187,33 @@ static void item_done(Scan *s, Item *it)
     }
 }
 
-/* A reader: read one file's header into facts, or the reason it fails. */
-static void read_one(Scan *s, Item *it)
+DfsFacts *dfs_scan_read_one(int source_fd, const char *relpath, struct stat *st, gboolean stat_it,
+                            char **reason)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(DfsDataset) ds = NULL;
-    int fd = open_beneath(s->source_fd, it->relpath);
+    int fd = open_beneath(source_fd, relpath);
     if (fd < 0)
         g_set_error(&error, DFS_ERROR, DFS_ERROR_IO, "cannot open: %s", g_strerror(errno));
-    else if (it->stat_pending && fstat(fd, &it->st) != 0)
+    else if (stat_it && fstat(fd, st) != 0)
         g_set_error(&error, DFS_ERROR, DFS_ERROR_IO, "cannot stat: %s", g_strerror(errno));
-    else if (!S_ISREG(it->st.st_mode))
+    else if (!S_ISREG(st->st_mode))
         g_set_error(&error, DFS_ERROR, DFS_ERROR_IO, "no longer a regular file");
     else
         ds = dfs_read_fd(fd, DFS_READ_HEADER_ONLY, &error);
     if (fd >= 0)
         close(fd);
-    DfsFacts *facts = ds ? dfs_facts_new(ds) : NULL;
-    gboolean known_size = fd >= 0 || !it->stat_pending; /* st holds what it was */
-    it->reason = ds                                        ? dfs_scan_damage(ds)
-                 : known_size && it->st.st_size == 0 ? g_strdup("empty file")
-                                                     : dfs_scan_reason(error);
-    it->facts = facts;
+    gboolean known_size = fd >= 0 || !stat_it; /* st holds what it was */
+    *reason = ds                                        ? dfs_scan_damage(ds)
+              : known_size && st->st_size == 0 ? g_strdup("empty file")
+                                               : dfs_scan_reason(error);
+    return ds ? dfs_facts_new(ds) : NULL;
+}
+
+/* A reader: read one file's header into facts, or the reason it fails. */
+static void read_one(Scan *s, Item *it)
+{
+    it->facts = dfs_scan_read_one(s->source_fd, it->relpath, &it->st, it->stat_pending, &it->reason);
     item_done(s, it);
 }
 
@@ -465,7 +472,10 @@ static void load_store(Scan *s)
     if (!dfs_store_load(s->store, on_row, s, &s->c.stored)) {
         /* Damaged past its first pages: nothing it said is kept. */
         g_warning("the persistent index is damaged: built anew");
-        dfs_index_builder_free(s->b);
+        if (s->keep_builder)
+            s->kept = s->b;
+        else
+            dfs_index_builder_free(s->b);
         s->b = dfs_index_builder_new();
         g_hash_table_remove_all(s->known);
         s->c.stored = 0;
@@ -531,6 +541,7 @@ void dfs_scan_free(DfsScan *s)
     if (s == NULL)
         return;
     dfs_index_builder_free(s->b);
+    dfs_index_builder_free(s->kept);
     dfs_index_unref(s->image);
     g_free(s->image_path);
     g_hash_table_unref(s->known);
@@ -603,6 +614,8 @@ static gboolean check_image(Scan *s, GError **error)
     }
     s->c.total = s->c.files_seen = s->c.others = 0;
     load_store(s);
+    /* What did not change keeps the name the last mount showed. */
+    dfs_index_builder_seed_names(s->b, s->image);
     g_clear_pointer(&s->image, dfs_index_unref);
     return FALSE;
 }
@@ -683,7 +696,10 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
             idx = to_image(s, idx);
         /* The builder's memory goes back as the scan says it is done: the
          * snapshot the tree showed until now is the last to hold it. */
-        dfs_index_builder_free(s->b);
+        if (s->keep_builder)
+            s->kept = s->b;
+        else
+            dfs_index_builder_free(s->b);
         s->b = dfs_index_builder_new();
         g_hash_table_remove_all(s->known);
         publish_index(s, dfs_index_ref(idx), TRUE);
@@ -695,6 +711,16 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
     if (counts)
         *counts = s->c;
     return idx;
+}
+
+void dfs_scan_keep_builder(DfsScan *s)
+{
+    s->keep_builder = TRUE;
+}
+
+DfsIndexBuilder *dfs_scan_take_builder(DfsScan *s)
+{
+    return g_steal_pointer(&s->kept);
 }
 
 DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink, gpointer user,

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <glib.h>
+#include <sys/stat.h>
 #include "catalog/index.h"
 #include "catalog/store.h"
 #include "dicom/dataset.h"
@@ -60,9 +61,24 @@ DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *si
 DfsIndex *dfs_scan_run(DfsScan *scan, DfsScanCounts *counts, GError **error);
 void dfs_scan_free(DfsScan *scan);
 
+/* Before dfs_scan_run: keep the builder of the finished index, for a tree
+ * that goes on changing (catalog/live.h) to take with
+ * dfs_scan_take_builder (NULL when the index came from the mapped image
+ * unchanged, or the scan did not finish). */
+void dfs_scan_keep_builder(DfsScan *scan);
+DfsIndexBuilder *dfs_scan_take_builder(DfsScan *scan);
+
 /* Both in one. */
 DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink, gpointer user,
                    DfsScanCounts *counts, GError **error);
+
+/* Read the header of relpath under the folder source_fd (never outside it)
+ * into facts, or NULL and the reason it is not in the tree (*reason;
+ * also set, with facts, when the file is damaged: its errors.tsv note).
+ * st is filled from the open file when stat_it, else says what the walk
+ * saw.  Caller frees both. */
+DfsFacts *dfs_scan_read_one(int source_fd, const char *relpath, struct stat *st, gboolean stat_it,
+                            char **reason);
 
 /* Why a file that failed to read is not in the tree, for errors.tsv. */
 char *dfs_scan_reason(const GError *error);

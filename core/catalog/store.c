@@ -155,7 +155,9 @@ gboolean dfs_store_load(DfsStore *s, DfsStoreRowFunc fn, gpointer user, guint *n
         if (sqlite3_column_type(st, 4) == SQLITE_BLOB)
             facts = dfs_facts_deserialize(sqlite3_column_blob(st, 4),
                                           (gsize)sqlite3_column_bytes(st, 4));
-        else if (sqlite3_column_type(st, 5) == SQLITE_TEXT)
+        /* With facts, a reason is a damaged file's note. */
+        if (sqlite3_column_type(st, 5) == SQLITE_TEXT &&
+            (facts != NULL || sqlite3_column_type(st, 4) != SQLITE_BLOB))
             reason = (const char *)sqlite3_column_text(st, 5);
         fn(s->seq, relpath, (guint64)sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
            facts, reason, user);
@@ -163,6 +165,23 @@ gboolean dfs_store_load(DfsStore *s, DfsStoreRowFunc fn, gpointer user, guint *n
     }
     sqlite3_finalize(st);
     *n_rows = rows;
+    return rc == SQLITE_DONE;
+}
+
+gboolean dfs_store_load_paths(DfsStore *s, DfsStorePathFunc fn, gpointer user)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (sqlite3_prepare_v2(s->db, "SELECT seq, relpath FROM files", -1, &st, NULL) != SQLITE_OK)
+        return FALSE;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *relpath = (const char *)sqlite3_column_text(st, 1);
+        gint64 row = sqlite3_column_int64(st, 0);
+        s->seq = MAX(s->seq, row);
+        if (relpath != NULL)
+            fn(row, relpath, user);
+    }
+    sqlite3_finalize(st);
     return rc == SQLITE_DONE;
 }
 
@@ -177,8 +196,8 @@ void dfs_store_begin(DfsStore *s)
     exec(s->db, "BEGIN");
 }
 
-void dfs_store_put(DfsStore *s, const char *relpath, guint64 size, gint64 mtime_ns,
-                   const DfsFacts *facts, const char *reason)
+gint64 dfs_store_put(DfsStore *s, const char *relpath, guint64 size, gint64 mtime_ns,
+                     const DfsFacts *facts, const char *reason)
 {
     sqlite3_stmt *st = s->insert;
     sqlite3_bind_int64(st, 1, ++s->seq);
@@ -197,6 +216,7 @@ void dfs_store_put(DfsStore *s, const char *relpath, guint64 size, gint64 mtime_
     sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    return s->seq;
 }
 
 void dfs_store_remove(DfsStore *s, gint64 row)
@@ -215,6 +235,11 @@ const char *dfs_store_path(const DfsStore *s)
 guint64 dfs_store_stamp(const DfsStore *s)
 {
     return s->stamp;
+}
+
+void dfs_store_abandon(DfsStore *s)
+{
+    exec(s->db, "ROLLBACK");
 }
 
 gboolean dfs_store_commit(DfsStore *s, GError **error)

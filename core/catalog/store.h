@@ -34,6 +34,10 @@ typedef void (*DfsStoreRowFunc)(gint64 row, const char *relpath, guint64 size, g
                                 DfsFacts *facts, const char *reason, gpointer user);
 gboolean dfs_store_load(DfsStore *store, DfsStoreRowFunc fn, gpointer user, guint *n_rows);
 void dfs_store_clear(DfsStore *store);
+/* Only the row numbers and paths (what a tree that follows its source
+ * needs to take rows out; catalog/live.h). */
+typedef void (*DfsStorePathFunc)(gint64 row, const char *relpath, gpointer user);
+gboolean dfs_store_load_paths(DfsStore *store, DfsStorePathFunc fn, gpointer user);
 
 /* Changes, in one transaction: begin, then puts (a new or changed file,
  * filed after every stored one; a changed file's old row is removed) and
@@ -41,10 +45,12 @@ void dfs_store_clear(DfsStore *store);
  * by path: no index on paths to build or keep.  The commit leaves the
  * write-ahead log as it is; closing the store folds it in. */
 void dfs_store_begin(DfsStore *store);
-void dfs_store_put(DfsStore *store, const char *relpath, guint64 size, gint64 mtime_ns,
-                   const DfsFacts *facts, const char *reason);
+gint64 dfs_store_put(DfsStore *store, const char *relpath, guint64 size, gint64 mtime_ns,
+                     const DfsFacts *facts, const char *reason); /* returns its row */
 void dfs_store_remove(DfsStore *store, gint64 row);
 gboolean dfs_store_commit(DfsStore *store, GError **error);
+/* End a transaction that changed nothing (the stamp stays). */
+void dfs_store_abandon(DfsStore *store);
 
 /* Where it is (owned by store), and a number that every commit changes: a
  * copy of what it held (catalog/image.h) is of this version if it carries

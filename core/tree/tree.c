@@ -23,6 +23,7 @@ struct _DfsTree {
     GMutex index_lock;  /* guards idx until the scan is done */
     DfsIndex *idx;      /* the latest snapshot; fixed once settled */
     gint settled;       /* the scan is done (atomic) */
+    gboolean live;      /* the index goes on changing once settled (issue 14) */
     DfsCache *datasets; /* instance node -> DfsDataset */
     DfsCache *contents; /* entry -> GBytes */
     DfsCache *plans;    /* series node -> DfsVolumePlan */
@@ -43,7 +44,7 @@ static DfsView view_open(DfsTree *t, DfsIndex *held)
     DfsView v = {t, held, FALSE};
     if (held != NULL)
         return v;
-    if (g_atomic_int_get(&t->settled)) {
+    if (g_atomic_int_get(&t->settled) && !t->live) {
         v.idx = t->idx; /* never replaced any more */
         return v;
     }
@@ -112,7 +113,7 @@ void dfs_tree_publish(DfsTree *t, DfsIndex *idx, const DfsTreeStatus *st)
     g_mutex_unlock(&t->status_lock);
     if (idx == NULL)
         return;
-    g_return_if_fail(!g_atomic_int_get(&t->settled));
+    g_return_if_fail(t->live || !g_atomic_int_get(&t->settled));
     g_mutex_lock(&t->index_lock);
     DfsIndex *old = t->idx;
     t->idx = idx;
@@ -120,6 +121,43 @@ void dfs_tree_publish(DfsTree *t, DfsIndex *idx, const DfsTreeStatus *st)
     dfs_index_unref(old);
     if (st->done)
         g_atomic_int_set(&t->settled, 1);
+}
+
+DfsEntry dfs_tree_node_entry(guint node)
+{
+    return node == DFS_INDEX_ROOT ? DFS_ENTRY_ROOT : DFS_ENTRY_MAKE(DFS_KIND_NODE, node, 1);
+}
+
+gboolean dfs_tree_is_node_entry(DfsEntry e)
+{
+    return e == DFS_ENTRY_ROOT || DFS_ENTRY_KIND(e) == DFS_KIND_NODE;
+}
+
+void dfs_tree_set_live(DfsTree *t)
+{
+    g_return_if_fail(!g_atomic_int_get(&t->settled));
+    t->live = TRUE;
+}
+
+static gboolean in_nodes(guint64 node, gpointer user)
+{
+    return g_hash_table_contains(user, GUINT_TO_POINTER((guint)node));
+}
+
+static gboolean entry_in_nodes(guint64 key, gpointer user)
+{
+    return in_nodes(DFS_ENTRY_NODE(key), user);
+}
+
+void dfs_tree_forget(DfsTree *t, const guint32 *nodes, guint n)
+{
+    if (n == 0)
+        return;
+    g_autoptr(GHashTable) set = g_hash_table_new(NULL, NULL);
+    for (guint k = 0; k < n; k++)
+        g_hash_table_add(set, GUINT_TO_POINTER(nodes[k]));
+    dfs_cache_drop_if(t->plans, in_nodes, set);
+    dfs_cache_drop_if(t->contents, entry_in_nodes, set);
 }
 
 gboolean dfs_tree_settled(DfsTree *t)

@@ -50,6 +50,10 @@ typedef struct {
     gboolean mapped;      /* its image was mapped at mount */
     guint loaded;         /* its rows read before the first listing */
     gboolean done;
+    /* Following changes (issue 14): how ("" when not), and what it did. */
+    char live[160];
+    guint64 live_changes, live_batches, live_reads, live_rescans;
+    gint64 last_change; /* real time, µs; 0 for none */
 } DfsTreeStatus;
 
 /* A scan's newer snapshot of the index (taken; NULL to change the status
@@ -57,6 +61,18 @@ typedef struct {
  * the next; once st->done, the tree never changes again (settled). */
 void dfs_tree_publish(DfsTree *tree, DfsIndex *idx, const DfsTreeStatus *st);
 gboolean dfs_tree_settled(DfsTree *tree);
+
+/* Before the scan is done: the tree follows its source, so snapshots go on
+ * coming after it (each request then holds the snapshot it uses). */
+void dfs_tree_set_live(DfsTree *tree);
+
+/* The folder entry of index node `node`, and whether e is one. */
+DfsEntry dfs_tree_node_entry(guint node);
+gboolean dfs_tree_is_node_entry(DfsEntry e);
+
+/* What was rendered or planned for these nodes (folders whose content
+ * changed) is dropped, to be made again from the new snapshot. */
+void dfs_tree_forget(DfsTree *tree, const guint32 *nodes, guint n);
 
 /* The current snapshot, for a listing that must stay the same through
  * several calls while a scan goes on.  Caller unrefs. */

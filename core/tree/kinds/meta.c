@@ -35,6 +35,20 @@ static void render_status(const DfsView *v, GString *out)
     else
         g_string_append_printf(out, "scan: running, %u of %u files found so far\n",
                                st.files_seen, st.total);
+    g_string_append_printf(out, "changes: %s\n", st.live[0] ? st.live : "not followed");
+    if (st.live[0]) {
+        g_string_append_printf(out, "changes handled: %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT
+                               " updates, %" G_GUINT64_FORMAT " headers read, %" G_GUINT64_FORMAT
+                               " whole-source walks)\n",
+                               st.live_changes, st.live_batches, st.live_reads, st.live_rescans);
+        if (st.last_change != 0) {
+            g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(st.last_change / G_USEC_PER_SEC);
+            g_autofree char *when = g_date_time_format(t, "%Y-%m-%d %H:%M:%S");
+            g_string_append_printf(out, "last change: %s\n", when);
+        } else {
+            g_string_append(out, "last change: none since the mount\n");
+        }
+    }
     dfs_view_write_counters(v, out);
 }
 

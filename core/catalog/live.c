@@ -1,0 +1,330 @@
+/* dicomfs core: a catalog that follows its source.  See live.h. */
+#include "catalog/live.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalog/image.h"
+#include "catalog/scan.h"
+#include "catalog/store.h"
+#include "catalog/walk.h"
+
+struct _DfsLive {
+    char *source;
+    int source_fd;
+    DfsStore *store;       /* or NULL (-o noindex, or it cannot be opened) */
+    char *image_path;
+    gboolean image_stale;  /* the store changed since the image was written */
+    DfsIndexBuilder *b;    /* NULL until the first change when current is the image */
+    DfsIndex *current;     /* the snapshot shown */
+    GHashTable *rows;      /* relpath (owned) -> its row in the store */
+    DfsLivePublish publish;
+    gpointer user;
+    GMutex lock;           /* one batch at a time; guards everything here */
+    DfsLiveStats st;
+    gboolean changed;      /* the batch being applied changed something */
+};
+
+static gint64 mtime_ns(const struct stat *st)
+{
+    return (gint64)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* --- the persistent index ------------------------------------------------------ */
+
+static void forget_row(DfsLive *l, const char *relpath)
+{
+    gpointer row;
+    if (l->store == NULL || !g_hash_table_lookup_extended(l->rows, relpath, NULL, &row))
+        return;
+    dfs_store_remove(l->store, (gint64)(gintptr)row);
+    g_hash_table_remove(l->rows, relpath);
+}
+
+static void put_row(DfsLive *l, const char *relpath, const struct stat *st, const DfsFacts *facts,
+                    const char *reason)
+{
+    if (l->store == NULL)
+        return;
+    gint64 row = dfs_store_put(l->store, relpath, (guint64)st->st_size, mtime_ns(st), facts, reason);
+    g_hash_table_replace(l->rows, g_strdup(relpath), (gpointer)(gintptr)row);
+}
+
+static void on_path(gint64 row, const char *relpath, gpointer user)
+{
+    DfsLive *l = user;
+    g_hash_table_replace(l->rows, g_strdup(relpath), (gpointer)(gintptr)row);
+}
+
+static void on_row(gint64 row, const char *relpath, guint64 size, gint64 mtime, DfsFacts *facts,
+                   const char *reason, gpointer user)
+{
+    DfsLive *l = user;
+    on_path(row, relpath, l);
+    struct stat st = {.st_size = (off_t)size};
+    st.st_mtim.tv_sec = mtime / 1000000000;
+    st.st_mtim.tv_nsec = mtime % 1000000000;
+    if (facts == NULL) {
+        if (reason != NULL)
+            dfs_index_builder_skip(l->b, relpath, &st, reason);
+        return;
+    }
+    dfs_index_builder_remove(l->b, relpath); /* a row of the same file again: the later one */
+    if (dfs_index_builder_add(l->b, relpath, &st, facts) != DFS_NO_INDEX && reason != NULL)
+        dfs_index_builder_note(l->b, relpath, reason);
+}
+
+/* The builder, loaded from the store the first time when the tree came
+ * from the image (numbered alike: the image is what the store's rows make,
+ * and it names them). */
+static gboolean ensure_builder(DfsLive *l)
+{
+    if (l->b != NULL)
+        return TRUE;
+    if (l->store == NULL)
+        return FALSE;
+    l->b = dfs_index_builder_new();
+    guint n = 0;
+    if (!dfs_store_load(l->store, on_row, l, &n)) {
+        g_warning("the persistent index cannot be read: changes are not followed");
+        g_clear_pointer(&l->b, dfs_index_builder_free);
+        return FALSE;
+    }
+    dfs_index_builder_seed_names(l->b, l->current);
+    dfs_index_builder_keep_names(l->b);
+    return TRUE;
+}
+
+/* --- changes -------------------------------------------------------------------- */
+
+static void take_out(DfsLive *l, const char *relpath)
+{
+    g_autoptr(GPtrArray) under = g_ptr_array_new();
+    dfs_index_builder_paths_under(l->b, relpath, under);
+    if (under->len == 0 && !g_hash_table_contains(l->rows, relpath))
+        return; /* never heard of (a temporary name renamed away) */
+    l->changed = TRUE;
+    for (guint k = 0; k < under->len; k++)
+        forget_row(l, under->pdata[k]);
+    forget_row(l, relpath);
+    dfs_index_builder_remove_under(l->b, relpath);
+}
+
+static void walk_folder(DfsLive *l, const char *relpath);
+
+/* relpath as it is now: read if new or changed (st from the walk, or
+ * NULL: stat it here). */
+static void file_changed(DfsLive *l, const char *relpath, const struct stat *walked)
+{
+    struct stat st;
+    if (walked != NULL)
+        st = *walked;
+    else if (fstatat(l->source_fd, relpath, &st, 0) != 0) {
+        take_out(l, relpath);
+        return;
+    }
+    if (S_ISDIR(st.st_mode)) { /* a file replaced by a folder */
+        take_out(l, relpath);
+        walk_folder(l, relpath);
+        return;
+    }
+    guint64 size;
+    gint64 mtime;
+    if (dfs_index_builder_version(l->b, relpath, &size, &mtime) && size == (guint64)st.st_size &&
+        mtime == mtime_ns(&st))
+        return; /* filed as it is */
+    l->changed = TRUE;
+    dfs_index_builder_remove(l->b, relpath);
+    forget_row(l, relpath);
+    if (!S_ISREG(st.st_mode)) {
+        dfs_index_builder_skip(l->b, relpath, NULL, "not a regular file");
+        return;
+    }
+    char *reason = NULL;
+    DfsFacts *facts = dfs_scan_read_one(l->source_fd, relpath, &st, TRUE, &reason);
+    l->st.reads++;
+    put_row(l, relpath, &st, facts, reason);
+    if (facts == NULL)
+        dfs_index_builder_skip(l->b, relpath, &st, reason);
+    else if (dfs_index_builder_add(l->b, relpath, &st, facts) != DFS_NO_INDEX && reason != NULL)
+        dfs_index_builder_note(l->b, relpath, reason);
+    g_free(reason);
+}
+
+/* A folder walked: every entry met is filed as it is now, and what was
+ * filed under it and not met is taken out. */
+typedef struct {
+    DfsLive *l;
+    const char *prefix; /* "" or "folder/" */
+    GHashTable *met;    /* relpaths met (owned) */
+} Walk;
+
+static char *full_relpath(const Walk *w, const char *rel)
+{
+    return g_strconcat(w->prefix, rel, NULL);
+}
+
+static void walk_file(const char *rel, const struct stat *st, gpointer user)
+{
+    Walk *w = user;
+    char *path = full_relpath(w, rel);
+    file_changed(w->l, path, st);
+    g_hash_table_add(w->met, path);
+}
+
+static void walk_skip(const char *rel, const char *reason, gpointer user)
+{
+    Walk *w = user;
+    char *path = full_relpath(w, rel);
+    /* The same line again only if it says something else. */
+    DfsIndexBuilder *b = w->l->b;
+    g_autoptr(GPtrArray) had = g_ptr_array_new();
+    dfs_index_builder_paths_under(b, path, had);
+    dfs_index_builder_remove(b, path);
+    dfs_index_builder_skip(b, path, NULL, reason);
+    w->l->changed |= had->len == 0;
+    g_hash_table_add(w->met, path);
+}
+
+static void walk_folder(DfsLive *l, const char *relpath)
+{
+    if (relpath[0] == '\0')
+        l->st.rescans++;
+    g_autofree char *root = relpath[0] ? g_build_filename(l->source, relpath, NULL) : g_strdup(l->source);
+    g_autofree char *prefix = relpath[0] ? g_strconcat(relpath, "/", NULL) : g_strdup("");
+    Walk w = {l, prefix, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+    static const DfsWalkCallbacks cb = {walk_file, walk_skip, NULL, TRUE};
+    g_autoptr(GError) error = NULL;
+    if (!dfs_walk(root, &cb, &w, &error)) {
+        /* Gone again (or never a folder): what was under it goes. */
+        take_out(l, relpath);
+        g_hash_table_unref(w.met);
+        return;
+    }
+    g_autoptr(GPtrArray) filed = g_ptr_array_new();
+    dfs_index_builder_paths_under(l->b, relpath, filed);
+    for (guint k = 0; k < filed->len; k++) {
+        const char *p = filed->pdata[k];
+        if (strcmp(p, relpath) != 0 && !g_hash_table_contains(w.met, p))
+            take_out(l, p);
+    }
+    g_hash_table_unref(w.met);
+}
+
+static void publish(DfsLive *l)
+{
+    g_autoptr(GArray) changed = g_array_new(FALSE, FALSE, sizeof(guint32));
+    g_autoptr(GArray) gone = g_array_new(FALSE, FALSE, sizeof(guint32));
+    dfs_index_builder_delta(l->b, changed, gone);
+    DfsIndex *idx = dfs_index_builder_snapshot(l->b);
+    DfsIndex *old = l->current;
+    l->current = dfs_index_ref(idx);
+    l->st.batches++;
+    l->st.last_change = g_get_real_time();
+    l->publish(idx, old, (const guint32 *)changed->data, changed->len,
+               (const guint32 *)gone->data, gone->len, &l->st, l->user);
+    dfs_index_unref(old);
+}
+
+void dfs_live_apply(DfsLive *l, const DfsChange *changes, guint n)
+{
+    g_mutex_lock(&l->lock);
+    if (!ensure_builder(l)) {
+        g_mutex_unlock(&l->lock);
+        return;
+    }
+    if (l->store != NULL)
+        dfs_store_begin(l->store);
+    l->changed = FALSE;
+    for (guint k = 0; k < n; k++) {
+        const char *p = changes[k].relpath;
+        switch (changes[k].kind) {
+        case DFS_CHANGE_GONE: take_out(l, p); break;
+        case DFS_CHANGE_FOLDER: walk_folder(l, p); break;
+        case DFS_CHANGE_FILE: file_changed(l, p, NULL); break;
+        }
+    }
+    l->st.changes += n;
+    if (l->store != NULL && !l->changed) {
+        dfs_store_abandon(l->store); /* the stamp, and so the image, stay good */
+    } else if (l->store != NULL) {
+        g_autoptr(GError) error = NULL;
+        if (!dfs_store_commit(l->store, &error))
+            g_warning("the persistent index could not be written: %s", error->message);
+        l->image_stale = TRUE;
+    }
+    if (l->changed)
+        publish(l);
+    g_mutex_unlock(&l->lock);
+}
+
+void dfs_live_rescan(DfsLive *l)
+{
+    DfsChange all = {DFS_CHANGE_FOLDER, ""};
+    dfs_live_apply(l, &all, 1);
+}
+
+void dfs_live_stats(DfsLive *l, DfsLiveStats *out)
+{
+    g_mutex_lock(&l->lock);
+    *out = l->st;
+    g_mutex_unlock(&l->lock);
+}
+
+/* --- life ------------------------------------------------------------------------ */
+
+DfsLive *dfs_live_new(const char *source, const char *store_path, DfsIndexBuilder *builder,
+                      DfsIndex *current, DfsLivePublish publish_fn, gpointer user)
+{
+    DfsLive *l = g_new0(DfsLive, 1);
+    l->source = g_strdup(source);
+    l->source_fd = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    l->current = dfs_index_ref(current);
+    l->rows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    l->publish = publish_fn;
+    l->user = user;
+    g_mutex_init(&l->lock);
+    if (store_path != NULL) {
+        gboolean rebuilt = FALSE;
+        g_autoptr(GError) error = NULL;
+        l->store = dfs_store_open(store_path, source, &rebuilt, &error);
+        if (l->store == NULL)
+            g_warning("changes are not kept in the persistent index: %s", error->message);
+        else
+            l->image_path = g_strconcat(dfs_store_path(l->store), ".image", NULL);
+    }
+    l->b = builder;
+    if (l->b != NULL) {
+        if (l->store != NULL)
+            dfs_store_load_paths(l->store, on_path, l);
+        dfs_index_builder_keep_names(l->b);
+    }
+    return l;
+}
+
+void dfs_live_free(DfsLive *l)
+{
+    if (l == NULL)
+        return;
+    g_mutex_lock(&l->lock);
+    if (l->image_stale && l->b != NULL) {
+        g_autoptr(GError) error = NULL;
+        if (!dfs_image_write(l->current, l->image_path, dfs_store_stamp(l->store), TRUE, &error))
+            g_warning("the index image could not be written: %s", error->message);
+    }
+    g_mutex_unlock(&l->lock);
+    dfs_index_builder_free(l->b);
+    dfs_index_unref(l->current);
+    g_hash_table_unref(l->rows);
+    if (l->store != NULL)
+        dfs_store_close(l->store);
+    g_free(l->image_path);
+    if (l->source_fd >= 0)
+        close(l->source_fd);
+    g_free(l->source);
+    g_mutex_clear(&l->lock);
+    g_free(l);
+}
