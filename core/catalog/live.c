@@ -12,6 +12,18 @@
 #include "catalog/store.h"
 #include "catalog/walk.h"
 
+/* Header reads of one batch in flight at once (a disk answers a deep queue
+ * faster; a warm cache keeps both cores busy). */
+#define READ_THREADS 8
+
+/* A file of the batch to read: what it was when met, then what it holds. */
+typedef struct {
+    char *relpath;
+    struct stat st;
+    DfsFacts *facts;
+    char *reason;
+} Read;
+
 struct _DfsLive {
     char *source;
     int source_fd;
@@ -26,6 +38,8 @@ struct _DfsLive {
     GMutex lock;           /* one batch at a time; guards everything here */
     DfsLiveStats st;
     gboolean changed;      /* the batch being applied changed something */
+    GArray *todo;          /* Read: the batch's files to read */
+    GHashTable *queued;    /* their relpaths (owned) */
 };
 
 static gint64 mtime_ns(const struct stat *st)
@@ -143,15 +157,61 @@ static void file_changed(DfsLive *l, const char *relpath, const struct stat *wal
         dfs_index_builder_skip(l->b, relpath, NULL, "not a regular file");
         return;
     }
-    char *reason = NULL;
-    DfsFacts *facts = dfs_scan_read_one(l->source_fd, relpath, &st, TRUE, &reason);
-    l->st.reads++;
-    put_row(l, relpath, &st, facts, reason);
-    if (facts == NULL)
-        dfs_index_builder_skip(l->b, relpath, &st, reason);
-    else if (dfs_index_builder_add(l->b, relpath, &st, facts) != DFS_NO_INDEX && reason != NULL)
-        dfs_index_builder_note(l->b, relpath, reason);
-    g_free(reason);
+    if (!g_hash_table_add(l->queued, g_strdup(relpath)))
+        return; /* met twice in one batch (a walk and an event) */
+    Read r = {g_strdup(relpath), st, NULL, NULL};
+    g_array_append_val(l->todo, r);
+}
+
+/* --- the batch's reads, in parallel ------------------------------------------------ */
+
+typedef struct {
+    DfsLive *l;
+    Read *reads;
+    guint n;
+    gint next;
+} Readers;
+
+static gpointer read_some(gpointer data)
+{
+    Readers *rs = data;
+    guint k;
+    while ((k = (guint)g_atomic_int_add(&rs->next, 1)) < rs->n) {
+        Read *r = &rs->reads[k];
+        r->facts = dfs_scan_read_one(rs->l->source_fd, r->relpath, &r->st, TRUE, &r->reason);
+    }
+    return NULL;
+}
+
+/* Read what the batch found new or changed (several at once: a folder of
+ * 10,000 files moved in is one batch), then file it in the order met. */
+static void read_todo(DfsLive *l)
+{
+    Readers rs = {l, (Read *)l->todo->data, l->todo->len, 0};
+    if (rs.n == 0)
+        return;
+    guint n_threads = MIN(READ_THREADS, (rs.n + 15) / 16);
+    GThread *threads[READ_THREADS];
+    for (guint t = 1; t < n_threads; t++)
+        threads[t] = g_thread_new("live-read", read_some, &rs);
+    read_some(&rs);
+    for (guint t = 1; t < n_threads; t++)
+        g_thread_join(threads[t]);
+    for (guint k = 0; k < rs.n; k++) {
+        Read *r = &rs.reads[k];
+        put_row(l, r->relpath, &r->st, r->facts, r->reason);
+        if (r->facts == NULL)
+            dfs_index_builder_skip(l->b, r->relpath, &r->st, r->reason);
+        else if (dfs_index_builder_add(l->b, r->relpath, &r->st, g_steal_pointer(&r->facts)) !=
+                     DFS_NO_INDEX &&
+                 r->reason != NULL)
+            dfs_index_builder_note(l->b, r->relpath, r->reason);
+        g_free(r->reason);
+        g_free(r->relpath);
+    }
+    l->st.reads += rs.n;
+    g_array_set_size(l->todo, 0);
+    g_hash_table_remove_all(l->queued);
 }
 
 /* A folder walked: every entry met is filed as it is now, and what was
@@ -247,6 +307,7 @@ void dfs_live_apply(DfsLive *l, const DfsChange *changes, guint n)
         case DFS_CHANGE_FILE: file_changed(l, p, NULL); break;
         }
     }
+    read_todo(l);
     l->st.changes += n;
     if (l->store != NULL && !l->changed) {
         dfs_store_abandon(l->store); /* the stamp, and so the image, stay good */
@@ -284,6 +345,8 @@ DfsLive *dfs_live_new(const char *source, const char *store_path, DfsIndexBuilde
     l->source_fd = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     l->current = dfs_index_ref(current);
     l->rows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    l->todo = g_array_new(FALSE, FALSE, sizeof(Read));
+    l->queued = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     l->publish = publish_fn;
     l->user = user;
     g_mutex_init(&l->lock);
@@ -319,6 +382,8 @@ void dfs_live_free(DfsLive *l)
     dfs_index_builder_free(l->b);
     dfs_index_unref(l->current);
     g_hash_table_unref(l->rows);
+    g_array_unref(l->todo);
+    g_hash_table_unref(l->queued);
     if (l->store != NULL)
         dfs_store_close(l->store);
     g_free(l->image_path);
