@@ -30,33 +30,17 @@ struct _DfsFsLive {
     GThread *rescanner;
     GCond wake;
     gboolean stop;
-    char mode[160];
+    char mode[256];
     char why[96];            /* why there are no events, or "" */
     gboolean want_watch;
 };
 
 /* --- the kernel's caches ------------------------------------------------------- */
 
-typedef struct {
-    struct fuse_session *se;
-    DfsTree *tree;
-    guint depth;
-} Forget;
-
-/* The kernel drops what it holds of a folder's files that are not folders
- * of the index (tags/, volume/ and the volume files, a level's catalog
- * files): their sizes and contents follow the folder's instances. */
-static gboolean forget_entry(const char *name, DfsEntry e, gboolean is_dir, guint64 next,
-                             gpointer user)
+static gboolean forget_file(const char *name, DfsEntry e, gboolean is_dir, guint64 next,
+                            gpointer se)
 {
-    Forget *f = user;
-    if (dfs_tree_is_node_entry(e))
-        return TRUE;
-    fuse_lowlevel_notify_inval_inode(f->se, e, 0, 0);
-    if (is_dir && f->depth == 0) {
-        Forget inner = {f->se, f->tree, 1};
-        dfs_tree_list(f->tree, NULL, e, 0, forget_entry, &inner, NULL);
-    }
+    fuse_lowlevel_notify_inval_inode(se, e, 0, 0);
     return TRUE;
 }
 
@@ -66,16 +50,27 @@ static void tell_kernel(DfsFsLive *fl, DfsIndex *old, const guint32 *changed, gu
     struct fuse_session *se = fl->se;
     if (se == NULL)
         return;
+    /* The catalogs of .dicomfs/ (a fixed list: nothing is made to list it)
+     * show every change. */
+    DfsEntry meta;
+    if (dfs_tree_lookup(fl->tree, DFS_ENTRY_ROOT, ".dicomfs", &meta, NULL))
+        dfs_tree_list(fl->tree, NULL, meta, 0, forget_file, se, NULL);
     for (guint k = 0; k < n_gone; k++) {
         guint parent = dfs_index_parent(old, gone[k]);
         const char *name = dfs_index_name(old, gone[k]);
         fuse_lowlevel_notify_inval_entry(se, dfs_tree_node_entry(parent), name, strlen(name));
     }
+    /* A changed folder's listing and attributes go; so do its tags/ and
+     * volume/ entries, whose files are made from its instances: the next
+     * lookup gets them again, with the time of the change (tree.h), and the
+     * kernel drops the pages it kept of them.  (Nothing is listed or made
+     * here: that would read the folder's files.) */
+    static const char *const derived[] = {"tags", "volume"};
     for (guint k = 0; k < n_changed; k++) {
         DfsEntry e = dfs_tree_node_entry(changed[k]);
         fuse_lowlevel_notify_inval_inode(se, e, 0, 0);
-        Forget f = {se, fl->tree, 0};
-        dfs_tree_list(fl->tree, NULL, e, 0, forget_entry, &f, NULL);
+        for (guint d = 0; d < G_N_ELEMENTS(derived); d++)
+            fuse_lowlevel_notify_inval_entry(se, e, derived[d], strlen(derived[d]));
     }
 }
 
@@ -88,8 +83,8 @@ static void set_mode(DfsFsLive *fl)
         DfsWatchStats ws;
         dfs_watch_stats(fl->watch, &ws);
         g_string_append_printf(m, "kernel events (inotify, %u folders watched%s)", ws.watches,
-                               fl->watch_failed ? "; the watch limit, fs.inotify.max_user_watches, "
-                                                  "was reached: the others are rescanned"
+                               fl->watch_failed ? "; the watch limit (fs.inotify.max_user_watches) "
+                                                  "was reached"
                                                 : "");
     }
     if (fl->rescan_s > 0)

@@ -1,6 +1,7 @@
 /* dicomfs core: the Patient / Study / Series / Instance index.  See index.h. */
 #include "catalog/index.h"
 #include "catalog/index-private.h"
+#include "catalog/index-impl.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -10,88 +11,6 @@
 #include "dicom/value.h"
 #include "dicom/tags.h"
 
-/* A node's facts, never changed once filed: shared by the builder and every
- * snapshot, in the arena. */
-typedef struct {
-    const char *key;           /* levels: what groups it among its siblings */
-    const char *const *fields; /* per level_cols[level], "" where absent */
-    const char *relpath;       /* instances: the source file */
-    guint64 size;
-    struct timespec mtime;
-    guint32 parent;
-    guint8 level;
-} Node;
-
-typedef struct {
-    const char *relpath;
-    const char *reason;
-    guint64 size;
-    gint64 mtime_ns;
-    DfsSkipKind kind;
-} Skip;
-
-/* Strings and node records of a builder and its snapshots: append-only, so
- * what a snapshot points to never moves; freed with the last of them. */
-#define ARENA_BLOCK (64 * 1024)
-
-typedef struct {
-    gint refs;
-    GStringChunk *strings;
-    GPtrArray *blocks; /* bump-allocated memory for records */
-    guint8 *pos;
-    gsize left;
-} Arena;
-
-struct _DfsIndexBuilder {
-    Arena *arena;
-    GPtrArray *nodes;       /* Node*, by number */
-    GByteArray *live;       /* per node */
-    GByteArray *dirty;      /* per node: its children changed since the last snapshot */
-    DfsIndex *last;         /* the last snapshot: clean folders' names are taken from it */
-    GPtrArray *children;    /* per node: GArray of guint32 in filing order, NULL for instances */
-    GHashTable *by_key;     /* "parent\x1fkey" -> node */
-    GHashTable *by_relpath; /* relpath (arena) -> instance node */
-    GHashTable *sop_uids;   /* SOP Instance UID (arena) -> first relpath (arena) */
-    GArray *skips;          /* Skip */
-    /* The last instance's folders: files of one series usually come one
-     * after another, and then need no key built or looked up. */
-    GString *last_keys[DFS_LEVEL_INSTANCE]; /* patient, study, series keys */
-    guint last_ids[DFS_LEVEL_INSTANCE];
-    GString *keys[DFS_LEVEL_INSTANCE]; /* the file being added's (reused) */
-    GString *full;                     /* a by_key key being looked up */
-    /* Names once shown are kept (dfs_index_builder_keep_names): a file read
-     * again keeps its instance's name (inherit: new node -> old node, from
-     * replaced: relpath -> node taken out since the last snapshot); seed
-     * is an earlier mount's index numbered alike. */
-    gboolean keep_names;
-    GHashTable *replaced;
-    GHashTable *inherit;
-    DfsIndex *seed;
-    GArray *gone; /* guint32: nodes taken out since the last snapshot */
-};
-
-struct _DfsIndex {
-    gint refs;
-    Arena *arena;
-    guint n_nodes;
-    const Node **nodes;
-    guint8 *live;
-    const char **names;
-    guint32 *first_child; /* into kids: node's children, sorted by name */
-    guint32 *n_children;
-    guint32 *kids;
-    guint32 *first_instance;
-    Skip *skips;
-    guint n_skips, n_skipped, n_instances;
-    GStringChunk *name_strings;
-    /* A flat index (dfs_index_new_flat) has only these and the counts. */
-    DfsImageView flat;
-    gboolean is_flat;
-    gpointer mapping;
-    GDestroyNotify release;
-    gpointer extras[DFS_INDEX_EXTRAS]; /* dfs_index_set_extra */
-    GDestroyNotify extras_free[DFS_INDEX_EXTRAS];
-};
 
 static Arena *arena_new(void)
 {
@@ -209,6 +128,7 @@ DfsIndexBuilder *dfs_index_builder_new(void)
     b->full = g_string_new(NULL);
     b->replaced = g_hash_table_new(g_str_hash, g_str_equal);
     b->inherit = g_hash_table_new(NULL, NULL);
+    b->claimed = g_hash_table_new(NULL, NULL);
     b->gone = g_array_new(FALSE, FALSE, sizeof(guint32));
     Node *root = arena_alloc(b->arena, sizeof(Node));
     root->key = "";
@@ -238,6 +158,7 @@ void dfs_index_builder_free(DfsIndexBuilder *b)
     g_string_free(b->full, TRUE);
     g_hash_table_unref(b->replaced);
     g_hash_table_unref(b->inherit);
+    g_hash_table_unref(b->claimed);
     g_array_unref(b->gone);
     dfs_index_unref(b->seed);
     g_free(b);
@@ -326,6 +247,30 @@ static void note_duplicate(DfsIndexBuilder *b, const char *relpath, const char *
     add_skip(b, relpath, NULL, reason, DFS_SKIP_NOTE);
 }
 
+/* Instance id keeps the name of the one it replaces, taken out since the
+ * last snapshot from the same series: the same file read again, or the
+ * same SOP Instance UID under another path (a file or its folder renamed). */
+static void inherit_name(DfsIndexBuilder *b, guint id, guint series)
+{
+    const Node *n = bnode(b, id);
+    const char *uid = n->fields[IN_UID];
+    gpointer old;
+    for (int by_uid = 0; by_uid < 2; by_uid++) {
+        const char *key = by_uid ? uid : n->relpath;
+        g_autofree char *uid_key = by_uid ? g_strconcat("\x1fuid:", uid, NULL) : NULL;
+        if ((by_uid && uid[0] == '\0') ||
+            !g_hash_table_lookup_extended(b->replaced, by_uid ? uid_key : key, NULL, &old) ||
+            bnode(b, GPOINTER_TO_UINT(old))->parent != series)
+            continue;
+        g_hash_table_remove(b->replaced, by_uid ? uid_key : key);
+        /* One name, one heir (two files may share a UID). */
+        if (!g_hash_table_add(b->claimed, old))
+            continue;
+        g_hash_table_insert(b->inherit, GUINT_TO_POINTER(id), old);
+        return;
+    }
+}
+
 guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
                             DfsFacts *facts)
 {
@@ -359,13 +304,8 @@ guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struc
     n->mtime = st->st_mtim;
     guint id = add_node(b, n);
     g_hash_table_insert(b->by_relpath, (gpointer)n->relpath, GUINT_TO_POINTER(id));
-    gpointer old;
-    if (b->keep_names && g_hash_table_lookup_extended(b->replaced, relpath, NULL, &old)) {
-        /* The same file read again, in the same series: the same name. */
-        if (bnode(b, GPOINTER_TO_UINT(old))->parent == series)
-            g_hash_table_insert(b->inherit, GUINT_TO_POINTER(id), old);
-        g_hash_table_remove(b->replaced, relpath);
-    }
+    if (b->keep_names)
+        inherit_name(b, id, series);
     note_duplicate(b, n->relpath, n->fields[IN_UID]);
     dfs_facts_free(facts);
     return id;
@@ -419,8 +359,14 @@ void dfs_index_builder_remove(DfsIndexBuilder *b, const char *relpath)
             g_hash_table_remove(b->sop_uids, uid);
         g_hash_table_remove(b->by_relpath, relpath);
         unlink_node(b, id);
-        if (b->keep_names)
+        if (b->keep_names) {
             g_hash_table_replace(b->replaced, (gpointer)n->relpath, GUINT_TO_POINTER(id));
+            if (uid[0] != '\0') {
+                g_autofree char *uid_key = g_strconcat("\x1fuid:", uid, NULL);
+                g_hash_table_replace(b->replaced, (gpointer)arena_str(b->arena, uid_key),
+                                     GUINT_TO_POINTER(id));
+            }
+        }
     }
     for (guint k = b->skips->len; k-- > 0;)
         if (strcmp(g_array_index(b->skips, Skip, k).relpath, relpath) == 0)
@@ -544,9 +490,6 @@ static int by_child_name(gconstpointer a, gconstpointer b, gpointer user)
     return strcmp(names[*(const guint32 *)a], names[*(const guint32 *)b]);
 }
 
-static const DfsImageNode *fnode(const DfsIndex *idx, guint id);
-static const char *fstr(const DfsIndex *idx, guint32 offset);
-
 static const char *node_key(const DfsIndex *idx, guint id)
 {
     if (idx->is_flat) {
@@ -609,9 +552,24 @@ static const char *kept_name(const DfsIndexBuilder *b, const DfsIndex *idx, guin
 /* Name the children ch[0..n) of one folder and sort them by name.  Names
  * already shown stay (b's keep_names, seed); new ones are made around
  * them. */
+/* The width the names shown pad their numbers to: the fewest leading
+ * digits among them (1..9 and 10 were named at width 1, 01..10 at 2), or 0
+ * when none starts with a number. */
+static guint shown_width(char **names, const gboolean *kept, guint n)
+{
+    guint width = 0;
+    for (guint k = 0; k < n; k++) {
+        guint d = 0;
+        while (kept[k] && g_ascii_isdigit(names[k][d]))
+            d++;
+        if (d > 0 && (width == 0 || d < width))
+            width = d;
+    }
+    return width;
+}
+
 static void name_children(const DfsIndexBuilder *b, DfsIndex *idx, guint32 *ch, guint n)
 {
-    guint width = number_width(idx, ch, n);
     g_autofree char **names = g_new(char *, n);
     g_autofree gboolean *kept = g_new0(gboolean, n);
     gboolean any_kept = FALSE;
@@ -619,8 +577,15 @@ static void name_children(const DfsIndexBuilder *b, DfsIndex *idx, guint32 *ch, 
         const char *was = kept_name(b, idx, ch[k]);
         kept[k] = was != NULL;
         any_kept |= kept[k];
-        names[k] = was != NULL ? g_strdup(was) : child_name(idx->nodes[ch[k]], width);
+        names[k] = was != NULL ? g_strdup(was) : NULL;
     }
+    /* New siblings are padded as the names shown are, not the reverse. */
+    guint width = any_kept ? shown_width(names, kept, n) : 0;
+    if (width == 0)
+        width = number_width(idx, ch, n);
+    for (guint k = 0; k < n; k++)
+        if (!kept[k])
+            names[k] = child_name(idx->nodes[ch[k]], width);
     if (any_kept) {
         /* Sorted by key as the suffixes go, then by name below. */
         g_autofree char **own_keys = g_new0(char *, n);
@@ -720,6 +685,7 @@ DfsIndex *dfs_index_builder_snapshot(DfsIndexBuilder *b)
     g_array_set_size(b->gone, 0);
     g_hash_table_remove_all(b->replaced);
     g_hash_table_remove_all(b->inherit);
+    g_hash_table_remove_all(b->claimed);
     dfs_index_unref(b->last);
     b->last = dfs_index_ref(idx);
     /* Each folder's representative: its first filed live instance. */
@@ -792,193 +758,3 @@ gpointer dfs_index_set_extra(const DfsIndex *idx, guint slot, gpointer data, GDe
     return g_atomic_pointer_get(&mut->extras[slot]);
 }
 
-/* --- reading: in memory, or flat ----------------------------------------- */
-
-G_STATIC_ASSERT(sizeof(struct timespec) == 16 && offsetof(struct timespec, tv_nsec) == 8);
-
-static guint flat_id(const DfsIndex *idx, guint32 id)
-{
-    return id < idx->n_nodes ? id : DFS_INDEX_ROOT;
-}
-
-static const DfsImageNode *fnode(const DfsIndex *idx, guint id)
-{
-    return &idx->flat.nodes[flat_id(idx, id)];
-}
-
-static const char *fstr(const DfsIndex *idx, guint32 offset)
-{
-    return offset < idx->flat.n_strings ? idx->flat.strings + offset : "";
-}
-
-DfsIndex *dfs_index_new_flat(const DfsImageView *view, gpointer mapping, GDestroyNotify release)
-{
-    g_return_val_if_fail(view->n_nodes > 0 && view->n_strings > 0, NULL);
-    DfsIndex *idx = g_new0(DfsIndex, 1);
-    idx->refs = 1;
-    idx->is_flat = TRUE;
-    idx->flat = *view;
-    idx->mapping = mapping;
-    idx->release = release;
-    idx->n_nodes = view->n_nodes;
-    idx->n_skips = view->n_skips;
-    idx->n_skipped = view->n_skipped;
-    idx->n_instances = view->n_instances;
-    return idx;
-}
-
-const DfsImageView *dfs_index_flat_view(const DfsIndex *idx)
-{
-    return idx->is_flat ? &idx->flat : NULL;
-}
-
-gpointer dfs_index_flat_mapping(const DfsIndex *idx)
-{
-    return idx->is_flat ? idx->mapping : NULL;
-}
-
-guint dfs_index_n_nodes(const DfsIndex *idx)
-{
-    return idx->n_nodes;
-}
-
-gboolean dfs_index_is_live(const DfsIndex *idx, guint id)
-{
-    return id < idx->n_nodes && (idx->is_flat ? idx->flat.nodes[id].live : idx->live[id]);
-}
-
-DfsLevel dfs_index_level(const DfsIndex *idx, guint id)
-{
-    if (idx->is_flat)
-        return (DfsLevel)MIN(fnode(idx, id)->level, DFS_LEVEL_INSTANCE);
-    return (DfsLevel)idx->nodes[id]->level;
-}
-
-const char *dfs_index_name(const DfsIndex *idx, guint id)
-{
-    if (idx->is_flat)
-        return fstr(idx, fnode(idx, id)->name);
-    return idx->names[id] ? idx->names[id] : "";
-}
-
-guint dfs_index_parent(const DfsIndex *idx, guint id)
-{
-    if (idx->is_flat)
-        return flat_id(idx, fnode(idx, id)->parent);
-    return idx->nodes[id]->parent;
-}
-
-const guint32 *dfs_index_children(const DfsIndex *idx, guint id, guint *n)
-{
-    if (idx->is_flat) {
-        const DfsImageNode *f = fnode(idx, id);
-        gboolean inside = f->first_child <= idx->flat.n_kids &&
-                          f->n_children <= idx->flat.n_kids - f->first_child;
-        *n = inside ? f->n_children : 0;
-        return idx->flat.kids + (inside ? f->first_child : 0);
-    }
-    *n = idx->n_children[id];
-    return idx->kids + idx->first_child[id];
-}
-
-guint dfs_index_lookup(const DfsIndex *idx, guint id, const char *name)
-{
-    guint n;
-    const guint32 *ch = dfs_index_children(idx, id, &n);
-    guint lo = 0, hi = n;
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-        int r = strcmp(dfs_index_name(idx, ch[mid]), name);
-        if (r == 0)
-            return ch[mid];
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return DFS_NO_INDEX;
-}
-
-guint dfs_index_first_instance(const DfsIndex *idx, guint id)
-{
-    if (dfs_index_level(idx, id) == DFS_LEVEL_INSTANCE)
-        return id;
-    if (idx->is_flat) {
-        guint32 first = fnode(idx, id)->first_instance;
-        return first < idx->n_nodes ? first : DFS_NO_INDEX;
-    }
-    return idx->first_instance[id];
-}
-
-const char *dfs_index_relpath(const DfsIndex *idx, guint id)
-{
-    if (idx->is_flat)
-        return fstr(idx, fnode(idx, id)->relpath);
-    return idx->nodes[id]->relpath;
-}
-
-guint64 dfs_index_size(const DfsIndex *idx, guint id)
-{
-    return idx->is_flat ? fnode(idx, id)->size : idx->nodes[id]->size;
-}
-
-const struct timespec *dfs_index_mtime(const DfsIndex *idx, guint id)
-{
-    if (idx->is_flat)
-        return (const struct timespec *)&fnode(idx, id)->mtime_sec;
-    return &idx->nodes[id]->mtime;
-}
-
-const char *dfs_index_field(const DfsIndex *idx, guint id, guint k)
-{
-    if (k >= dfs_index_n_columns(dfs_index_level(idx, id)))
-        return "";
-    if (idx->is_flat) {
-        guint32 first = fnode(idx, id)->fields;
-        return first < idx->flat.n_fields && k < idx->flat.n_fields - first
-                   ? fstr(idx, idx->flat.fields[first + k])
-                   : "";
-    }
-    return idx->nodes[id]->fields[k];
-}
-
-const char *dfs_index_key(const DfsIndex *idx, guint id)
-{
-    if (idx->is_flat)
-        return fstr(idx, fnode(idx, id)->key);
-    return idx->nodes[id]->key ? idx->nodes[id]->key : "";
-}
-
-guint dfs_index_n_skips(const DfsIndex *idx)
-{
-    return idx->n_skips;
-}
-
-void dfs_index_skip(const DfsIndex *idx, guint k, DfsIndexSkip *out)
-{
-    if (idx->is_flat) {
-        const DfsImageSkip *f = &idx->flat.skips[k];
-        *out = (DfsIndexSkip){fstr(idx, f->relpath), fstr(idx, f->reason),
-                              (DfsSkipKind)MIN(f->kind, DFS_SKIP_NOTE), f->size, f->mtime_ns};
-        return;
-    }
-    const Skip *s = &idx->skips[k];
-    *out = (DfsIndexSkip){s->relpath, s->reason, s->kind, s->size, s->mtime_ns};
-}
-
-guint dfs_index_n_skipped(const DfsIndex *idx)
-{
-    return idx->n_skipped;
-}
-
-guint dfs_index_n_instances(const DfsIndex *idx)
-{
-    return idx->n_instances;
-}
-
-/* A cell: tabs and line breaks would break the table, so they become spaces. */
-void dfs_index_cell_text(GString *out, const char *v)
-{
-    for (const char *p = v; *p; p++)
-        g_string_append_c(out, (*p == '\t' || *p == '\n' || *p == '\r') ? ' ' : *p);
-}

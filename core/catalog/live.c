@@ -12,6 +12,10 @@
 #include "catalog/store.h"
 #include "catalog/walk.h"
 
+/* A file a walk meets must have kept its mtime this long to be read (one
+ * being written is looked at again then). */
+#define SETTLE_NS (500 * G_GINT64_CONSTANT(1000000))
+
 /* Header reads of one batch in flight at once (a disk answers a deep queue
  * faster; a warm cache keeps both cores busy). */
 #define READ_THREADS 8
@@ -40,7 +44,16 @@ struct _DfsLive {
     gboolean changed;      /* the batch being applied changed something */
     GArray *todo;          /* Read: the batch's files to read */
     GHashTable *queued;    /* their relpaths (owned) */
+    /* Files met while they may still be written, and when to look again. */
+    GMutex settle_lock;
+    GCond settle_cond;
+    GHashTable *unsettled; /* relpath (owned) -> gint64 monotonic µs (owned) */
+    GThread *settler;      /* started by the first such file */
+    gboolean stopping;
 };
+
+static void defer(DfsLive *l, const char *relpath);
+static gpointer settler(gpointer data);
 
 static gint64 mtime_ns(const struct stat *st)
 {
@@ -131,13 +144,20 @@ static void walk_folder(DfsLive *l, const char *relpath);
 
 /* relpath as it is now: read if new or changed (st from the walk, or
  * NULL: stat it here). */
-static void file_changed(DfsLive *l, const char *relpath, const struct stat *walked)
+static void file_changed(DfsLive *l, const char *relpath, const struct stat *walked,
+                         gboolean settle)
 {
     struct stat st;
     if (walked != NULL)
         st = *walked;
     else if (fstatat(l->source_fd, relpath, &st, 0) != 0) {
         take_out(l, relpath);
+        return;
+    }
+    if (settle && S_ISREG(st.st_mode) && g_get_real_time() * 1000 - mtime_ns(&st) < SETTLE_NS) {
+        /* Met by a walk while it may still be written (a folder being
+         * copied in): taken once it has kept its size and mtime. */
+        defer(l, relpath);
         return;
     }
     if (S_ISDIR(st.st_mode)) { /* a file replaced by a folder */
@@ -231,7 +251,7 @@ static void walk_file(const char *rel, const struct stat *st, gpointer user)
 {
     Walk *w = user;
     char *path = full_relpath(w, rel);
-    file_changed(w->l, path, st);
+    file_changed(w->l, path, st, TRUE);
     g_hash_table_add(w->met, path);
 }
 
@@ -289,7 +309,7 @@ static void publish(DfsLive *l)
     dfs_index_unref(old);
 }
 
-void dfs_live_apply(DfsLive *l, const DfsChange *changes, guint n)
+static void apply(DfsLive *l, const DfsChange *changes, guint n, gboolean settle)
 {
     g_mutex_lock(&l->lock);
     if (!ensure_builder(l)) {
@@ -304,7 +324,7 @@ void dfs_live_apply(DfsLive *l, const DfsChange *changes, guint n)
         switch (changes[k].kind) {
         case DFS_CHANGE_GONE: take_out(l, p); break;
         case DFS_CHANGE_FOLDER: walk_folder(l, p); break;
-        case DFS_CHANGE_FILE: file_changed(l, p, NULL); break;
+        case DFS_CHANGE_FILE: file_changed(l, p, NULL, settle); break;
         }
     }
     read_todo(l);
@@ -320,6 +340,62 @@ void dfs_live_apply(DfsLive *l, const DfsChange *changes, guint n)
     if (l->changed)
         publish(l);
     g_mutex_unlock(&l->lock);
+}
+
+void dfs_live_apply(DfsLive *l, const DfsChange *changes, guint n)
+{
+    apply(l, changes, n, FALSE);
+}
+
+/* --- files met while they may be written ------------------------------------------ */
+
+static void defer(DfsLive *l, const char *relpath)
+{
+    g_mutex_lock(&l->settle_lock);
+    gint64 due = g_get_monotonic_time() + SETTLE_NS / 1000;
+    g_hash_table_replace(l->unsettled, g_strdup(relpath), g_memdup2(&due, sizeof due));
+    if (l->settler == NULL)
+        l->settler = g_thread_new("live-settle", settler, l);
+    g_cond_signal(&l->settle_cond);
+    g_mutex_unlock(&l->settle_lock);
+}
+
+/* Look again at deferred files once due (deferred again if still written). */
+static gpointer settler(gpointer data)
+{
+    DfsLive *l = data;
+    g_mutex_lock(&l->settle_lock);
+    while (!l->stopping) {
+        gint64 now = g_get_monotonic_time(), next = G_MAXINT64;
+        GHashTableIter it;
+        gpointer key, value;
+        g_autoptr(GPtrArray) due = g_ptr_array_new_with_free_func(g_free);
+        g_hash_table_iter_init(&it, l->unsettled);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+            gint64 at = *(gint64 *)value;
+            if (at <= now) {
+                g_ptr_array_add(due, g_strdup(key));
+                g_hash_table_iter_remove(&it);
+            } else {
+                next = MIN(next, at);
+            }
+        }
+        if (due->len == 0) {
+            if (next == G_MAXINT64)
+                g_cond_wait(&l->settle_cond, &l->settle_lock);
+            else
+                g_cond_wait_until(&l->settle_cond, &l->settle_lock, next);
+            continue;
+        }
+        g_mutex_unlock(&l->settle_lock);
+        g_autofree DfsChange *changes = g_new(DfsChange, due->len);
+        for (guint k = 0; k < due->len; k++)
+            changes[k] = (DfsChange){DFS_CHANGE_FILE, due->pdata[k]};
+        apply(l, changes, due->len, TRUE);
+        g_mutex_lock(&l->settle_lock);
+    }
+    g_mutex_unlock(&l->settle_lock);
+    return NULL;
 }
 
 void dfs_live_rescan(DfsLive *l)
@@ -347,6 +423,9 @@ DfsLive *dfs_live_new(const char *source, const char *store_path, DfsIndexBuilde
     l->rows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     l->todo = g_array_new(FALSE, FALSE, sizeof(Read));
     l->queued = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_mutex_init(&l->settle_lock);
+    g_cond_init(&l->settle_cond);
+    l->unsettled = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     l->publish = publish_fn;
     l->user = user;
     g_mutex_init(&l->lock);
@@ -372,6 +451,15 @@ void dfs_live_free(DfsLive *l)
 {
     if (l == NULL)
         return;
+    g_mutex_lock(&l->settle_lock);
+    l->stopping = TRUE;
+    g_cond_broadcast(&l->settle_cond);
+    g_mutex_unlock(&l->settle_lock);
+    if (l->settler != NULL)
+        g_thread_join(l->settler);
+    g_hash_table_unref(l->unsettled);
+    g_cond_clear(&l->settle_cond);
+    g_mutex_clear(&l->settle_lock);
     g_mutex_lock(&l->lock);
     if (l->image_stale && l->b != NULL) {
         g_autoptr(GError) error = NULL;

@@ -31,6 +31,7 @@ struct _DfsTree {
     GMutex status_lock;   /* guards status and read_errors */
     DfsTreeStatus status;
     GHashTable *read_errors; /* "relpath\tfile" -> reason: failures met while mounted */
+    GHashTable *changed;     /* node -> struct timespec: when its content last changed */
     GMutex render_lock;      /* guards rendering */
     GCond rendered;
     GHashTable *rendering;   /* entries being rendered now */
@@ -82,6 +83,7 @@ DfsTree *dfs_tree_new(const char *source, gsize cache_bytes)
     clock_gettime(CLOCK_REALTIME, &t->mount_time);
     g_mutex_init(&t->status_lock);
     t->read_errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    t->changed = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     g_mutex_init(&t->render_lock);
     g_cond_init(&t->rendered);
     t->rendering = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -99,6 +101,7 @@ void dfs_tree_free(DfsTree *t)
     g_mutex_clear(&t->index_lock);
     g_mutex_clear(&t->status_lock);
     g_hash_table_unref(t->read_errors);
+    g_hash_table_unref(t->changed);
     g_hash_table_unref(t->rendering);
     g_mutex_clear(&t->render_lock);
     g_cond_clear(&t->rendered);
@@ -154,8 +157,14 @@ void dfs_tree_forget(DfsTree *t, const guint32 *nodes, guint n)
     if (n == 0)
         return;
     g_autoptr(GHashTable) set = g_hash_table_new(NULL, NULL);
-    for (guint k = 0; k < n; k++)
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    g_mutex_lock(&t->status_lock);
+    for (guint k = 0; k < n; k++) {
         g_hash_table_add(set, GUINT_TO_POINTER(nodes[k]));
+        g_hash_table_replace(t->changed, GUINT_TO_POINTER(nodes[k]), g_memdup2(&now, sizeof now));
+    }
+    g_mutex_unlock(&t->status_lock);
     dfs_cache_drop_if(t->plans, in_nodes, set);
     dfs_cache_drop_if(t->contents, entry_in_nodes, set);
 }
@@ -487,16 +496,37 @@ char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 
 
 /* --- stat ------------------------------------------------------------------------ */
 
+/* When node's content last changed while mounted (a folder that gained or
+ * lost instances), if it did: its files made from them (tags/, volume/)
+ * take that time, so that the kernel drops the pages it keeps of them when
+ * it looks them up again. */
+static gboolean changed_at(DfsTree *t, guint node, struct timespec *when)
+{
+    if (!t->live)
+        return FALSE;
+    g_mutex_lock(&t->status_lock);
+    const struct timespec *at = g_hash_table_lookup(t->changed, GUINT_TO_POINTER(node));
+    if (at != NULL)
+        *when = *at;
+    g_mutex_unlock(&t->status_lock);
+    return at != NULL;
+}
+
 static void stat_time(const DfsView *v, const DfsKind *k, DfsEntry e, struct timespec *mtime)
 {
     *mtime = v->tree->mount_time;
     if (dfs_tree_is_volatile(v->tree, e)) /* a new time each time: cached pages are dropped */
         clock_gettime(CLOCK_REALTIME, mtime);
-    if (k->flags & DFS_KIND_MOUNT_TIME)
-        return;
-    guint inst = dfs_index_first_instance(v->idx, DFS_ENTRY_NODE(e));
-    if (inst != DFS_NO_INDEX)
-        *mtime = *dfs_index_mtime(v->idx, inst);
+    struct timespec at;
+    gboolean changed = changed_at(v->tree, DFS_ENTRY_NODE(e), &at);
+    if (!(k->flags & DFS_KIND_MOUNT_TIME)) {
+        guint inst = dfs_index_first_instance(v->idx, DFS_ENTRY_NODE(e));
+        if (inst != DFS_NO_INDEX)
+            *mtime = *dfs_index_mtime(v->idx, inst);
+    }
+    if (changed && (at.tv_sec > mtime->tv_sec ||
+                    (at.tv_sec == mtime->tv_sec && at.tv_nsec > mtime->tv_nsec)))
+        *mtime = at;
 }
 
 static gboolean stat_size(const DfsView *v, const DfsKind *k, DfsEntry e, guint64 *size,

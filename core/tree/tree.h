@@ -51,7 +51,7 @@ typedef struct {
     guint loaded;         /* its rows read before the first listing */
     gboolean done;
     /* Following changes (issue 14): how ("" when not), and what it did. */
-    char live[160];
+    char live[256];
     guint64 live_changes, live_batches, live_reads, live_rescans;
     gint64 last_change; /* real time, µs; 0 for none */
 } DfsTreeStatus;
@@ -71,7 +71,9 @@ DfsEntry dfs_tree_node_entry(guint node);
 gboolean dfs_tree_is_node_entry(DfsEntry e);
 
 /* What was rendered or planned for these nodes (folders whose content
- * changed) is dropped, to be made again from the new snapshot. */
+ * changed) is dropped, to be made again from the new snapshot; their
+ * files made from their instances (tags/, volume/) show the time of the
+ * change as their mtime from now on. */
 void dfs_tree_forget(DfsTree *tree, const guint32 *nodes, guint n);
 
 /* The current snapshot, for a listing that must stay the same through
