@@ -51,6 +51,7 @@ typedef struct {
     gboolean meta_only; /* stop when the group leaves 0002 */
     gboolean done;      /* reached top-level Pixel Data in header-only mode */
     guint16 pixel_rep;  /* (0028,0103), to resolve "US or SS" */
+    guint32 last_top;   /* the tag of the last top-level element read */
     guint n_elems;      /* elements used in ds->elems (which grows ahead) */
     guint64 at;         /* where the element (or item) being read begins */
     guint n_at;         /* n_elems before it */
@@ -438,6 +439,13 @@ static gboolean read_element(Parser *p, GError **error)
         return fail(error, DFS_ERROR_MALFORMED, TAG_FMT " at byte %" G_GUINT64_FORMAT
                     " is outside a sequence", TAG_ARGS(h.tag), start);
     }
+    /* Eight zero bytes after the data set's first elements are padding, not
+     * a (0000,0000) of length 0: explicit VR says so by its VR bytes,
+     * implicit VR only by the tag going back. */
+    if (top && h.tag == 0 && h.len == 0 && p->last_top > 0)
+        return fail(error, DFS_ERROR_MALFORMED, "zero bytes at byte %" G_GUINT64_FORMAT, start);
+    if (top)
+        p->last_top = h.tag;
     if (top && p->header_only && h.tag == DFS_TAG_PIXEL_DATA) {
         /* Not loaded, but a native value must be in the file whole: one cut
          * short is damage the scan should see too. */
