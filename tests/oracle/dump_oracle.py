@@ -30,6 +30,14 @@ as oracle_common.vr_verdict says, and counted.
 
 Files DCMTK rejects are listed in oracle_common.DCMTK_REJECTS with its error
 and what we must do instead; files that are not DICOM must be rejected.
+A damaged file we read up to its damage (OURS_DAMAGED, issue 17) ends with
+'# damaged at byte N: REASON; ...' and the same warning on stderr, N where
+scripts/make-damaged.py's element walker finds the element that cannot be
+read; it is compared with dcmdump +E (--ignore-parse-errors), which reads
+on past the damage: every element it shows wholly before N must be ours,
+with the same value, and we must show nothing it does not (so for the full
+dump and the --header-only one).  A file DCMTK reads whole must not be
+damaged for us.
 
 Exit status 0 when everything agrees, 1 on any mismatch, 77 (skip) when
 pydicom, DCMTK or the test data are missing.
@@ -67,7 +75,12 @@ class Rec:
         self.source = source
 
 
+UNKNOWN_TAG = -1  # dcmdump's "(????,????)": what it read from garbage
+
+
 def tag_str(tag):
+    if tag == UNKNOWN_TAG:
+        return "(????,????)"
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
@@ -77,7 +90,7 @@ def path_str(path):
 
 # --- parsing -------------------------------------------------------------------
 
-DCM_START = re.compile(r"^( *)\(([0-9a-f]{4}),([0-9a-f]{4})\) (\S\S) ")
+DCM_START = re.compile(r"^( *)\(([0-9a-f]{4}|\?{4}),([0-9a-f]{4}|\?{4})\) (\S\S) ")
 DCM_TAIL = re.compile(r"^(.*?) *# +(u/l|\d+), *(\d+) ([^#\n]*)$", re.S)
 DCM_TAIL_LINE = re.compile(r"# +(u/l|\d+), *\d+ [^#\n]*$")
 
@@ -112,7 +125,7 @@ def parse_dcmdump(text):
         record = "\n".join(lines[i:j + 1])
         i = j + 1
         depth = len(m.group(1)) // 2
-        tag = int(m.group(2) + m.group(3), 16)
+        tag = UNKNOWN_TAG if "?" in m.group(2) + m.group(3) else int(m.group(2) + m.group(3), 16)
         vr = m.group(4)
         rest = record[m.end():]
         t = DCM_TAIL.match(rest)
@@ -131,11 +144,34 @@ def parse_dcmdump(text):
 
 
 OUR_LINE = re.compile(r"^( *)\(([0-9A-F]{4}),([0-9A-F]{4})\) (\S\S) (\S+)(.*)$")
+# The last line of the dump of a damaged file (issue 17), and the warning on
+# stderr that goes with it.
+DAMAGED_LINE = re.compile(r"# damaged at byte (\d+): (.*); the rest of the file could not be read")
+DAMAGED_WARNING = re.compile(r"dicomfs-tool: (.*): damaged at byte (\d+): (.*)")
 
 
-def parse_ours(text, problems):
+def parse_ours(text, problems, damage=None):
+    """Our dump as Recs.  The last line may be '# damaged at byte N: REASON;
+    the rest of the file could not be read': with a list as damage, (N,
+    REASON) is appended to it; without, such a line is a problem (the file
+    is whole for DCMTK, so must be for us)."""
     recs = []
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    while lines and lines[-1] == "":
+        lines.pop()
+    if lines and lines[-1].startswith("# damaged at byte"):
+        m = DAMAGED_LINE.fullmatch(lines[-1])
+        if m is None:
+            problems.append(("format", "damage line is not '# damaged at byte N: REASON; the "
+                             f"rest of the file could not be read': {lines[-1][:200]!r}",
+                             None, lines[-1]))
+        elif damage is not None:
+            damage.append((int(m.group(1)), m.group(2)))
+        else:
+            problems.append(("damaged", f"we read the file as damaged: {lines[-1][:200]}",
+                             None, lines[-1]))
+        lines.pop()
+    for line in lines:
         if line == "":
             continue
         m = OUR_LINE.match(line)
@@ -351,8 +387,20 @@ def same_float(a, b, rel, single=False):
     return x == y or math.isclose(x, y, rel_tol=rel, abs_tol=0.0)
 
 
+EMBEDDED_NUL = ("NUL bytes inside a text value: our decoder drops them (value.c), "
+                "DCMTK keeps them")
+
+
 def compare_text(vr, theirs, ours):
     """theirs: raw text (dcmdump/pydicom); ours: our escaped text."""
+    err = compare_text_as_is(vr, theirs, ours)
+    if err is not None and "\0" in theirs.rstrip("\0 "):
+        if compare_text_as_is(vr, theirs.replace("\0", ""), ours) is None:
+            return Accepted(EMBEDDED_NUL)
+    return err
+
+
+def compare_text_as_is(vr, theirs, ours):
     if vr in oc.SINGLE_VALUED_TEXT:
         a, b = unpad(vr, escape(theirs)), unpad(vr, ours)
         return None if a == b else f"{b[:120]!r} vs {a[:120]!r}"
@@ -636,9 +684,22 @@ def compare_records(res, theirs, ours, implicit, vrs, raw_charset=None, text_fro
             res.mismatches.append(("extra", f"{where} is in our dump only", None, o.line))
 
 
-def dcmdump(path, utf8=True, extra=()):
+DAMAGED_MEMORY = 1 << 30   # dcmdump +E of a damaged file: 1 GiB of address space,
+DAMAGED_CPU = 2            # 2 s of processor time (it takes 50 ms on a whole file)
+DAMAGED_TIMEOUT = 30
+
+
+def dcmdump(path, utf8=True, extra=(), damaged=False):
+    """damaged: DCMTK reads on past a damage, and may take a garbage length
+    of gigabytes for a value to load (with its memory limited it fails fast
+    and still prints what it read), or loop on garbage for a minute (it is
+    stopped, and prints nothing)."""
     argv = ["dcmdump", "+L", "-Un"] + (["+U8"] if utf8 else []) + list(extra) + [path]
-    rc, out, err = oc.run(argv)
+    if damaged:
+        rc, out, err = oc.run(argv, timeout=DAMAGED_TIMEOUT, max_memory=DAMAGED_MEMORY,
+                              max_cpu=DAMAGED_CPU)
+    else:
+        rc, out, err = oc.run(argv)
     return rc, out.decode("utf-8", "surrogateescape"), err
 
 
@@ -660,18 +721,172 @@ def our_dump(tool, path, res, extra=()):
     return recs
 
 
-def dcmtk_records(path, extra=(), damaged=False):
+# --- damaged files (issue 17) ------------------------------------------------------
+
+def our_damaged_dump(tool, path, res, extra=(), label="dump"):
+    """Our dump of a file that may be damaged: exit 0, and the last line
+    '# damaged at byte N: REASON; ...' exactly when stderr has the warning
+    'dicomfs-tool: PATH: damaged at byte N: REASON' (the same N and REASON).
+    Returns (records, (N, REASON) or None), or (None, None) when it fails."""
+    rc, out, err = oc.run([tool] + list(extra) + ["dump", path])
+    if rc != 0:
+        res.mismatches.append(("rejected", f"{label}: dicomfs-tool exit {rc}: {err.strip()[:300]}",
+                               None, None))
+        return None, None
+    try:
+        text = out.decode("utf-8")
+    except UnicodeDecodeError as e:
+        res.mismatches.append(("format", f"{label}: our dump is not UTF-8: {e}", None, None))
+        text = out.decode("utf-8", "replace")
+    problems, damage = [], []
+    recs = parse_ours(text, problems, damage)
+    res.mismatches.extend((c, f"{label}: {m}", t, o) for c, m, t, o in problems)
+    for p in assign_paths(recs):
+        res.mismatches.append(("format", f"{label}: our nesting: {p}", None, None))
+    damage = damage[0] if damage else None
+    check_damage_warning(res, label, path, err, damage)
+    return recs, damage
+
+
+def damage_warning(path, err):
+    """(N, REASON) of the 'damaged at byte' warning on stderr, None without,
+    and the other stderr lines."""
+    found, other = [], []
+    for line in err.splitlines():
+        m = DAMAGED_WARNING.fullmatch(line)
+        if m and m.group(1) == path:
+            found.append((int(m.group(2)), m.group(3)))
+        elif line.strip():
+            other.append(line)
+    return found, other
+
+
+def check_damage_warning(res, label, path, err, damage):
+    """The stderr warning is there exactly when the output says damaged."""
+    found, other = damage_warning(path, err)
+    if damage is None and found:
+        res.mismatches.append(("damage-line", f"{label}: stderr says damaged at byte {found[0][0]} "
+                               "but the output has no '# damaged at byte' line", None, None))
+    elif damage is not None and not found:
+        res.mismatches.append(("damage-line", f"{label}: the dump ends with '# damaged at byte "
+                               f"{damage[0]}' but stderr has no 'dicomfs-tool: {path}: damaged "
+                               f"at byte N: REASON' warning (stderr: {err.strip()[:200]!r})",
+                               None, None))
+    elif damage is not None and (len(found) != 1 or found[0] != damage):
+        res.mismatches.append(("damage-line", f"{label}: stderr warns {found}, the dump's last "
+                               f"line says {damage}", None, None))
+    if other:
+        res.mismatches.append(("stderr", f"{label}: unexpected stderr: {other[0][:200]!r}",
+                               None, None))
+
+
+def walker_key(e):
+    """The key (as assign_paths makes them) of an element or item found by
+    make-damaged.py's walker."""
+    k = e.key
+    path = tuple((int(t, 16), n) for t, n in k["path"])
+    if k["item"] is not None:
+        return (path, int(k["tag"], 16), oc.ITEM, k["item"])
+    return (path, int(k["tag"], 16), k["occurrence"])
+
+
+def damage_scope(elems, damaged_at, stop, longer=None):
+    """What a reader that stops at a damage must still show, from the walker's
+    elements of the bytes before the damage (the original file's).
+
+    damaged_at: where the damaged element (cut, broken, lengthened; or the
+    bytes appended) begins; stop: where our reading says it stopped (our N),
+    or damaged_at when it does not say; longer: the walker element whose
+    length was made one byte longer (its end moves by one).
+
+    Returns (required, open_sqs): the keys of every element and item that lies
+    wholly before damaged_at, and of the sequences and items still open there
+    (their header before it, the damage inside them); and, for each sequence
+    open at stop, the number of its items that begin before stop (the items
+    we must show of it)."""
+    def end(e):
+        if e.end is None:
+            return math.inf
+        return e.end + 1 if e is longer else e.end
+
+    required = set()
+    open_sqs = {}
+    for e in elems:
+        container = e.seq or e.is_item
+        if e.offset < damaged_at and (end(e) <= damaged_at or container):
+            required.add(walker_key(e))
+        if e.seq and e.offset < stop < end(e):
+            open_sqs[walker_key(e)] = sum(1 for i in e.items if i.offset < stop)
+    return required, open_sqs
+
+
+def copy_rec(r, value):
+    c = Rec(r.depth, r.tag, r.vr, value, r.line, name=r.name, length=r.length, source=r.source)
+    c.path, c.key = r.path, r.key
+    return c
+
+
+OPEN_SEQUENCE = ("sequence open at the damage: we show the items that begin before it, "
+                 "the oracle reads on past it (a partial item, or garbage read as items)")
+
+
+def compare_damaged(res, theirs, ours, implicit, vrs, raw_charset, required, open_sqs,
+                    text_from=None):
+    """Equal up to the damage: every element of theirs (dcmdump +E or pydicom
+    of the damaged file) whose key is required must be in ours with the same
+    value; every element of ours must be in theirs with the same value.  The
+    item count of a sequence open at the damage may differ from theirs when
+    it is the number of items that begin before our stop (open_sqs)."""
+    by_key = {o.key: o for o in ours}
+    sub = []
+    for t in theirs:
+        o = by_key.get(t.key)
+        if t.key not in required and o is None:
+            continue
+        if t.key in open_sqs and o is not None:
+            m, n = SQ_OURS.fullmatch(o.value), SQ_THEIRS.search(t.value)
+            if m and n:
+                got, want = int(m.group(1)), int(n.group(1) or n.group(2))
+                if got != want and got == open_sqs[t.key]:
+                    vrs.add(OPEN_SEQUENCE, f"{res.rel} {where_str(t)}: {t.source} {want} items, "
+                            f"ours {got}")
+                    t = copy_rec(t, f"#={got}")
+        sub.append(t)
+    compare_records(res, sub, ours, implicit, vrs, raw_charset, text_from)
+
+
+def stored_charsets(layout):
+    """The (0008,0005) records as stored, by key, from the bytes (make-damaged.py's
+    walker of the file): what a dcmdump without +U8 shows of them."""
+    out = {}
+    for e in layout.elems:
+        if e.tag == 0x00080005 and not e.is_item and e.end is not None and e.length is not None:
+            raw = layout.data[e.value_offset:e.value_offset + e.length]
+            r = Rec(len(e.path) * 2, e.tag, e.vr or "CS", raw.decode("latin-1"),
+                    f"(bytes at {e.offset}) {raw!r}", source="dcmdump")
+            r.key = walker_key(e)
+            r.path = r.key[0]
+            out[r.key] = r
+    return out
+
+
+def dcmtk_records(path, extra=(), damaged=False, raw_charset=None):
     """(rc, error, records, implicit, raw_charset) from dcmdump +U8, with the
-    (0008,0005) records of a dump without +U8 (as stored) by key.  damaged:
-    take what dcmdump printed (+E) even though it exits with an error."""
-    rc, text, err = dcmdump(path, extra=extra)
+    (0008,0005) records of a dump without +U8 (as stored) by key (or those
+    given, stored_charsets: one dcmdump less).  damaged: take what dcmdump
+    printed (+E) even though it exits with an error."""
+    rc, text, err = dcmdump(path, extra=extra, damaged=damaged)
+    if rc is None or rc < 0:
+        # Timed out, or stopped by a limit (a signal) while it printed.
+        return rc, err or f"killed by signal {-rc}", None, None, None
     if rc != 0 and not (damaged and text.strip()):
         return rc, err, None, None, None
     theirs, implicit = parse_dcmdump(text)
     assign_paths(theirs)
-    raw_charset = None
+    if raw_charset is not None:
+        return rc, err, theirs, implicit, raw_charset
     if any(t.tag == 0x00080005 for t in theirs):
-        _, text2, _ = dcmdump(path, utf8=False, extra=extra)
+        _, text2, _ = dcmdump(path, utf8=False, extra=extra, damaged=damaged)
         raw, _ = parse_dcmdump(text2)
         assign_paths(raw)
         raw_charset = {r.key: r for r in raw if r.tag == 0x00080005}
@@ -713,7 +928,46 @@ def check_rejected(tool, rel, listed, vrs, res, dcmtk_err):
         res.note += why
 
 
+def check_damaged(tool, rel, listed, vrs, res, path):
+    """OURS_DAMAGED: the file read up to its damage, which must be where the
+    walker of make-damaged.py fails (the element or item that cannot be
+    read), by a full read and a header-only one alike."""
+    with open(path, "rb") as f:
+        layout = oc.damage_walker().Layout(f.read())
+    if layout.failed_at is None:
+        res.mismatches.append(("oracle", "listed as damaged, but the walker reads it whole",
+                               None, None))
+        return res
+    try:
+        _, err, theirs, implicit, raw_charset = dcmtk_records(path, extra=["+E"], damaged=True)
+    except ValueError as e:
+        res.mismatches.append(("oracle", f"cannot parse dcmdump +E: {e}", None, None))
+        return res
+    if theirs is None:
+        res.mismatches.append(("oracle", f"dcmdump +E prints nothing: {err.strip()[:200]}",
+                               None, None))
+        return res
+    res.note += f" -> damaged at byte {layout.failed_at} ({layout.error})"
+    for label, extra in (("dump", ()), ("--header-only dump", ("--header-only",))):
+        ours, damage = our_damaged_dump(tool, path, res, extra, label)
+        if ours is None:
+            continue
+        if damage is None:
+            res.mismatches.append(("damage", f"{label}: not flagged damaged", None, None))
+        elif damage[0] != layout.failed_at:
+            res.mismatches.append(("damage", f"{label}: damaged at byte {damage[0]}, but the "
+                                   f"element that cannot be read begins at byte "
+                                   f"{layout.failed_at}", None, None))
+        required, open_sqs = damage_scope(layout.elems, layout.failed_at,
+                                          damage[0] if damage else layout.failed_at)
+        compare_damaged(res, theirs, ours, implicit, vrs, raw_charset, required, open_sqs)
+    res.note += "; dump and --header-only dump compared with dcmdump +E up to the damage"
+    return res
+
+
 def check_listed(tool, rel, listed, vrs, res, path):
+    if listed.ours == oc.OURS_DAMAGED:
+        return check_damaged(tool, rel, listed, vrs, res, path)
     if listed.ours == oc.OURS_REJECT:
         problems, err = oc.check_rejected(tool, rel, ["dump"])
         res.mismatches.extend(("rejection", p, None, None) for p in problems)

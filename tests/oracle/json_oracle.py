@@ -32,7 +32,11 @@ parsed and compared semantically, attribute by attribute and item by item:
 Files DCMTK rejects are those of oracle_common.DCMTK_REJECTS (dcm2json fails
 on them as dcmdump does, or, for chrSQEncoding.dcm, writes the item's ISO
 2022 bytes unconverted, which is not UTF-8): ours must reject them, or read
-them and agree with pydicom's JSON (Dataset.to_json_dict) instead.
+them and agree with pydicom's JSON (Dataset.to_json_dict) instead, or, for
+the damaged ones (OURS_DAMAGED, issue 17), read them up to the damage: the
+dump's 'damaged at byte N' warning on stderr, every element dcmdump +E
+shows wholly before N in our JSON and none it does not show, the values
+those of pydicom's reading.
 
 Exit status 0 when everything agrees, 1 on any mismatch, 77 (skip) when
 pydicom, DCMTK or the test data are missing.
@@ -50,6 +54,7 @@ import tempfile
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle_common as oc  # noqa: E402
+import dump_oracle  # noqa: E402
 
 MAX_SHOWN = 5
 COMPRESSED_REFUSAL = "JSON InlineBinary encoding not supported for compressed pixel data"
@@ -429,6 +434,93 @@ def our_json(ctx, tool, meta, extra=()):
         return None
 
 
+# --- damaged files (issue 17) --------------------------------------------------------
+
+def json_keys(obj, path=()):
+    """The keys of a JSON data set as dump_oracle.assign_paths makes them
+    (group lengths and group 0002 aside), and the attributes by key."""
+    out = {}
+    for key, attr in obj.items():
+        tag = int(key, 16)
+        if tag & 0xFFFF == 0 or tag >> 16 == 0x0002:
+            continue
+        out[(path, tag, 1)] = attr
+        if isinstance(attr, dict) and attr.get("vr") == "SQ":
+            for n, item in enumerate(attr.get("Value") or [], 1):
+                out[(path, tag, oc.ITEM, n)] = item
+                if isinstance(item, dict):
+                    out.update(json_keys(item, path + ((tag, n),)))
+    return out
+
+
+def prune(theirs, ours):
+    """theirs cut down to the attributes and items ours has (what pydicom
+    reads past the damage is not ours to show)."""
+    out = {}
+    for key, o in ours.items():
+        t = theirs.get(key)
+        if t is None:
+            continue
+        if isinstance(o, dict) and o.get("vr") == "SQ" and isinstance(t, dict):
+            items = t.get("Value") or []
+            mine = o.get("Value") or []
+            t = dict(t, Value=[prune(ti or {}, oi) if isinstance(oi, dict) else ti
+                               for ti, oi in zip(items, mine)])
+        out[key] = t
+    return out
+
+
+def check_damaged(ctx, tool):
+    """OURS_DAMAGED: exit 0, the same 'damaged at byte N' warning as the
+    dump, N where the element that cannot be read begins (make-damaged.py's
+    walker); every element dcmdump +E shows wholly before it is in our JSON,
+    and we have nothing dcmdump +E has not; values agree with pydicom's
+    reading (dcm2json refuses the file) for what we show."""
+    path = ctx.path
+    with open(path, "rb") as f:
+        layout = oc.damage_walker().Layout(f.read())
+    rc, out, err = oc.run([tool, "json", path])
+    if rc != 0:
+        ctx.bad("rejected", f"dicomfs-tool exit {rc}: {err.strip()[:300]}")
+        return
+    found, other = dump_oracle.damage_warning(path, err)
+    if len(found) != 1:
+        ctx.bad("damage", f"expected one 'dicomfs-tool: {path}: damaged at byte N: REASON' "
+                f"warning on stderr, got {err.strip()[:300]!r}")
+    elif found[0][0] != layout.failed_at:
+        ctx.bad("damage", f"damaged at byte {found[0][0]}, but the element that cannot be read "
+                f"begins at byte {layout.failed_at}")
+    if other:
+        ctx.bad("stderr", f"unexpected stderr: {other[0][:200]!r}")
+    try:
+        ours = json.loads(out.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        ctx.bad("format", f"our output is not JSON in UTF-8: {e}")
+        return
+    ctx.note += (f" -> damaged at byte {found[0][0] if found else '?'}; compared with dcmdump +E "
+                 "up to the damage (elements) and pydicom (values)")
+    # The elements: against dcmdump +E, up to the damage.
+    _, derr, theirs, _, _ = dump_oracle.dcmtk_records(path, extra=["+E"], damaged=True)
+    if theirs is None:
+        ctx.bad("oracle", f"dcmdump +E prints nothing: {derr.strip()[:200]}")
+        return
+    stop = found[0][0] if found else layout.failed_at
+    required, _ = dump_oracle.damage_scope(layout.elems, layout.failed_at, stop)
+    mine = json_keys(ours)
+    shown = {t.key: t for t in theirs if t.key[1] & 0xFFFF and t.key[1] >> 16 != 0x0002}
+    for key, t in shown.items():
+        if key in required and key not in mine:
+            ctx.bad("missing", f"{dump_oracle.where_str(t)} is not in our JSON", t.line, None)
+    for key in mine:
+        if key not in shown:
+            ctx.bad("extra", f"{dump_oracle.path_str(key[0])}{tag_str(key[1])}"
+                    + (f" item {key[3]}" if len(key) == 4 else "") + " is in our JSON only "
+                    "(not in dcmdump +E)", None, short(mine[key]))
+    # The values: against pydicom, for what we show.
+    ctx.oracle = "pydicom"
+    compare_dataset(ctx, prune(pydicom_json(path), ours), ours, ())
+
+
 def check_file(tool, rel, vrs, tmp):
     path = oc.data_path(rel)
     listed = oc.DCMTK_REJECTS.get(rel)
@@ -448,6 +540,10 @@ def check_file(tool, rel, vrs, tmp):
             for p in problems:
                 ctx.bad("rejection", p)
             ctx.note += f" -> {err}" + why
+            return ctx
+        if listed.ours == oc.OURS_DAMAGED:
+            check_damaged(ctx, tool)
+            ctx.note += why
             return ctx
         # Read it, and agree with pydicom.
         ctx.oracle = "pydicom"

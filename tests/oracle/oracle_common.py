@@ -62,9 +62,10 @@ class Rejection:
         self.dcmtk_error = dcmtk_error  # a fragment of DCMTK's message
         self.ours = ours                # one of the OURS_* below
         self.why = why
-        # Only Pixel Data is damaged: `--header-only` stops before it, so it
-        # must read the file, and agree with what dcmdump +E (ignore errors)
-        # shows of it.
+        # Only (native) Pixel Data is damaged: `--header-only` stops there,
+        # so it reads all of the file but that value; for OURS_DAMAGED it must
+        # see the damage all the same (a native value must be in the file
+        # whole), and agree with what dcmdump +E (ignore errors) shows.
         self.header_only_reads = header_only_reads
 
 
@@ -74,6 +75,13 @@ OURS_READ_PYDICOM = "pydicom"     # read it; every element agrees with pydicom
 OURS_READ_CHARSET = "charset"     # read it; DCMTK without +U8 for the structure
                                   # and every non-text value, pydicom for
                                   # the decoded text (DCMTK cannot convert it)
+OURS_DAMAGED = "damaged"          # read what comes before the damage (issue 17):
+                                  # exit 0, "damaged at byte N" on stderr and as
+                                  # the dump's last line, N where the element
+                                  # that cannot be read begins; every element
+                                  # dcmdump +E shows wholly before it is ours,
+                                  # with the same value, and we show nothing
+                                  # it does not
 
 ISO2022_JP = Rejection(
     "Cannot open character encoding: Invalid argument: converting file to UTF-8 "
@@ -101,15 +109,18 @@ DCMTK_REJECTS = {
     "test_files/MR_truncated.dcm": Rejection(
         "DcmElement: PixelData (7fe0,0010) larger (8192) than remaining bytes in file; "
         "I/O suspension or premature end of stream",
-        OURS_REJECT,
-        "Pixel Data is cut short: a full read must fail (pydicom only warns and "
-        "keeps a short value, which would be a silently wrong image)",
+        OURS_DAMAGED,
+        "Pixel Data is cut short: it is dropped, damaged where its header begins, "
+        "the rest shown (pydicom only warns and keeps a short value, which would "
+        "be a silently wrong image); a header-only read sees it too (a native "
+        "value must be in the file whole)",
         header_only_reads=True),
     "test_files/rtplan_truncated.dcm": Rejection(
         "DcmElement: IsocenterPosition (300a,012c) larger (50) than remaining bytes (29) "
         "in file, premature end of stream; Invalid stream",
-        OURS_REJECT,
-        "the file ends inside a sequence item"),
+        OURS_DAMAGED,
+        "the file ends inside a sequence item: damaged where (300A,012C) begins, "
+        "what comes before it shown, the open sequences and items closed there"),
     "test_files/SC_rgb_jpeg.dcm": Rejection(
         "Non-standard VR '  ' (18\\00) encountered while parsing element (0008,0008) ... "
         "Unknown Tag & Data (4544,4952) larger (1329808723) than remaining bytes in file",
@@ -124,14 +135,63 @@ DCMTK_REJECTS = {
 REJECT_REASON = re.compile(r"end|truncat|short|past|beyond|larger|remain", re.I)
 
 
+SOURCE_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           "..", ".."))
+MAKE_DAMAGED = os.path.join(SOURCE_ROOT, "scripts", "make-damaged.py")
+_walker = None
+
+
+def damage_walker():
+    """scripts/make-damaged.py as a module: its element walker (Layout) tells
+    where each element of a file begins and ends, to know which ones lie
+    before a damage."""
+    global _walker
+    if _walker is None:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("make_damaged", MAKE_DAMAGED)
+        _walker = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_walker)
+    return _walker
+
+
 def data_path(rel):
     return os.path.join(PYDICOM_DATA, rel)
 
 
-def run(argv, timeout=TIMEOUT):
-    """(returncode, stdout bytes, stderr text); returncode None on timeout."""
+_prlimit = None
+
+
+def _has_prlimit():
+    global _prlimit
+    if _prlimit is None:
+        import shutil
+        _prlimit = shutil.which("prlimit") is not None
+    return _prlimit
+
+
+def _set_limits(memory, cpu):
+    import resource
+    if memory is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    if cpu is not None:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+
+
+def run(argv, timeout=TIMEOUT, max_memory=None, max_cpu=None):
+    """(returncode, stdout bytes, stderr text); returncode None on timeout.
+    max_memory, max_cpu: limits on the program's address space (bytes) and
+    processor time (seconds): DCMTK given a damaged file may take a garbage
+    length of gigabytes for a value to load, or loop a long while."""
+    preexec = None
+    if max_memory is not None or max_cpu is not None:
+        # prlimit(1) keeps subprocess's fast spawn (a preexec_fn forks)
+        if _has_prlimit():
+            argv = (["prlimit"] + ([f"--as={max_memory}"] if max_memory else [])
+                    + ([f"--cpu={max_cpu}"] if max_cpu else []) + ["--"] + list(argv))
+        else:
+            preexec = lambda: _set_limits(max_memory, max_cpu)  # noqa: E731
     try:
-        r = subprocess.run(argv, capture_output=True, timeout=timeout)
+        r = subprocess.run(argv, capture_output=True, timeout=timeout, preexec_fn=preexec)
     except subprocess.TimeoutExpired:
         return None, b"", f"timeout after {timeout} s"
     except OSError as e:  # not installed, not executable
