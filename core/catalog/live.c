@@ -14,7 +14,7 @@
 
 /* A file a walk meets must have kept its mtime this long to be read (one
  * being written is looked at again then). */
-#define SETTLE_NS (500 * G_GINT64_CONSTANT(1000000))
+#define SETTLE_NS (200 * G_GINT64_CONSTANT(1000000))
 
 /* Header reads of one batch in flight at once (a disk answers a deep queue
  * faster; a warm cache keeps both cores busy). */
