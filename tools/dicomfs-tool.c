@@ -98,10 +98,9 @@ static int run(const char *cmd, const char *path, const char *name)
         return 1;
     }
     /* A damaged file is shown as far as it could be read, and said so. */
-    guint64 at;
-    const char *damage = dfs_dataset_damage(ds, &at);
+    g_autofree char *damage = dfs_dataset_damage_text(ds);
     if (damage != NULL)
-        g_printerr("dicomfs-tool: %s: damaged at byte %" G_GUINT64_FORMAT ": %s\n", path, at, damage);
+        g_printerr("dicomfs-tool: %s: %s\n", path, damage);
     if (strcmp(cmd, "value") == 0)
         return print_value(ds, name);
     if (strcmp(cmd, "raw") == 0)

@@ -129,6 +129,15 @@ static gboolean ensure_builder(DfsLive *l)
 
 static void take_out(DfsLive *l, const char *relpath)
 {
+    guint64 size;
+    gint64 mtime;
+    if (dfs_index_builder_version(l->b, relpath, &size, &mtime)) {
+        /* A file filed: only it goes (no pass over every path filed). */
+        l->changed = TRUE;
+        forget_row(l, relpath);
+        dfs_index_builder_remove(l->b, relpath);
+        return;
+    }
     g_autoptr(GPtrArray) under = g_ptr_array_new();
     dfs_index_builder_paths_under(l->b, relpath, under);
     if (under->len == 0 && !g_hash_table_contains(l->rows, relpath))

@@ -118,11 +118,8 @@ char *dfs_scan_reason(const GError *error)
 
 char *dfs_scan_damage(const DfsDataset *ds)
 {
-    guint64 at;
-    const char *why = dfs_dataset_damage(ds, &at);
-    return why == NULL ? NULL
-                       : g_strdup_printf("damaged at byte %" G_GUINT64_FORMAT ": %s (shown with what "
-                                         "could be read)", at, why);
+    g_autofree char *damage = dfs_dataset_damage_text(ds);
+    return damage == NULL ? NULL : g_strconcat(damage, " (shown with what could be read)", NULL);
 }
 
 /* An instance, with its note where it is damaged; or a file not in the

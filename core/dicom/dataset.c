@@ -219,6 +219,13 @@ const char *dfs_dataset_damage(const DfsDataset *ds, guint64 *offset)
     return ds->damage;
 }
 
+char *dfs_dataset_damage_text(const DfsDataset *ds)
+{
+    return ds->damage == NULL ? NULL
+                              : g_strdup_printf("damaged at byte %" G_GUINT64_FORMAT ": %s",
+                                                ds->damage_at, ds->damage);
+}
+
 gboolean dfs_dataset_has_preamble(const DfsDataset *ds)
 {
     return ds->preamble;

@@ -101,6 +101,8 @@ const char *dfs_dataset_transfer_syntax(const DfsDataset *ds);
  * damaged dataset holds every element before the one that could not be
  * read, which begins at byte *offset of the stream (may be NULL). */
 const char *dfs_dataset_damage(const DfsDataset *ds, guint64 *offset);
+/* "damaged at byte N: why", or NULL if whole.  Caller frees. */
+char *dfs_dataset_damage_text(const DfsDataset *ds);
 
 /* TRUE if the file had a 128-byte preamble and "DICM". */
 gboolean dfs_dataset_has_preamble(const DfsDataset *ds);

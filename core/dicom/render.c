@@ -185,9 +185,7 @@ void dfs_render_dump(const DfsDataset *ds, GString *out)
         }
         dump_line(ds, i, item_number, out);
     }
-    guint64 at;
-    const char *damage = dfs_dataset_damage(ds, &at);
+    g_autofree char *damage = dfs_dataset_damage_text(ds);
     if (damage != NULL)
-        g_string_append_printf(out, "# damaged at byte %" G_GUINT64_FORMAT ": %s; the rest of the "
-                               "file could not be read\n", at, damage);
+        g_string_append_printf(out, "# %s; the rest of the file could not be read\n", damage);
 }

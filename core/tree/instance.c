@@ -106,13 +106,11 @@ DfsDataset *dfs_instance_pixel_dataset(const DfsView *v, guint node, GError **er
         return ds;
     dfs_dataset_free(ds);
     DfsDataset *full = read_cached(v, node, DFS_READ_FULL, error);
-    guint64 at;
-    const char *why = full != NULL ? dfs_dataset_damage(full, &at) : NULL;
-    if (why != NULL && dfs_dataset_pixel_data(full) == DFS_NO_INDEX) {
+    g_autofree char *damage = full != NULL ? dfs_dataset_damage_text(full) : NULL;
+    if (damage != NULL && dfs_dataset_pixel_data(full) == DFS_NO_INDEX) {
         /* Encapsulated Pixel Data is only read whole here, so its damage
          * shows only now: the pixel files were listed, and fail. */
-        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "damaged at byte %" G_GUINT64_FORMAT ": %s",
-                    at, why);
+        g_set_error_literal(error, DFS_ERROR, DFS_ERROR_MALFORMED, damage);
         g_clear_pointer(&full, dfs_dataset_free);
     }
     return full;

@@ -32,6 +32,7 @@ struct _DfsTree {
     DfsTreeStatus status;
     GHashTable *read_errors; /* "relpath\tfile" -> reason: failures met while mounted */
     GHashTable *changed;     /* node -> struct timespec: when its content last changed */
+    gint any_changed;        /* changed is not empty (atomic) */
     GMutex render_lock;      /* guards rendering */
     GCond rendered;
     GHashTable *rendering;   /* entries being rendered now */
@@ -164,6 +165,7 @@ void dfs_tree_forget(DfsTree *t, const guint32 *nodes, guint n)
         g_hash_table_add(set, GUINT_TO_POINTER(nodes[k]));
         g_hash_table_replace(t->changed, GUINT_TO_POINTER(nodes[k]), g_memdup2(&now, sizeof now));
     }
+    g_atomic_int_set(&t->any_changed, 1);
     g_mutex_unlock(&t->status_lock);
     dfs_cache_drop_if(t->plans, in_nodes, set);
     dfs_cache_drop_if(t->contents, entry_in_nodes, set);
@@ -502,8 +504,8 @@ char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 
  * it looks them up again. */
 static gboolean changed_at(DfsTree *t, guint node, struct timespec *when)
 {
-    if (!t->live)
-        return FALSE;
+    if (!g_atomic_int_get(&t->any_changed))
+        return FALSE; /* (every stat asks: no lock until a change came) */
     g_mutex_lock(&t->status_lock);
     const struct timespec *at = g_hash_table_lookup(t->changed, GUINT_TO_POINTER(node));
     if (at != NULL)
