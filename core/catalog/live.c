@@ -413,13 +413,6 @@ void dfs_live_rescan(DfsLive *l)
     dfs_live_apply(l, &all, 1);
 }
 
-void dfs_live_stats(DfsLive *l, DfsLiveStats *out)
-{
-    g_mutex_lock(&l->lock);
-    *out = l->st;
-    g_mutex_unlock(&l->lock);
-}
-
 /* --- life ------------------------------------------------------------------------ */
 
 DfsLive *dfs_live_new(const char *source, const char *store_path, DfsIndexBuilder *builder,

@@ -57,8 +57,6 @@ void dfs_live_apply(DfsLive *live, const DfsChange *changes, guint n);
  * gone): the periodic rescan where events cannot be had. */
 void dfs_live_rescan(DfsLive *live);
 
-void dfs_live_stats(DfsLive *live, DfsLiveStats *out);
-
 /* Stop following; the persistent index's image is brought up to date for
  * the next mount. */
 void dfs_live_free(DfsLive *live);

@@ -132,11 +132,6 @@ DfsEntry dfs_tree_node_entry(guint node)
     return node == DFS_INDEX_ROOT ? DFS_ENTRY_ROOT : DFS_ENTRY_MAKE(DFS_KIND_NODE, node, 1);
 }
 
-gboolean dfs_tree_is_node_entry(DfsEntry e)
-{
-    return e == DFS_ENTRY_ROOT || DFS_ENTRY_KIND(e) == DFS_KIND_NODE;
-}
-
 void dfs_tree_set_live(DfsTree *t)
 {
     g_return_if_fail(!g_atomic_int_get(&t->settled));

@@ -66,9 +66,8 @@ gboolean dfs_tree_settled(DfsTree *tree);
  * coming after it (each request then holds the snapshot it uses). */
 void dfs_tree_set_live(DfsTree *tree);
 
-/* The folder entry of index node `node`, and whether e is one. */
+/* The folder entry of index node `node`. */
 DfsEntry dfs_tree_node_entry(guint node);
-gboolean dfs_tree_is_node_entry(DfsEntry e);
 
 /* What was rendered or planned for these nodes (folders whose content
  * changed) is dropped, to be made again from the new snapshot; their
