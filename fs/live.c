@@ -37,10 +37,21 @@ struct _DfsFsLive {
 
 /* --- the kernel's caches ------------------------------------------------------- */
 
+typedef struct {
+    struct fuse_session *se;
+    DfsEntry meta;
+} Forget;
+
+/* A .dicomfs file's pages go; a view's folder goes by name (kinds/views.c:
+ * its new version is another inode, whose listing the kernel never kept). */
 static gboolean forget_file(const char *name, DfsEntry e, gboolean is_dir, guint64 next,
-                            gpointer se)
+                            gpointer user)
 {
-    fuse_lowlevel_notify_inval_inode(se, e, 0, 0);
+    Forget *f = user;
+    if (is_dir)
+        fuse_lowlevel_notify_inval_entry(f->se, f->meta, name, strlen(name));
+    else
+        fuse_lowlevel_notify_inval_inode(f->se, e, 0, 0);
     return TRUE;
 }
 
@@ -52,9 +63,9 @@ static void tell_kernel(DfsFsLive *fl, DfsIndex *old, const guint32 *changed, gu
         return;
     /* The catalogs of .dicomfs/ (a fixed list: nothing is made to list it)
      * show every change. */
-    DfsEntry meta;
-    if (dfs_tree_lookup(fl->tree, DFS_ENTRY_ROOT, ".dicomfs", &meta, NULL))
-        dfs_tree_list(fl->tree, NULL, meta, 0, forget_file, se, NULL);
+    Forget f = {se, 0};
+    if (dfs_tree_lookup(fl->tree, DFS_ENTRY_ROOT, ".dicomfs", &f.meta, NULL))
+        dfs_tree_list(fl->tree, NULL, f.meta, 0, forget_file, &f, NULL);
     for (guint k = 0; k < n_gone; k++) {
         guint parent = dfs_index_parent(old, gone[k]);
         const char *name = dfs_index_name(old, gone[k]);

@@ -67,7 +67,7 @@ static void fill_stat(fuse_ino_t ino, const DfsEntryStat *es, struct stat *st)
 {
     memset(st, 0, sizeof *st);
     st->st_ino = ino;
-    st->st_mode = es->is_dir ? (S_IFDIR | 0555) : (S_IFREG | 0444);
+    st->st_mode = es->is_dir ? (S_IFDIR | 0555) : es->is_link ? (S_IFLNK | 0777) : (S_IFREG | 0444);
     st->st_nlink = es->nlink;
     st->st_size = (off_t)es->size;
     st->st_blksize = 4096;
@@ -159,6 +159,13 @@ typedef struct {
     gboolean plus;
 } DirFill;
 
+/* A listed entry's type, for d_type: find and ls -R tell links from files
+ * by it, without a stat. */
+static mode_t entry_type(DfsEntry e, gboolean is_dir)
+{
+    return is_dir ? S_IFDIR : dfs_tree_is_link(e) ? S_IFLNK : S_IFREG;
+}
+
 static gboolean add_entry(const char *name, DfsEntry e, gboolean is_dir, guint64 next,
                           gpointer user)
 {
@@ -182,11 +189,11 @@ static gboolean add_entry(const char *name, DfsEntry e, gboolean is_dir, guint64
         } else { /* listed without attributes: its own lookup reports the error */
             p.ino = 0;
             p.attr.st_ino = e;
-            p.attr.st_mode = is_dir ? S_IFDIR : S_IFREG;
+            p.attr.st_mode = entry_type(e, is_dir);
         }
         n = fuse_add_direntry_plus(d->req, d->buf + d->used, left, name, &p, (off_t)next);
     } else {
-        struct stat st = {.st_ino = e, .st_mode = is_dir ? S_IFDIR : S_IFREG};
+        struct stat st = {.st_ino = e, .st_mode = entry_type(e, is_dir)};
         n = fuse_add_direntry(d->req, d->buf + d->used, left, name, &st, (off_t)next);
     }
     if (n > left)
@@ -248,6 +255,24 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
                            struct fuse_file_info *fi)
 {
     list(req, ino, size, off, TRUE, fi);
+}
+
+/* --- links ---------------------------------------------------------------- */
+
+/* The views' links (.dicomfs/by-*): asked each time (a target can change
+ * while the scan still names folders). */
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+    g_autoptr(GError) error = NULL;
+    if (!dfs_tree_is_link(ino)) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    g_autofree char *target = dfs_tree_readlink(tree_of(req), ino, &error);
+    if (target == NULL)
+        reply_error(req, error);
+    else
+        fuse_reply_readlink(req, target);
 }
 
 /* --- files ---------------------------------------------------------------- */
@@ -572,6 +597,7 @@ const struct fuse_lowlevel_ops dfs_fs_ops = {
     .init = op_init,
     .lookup = op_lookup,
     .getattr = op_getattr,
+    .readlink = op_readlink,
     .opendir = op_opendir,
     .releasedir = op_releasedir,
     .readdir = op_readdir,

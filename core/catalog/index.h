@@ -158,7 +158,8 @@ typedef enum {
  * catalog/tables.c), in one of DFS_INDEX_EXTRAS slots: set once, by the
  * first caller (a later one's data is freed and the first's returned), and
  * freed with free when the snapshot is. */
-#define DFS_INDEX_EXTRAS DFS_TABLE_N
+#define DFS_INDEX_EXTRA_VIEWS DFS_TABLE_N /* catalog/views.c */
+#define DFS_INDEX_EXTRAS (DFS_TABLE_N + 1)
 gpointer dfs_index_get_extra(const DfsIndex *idx, guint slot);
 gpointer dfs_index_set_extra(const DfsIndex *idx, guint slot, gpointer data, GDestroyNotify free);
 

@@ -58,6 +58,8 @@ typedef enum {
     DFS_KIND_META_TABLE,  /* kinds/meta.c: .dicomfs/<level>.tsv; sub is the file */
     DFS_KIND_VOLUME_DIR,  /* kinds/volume.c: a series' volume/ */
     DFS_KIND_VOLUME_FILE, /* kinds/volume.c: a file in it; sub is volume and format */
+    DFS_KIND_VIEW_DIR,    /* kinds/views.c: a folder of a view under .dicomfs */
+    DFS_KIND_VIEW_LINK,   /* kinds/views.c: a view's link into the tree */
     DFS_KIND_N
 } DfsKindId;
 
@@ -78,6 +80,10 @@ const char *dfs_view_source(const DfsView *v);
 
 /* The absolute path of index node's source file.  Caller frees. */
 char *dfs_view_path(const DfsView *v, guint node);
+
+/* How many snapshots the tree has had (a view folder's inode changes
+ * with it: kinds/views.c). */
+guint dfs_view_generation(const DfsView *v);
 
 /* The tree's status, as the scan last published it. */
 void dfs_view_status(const DfsView *v, DfsTreeStatus *out);
@@ -131,6 +137,9 @@ typedef enum {
                                     for a listing (header.txt, header.json) */
     DFS_KIND_MOUNT_TIME = 1 << 4, /* mtime is the mount's, not the instance's */
     DFS_KIND_SETTLES = 1 << 5,   /* volatile only while the scan runs (the tables) */
+    DFS_KIND_LINK = 1 << 6,      /* a symbolic link: link gives its target */
+    DFS_KIND_NOT_NODE = 1 << 7,  /* the entry's node field is not an index node (the
+                                    kind checks what it names itself) */
 } DfsKindFlags;
 
 typedef struct {
@@ -159,6 +168,9 @@ typedef struct {
      * Each read costs what it returns, whatever the file's size. */
     gboolean (*read)(const DfsView *v, DfsEntry e, guint64 offset, gsize length, GString *out,
                      GError **error);
+
+    /* Links: append the target to out. */
+    gboolean (*link)(const DfsView *v, DfsEntry e, GString *out, GError **error);
 
     /* Extended attributes of entry e (NULL: none): append their names
      * ("user.dicom.tag") to names and their values to values, in pairs. */
@@ -192,5 +204,11 @@ extern const DfsKind dfs_kind_meta_dir, dfs_kind_meta_file, dfs_kind_meta_table;
 extern const DfsKind dfs_kind_image_png, dfs_kind_pixels_raw, dfs_kind_pixels_txt;
 extern const DfsKind dfs_kind_frames, dfs_kind_frame_png, dfs_kind_frame_raw;
 extern const DfsKind dfs_kind_volume_dir, dfs_kind_volume_file;
+extern const DfsKind dfs_kind_view_dir, dfs_kind_view_link;
+
+/* The views' first folders (kinds/views.c), listed in .dicomfs: n of them;
+ * the k-th one's name, and its entry in out. */
+guint dfs_views_n_roots(void);
+const char *dfs_views_root(const DfsView *v, guint k, DfsEntry *out);
 
 G_END_DECLS

@@ -20,6 +20,8 @@ static const DfsKind *const kinds[DFS_KIND_N] = {
     [DFS_KIND_META_TABLE] = &dfs_kind_meta_table,
     [DFS_KIND_VOLUME_DIR] = &dfs_kind_volume_dir,
     [DFS_KIND_VOLUME_FILE] = &dfs_kind_volume_file,
+    [DFS_KIND_VIEW_DIR] = &dfs_kind_view_dir,
+    [DFS_KIND_VIEW_LINK] = &dfs_kind_view_link,
 };
 
 /* What a node's folder holds besides its child nodes, in listing order

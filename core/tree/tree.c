@@ -23,6 +23,7 @@ struct _DfsTree {
     GMutex index_lock;  /* guards idx until the scan is done */
     DfsIndex *idx;      /* the latest snapshot; fixed once settled */
     gint settled;       /* the scan is done (atomic) */
+    gint generation;    /* snapshots published (atomic) */
     gboolean live;      /* the index goes on changing once settled (issue 14) */
     DfsCache *datasets; /* instance node -> DfsDataset */
     DfsCache *contents; /* entry -> GBytes */
@@ -121,6 +122,7 @@ void dfs_tree_publish(DfsTree *t, DfsIndex *idx, const DfsTreeStatus *st)
     g_mutex_lock(&t->index_lock);
     DfsIndex *old = t->idx;
     t->idx = idx;
+    g_atomic_int_inc(&t->generation);
     g_mutex_unlock(&t->index_lock);
     dfs_index_unref(old);
     if (st->done)
@@ -189,6 +191,11 @@ DfsCache *dfs_tree_datasets(DfsTree *tree)
 DfsCache *dfs_tree_plans(DfsTree *tree)
 {
     return tree->plans;
+}
+
+guint dfs_view_generation(const DfsView *v)
+{
+    return (guint)g_atomic_int_get(&v->tree->generation);
 }
 
 const char *dfs_view_source(const DfsView *v)
@@ -285,7 +292,8 @@ void dfs_view_note_damage(const DfsView *v, guint node, const char *line)
 static const DfsKind *kind_in_view(const DfsView *v, DfsEntry e, const char *what, GError **error)
 {
     const DfsKind *k = dfs_kind_of(e);
-    if (k == NULL || !dfs_index_is_live(v->idx, DFS_ENTRY_NODE(e)))
+    if (k == NULL ||
+        (!(k->flags & DFS_KIND_NOT_NODE) && !dfs_index_is_live(v->idx, DFS_ENTRY_NODE(e))))
         return (void)dfs_view_not_found(error, what), NULL;
     return k;
 }
@@ -469,6 +477,28 @@ gboolean dfs_tree_xattrs(DfsTree *tree, DfsEntry e, GPtrArray **names, GPtrArray
     return FALSE;
 }
 
+char *dfs_tree_readlink(DfsTree *tree, DfsEntry e, GError **error)
+{
+    g_auto(DfsView) v = view_open(tree, NULL);
+    const DfsKind *k = kind_in_view(&v, e, "link", error);
+    if (k == NULL)
+        return NULL;
+    if (k->link == NULL) {
+        g_set_error_literal(error, DFS_ERROR, DFS_ERROR_UNSUPPORTED, "not a link");
+        return NULL;
+    }
+    GString *out = g_string_new(NULL);
+    if (!k->link(&v, e, out, error))
+        return g_string_free(out, TRUE), NULL;
+    return g_string_free(out, FALSE);
+}
+
+gboolean dfs_tree_is_link(DfsEntry e)
+{
+    const DfsKind *k = dfs_kind_of(e);
+    return k != NULL && (k->flags & DFS_KIND_LINK);
+}
+
 gboolean dfs_tree_is_costly(DfsEntry e)
 {
     const DfsKind *k = dfs_kind_of(e);
@@ -515,7 +545,7 @@ static void stat_time(const DfsView *v, const DfsKind *k, DfsEntry e, struct tim
     if (dfs_tree_is_volatile(v->tree, e)) /* a new time each time: cached pages are dropped */
         clock_gettime(CLOCK_REALTIME, mtime);
     struct timespec at;
-    gboolean changed = changed_at(v->tree, DFS_ENTRY_NODE(e), &at);
+    gboolean changed = !(k->flags & DFS_KIND_NOT_NODE) && changed_at(v->tree, DFS_ENTRY_NODE(e), &at);
     if (!(k->flags & DFS_KIND_MOUNT_TIME)) {
         guint inst = dfs_index_first_instance(v->idx, DFS_ENTRY_NODE(e));
         if (inst != DFS_NO_INDEX)
@@ -563,6 +593,7 @@ gboolean dfs_tree_stat(DfsTree *tree, DfsEntry e, DfsEntryStat *st, GError **err
     if (k->is_dir != NULL && !k->is_dir(&v, e, &dir, error))
         return FALSE;
     st->is_dir = dir;
+    st->is_link = !dir && (k->flags & DFS_KIND_LINK);
     st->nlink = dir ? 2 : 1;
     return dir || stat_size(&v, k, e, &st->size, error);
 }

@@ -30,6 +30,7 @@ typedef struct _DfsTree DfsTree;
 
 typedef struct {
     gboolean is_dir;
+    gboolean is_link;      /* a symbolic link (the views' links into the tree) */
     guint64 size;          /* exact byte count a read returns */
     struct timespec mtime; /* the source file's, or the mount time */
     guint nlink;
@@ -121,6 +122,11 @@ gboolean dfs_tree_is_costly(DfsEntry e);
  * error where e is gone. */
 gboolean dfs_tree_xattrs(DfsTree *tree, DfsEntry e, GPtrArray **names, GPtrArray **values,
                          GError **error);
+
+/* Symbolic links (the views under .dicomfs): the target of link e (caller
+ * frees), or NULL with an error; dfs_tree_is_link says which entries are. */
+char *dfs_tree_readlink(DfsTree *tree, DfsEntry e, GError **error);
+gboolean dfs_tree_is_link(DfsEntry e);
 
 /* Files that are a slice of a source file: instance.dcm, and pixels.raw
  * (or a frame's .raw) of native pixel data whose stored values are its

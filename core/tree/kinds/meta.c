@@ -1,4 +1,5 @@
-/* dicomfs core: .dicomfs/ at the root, and the files in it: status (the
+/* dicomfs core: .dicomfs/ at the root, and the files in it (and the views'
+ * folders, kinds/views.c): status (the
  * scan's progress and the tree's counters), errors.tsv (files skipped by
  * the scan, and failures met while mounted), and one table per level
  * (patients.tsv, studies.tsv, series.tsv, instances.tsv: one line per
@@ -75,9 +76,17 @@ static const MetaFile *file_of(DfsEntry e)
 
 /* --- .dicomfs/ ------------------------------------------------------------ */
 
+/* The views' folders (kinds/views.c) come first, then the files. */
 static gboolean meta_lookup(const DfsView *v, DfsEntry dir, const char *name, DfsEntry *out,
                             GError **error)
 {
+    for (guint k = 0; k < dfs_views_n_roots(); k++) {
+        DfsEntry e;
+        if (strcmp(name, dfs_views_root(v, k, &e)) == 0) {
+            *out = e;
+            return TRUE;
+        }
+    }
     for (guint k = 0; k < G_N_ELEMENTS(files); k++)
         if (strcmp(name, files[k].name) == 0) {
             *out = DFS_ENTRY_MAKE(files[k].kind, 0, k);
@@ -88,8 +97,14 @@ static gboolean meta_lookup(const DfsView *v, DfsEntry dir, const char *name, Df
 
 static gboolean meta_list(const DfsView *v, DfsEntry dir, DfsLister *l, GError **error)
 {
+    guint n = dfs_views_n_roots();
+    for (guint k = 0; k < n; k++) {
+        DfsEntry e;
+        const char *name = dfs_views_root(v, k, &e);
+        dfs_lister_emit(l, k, name, e, TRUE);
+    }
     for (guint k = 0; k < G_N_ELEMENTS(files); k++)
-        dfs_lister_emit(l, k, files[k].name, DFS_ENTRY_MAKE(files[k].kind, 0, k), FALSE);
+        dfs_lister_emit(l, n + k, files[k].name, DFS_ENTRY_MAKE(files[k].kind, 0, k), FALSE);
     return TRUE;
 }
 
