@@ -23,6 +23,7 @@
 #include "dicom/input.h"
 #include "catalog/scan.h"
 #include "catalog/store.h"
+#include "catalog/template.h"
 
 typedef struct {
     char *source;
@@ -32,6 +33,7 @@ typedef struct {
     int wait;
     int nowatch;
     unsigned rescan;
+    char *templates[DFS_LEVEL_INSTANCE + 1]; /* -o patient=T ... (catalog/template.h) */
     int show_help;
 } Options;
 
@@ -43,6 +45,10 @@ static const struct fuse_opt option_spec[] = {
     DFS_OPT("wait", wait),
     DFS_OPT("nowatch", nowatch),
     DFS_OPT("rescan=%u", rescan),
+    DFS_OPT("patient=%s", templates[DFS_LEVEL_PATIENT]),
+    DFS_OPT("study=%s", templates[DFS_LEVEL_STUDY]),
+    DFS_OPT("series=%s", templates[DFS_LEVEL_SERIES]),
+    DFS_OPT("instance=%s", templates[DFS_LEVEL_INSTANCE]),
     DFS_OPT("-h", show_help),
     DFS_OPT("--help", show_help),
     FUSE_OPT_END,
@@ -81,8 +87,32 @@ static void usage(const char *prog)
            "                           sources without kernel events; default: off, or\n"
            "                           60 on NFS, SMB and other network filesystems)\n"
            "    -o nowatch             do not follow changes with kernel events (the tree\n"
-           "                           stays as scanned unless -o rescan is given)\n\n",
+           "                           stays as scanned unless -o rescan is given)\n"
+           "    -o patient=T, -o study=T, -o series=T, -o instance=T\n"
+           "                           name that level's folders by template T: text and\n"
+           "                           {Keyword}, {Keyword:03} (zero padding),\n"
+           "                           {StudyDate:%%Y-%%m-%%d}; {{ and }} are braces, \\, a comma\n\n",
            prog);
+}
+
+/* The name templates given, in use from now on; FALSE after one line
+ * saying what is wrong with one. */
+static gboolean take_templates(const Options *o)
+{
+    static const char *const names[] = {NULL, "patient", "study", "series", "instance"};
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
+        if (o->templates[l] == NULL)
+            continue;
+        g_autoptr(GError) error = NULL;
+        DfsTemplate *t = dfs_template_new((DfsLevel)l, o->templates[l], &error);
+        if (t == NULL) {
+            fprintf(stderr, "dicomfs: template %s=%s: %s\n", names[l], o->templates[l],
+                    error->message);
+            return FALSE;
+        }
+        dfs_templates_set((DfsLevel)l, t);
+    }
+    return TRUE;
 }
 
 /* One clear line and a non-zero exit, before anything is mounted. */
@@ -433,7 +463,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "dicomfs: source %s is not a folder\n", o.source);
         goto out;
     }
-    if (!check_mountpoint(cl.mountpoint))
+    if (!take_templates(&o) || !check_mountpoint(cl.mountpoint))
         goto out;
     gboolean shared = add_mount_options(&args);
     /* Nothing outside SOURCE is ever read, whatever links appear in it. */
@@ -449,6 +479,10 @@ int main(int argc, char **argv)
 out:
     free(o.source);
     g_free(o.index);
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
+        free(o.templates[l]);
+        dfs_templates_set((DfsLevel)l, NULL);
+    }
     free(cl.mountpoint);
     fuse_opt_free_args(&args);
     return rc;

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "dicom/render.h"
 #include "dicom/tags.h"
 
 /* The facts kept per level: they name the folders and fill the .tsv tables.
@@ -43,25 +44,56 @@ static const Column instance_cols[] = {
     {NULL, 0},
 };
 
-/* dfs_facts_new keeps up to 8 offsets a level (the NULL row is the 9th). */
-G_STATIC_ASSERT(G_N_ELEMENTS(patient_cols) <= 9 && G_N_ELEMENTS(study_cols) <= 9 &&
-                G_N_ELEMENTS(series_cols) <= 9 && G_N_ELEMENTS(instance_cols) <= 9);
+/* The columns in use: each level's defaults, then the extra columns the
+ * name templates ask for (dfs_facts_add_column, before any facts are made). */
+static Column columns[DFS_LEVEL_INSTANCE + 1][FACTS_MAX_COLUMNS];
+static guint level_n_cols[DFS_LEVEL_INSTANCE + 1];
+static gboolean rendered_col[DFS_LEVEL_INSTANCE + 1][FACTS_MAX_COLUMNS]; /* value as tags/ shows it */
+static GString *signature; /* the extra columns, for the store */
+
+static void columns_init(void)
+{
+    static gsize done = 0;
+    if (!g_once_init_enter(&done))
+        return;
+    static const Column *const defaults[] = {NULL, patient_cols, study_cols, series_cols,
+                                             instance_cols};
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
+        for (const Column *c = defaults[l]; c->column != NULL; c++)
+            columns[l][level_n_cols[l]++] = *c;
+    signature = g_string_new(NULL);
+    g_once_init_leave(&done, 1);
+}
+
 /* Every level's columns and its NULL row fit DfsFacts' slots. */
-G_STATIC_ASSERT(G_N_ELEMENTS(patient_cols) + G_N_ELEMENTS(study_cols) +
-                    G_N_ELEMENTS(series_cols) + G_N_ELEMENTS(instance_cols) <= FACTS_SLOTS);
-
-static const Column *const level_cols[] = {NULL, patient_cols, study_cols, series_cols,
-                                           instance_cols};
-
-/* Each level's column count (its NULL row left out): asked for every cell
- * of every table row. */
-static const guint level_n_cols[] = {0, G_N_ELEMENTS(patient_cols) - 1,
-                                     G_N_ELEMENTS(study_cols) - 1, G_N_ELEMENTS(series_cols) - 1,
-                                     G_N_ELEMENTS(instance_cols) - 1};
+G_STATIC_ASSERT((DFS_LEVEL_INSTANCE) * (FACTS_MAX_COLUMNS + 1) <= FACTS_SLOTS);
 
 static guint n_columns(DfsLevel level)
 {
+    columns_init();
     return level_n_cols[level];
+}
+
+gint dfs_facts_add_column(DfsLevel level, guint32 tag, const char *keyword)
+{
+    columns_init();
+    g_return_val_if_fail(level >= DFS_LEVEL_PATIENT && level <= DFS_LEVEL_INSTANCE, -1);
+    for (guint k = 0; k < level_n_cols[level]; k++)
+        if (columns[level][k].tag == tag)
+            return (gint)k;
+    if (level_n_cols[level] >= FACTS_MAX_COLUMNS)
+        return -1;
+    guint k = level_n_cols[level]++;
+    columns[level][k] = (Column){g_intern_string(keyword), tag};
+    rendered_col[level][k] = TRUE;
+    g_string_append_printf(signature, "%s%u:%08x", signature->len ? "," : "", level, tag);
+    return (gint)k;
+}
+
+const char *dfs_facts_signature(void)
+{
+    columns_init();
+    return signature->str;
 }
 
 /* Facts with room for `text` bytes of text; fields[l] point into slots,
@@ -101,6 +133,21 @@ static gboolean append_field(GString *pool, const DfsDataset *ds, guint32 tag)
     return TRUE;
 }
 
+/* The same with the value as its tags/ file shows it (any VR but
+ * sequences; one line: control characters escaped). */
+static gboolean append_rendered(GString *pool, const DfsDataset *ds, guint32 tag)
+{
+    guint i = dfs_dataset_find(ds, DFS_ROOT, tag);
+    if (i == DFS_NO_INDEX)
+        return FALSE;
+    gsize at = pool->len;
+    dfs_render_value(ds, i, DFS_RENDER_ESCAPE, pool);
+    if (pool->len == at)
+        return FALSE;
+    g_string_append_c(pool, '\0');
+    return TRUE;
+}
+
 static gboolean is_dicomdir(const DfsDataset *ds, GString *scratch)
 {
     gsize start = scratch->len;
@@ -120,11 +167,13 @@ DfsFacts *dfs_facts_new(const DfsDataset *ds)
     g_string_truncate(pool, 0);
     g_string_append_c(pool, '\0'); /* offset 0: the empty field */
     gboolean dicomdir = is_dicomdir(ds, pool);
-    gsize offsets[DFS_LEVEL_INSTANCE + 1][8];
+    gsize offsets[DFS_LEVEL_INSTANCE + 1][FACTS_MAX_COLUMNS];
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
         for (guint k = 0, n = n_columns((DfsLevel)l); k < n; k++) {
             gsize at = pool->len;
-            offsets[l][k] = append_field(pool, ds, level_cols[l][k].tag) ? at : 0;
+            gboolean got = rendered_col[l][k] ? append_rendered(pool, ds, columns[l][k].tag)
+                                              : append_field(pool, ds, columns[l][k].tag);
+            offsets[l][k] = got ? at : 0;
         }
     /* Without File Meta Information the syntax is the one detected. */
     gsize *ts = &offsets[DFS_LEVEL_INSTANCE][IN_TS];
@@ -232,5 +281,5 @@ guint dfs_index_n_columns(DfsLevel level)
 
 const char *dfs_index_column(DfsLevel level, guint k)
 {
-    return k < dfs_index_n_columns(level) ? level_cols[level][k].column : NULL;
+    return k < dfs_index_n_columns(level) ? columns[level][k].column : NULL;
 }

@@ -18,8 +18,10 @@ enum { ST_DATE, ST_DESC, ST_ACCESSION, ST_ID, ST_UID };
 enum { SE_NUMBER, SE_MODALITY, SE_DESC, SE_UID };
 enum { IN_NUMBER, IN_UID, IN_CLASS, IN_TS };
 
-/* Every level's columns and its NULL row fit DfsFacts' slots. */
-#define FACTS_SLOTS 24
+/* At most this many columns a level (defaults and the templates' extras),
+ * and every level's columns and its NULL row fit DfsFacts' slots. */
+#define FACTS_MAX_COLUMNS 16
+#define FACTS_SLOTS (DFS_LEVEL_INSTANCE * (FACTS_MAX_COLUMNS + 1))
 
 /* One allocation: the readers make one per file and the scan's thread
  * frees it, so each costs a lock of the shared heap at most once. */

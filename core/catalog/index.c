@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "catalog/names.h"
+#include "catalog/template.h"
 #include "dicom/value.h"
 #include "dicom/tags.h"
 
@@ -455,8 +456,29 @@ void dfs_index_builder_delta(const DfsIndexBuilder *b, GArray *changed, GArray *
 
 /* --- snapshots: names and order ------------------------------------------- */
 
-static char *child_name(const Node *c, guint width)
+typedef struct {
+    const DfsIndex *idx;
+    const Node *node;
+} TemplateNode;
+
+/* Column k of node's ancestor at level (or its own). */
+static const char *template_value(DfsLevel level, guint k, gpointer user)
 {
+    const TemplateNode *t = user;
+    const Node *n = t->node;
+    while (n->level > level && n->parent < t->idx->n_nodes && n->level > DFS_LEVEL_PATIENT)
+        n = t->idx->nodes[n->parent];
+    return n->level == level && k < dfs_index_n_columns(level) ? n->fields[k] : "";
+}
+
+/* A node's name: its level's template's (template.h), or the default. */
+static char *child_name(const DfsIndex *idx, const Node *c, guint width)
+{
+    const DfsTemplate *t = dfs_templates_get((DfsLevel)c->level);
+    if (t != NULL) {
+        TemplateNode tn = {idx, c};
+        return dfs_template_expand(t, template_value, &tn);
+    }
     const char *const *f = c->fields;
     switch (c->level) {
     case DFS_LEVEL_PATIENT:
@@ -585,7 +607,7 @@ static void name_children(const DfsIndexBuilder *b, DfsIndex *idx, guint32 *ch, 
         width = number_width(idx, ch, n);
     for (guint k = 0; k < n; k++)
         if (!kept[k])
-            names[k] = child_name(idx->nodes[ch[k]], width);
+            names[k] = child_name(idx, idx->nodes[ch[k]], width);
     if (any_kept) {
         /* Sorted by key as the suffixes go, then by name below. */
         g_autofree char **own_keys = g_new0(char *, n);

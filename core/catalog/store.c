@@ -21,9 +21,21 @@ struct _DfsStore {
     GString *blob; /* the row being put's facts (reused) */
 };
 
+/* The schema and the columns the facts keep (name templates add some): a
+ * store of other columns is rebuilt. */
+static char *schema(void)
+{
+    const char *sig = dfs_facts_signature();
+    return g_strdup_printf("%s%s%s", STORE_SCHEMA, sig[0] ? ";" : "", sig);
+}
+
+/* Each set of name templates' columns has its own store, so that mounts
+ * with and without templates do not rebuild each other's. */
 char *dfs_store_default_path(const char *source)
 {
-    g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, source, -1);
+    const char *sig = dfs_facts_signature();
+    g_autofree char *key = sig[0] ? g_strdup_printf("%s\n%s", source, sig) : g_strdup(source);
+    g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, key, -1);
     g_autofree char *name = g_strdup_printf("%s.sqlite", hash);
     return g_build_filename(g_get_user_cache_dir(), "dicomfs", name, NULL);
 }
@@ -37,10 +49,11 @@ static gboolean exec(sqlite3 *db, const char *sql)
 static gboolean store_is_ours(sqlite3 *db, const char *source)
 {
     sqlite3_stmt *st = NULL;
+    g_autofree char *want = schema();
     gboolean ok = sqlite3_prepare_v2(db, "SELECT schema, source FROM meta", -1, &st, NULL) ==
                       SQLITE_OK &&
                   sqlite3_step(st) == SQLITE_ROW &&
-                  g_strcmp0((const char *)sqlite3_column_text(st, 0), STORE_SCHEMA) == 0 &&
+                  g_strcmp0((const char *)sqlite3_column_text(st, 0), want) == 0 &&
                   g_strcmp0((const char *)sqlite3_column_text(st, 1), source) == 0;
     sqlite3_finalize(st);
     /* Damage further in shows as an error while loading (dfs_store_load):
@@ -51,12 +64,13 @@ static gboolean store_is_ours(sqlite3 *db, const char *source)
 static gboolean create_schema(sqlite3 *db, const char *source)
 {
     sqlite3_stmt *st = NULL;
+    g_autofree char *want = schema();
     gboolean ok = exec(db, "CREATE TABLE meta(schema TEXT, source TEXT, stamp INTEGER DEFAULT 0);"
                            "CREATE TABLE files(seq INTEGER PRIMARY KEY, relpath TEXT,"
                            " size INTEGER, mtime INTEGER, facts BLOB, reason TEXT);") &&
                   sqlite3_prepare_v2(db, "INSERT INTO meta(schema, source) VALUES(?, ?)", -1, &st, NULL) ==
                       SQLITE_OK &&
-                  sqlite3_bind_text(st, 1, STORE_SCHEMA, -1, SQLITE_STATIC) == SQLITE_OK &&
+                  sqlite3_bind_text(st, 1, want, -1, SQLITE_STATIC) == SQLITE_OK &&
                   sqlite3_bind_text(st, 2, source, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
                   sqlite3_step(st) == SQLITE_DONE;
     sqlite3_finalize(st);
