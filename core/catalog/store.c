@@ -1,5 +1,6 @@
 /* dicomfs core: the persistent index in SQLite.  See store.h. */
 #include "catalog/store.h"
+#include "catalog/template.h"
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -21,19 +22,28 @@ struct _DfsStore {
     GString *blob; /* the row being put's facts (reused) */
 };
 
-/* The schema and the columns the facts keep (name templates add some): a
- * store of other columns is rebuilt. */
+/* The columns the facts keep and the name templates (template.h): "" by
+ * default.  Caller frees. */
+static char *signature(void)
+{
+    g_autofree char *names = dfs_templates_signature();
+    const char *columns = dfs_facts_signature();
+    return names[0] || columns[0] ? g_strdup_printf("%s\x1e%s", columns, names) : g_strdup("");
+}
+
+/* The schema and the signature: a store of other columns or names (its
+ * image has the names shown) is rebuilt. */
 static char *schema(void)
 {
-    const char *sig = dfs_facts_signature();
+    g_autofree char *sig = signature();
     return g_strdup_printf("%s%s%s", STORE_SCHEMA, sig[0] ? ";" : "", sig);
 }
 
-/* Each set of name templates' columns has its own store, so that mounts
- * with and without templates do not rebuild each other's. */
+/* Each set of name templates has its own store, so that mounts with and
+ * without templates do not rebuild each other's. */
 char *dfs_store_default_path(const char *source)
 {
-    const char *sig = dfs_facts_signature();
+    g_autofree char *sig = signature();
     g_autofree char *key = sig[0] ? g_strdup_printf("%s\n%s", source, sig) : g_strdup(source);
     g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, key, -1);
     g_autofree char *name = g_strdup_printf("%s.sqlite", hash);

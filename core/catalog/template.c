@@ -23,6 +23,7 @@ typedef struct {
 
 struct _DfsTemplate {
     DfsLevel level;
+    char *text;
     GArray *parts; /* Part */
 };
 
@@ -40,6 +41,7 @@ void dfs_template_free(DfsTemplate *t)
     if (t == NULL)
         return;
     g_array_unref(t->parts);
+    g_free(t->text);
     g_free(t);
 }
 
@@ -137,6 +139,7 @@ DfsTemplate *dfs_template_new(DfsLevel level, const char *text, GError **error)
     g_return_val_if_fail(level >= DFS_LEVEL_PATIENT && level <= DFS_LEVEL_INSTANCE, NULL);
     DfsTemplate *t = g_new0(DfsTemplate, 1);
     t->level = level;
+    t->text = g_strdup(text);
     t->parts = g_array_new(FALSE, TRUE, sizeof(Part));
     g_array_set_clear_func(t->parts, part_clear);
     g_autoptr(GString) lit = g_string_new(NULL);
@@ -184,6 +187,16 @@ void dfs_templates_set(DfsLevel level, DfsTemplate *t)
     g_return_if_fail(level >= DFS_LEVEL_PATIENT && level <= DFS_LEVEL_INSTANCE);
     dfs_template_free(in_use[level]);
     in_use[level] = t;
+}
+
+char *dfs_templates_signature(void)
+{
+    GString *s = g_string_new(NULL);
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
+        if (in_use[l] != NULL)
+            g_string_append_printf(s, "%s%s=%s", s->len ? "\x1f" : "", level_names[l],
+                                   in_use[l]->text);
+    return g_string_free(s, FALSE);
 }
 
 const DfsTemplate *dfs_templates_get(DfsLevel level)

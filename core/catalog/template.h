@@ -32,6 +32,10 @@ void dfs_template_free(DfsTemplate *t);
  * NULL for a level named as by default. */
 void dfs_templates_set(DfsLevel level, DfsTemplate *t);
 const DfsTemplate *dfs_templates_get(DfsLevel level);
+/* The templates in use as text ("" for none): names made by others are
+ * others' (a persistent index of other templates is another one).  Caller
+ * frees. */
+char *dfs_templates_signature(void);
 
 /* The value of column k of the ancestor (or the node itself) at level. */
 typedef const char *(*DfsTemplateValue)(DfsLevel level, guint k, gpointer user);

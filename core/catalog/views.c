@@ -150,7 +150,8 @@ static guint lower_bound(GArray *a, guint32 day, const char *key)
 /* --- names ------------------------------------------------------------------ */
 
 typedef struct {
-    char *name; /* owned until the list is made */
+    char *name;         /* owned until the list is made */
+    const char *stable; /* the snapshot's own copy of name, or NULL */
     const char *key;
     guint32 number;
 } Raw;
@@ -198,7 +199,12 @@ static DfsViewList *make_list(Views *v, GArray *raws)
             }
             g_free(fresh);
         }
-        items[k].name = g_string_chunk_insert_const(v->strings, name);
+        /* A name that is a value of the snapshot as it stands (a UID, the
+         * usual case) is not copied: a million instances' UIDs would be
+         * 60 MB again. */
+        items[k].name = name == r->name && r->stable != NULL && strcmp(r->stable, name) == 0
+                            ? r->stable
+                            : g_string_chunk_insert(v->strings, name);
         items[k].number = r->number;
     }
     for (guint k = 0; k < raws->len; k++)
@@ -212,7 +218,15 @@ static DfsViewList *make_list(Views *v, GArray *raws)
 
 static void add_raw(GArray *raws, char *name, const char *key, guint32 number)
 {
-    Raw r = {name, key, number};
+    Raw r = {name, NULL, key, number};
+    g_array_append_val(raws, r);
+}
+
+/* The same for a name made from value, a string of the snapshot. */
+static void add_raw_value(GArray *raws, char *name, const char *value, const char *key,
+                          guint32 number)
+{
+    Raw r = {name, value, key, number};
     g_array_append_val(raws, r);
 }
 
@@ -249,7 +263,7 @@ static const char *path_key(Views *v, const DfsIndex *idx, guint node)
         g_string_prepend_c(s, '/');
         g_string_prepend(s, dfs_index_name(idx, a));
     }
-    const char *key = g_string_chunk_insert_const(v->strings, s->str);
+    const char *key = g_string_chunk_insert(v->strings, s->str);
     g_string_free(s, TRUE);
     return key;
 }
@@ -259,9 +273,10 @@ static const char *path_key(Views *v, const DfsIndex *idx, guint node)
 static void uid_items(Views *v, const DfsIndex *idx, const guint32 *nodes, guint n, guint field,
                       GArray *raws)
 {
-    for (guint k = 0; k < n; k++)
-        add_raw(raws, uid_name(dfs_index_field(idx, nodes[k], field)), path_key(v, idx, nodes[k]),
-                nodes[k]);
+    for (guint k = 0; k < n; k++) {
+        const char *uid = dfs_index_field(idx, nodes[k], field);
+        add_raw_value(raws, uid_name(uid), uid, path_key(v, idx, nodes[k]), nodes[k]);
+    }
 }
 
 /* Distinct day prefixes of days (day / div) within [lo, hi) of the days
@@ -299,7 +314,8 @@ static void group_items(GArray *a, const char *placeholder, GArray *raws)
         const Keyed *e = &g_array_index(a, Keyed, k);
         if (k > 0 && strcmp(g_array_index(a, Keyed, k - 1).key, e->key) == 0)
             continue;
-        add_raw(raws, dfs_name_sanitize(e->key, DFS_NAME_MAX - 10, placeholder), e->key, e->node);
+        add_raw_value(raws, dfs_name_sanitize(e->key, DFS_NAME_MAX - 10, placeholder), e->key,
+                      e->key, e->node);
     }
 }
 
@@ -344,9 +360,10 @@ static DfsViewList *make(Views *v, DfsIndex *idx, DfsViewFolder f, guint number)
     case DFS_VIEW_UID_INSTANCES:
         if (is_level(idx, number, DFS_LEVEL_SERIES)) {
             ch = dfs_index_children(idx, number, &n);
-            for (guint k = 0; k < n; k++) /* keys: the tree's names, unique in the series */
-                add_raw(raws, uid_name(dfs_index_field(idx, ch[k], IN_UID)),
-                        dfs_index_name(idx, ch[k]), ch[k]);
+            for (guint k = 0; k < n; k++) { /* keys: the tree's names, unique in the series */
+                const char *uid = dfs_index_field(idx, ch[k], IN_UID);
+                add_raw_value(raws, uid_name(uid), uid, dfs_index_name(idx, ch[k]), ch[k]);
+            }
         }
         break;
     case DFS_VIEW_YEARS:
