@@ -591,6 +591,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
         conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
     if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
         conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+    /* ls -l asks every file for its POSIX ACLs: with this the kernel keeps
+     * the answer (none) after the first, one round trip an entry fewer on
+     * every later walk.  It turns on default_permissions, which the modes
+     * (read-only, the owner's) satisfy. */
+    if (conn->capable & FUSE_CAP_POSIX_ACL)
+        conn->want |= FUSE_CAP_POSIX_ACL;
 }
 
 const struct fuse_lowlevel_ops dfs_fs_ops = {
