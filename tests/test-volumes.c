@@ -1,5 +1,7 @@
 /* Unit tests of core/volumes/: the CSA header reader on blobs written here
- * by the SV10 layout (and every truncation and a few lies of them), and
+ * by the SV10 layout (and every truncation and a few lies of them), the
+ * ASCCONV reader on protocol text written here (and every cut of it, huge
+ * lines, missing quotes, too many keys), and
  * plans of slices made by hand: slice order, 4D, the affine against the
  * NIfTI and DICOM definitions worked out by hand, refusals, and voxels
  * read by range equal to the whole read. */
@@ -7,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "volumes/ascconv.h"
 #include "volumes/csa.h"
 #include "volumes/nifti.h"
 #include "volumes/plan.h"
@@ -96,6 +99,163 @@ static void test_csa_hostile(void)
         double x;
         g_assert_false(dfs_csa_number(lie->data, lie->len, "SliceNormalVector", 2, &x));
     }
+}
+
+/* --- ASCCONV ----------------------------------------------------------------- */
+
+/* A protocol as Siemens' series header holds it: ASCCONV lines inside an
+ * XProtocol string (so its quotes are doubled), a CRLF line, a comment, a
+ * key twice, lines that are not "key = value". */
+static const char ascconv_sample[] =
+    "<XProtocol>\n{\n  <ParamString.\"\"Protocol0\"\"> { \"\"ignored = 1\"\" }\n"
+    "### ASCCONV BEGIN @Checksum=mpf:1234 ###\n"
+    "ulVersion                                = 0x14b44b6\n"
+    "tSequenceFileName                        = \"\"%SiemensSeq%\\ep2d_diff\"\"\n"
+    "sKSpace.ucPhasePartialFourier            = 0x4\n"
+    "sKSpace.dPhaseResolution                 = 0.75\r\n"
+    "sGRADSPEC.lOffsetX                       = -7806\n"
+    "sTXSPEC.asNucleusInfo[0].flReferenceAmplitude = 384.855  # volts\n"
+    "asCoilSelectMeas[0].asList[0].lRxChannelConnected = 1\n"
+    "asCoilSelectMeas[0].asList[0].sCoilElementID.tCoilID = \"\"HeadMatrix\"\"\n"
+    "asCoilSelectMeas[0].asList[1].sCoilElementID.tCoilID = \"\"Other\"\"\n"
+    "sKSpace.lBaseResolution                  = 128\n"
+    "sKSpace.lBaseResolution                  = 256\n"
+    "tEmpty                                   = \"\"\"\"\n"
+    "tBare                                    = bare\n"
+    "no equals sign here\n"
+    "bad key = 3\n"
+    "= 4\n"
+    "### ASCCONV END ###\"\n"
+    "sAfterEnd = 5\n";
+
+static void check_ascconv_sample(const DfsAscconv *a)
+{
+    double x;
+    g_assert_true(dfs_ascconv_number(a, "ulVersion", &x));
+    g_assert_cmpfloat(x, ==, 0x14b44b6);
+    g_assert_true(dfs_ascconv_number(a, "sKSpace.ucPhasePartialFourier", &x));
+    g_assert_cmpfloat(x, ==, 4);
+    g_assert_true(dfs_ascconv_number(a, "sKSpace.dPhaseResolution", &x));
+    g_assert_cmpfloat(x, ==, 0.75);
+    g_assert_true(dfs_ascconv_number(a, "sGRADSPEC.lOffsetX", &x));
+    g_assert_cmpfloat(x, ==, -7806);
+    g_assert_true(dfs_ascconv_number(a, "sTXSPEC.asNucleusInfo[0].flReferenceAmplitude", &x));
+    g_assert_cmpfloat(x, ==, 384.855);
+    g_assert_true(dfs_ascconv_number(a, "sKSpace.lBaseResolution", &x));
+    g_assert_cmpfloat(x, ==, 128); /* the first value stands */
+    g_assert_cmpstr(dfs_ascconv_string(a, "tSequenceFileName"), ==, "%SiemensSeq%\\ep2d_diff");
+    g_assert_false(dfs_ascconv_number(a, "tSequenceFileName", &x));
+    g_assert_null(dfs_ascconv_string(a, "ulVersion"));
+    g_assert_null(dfs_ascconv_string(a, "tEmpty"));
+    g_assert_true(dfs_ascconv_has(a, "tEmpty"));
+    g_assert_null(dfs_ascconv_string(a, "tBare"));
+    g_assert_false(dfs_ascconv_number(a, "tBare", &x));
+    g_assert_false(dfs_ascconv_has(a, "bad key"));
+    g_assert_false(dfs_ascconv_has(a, "bad"));
+    g_assert_false(dfs_ascconv_has(a, "sAfterEnd"));
+    g_assert_false(dfs_ascconv_has(a, "Protocol0"));
+    const char *coil = dfs_ascconv_first_key(a, "asCoilSelectMeas[", "sCoilElementID.tCoilID");
+    g_assert_cmpstr(coil, ==, "asCoilSelectMeas[0].asList[0].sCoilElementID.tCoilID");
+    g_assert_cmpstr(dfs_ascconv_string(a, coil), ==, "HeadMatrix");
+    g_assert_null(dfs_ascconv_first_key(a, "asCoilSelectMeas[", "tNoSuchKey"));
+}
+
+static void test_ascconv_read(void)
+{
+    g_autoptr(DfsAscconv) a = dfs_ascconv_parse(ascconv_sample, strlen(ascconv_sample));
+    g_assert_nonnull(a);
+    g_assert_cmpuint(dfs_ascconv_size(a), ==, 12);
+    check_ascconv_sample(a);
+    g_assert_null(dfs_ascconv_parse("no protocol here", 16));
+    g_assert_null(dfs_ascconv_parse("### ASCCONV BEGIN ###", 21)); /* no line after it */
+    g_assert_null(dfs_ascconv_parse(NULL, 0));
+}
+
+/* The protocol inside a CSA series header, as Siemens stores it: found by
+ * its element's name, read through the same checks. */
+static void test_ascconv_in_csa(void)
+{
+    GByteArray *b = g_byte_array_new();
+    g_byte_array_append(b, (const guint8 *)"SV10\4\3\2\1", 8);
+    put_u32(b, 2);
+    put_u32(b, 77);
+    const char *n[] = {"48"};
+    put_element(b, "NumberOfImagesInMosaic", n, 1);
+    const char *text[] = {ascconv_sample};
+    put_element(b, "MrPhoenixProtocol", text, 1);
+    gsize len;
+    const guint8 *item = dfs_csa_item(b->data, b->len, "MrPhoenixProtocol", 0, &len);
+    g_assert_nonnull(item);
+    g_assert_cmpuint(len, ==, strlen(ascconv_sample) + 1);
+    g_autoptr(DfsAscconv) a = dfs_ascconv_parse((const char *)item, len);
+    check_ascconv_sample(a);
+    g_assert_null(dfs_csa_item(b->data, b->len, "MrPhoenixProtocol", 1, &len));
+    g_assert_null(dfs_csa_item(b->data, b->len, "MrProtocol", 0, &len));
+    g_byte_array_unref(b);
+}
+
+/* Every cut of the text (an exact-length copy, for ASan): the keys read
+ * are those whose line was whole, with their values, never more. */
+static void test_ascconv_cut(void)
+{
+    gsize whole = strlen(ascconv_sample);
+    for (gsize len = 0; len <= whole; len++) {
+        char *cut = g_memdup2(ascconv_sample, len);
+        g_autoptr(DfsAscconv) a = dfs_ascconv_parse(cut, len);
+        double x;
+        if (a != NULL) {
+            g_assert_cmpuint(dfs_ascconv_size(a), <=, 12);
+            if (dfs_ascconv_number(a, "sKSpace.dPhaseResolution", &x))
+                g_assert_cmpfloat(x, ==, 0.75);
+            if (dfs_ascconv_number(a, "sGRADSPEC.lOffsetX", &x))
+                g_assert_cmpfloat(x, ==, -7806);
+            const char *v = dfs_ascconv_string(a, "tSequenceFileName");
+            g_assert_true(v == NULL || g_str_equal(v, "%SiemensSeq%\\ep2d_diff"));
+            if (dfs_ascconv_has(a, "sKSpace.lBaseResolution"))
+                g_assert_true(dfs_ascconv_number(a, "sKSpace.lBaseResolution", &x) && x == 128);
+        }
+        g_free(cut);
+    }
+}
+
+/* Lines longer than the limit are skipped (the next one is read); quotes
+ * missing or unclosed give no string; NUL bytes end the text; a latin-1
+ * string comes out as UTF-8; keys past the limit are not kept. */
+static void test_ascconv_hostile(void)
+{
+    GString *t = g_string_new("### ASCCONV BEGIN ###\nlong = \"\"");
+    for (guint k = 0; k < 4 * DFS_ASCCONV_MAX_LINE; k++)
+        g_string_append_c(t, 'x');
+    g_string_append(t, "\"\"\nafter = 7\nopen = \"\"never closed\n"
+                       "noopen = text\"\"\nlatin = \"\"Mu\xfcller\"\"\nhex = 0x\n"
+                       "sign = -\nhuge = 1e999\nnum = 12abc\n");
+    g_autoptr(DfsAscconv) a = dfs_ascconv_parse(t->str, t->len);
+    double x;
+    g_assert_false(dfs_ascconv_has(a, "long"));
+    g_assert_true(dfs_ascconv_number(a, "after", &x));
+    g_assert_cmpfloat(x, ==, 7);
+    g_assert_null(dfs_ascconv_string(a, "open"));
+    g_assert_null(dfs_ascconv_string(a, "noopen"));
+    g_assert_cmpstr(dfs_ascconv_string(a, "latin"), ==, "Mu\xc3\xbcller");
+    g_assert_false(dfs_ascconv_number(a, "hex", &x));
+    g_assert_false(dfs_ascconv_number(a, "sign", &x));
+    g_assert_false(dfs_ascconv_number(a, "huge", &x));
+    g_assert_false(dfs_ascconv_number(a, "num", &x));
+
+    static const char nul[] = "### ASCCONV BEGIN ###\na = 1\nb = 2\0c = 3\nd = 4\n";
+    g_autoptr(DfsAscconv) n = dfs_ascconv_parse(nul, sizeof nul - 1);
+    g_assert_true(dfs_ascconv_has(n, "a"));
+    g_assert_false(dfs_ascconv_has(n, "b")); /* its line is cut by the NUL */
+    g_assert_false(dfs_ascconv_has(n, "d"));
+
+    g_string_assign(t, "### ASCCONV BEGIN ###\n");
+    for (guint k = 0; k < DFS_ASCCONV_MAX_KEYS + 100; k++)
+        g_string_append_printf(t, "k%u = %u\n", k, k);
+    g_autoptr(DfsAscconv) many = dfs_ascconv_parse(t->str, t->len);
+    g_assert_cmpuint(dfs_ascconv_size(many), ==, DFS_ASCCONV_MAX_KEYS);
+    g_assert_true(dfs_ascconv_number(many, "k0", &x) && x == 0);
+    g_assert_false(dfs_ascconv_has(many, "k65600"));
+    g_string_free(t, TRUE);
 }
 
 /* --- plans ------------------------------------------------------------------- */
@@ -304,6 +464,10 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/volumes/csa/read", test_csa_read);
     g_test_add_func("/volumes/csa/hostile", test_csa_hostile);
+    g_test_add_func("/volumes/ascconv/read", test_ascconv_read);
+    g_test_add_func("/volumes/ascconv/in-csa", test_ascconv_in_csa);
+    g_test_add_func("/volumes/ascconv/cut", test_ascconv_cut);
+    g_test_add_func("/volumes/ascconv/hostile", test_ascconv_hostile);
     g_test_add_func("/volumes/plan/axial", test_plan_axial);
     g_test_add_func("/volumes/plan/4d-and-refusals", test_plan_4d_and_refusals);
     g_test_add_func("/volumes/plan/read", test_plan_read);

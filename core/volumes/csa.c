@@ -9,6 +9,8 @@
 #include <string.h>
 
 #define CSA_CREATOR "SIEMENS CSA HEADER"
+#define CSA_IMAGE_ELEMENT 0x10u
+#define CSA_SERIES_ELEMENT 0x20u
 #define MAX_ELEMENTS 4096
 #define MAX_ITEMS 4096
 
@@ -21,11 +23,11 @@ static gboolean u32(const guint8 *p, gsize len, gsize at, guint32 *out)
     return TRUE;
 }
 
-const guint8 *dfs_csa_image_header(const DfsDataset *ds, gsize *len)
+/* (0029,xxEE) in the block its creator reserves: 10 or 11 in practice. */
+static const guint8 *csa_header(const DfsDataset *ds, guint32 element, gsize *len)
 {
-    /* (0029,xx10) in the block its creator reserves: 10 or 11 in practice */
     for (guint32 block = 0x10; block <= 0x11; block++) {
-        guint i = dfs_dataset_find(ds, DFS_ROOT, 0x00290000u | block << 8 | 0x10);
+        guint i = dfs_dataset_find(ds, DFS_ROOT, 0x00290000u | block << 8 | element);
         if (i == DFS_NO_INDEX)
             continue;
         const char *creator = dfs_dataset_private_creator(ds, i);
@@ -39,39 +41,60 @@ const guint8 *dfs_csa_image_header(const DfsDataset *ds, gsize *len)
     return NULL;
 }
 
-gboolean dfs_csa_number(const guint8 *p, gsize len, const char *name, guint item, double *out)
+const guint8 *dfs_csa_image_header(const DfsDataset *ds, gsize *len)
+{
+    return csa_header(ds, CSA_IMAGE_ELEMENT, len);
+}
+
+const guint8 *dfs_csa_series_header(const DfsDataset *ds, gsize *len)
+{
+    return csa_header(ds, CSA_SERIES_ELEMENT, len);
+}
+
+const guint8 *dfs_csa_item(const guint8 *p, gsize len, const char *name, guint item,
+                           gsize *text_len)
 {
     guint32 n;
     if (p == NULL || !u32(p, len, 8, &n) || n > MAX_ELEMENTS)
-        return FALSE;
+        return NULL;
     gsize at = 16;
     for (guint32 e = 0; e < n; e++) {
         guint32 n_items;
         if (at > len || len - at < 84 || !u32(p, len, at + 76, &n_items) || n_items > MAX_ITEMS)
-            return FALSE;
+            return NULL;
         gboolean wanted = strncmp((const char *)p + at, name, 64) == 0 &&
                           memchr(p + at, '\0', 64) != NULL;
         at += 84;
         for (guint32 k = 0; k < n_items; k++) {
             guint32 item_len;
             if (!u32(p, len, at + 4, &item_len) || at + 16 > len || item_len > len - at - 16)
-                return FALSE;
+                return NULL;
             if (wanted && k == item) {
-                char text[64];
-                gsize m = MIN((gsize)item_len, sizeof text - 1);
-                memcpy(text, p + at + 16, m);
-                text[m] = '\0';
-                char *end;
-                double v = g_ascii_strtod(g_strstrip(text), &end);
-                if (end == text || !isfinite(v))
-                    return FALSE;
-                *out = v;
-                return TRUE;
+                *text_len = item_len;
+                return p + at + 16;
             }
             at += 16 + ((gsize)item_len + 3) / 4 * 4;
         }
         if (wanted)
-            return FALSE;
+            return NULL;
     }
-    return FALSE;
+    return NULL;
+}
+
+gboolean dfs_csa_number(const guint8 *p, gsize len, const char *name, guint item, double *out)
+{
+    gsize item_len;
+    const guint8 *v = dfs_csa_item(p, len, name, item, &item_len);
+    if (v == NULL)
+        return FALSE;
+    char text[64];
+    gsize m = MIN(item_len, sizeof text - 1);
+    memcpy(text, v, m);
+    text[m] = '\0';
+    char *end;
+    double x = g_ascii_strtod(g_strstrip(text), &end);
+    if (end == text || !isfinite(x))
+        return FALSE;
+    *out = x;
+    return TRUE;
 }
