@@ -13,6 +13,7 @@
 
 #include "catalog/image.h"
 #include "catalog/index.h"
+#include "catalog/index-private.h"
 
 typedef struct {
     const char *relpath, *patient, *study, *series, *number, *sop;
@@ -298,6 +299,61 @@ static void test_damaged(void)
     written_clear(&w);
 }
 
+/* Names kept while mounted (issue 14): a series whose folder is renamed
+ * (every file taken out and filed again under another path, in one update)
+ * is the same folder, and its instances keep their names, even the unpadded
+ * 1..9 beside a 10 that a fresh naming would pad to 01..10. */
+static void test_folder_renamed(void)
+{
+    static const char *const numbers[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"};
+    g_autoptr(DfsIndexBuilder) b = dfs_index_builder_new();
+    File f[10];
+    char paths[10][32], moved[10][32], sops[10][16];
+    for (guint k = 0; k < 10; k++) {
+        g_snprintf(paths[k], sizeof paths[k], "old/%u.dcm", k + 1);
+        g_snprintf(moved[k], sizeof moved[k], "new/%u.dcm", k + 1);
+        g_snprintf(sops[k], sizeof sops[k], "9.%u", k + 1);
+        f[k] = (File){paths[k], "Doe", "1.1", "1.1.1", numbers[k], sops[k], 100 + k, 1000 + k};
+    }
+    for (guint k = 0; k < 9; k++)
+        add(b, &f[k]);
+    dfs_index_unref(dfs_index_builder_snapshot(b));
+    dfs_index_builder_keep_names(b);
+    add(b, &f[9]);
+    g_autoptr(DfsIndex) before = dfs_index_builder_snapshot(b);
+    dfs_index_builder_remove_under(b, "old");
+    for (guint k = 0; k < 10; k++) {
+        f[k].relpath = moved[k];
+        add(b, &f[k]);
+    }
+    g_autoptr(GArray) changed = g_array_new(FALSE, FALSE, sizeof(guint32));
+    g_autoptr(GArray) gone = g_array_new(FALSE, FALSE, sizeof(guint32));
+    dfs_index_builder_delta(b, changed, gone);
+    g_autoptr(DfsIndex) after = dfs_index_builder_snapshot(b);
+    /* The same patient, study and series folders, under the same names. */
+    guint n;
+    const guint32 *p0 = dfs_index_children(before, DFS_INDEX_ROOT, &n);
+    g_assert_cmpuint(n, ==, 1);
+    const guint32 *p1 = dfs_index_children(after, DFS_INDEX_ROOT, &n);
+    g_assert_cmpuint(n, ==, 1);
+    g_assert_cmpuint(p0[0], ==, p1[0]);
+    guint series0 = dfs_index_children(before, dfs_index_children(before, p0[0], &n)[0], &n)[0];
+    guint series1 = dfs_index_children(after, dfs_index_children(after, p1[0], &n)[0], &n)[0];
+    g_assert_cmpuint(series0, ==, series1);
+    /* Each SOP Instance UID under the name it had: 1..9 and 10. */
+    const guint32 *ch = dfs_index_children(after, series1, &n);
+    g_assert_cmpuint(n, ==, 10);
+    for (guint k = 0; k < n; k++) {
+        const char *sop = dfs_index_field(after, ch[k], IN_UID);
+        guint which = (guint)g_ascii_strtoull(sop + 2, NULL, 10);
+        g_assert_cmpstr(dfs_index_name(after, ch[k]), ==, numbers[which - 1]);
+        g_assert_true(g_str_has_prefix(dfs_index_relpath(after, ch[k]), "new/"));
+    }
+    for (guint k = 0; k < gone->len; k++) /* only the old instances went */
+        g_assert_cmpint(dfs_index_level(before, g_array_index(gone, guint32, k)), ==,
+                        DFS_LEVEL_INSTANCE);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -305,5 +361,6 @@ int main(int argc, char **argv)
     g_test_add_func("/catalog/image/next-mount-numbering", test_next_mount);
     g_test_add_func("/catalog/image/check", test_check);
     g_test_add_func("/catalog/image/damaged", test_damaged);
+    g_test_add_func("/catalog/names/folder-renamed", test_folder_renamed);
     return g_test_run();
 }

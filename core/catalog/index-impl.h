@@ -66,6 +66,7 @@ struct _DfsIndexBuilder {
     GHashTable *claimed; /* old nodes whose name is inherited */
     DfsIndex *seed;
     GArray *gone; /* guint32: nodes taken out since the last snapshot */
+    GArray *emptied; /* guint32: folders left empty since then (names kept: unlink_node) */
 };
 
 struct _DfsIndex {

@@ -131,6 +131,7 @@ DfsIndexBuilder *dfs_index_builder_new(void)
     b->inherit = g_hash_table_new(NULL, NULL);
     b->claimed = g_hash_table_new(NULL, NULL);
     b->gone = g_array_new(FALSE, FALSE, sizeof(guint32));
+    b->emptied = g_array_new(FALSE, FALSE, sizeof(guint32));
     Node *root = arena_alloc(b->arena, sizeof(Node));
     root->key = "";
     root->level = DFS_LEVEL_ROOT;
@@ -161,6 +162,7 @@ void dfs_index_builder_free(DfsIndexBuilder *b)
     g_hash_table_unref(b->inherit);
     g_hash_table_unref(b->claimed);
     g_array_unref(b->gone);
+    g_array_unref(b->emptied);
     dfs_index_unref(b->seed);
     g_free(b);
 }
@@ -323,7 +325,11 @@ void dfs_index_builder_note(DfsIndexBuilder *b, const char *relpath, const char 
     add_skip(b, relpath, NULL, reason, DFS_SKIP_NOTE);
 }
 
-/* Take node out of its parent's children; a folder left empty goes too. */
+/* Take node out of its parent's children; a folder left empty goes too,
+ * at once, or, where names are kept, when the next snapshot is made
+ * (prune_emptied): a series whose files all go in one update and come
+ * back under another path (its folder renamed) is the same folder, and
+ * its instances keep their names. */
 static void unlink_node(DfsIndexBuilder *b, guint id)
 {
     while (id != DFS_INDEX_ROOT) {
@@ -345,8 +351,25 @@ static void unlink_node(DfsIndexBuilder *b, guint id)
         }
         if (siblings->len > 0)
             return;
+        if (b->keep_names && n->parent != DFS_INDEX_ROOT) {
+            guint32 parent = n->parent;
+            g_array_append_val(b->emptied, parent);
+            return;
+        }
         id = n->parent;
     }
+}
+
+/* The folders left empty since the last snapshot and still empty go (and
+ * those above them left empty by that). */
+static void prune_emptied(DfsIndexBuilder *b)
+{
+    for (guint k = 0; k < b->emptied->len; k++) { /* unlink_node may append */
+        guint id = g_array_index(b->emptied, guint32, k);
+        if (b->live->data[id] && bchildren(b, id)->len == 0)
+            unlink_node(b, id);
+    }
+    g_array_set_size(b->emptied, 0);
 }
 
 void dfs_index_builder_remove(DfsIndexBuilder *b, const char *relpath)
@@ -444,8 +467,9 @@ gboolean dfs_index_builder_version(const DfsIndexBuilder *b, const char *relpath
     return FALSE;
 }
 
-void dfs_index_builder_delta(const DfsIndexBuilder *b, GArray *changed, GArray *gone)
+void dfs_index_builder_delta(DfsIndexBuilder *b, GArray *changed, GArray *gone)
 {
+    prune_emptied(b);
     for (guint k = 0; k < b->dirty->len; k++)
         if (b->dirty->data[k]) {
             guint32 id = k;
@@ -665,6 +689,7 @@ static int by_skip_path(gconstpointer a, gconstpointer b, gpointer user)
 
 DfsIndex *dfs_index_builder_snapshot(DfsIndexBuilder *b)
 {
+    prune_emptied(b);
     DfsIndex *idx = g_new0(DfsIndex, 1);
     guint n = b->nodes->len;
     idx->refs = 1;

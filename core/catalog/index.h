@@ -99,7 +99,7 @@ gboolean dfs_index_builder_version(const DfsIndexBuilder *b, const char *relpath
 /* What the next snapshot changes (call before it): the folders whose
  * children changed (guint32 node numbers appended to changed) and the nodes
  * taken out (to gone). */
-void dfs_index_builder_delta(const DfsIndexBuilder *b, GArray *changed, GArray *gone);
+void dfs_index_builder_delta(DfsIndexBuilder *b, GArray *changed, GArray *gone);
 
 /* From now on the snapshots keep every name they showed (README "Names"):
  * new siblings are named around them, and a file read again keeps its
