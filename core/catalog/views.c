@@ -152,7 +152,9 @@ static guint lower_bound(GArray *a, guint32 day, const char *key)
 typedef struct {
     char *name;         /* owned until the list is made */
     const char *stable; /* the snapshot's own copy of name, or NULL */
-    const char *key;
+    const char *key;    /* its order among same-named ones; NULL: the path
+                           of node number in the tree, made only where the
+                           name repeats (by_path) */
     guint32 number;
 } Raw;
 
@@ -160,7 +162,16 @@ static int raw_by_name_key(gconstpointer a, gconstpointer b)
 {
     const Raw *x = a, *y = b;
     int r = strcmp(x->name, y->name);
-    return r ? r : strcmp(x->key, y->key);
+    if (r != 0)
+        return r;
+    if (x->key != NULL && y->key != NULL)
+        return strcmp(x->key, y->key);
+    return (x->number > y->number) - (x->number < y->number);
+}
+
+static int raw_by_key(gconstpointer a, gconstpointer b)
+{
+    return strcmp(((const Raw *)a)->key, ((const Raw *)b)->key);
 }
 
 static int item_by_name(gconstpointer a, gconstpointer b)
@@ -168,14 +179,41 @@ static int item_by_name(gconstpointer a, gconstpointer b)
     return strcmp(((const DfsViewItem *)a)->name, ((const DfsViewItem *)b)->name);
 }
 
+/* Node's path in the tree ("patient/study/series"). */
+static char *tree_path(const DfsIndex *idx, guint node)
+{
+    GString *s = g_string_new(dfs_index_name(idx, node));
+    for (guint a = dfs_index_parent(idx, node); a != DFS_INDEX_ROOT; a = dfs_index_parent(idx, a)) {
+        g_string_prepend_c(s, '/');
+        g_string_prepend(s, dfs_index_name(idx, a));
+    }
+    return g_string_free(s, FALSE);
+}
+
 /* The list of raws (names taken): a name met again gets " (2)", " (3)" ...
  * in key order, never one another item has; sorted by name. */
-static DfsViewList *make_list(Views *v, GArray *raws)
+static DfsViewList *make_list(Views *v, const DfsIndex *idx, GArray *raws)
 {
     g_array_sort(raws, raw_by_name_key);
     gboolean repeats = FALSE;
-    for (guint k = 1; k < raws->len && !repeats; k++)
-        repeats = strcmp(g_array_index(raws, Raw, k - 1).name, g_array_index(raws, Raw, k).name) == 0;
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    for (guint k = 1, first = 0; k <= raws->len; k++) {
+        if (k < raws->len &&
+            strcmp(g_array_index(raws, Raw, first).name, g_array_index(raws, Raw, k).name) == 0)
+            continue;
+        /* raws[first..k) share a name: ordered by their paths if they have
+         * no key of their own */
+        if (k - first > 1) {
+            repeats = TRUE;
+            Raw *run = &g_array_index(raws, Raw, first);
+            if (run->key == NULL) {
+                for (guint j = 0; j < k - first; j++)
+                    g_ptr_array_add(paths, (gpointer)(run[j].key = tree_path(idx, run[j].number)));
+                qsort(run, k - first, sizeof(Raw), raw_by_key);
+            }
+        }
+        first = k;
+    }
     g_autoptr(GHashTable) taken = NULL;
     if (repeats) {
         taken = g_hash_table_new(g_str_hash, g_str_equal);
@@ -184,27 +222,23 @@ static DfsViewList *make_list(Views *v, GArray *raws)
     }
     DfsViewList *l = g_new0(DfsViewList, 1);
     DfsViewItem *items = g_new(DfsViewItem, MAX(raws->len, 1u));
-    g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
     for (guint k = 0, run = 1; k < raws->len; k++) {
         Raw *r = &g_array_index(raws, Raw, k);
         run = k > 0 && strcmp(g_array_index(raws, Raw, k - 1).name, r->name) == 0 ? run + 1 : 1;
-        const char *name = r->name;
-        for (guint s = run; s > 1; s++) {
-            char *fresh = g_strdup_printf("%s (%u)", r->name, s);
-            if (!g_hash_table_contains(taken, fresh)) {
-                g_hash_table_add(taken, fresh);
-                g_ptr_array_add(made, fresh);
-                name = fresh;
-                break;
-            }
-            g_free(fresh);
+        const char *name = NULL;
+        for (guint s = run; s > 1 && name == NULL; s++) {
+            g_autofree char *fresh = g_strdup_printf("%s (%u)", r->name, s);
+            if (!g_hash_table_contains(taken, fresh))
+                g_hash_table_add(taken, (gpointer)(name = g_string_chunk_insert(v->strings, fresh)));
         }
         /* A name that is a value of the snapshot as it stands (a UID, the
          * usual case) is not copied: a million instances' UIDs would be
          * 60 MB again. */
-        items[k].name = name == r->name && r->stable != NULL && strcmp(r->stable, name) == 0
-                            ? r->stable
-                            : g_string_chunk_insert(v->strings, name);
+        if (name == NULL)
+            name = r->stable != NULL && strcmp(r->stable, r->name) == 0
+                       ? r->stable
+                       : g_string_chunk_insert(v->strings, r->name);
+        items[k].name = name;
         items[k].number = r->number;
     }
     for (guint k = 0; k < raws->len; k++)
@@ -255,27 +289,14 @@ static char *link_name(const DfsIndex *idx, guint node)
     return out;
 }
 
-/* The link's key (its order among same-named ones): its path in the tree. */
-static const char *path_key(Views *v, const DfsIndex *idx, guint node)
-{
-    GString *s = g_string_new(dfs_index_name(idx, node));
-    for (guint a = dfs_index_parent(idx, node); a != DFS_INDEX_ROOT; a = dfs_index_parent(idx, a)) {
-        g_string_prepend_c(s, '/');
-        g_string_prepend(s, dfs_index_name(idx, a));
-    }
-    const char *key = g_string_chunk_insert(v->strings, s->str);
-    g_string_free(s, TRUE);
-    return key;
-}
-
 /* --- the folders ----------------------------------------------------------- */
 
-static void uid_items(Views *v, const DfsIndex *idx, const guint32 *nodes, guint n, guint field,
+static void uid_items(const DfsIndex *idx, const guint32 *nodes, guint n, guint field,
                       GArray *raws)
 {
     for (guint k = 0; k < n; k++) {
         const char *uid = dfs_index_field(idx, nodes[k], field);
-        add_raw_value(raws, uid_name(uid), uid, path_key(v, idx, nodes[k]), nodes[k]);
+        add_raw_value(raws, uid_name(uid), uid, NULL, nodes[k]);
     }
 }
 
@@ -320,7 +341,7 @@ static void group_items(GArray *a, const char *placeholder, GArray *raws)
 }
 
 /* Links to the nodes of the group of a grouping with node's key. */
-static void group_links(Views *v, const DfsIndex *idx, GArray *a, guint node, guint field,
+static void group_links(const DfsIndex *idx, GArray *a, guint node, guint field,
                         GArray *raws)
 {
     if (!dfs_index_is_live(idx, node))
@@ -330,7 +351,7 @@ static void group_links(Views *v, const DfsIndex *idx, GArray *a, guint node, gu
         const Keyed *e = &g_array_index(a, Keyed, k);
         if (strcmp(e->key, key) != 0)
             break;
-        add_raw(raws, link_name(idx, e->node), path_key(v, idx, e->node), e->node);
+        add_raw(raws, link_name(idx, e->node), NULL, e->node);
     }
 }
 
@@ -348,13 +369,13 @@ static DfsViewList *make(Views *v, DfsIndex *idx, DfsViewFolder f, guint number)
     case DFS_VIEW_UID_STUDIES: {
         g_autoptr(GArray) studies = g_array_new(FALSE, FALSE, sizeof(guint32));
         nodes_of_level(idx, DFS_LEVEL_STUDY, studies);
-        uid_items(v, idx, (const guint32 *)studies->data, studies->len, ST_UID, raws);
+        uid_items(idx, (const guint32 *)studies->data, studies->len, ST_UID, raws);
         break;
     }
     case DFS_VIEW_UID_SERIES:
         if (is_level(idx, number, DFS_LEVEL_STUDY)) {
             ch = dfs_index_children(idx, number, &n);
-            uid_items(v, idx, ch, n, SE_UID, raws);
+            uid_items(idx, ch, n, SE_UID, raws);
         }
         break;
     case DFS_VIEW_UID_INSTANCES:
@@ -382,7 +403,7 @@ static DfsViewList *make(Views *v, DfsIndex *idx, DfsViewFolder f, guint number)
             const Keyed *e = &g_array_index(v->days, Keyed, k);
             if (e->day != number)
                 break;
-            add_raw(raws, link_name(idx, e->node), path_key(v, idx, e->node), e->node);
+            add_raw(raws, link_name(idx, e->node), NULL, e->node);
         }
         break;
     case DFS_VIEW_MODALITIES:
@@ -390,19 +411,19 @@ static DfsViewList *make(Views *v, DfsIndex *idx, DfsViewFolder f, guint number)
         break;
     case DFS_VIEW_MODALITY_SERIES:
         if (is_level(idx, number, DFS_LEVEL_SERIES))
-            group_links(v, idx, v->modalities, number, SE_MODALITY, raws);
+            group_links(idx, v->modalities, number, SE_MODALITY, raws);
         break;
     case DFS_VIEW_ACCESSIONS:
         group_items(v->accessions, DFS_VIEW_NO_ACCESSION, raws);
         break;
     case DFS_VIEW_ACCESSION_STUDIES:
         if (is_level(idx, number, DFS_LEVEL_STUDY))
-            group_links(v, idx, v->accessions, number, ST_ACCESSION, raws);
+            group_links(idx, v->accessions, number, ST_ACCESSION, raws);
         break;
     default:
         break;
     }
-    return make_list(v, raws);
+    return make_list(v, idx, raws);
 }
 
 const DfsViewList *dfs_view_list(DfsIndex *idx, DfsViewFolder f, guint number)

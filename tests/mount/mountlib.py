@@ -207,6 +207,25 @@ def waiting_for(what):
     _pending = None if what is None else (what, time.monotonic())
 
 
+def poll(what, pred, bound, interval=0.02):
+    """Poll pred() until it is true (an OSError counts as not yet) or the
+    hang guard bound (a Bound) runs out: (ok, seconds waited)."""
+    waiting_for(what)
+    t0 = time.monotonic()
+    try:
+        while True:
+            try:
+                ok = pred()
+            except OSError:
+                ok = False
+            took = time.monotonic() - t0
+            if ok or took > bound.seconds:
+                return bool(ok), took
+            time.sleep(interval)
+    finally:
+        waiting_for(None)
+
+
 def exit_summary():
     """One line on the exits seen so far, '' when none."""
     if not EXITS:

@@ -299,24 +299,10 @@ class LiveTest:
 
     def wait(self, what, pred, base=CHANGE_SECONDS):
         """Poll pred() until true; (True, seconds) or (False, seconds)."""
-        bound = ml.Bound(base, self.exe)
-        ml.waiting_for(what)
-        t0 = time.monotonic()
-        try:
-            while True:
-                try:
-                    ok = pred()
-                except OSError:
-                    ok = False
-                took = time.monotonic() - t0
-                if ok:
-                    self.waits.append((what, took))
-                    return True, took
-                if took > bound.seconds:
-                    return False, took
-                time.sleep(0.02)
-        finally:
-            ml.waiting_for(None)
+        ok, took = ml.poll(what, pred, ml.Bound(base, self.exe))
+        if ok:
+            self.waits.append((what, took))
+        return ok, took
 
     def visible(self, spec, name=None, mnt=None):
         """spec's instance folder listed in its series, with its UID."""

@@ -1150,23 +1150,10 @@ class ViewsTest:
 
     def wait(self, what, pred, base=CHANGE_SECONDS):
         bound = ml.Bound(base, self.exe)
-        ml.waiting_for(what)
-        t0 = time.monotonic()
-        try:
-            while True:
-                try:
-                    ok = pred()
-                except OSError:
-                    ok = False
-                took = time.monotonic() - t0
-                if ok:
-                    self.waits.append((what, took))
-                    return True, took, bound
-                if took > bound.seconds:
-                    return False, took, bound
-                time.sleep(0.05)
-        finally:
-            ml.waiting_for(None)
+        ok, took = ml.poll(what, pred, bound, interval=0.05)
+        if ok:
+            self.waits.append((what, took))
+        return ok, took, bound
 
     def phase(self, name, fn, *args):
         """fn(*args); an exception is reported as a failure of its own and the
