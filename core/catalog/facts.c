@@ -49,7 +49,6 @@ static const Column instance_cols[] = {
 static Column columns[DFS_LEVEL_INSTANCE + 1][FACTS_MAX_COLUMNS];
 static guint level_n_cols[DFS_LEVEL_INSTANCE + 1];
 static gboolean rendered_col[DFS_LEVEL_INSTANCE + 1][FACTS_MAX_COLUMNS]; /* value as tags/ shows it */
-static GString *signature; /* the extra columns, for the store */
 
 static void columns_init(void)
 {
@@ -61,7 +60,6 @@ static void columns_init(void)
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++)
         for (const Column *c = defaults[l]; c->column != NULL; c++)
             columns[l][level_n_cols[l]++] = *c;
-    signature = g_string_new(NULL);
     g_once_init_leave(&done, 1);
 }
 
@@ -86,14 +84,7 @@ gint dfs_facts_add_column(DfsLevel level, guint32 tag, const char *keyword)
     guint k = level_n_cols[level]++;
     columns[level][k] = (Column){g_intern_string(keyword), tag};
     rendered_col[level][k] = TRUE;
-    g_string_append_printf(signature, "%s%u:%08x", signature->len ? "," : "", level, tag);
     return (gint)k;
-}
-
-const char *dfs_facts_signature(void)
-{
-    columns_init();
-    return signature->str;
 }
 
 /* Facts with room for `text` bytes of text; fields[l] point into slots,

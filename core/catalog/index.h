@@ -44,12 +44,9 @@ void dfs_facts_free(DfsFacts *facts);
 /* One more column kept at level (an attribute a name template shows, by
  * its keyword): its position among the level's columns (the existing one
  * if tag is one already), or -1 when the level has no room left.  Call
- * before any facts are made. */
+ * before any facts are made.  (Only the name templates add columns, so the
+ * templates in use say which: dfs_templates_signature.) */
 gint dfs_facts_add_column(DfsLevel level, guint32 tag, const char *keyword);
-/* The columns added, as text: "" when none (a store of other columns is
- * another store). */
-const char *dfs_facts_signature(void);
-
 /* Facts as bytes and back, for the persistent store.  NULL from
  * dfs_facts_deserialize when the bytes are not a serialization. */
 void dfs_facts_serialize(const DfsFacts *facts, GString *out); /* out emptied first */

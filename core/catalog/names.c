@@ -68,18 +68,29 @@ char *dfs_name_patient(const char *name, const char *id)
     return g_strdup_printf("%s [%s]", n, i);
 }
 
-/* DA is YYYYMMDD (PS3.5 6.2); shown as YYYY-MM-DD.  Anything else (the
- * old YYYY.MM.DD form included) is shown as it is. */
+gboolean dfs_name_date(const char *da, guint *ymd)
+{
+    gsize n = da ? strlen(da) : 0;
+    if (n != 8 && !(n == 10 && da[4] == '.' && da[7] == '.'))
+        return FALSE;
+    guint v = 0;
+    for (gsize k = 0; k < n; k++) {
+        if (n == 10 && (k == 4 || k == 7))
+            continue;
+        if (!g_ascii_isdigit(da[k]))
+            return FALSE;
+        v = v * 10 + (guint)(da[k] - '0');
+    }
+    *ymd = v;
+    return TRUE;
+}
+
+/* A date shown as YYYY-MM-DD.  Anything else is shown as it is. */
 static char *format_date(const char *date)
 {
-    gsize n = date ? strlen(date) : 0;
-    gboolean digits = n == 8 || (n == 10 && date[4] == '.' && date[7] == '.');
-    for (gsize k = 0; digits && k < n; k++)
-        digits = g_ascii_isdigit(date[k]) || (n == 10 && (k == 4 || k == 7));
-    if (digits && n == 8)
-        return g_strdup_printf("%.4s-%.2s-%.2s", date, date + 4, date + 6);
-    if (digits) /* only digits around the dots: nothing to sanitize */
-        return g_strdup_printf("%.4s-%.2s-%.2s", date, date + 5, date + 8);
+    guint d;
+    if (dfs_name_date(date, &d))
+        return g_strdup_printf("%04u-%02u-%02u", d / 10000, d / 100 % 100, d % 100);
     return dfs_name_sanitize(date, 32, DFS_NAME_NO_DATE);
 }
 

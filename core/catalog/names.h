@@ -26,6 +26,10 @@ char *dfs_name_sanitize(const char *value, gsize max, const char *placeholder);
 
 /* "<PatientName> [<PatientID>]" */
 char *dfs_name_patient(const char *name, const char *id);
+/* A DA value (YYYYMMDD, PS3.5 6.2, or the old YYYY.MM.DD) as the number
+ * YYYYMMDD in *ymd; FALSE when it is neither. */
+gboolean dfs_name_date(const char *da, guint *ymd);
+
 /* "<YYYY-MM-DD> <StudyDescription>" */
 char *dfs_name_study(const char *date, const char *description);
 /* "<SeriesNumber> <Modality> <SeriesDescription>", the number zero-padded

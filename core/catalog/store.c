@@ -22,20 +22,12 @@ struct _DfsStore {
     GString *blob; /* the row being put's facts (reused) */
 };
 
-/* The columns the facts keep and the name templates (template.h): "" by
- * default.  Caller frees. */
-static char *signature(void)
-{
-    g_autofree char *names = dfs_templates_signature();
-    const char *columns = dfs_facts_signature();
-    return names[0] || columns[0] ? g_strdup_printf("%s\x1e%s", columns, names) : g_strdup("");
-}
-
-/* The schema and the signature: a store of other columns or names (its
- * image has the names shown) is rebuilt. */
+/* The schema and the name templates in use (template.h), which say the
+ * columns the facts keep and the names an image holds: a store of other
+ * templates is rebuilt. */
 static char *schema(void)
 {
-    g_autofree char *sig = signature();
+    g_autofree char *sig = dfs_templates_signature();
     return g_strdup_printf("%s%s%s", STORE_SCHEMA, sig[0] ? ";" : "", sig);
 }
 
@@ -43,7 +35,7 @@ static char *schema(void)
  * without templates do not rebuild each other's. */
 char *dfs_store_default_path(const char *source)
 {
-    g_autofree char *sig = signature();
+    g_autofree char *sig = dfs_templates_signature();
     g_autofree char *key = sig[0] ? g_strdup_printf("%s\n%s", source, sig) : g_strdup(source);
     g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, key, -1);
     g_autofree char *name = g_strdup_printf("%s.sqlite", hash);

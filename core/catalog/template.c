@@ -242,15 +242,12 @@ static gboolean split_time(const char *v, guint vr, gint out[6])
     for (int k = 0; k < 6; k++)
         out[k] = -1;
     const char *p = v;
-    if (vr == DFS_VR_DA && strlen(v) == 10 && v[4] == '.' && v[7] == '.') { /* the old form */
-        char d[9] = {v[0], v[1], v[2], v[3], v[5], v[6], v[8], v[9], 0};
-        const char *q = d;
-        take_parts(&q, out, 0, 3);
-        return *q == '\0' && out[2] >= 0;
-    }
     if (vr == DFS_VR_DA) {
-        take_parts(&p, out, 0, 3);
-        return *p == '\0' && out[2] >= 0;
+        guint d;
+        if (!dfs_name_date(v, &d))
+            return FALSE;
+        out[0] = (gint)(d / 10000), out[1] = (gint)(d / 100 % 100), out[2] = (gint)(d % 100);
+        return TRUE;
     }
     if (vr == DFS_VR_TM) {
         take_parts(&p, out, 3, 6);

@@ -85,25 +85,8 @@ static void nodes_of_level(const DfsIndex *idx, DfsLevel level, GArray *out)
 
 guint dfs_view_study_day(const DfsIndex *idx, guint study)
 {
-    const char *d = dfs_index_field(idx, study, ST_DATE);
-    gsize n = strlen(d);
-    char digits[9];
-    if (n == 8) {
-        memcpy(digits, d, 8);
-    } else if (n == 10 && d[4] == '.' && d[7] == '.') {
-        memcpy(digits, d, 4);
-        memcpy(digits + 4, d + 5, 2);
-        memcpy(digits + 6, d + 8, 2);
-    } else {
-        return 0;
-    }
-    guint v = 0;
-    for (int k = 0; k < 8; k++) {
-        if (!g_ascii_isdigit(digits[k]))
-            return 0;
-        v = v * 10 + (guint)(digits[k] - '0');
-    }
-    return v;
+    guint day;
+    return dfs_name_date(dfs_index_field(idx, study, ST_DATE), &day) ? day : 0;
 }
 
 static int by_key(gconstpointer a, gconstpointer b)
