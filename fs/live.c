@@ -6,7 +6,7 @@
 #include <sys/vfs.h>
 
 #include "catalog/live.h"
-#include "sources/watch.h"
+#include "catalog/watch.h"
 
 /* A file with no close is taken once it kept its size and mtime this long. */
 #define SETTLE_MS 500

@@ -1,5 +1,5 @@
 /* dicomfs fs: a mount that follows its source (issue 14): the kernel's
- * events (core/sources/watch.h) or periodic rescans feed the catalog
+ * events (core/catalog/watch.h) or periodic rescans feed the catalog
  * (core/catalog/live.h), whose new snapshots go to the tree, and the
  * kernel's caches of what changed are dropped (fuse_lowlevel_notify_*), so
  * that the rest keeps its long timeouts. */

@@ -12,12 +12,12 @@ import sys
 # Each folder of core/ and the folders it may include, besides itself.
 ALLOWED = {
     "base": set(),
-    "sources": {"base"},
+    "web": {"base"},
     "dicom": {"base"},
     "pixels": {"base", "dicom"},
-    "catalog": {"base", "sources", "dicom"},
+    "catalog": {"base", "dicom"},
     "volumes": {"base", "dicom", "pixels"},
-    "tree": {"base", "sources", "dicom", "pixels", "catalog", "volumes"},
+    "tree": {"base", "web", "dicom", "pixels", "catalog", "volumes"},
 }
 GENERATED = {"core/dicom/dict-table.c", "core/dicom/tags.h"}  # scripts/gen-dict.py
 MAX_LINES = 1000

@@ -1,4 +1,4 @@
-/* Unit tests of the DICOMweb transport (sources/http.h) against the fake
+/* Unit tests of the DICOMweb transport (web/http.h) against the fake
  * server of tests/web/fake_dicomweb.py, which runs this binary: statuses and
  * headers, gzip, retries on 503 with Retry-After and their bounds, dropped
  * and reused connections, bodies cut before and after their first byte,
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
-#include "sources/http.h"
+#include "web/http.h"
 #include "web/fake-client.h"
 
 /* Fast retries, so that tests of exhaustion take milliseconds. */

@@ -1,5 +1,5 @@
 /* Unit tests of the multipart reader and the Content-Type parser
- * (sources/multipart.h), on bodies made here: one and many parts, with and
+ * (web/multipart.h), on bodies made here: one and many parts, with and
  * without Content-Length, data that holds pieces of the delimiter, empty
  * parts, a preamble and an epilogue; every body read whole, in two pieces
  * at every offset and one byte at a time, with the same parts and the same
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "sources/multipart.h"
+#include "web/multipart.h"
 
 /* --- bodies ------------------------------------------------------------------ */
 

@@ -1,4 +1,4 @@
-/* Unit tests of QIDO-RS results (sources/qido.h): the streaming DICOM JSON
+/* Unit tests of QIDO-RS results (web/qido.h): the streaming DICOM JSON
  * parser on inputs made here, fed whole, byte by byte and in random pieces
  * (PN groups, numbers, null, sequences read through, BulkDataURI,
  * InlineBinary, unknown keys; bad shapes; nesting and size limits), then the
@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "sources/http.h"
-#include "sources/qido.h"
+#include "web/http.h"
+#include "web/qido.h"
 #include "web/fake-client.h"
 
 #define TAG_STUDY_UID 0x0020000Du

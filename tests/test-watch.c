@@ -1,4 +1,4 @@
-/* Unit tests of the watch of a source folder (sources/watch.h), on a real
+/* Unit tests of the watch of a source folder (catalog/watch.h), on a real
  * temporary folder: files closed, written slowly, renamed into place, left
  * open; folders made, moved out and back, renamed, deleted; a path whose
  * kind changes; the watch limit; lost events.  Every wait is generous (up to
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sources/watch.h"
+#include "catalog/watch.h"
 
 #define WAIT_US (10 * G_USEC_PER_SEC)
 

@@ -1,7 +1,7 @@
 /* dicomfs core: a catalog that follows its source while mounted (issue 14).
  *
  * Once the first scan is done, changes under the source (from the kernel's
- * events, sources/watch.h, or from a periodic rescan) are applied to the
+ * events, catalog/watch.h, or from a periodic rescan) are applied to the
  * index where they happened: a file new or changed is read (its header
  * only, and only if its size or mtime differ from what was filed), a file
  * or folder gone is taken out, a folder moved in is walked.  Each batch
@@ -21,7 +21,7 @@
 #include <glib.h>
 
 #include "catalog/index.h"
-#include "sources/watch.h"
+#include "catalog/watch.h"
 
 G_BEGIN_DECLS
 

@@ -1,5 +1,5 @@
 /* Fuzz target for the multipart reader and the Content-Type parser
- * (sources/multipart.h).
+ * (web/multipart.h).
  *
  * Input: one flags byte, a Content-Type value up to the first LF, then the
  * body.  The value is parsed (its media type in lower case, its parameters
@@ -15,7 +15,7 @@
 
 #include "base/error.h"
 #include "fuzz.h"
-#include "sources/multipart.h"
+#include "web/multipart.h"
 
 #define BYTES_MAX (64 * 1024)
 

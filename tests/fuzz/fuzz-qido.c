@@ -1,5 +1,5 @@
 /* Fuzz target for the streaming DICOM JSON parser of QIDO-RS results
- * (sources/qido.h).
+ * (web/qido.h).
  *
  * Input: one flags byte, then the JSON.  It is parsed whole, in pieces of 1
  * to 64 bytes (from the flags) and, up to 64 KiB, one byte at a time, with a
@@ -12,7 +12,7 @@
 
 #include "base/error.h"
 #include "fuzz.h"
-#include "sources/qido.h"
+#include "web/qido.h"
 
 #define BYTES_MAX (64 * 1024)
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sources/http.h"
+#include "web/http.h"
 
 static DfsHttp *control(void)
 {

@@ -6,7 +6,7 @@
  * CURLSH guarded by one mutex per kind of data.  A request's state (the
  * response being read, what went to the caller) lives in a Transfer on the
  * requesting thread's stack. */
-#include "sources/http.h"
+#include "web/http.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
  * The thread owns every table; only the counters are shared, behind a
  * mutex.  Events are handled in the kernel's order, so the folder map
  * always reflects every rename that came before the event at hand. */
-#include "sources/watch.h"
+#include "catalog/watch.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -38,7 +38,7 @@
 
 #include <glib.h>
 
-#include "sources/http.h"
+#include "web/http.h"
 
 G_BEGIN_DECLS
 

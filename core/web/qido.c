@@ -7,7 +7,7 @@
  * its nesting.  The input is fed to yajl in slices so that the bytes a row
  * has taken are known to within a slice, which is how a token yajl would
  * buffer without end (a huge string) is cut short. */
-#include "sources/qido.h"
+#include "web/qido.h"
 
 #include <string.h>
 #include <yajl/yajl_parse.h>

@@ -6,7 +6,7 @@
  * block (in a buffer of fixed size, parsed in place) and the count of
  * delimiter bytes matched, which are the delimiter's own first bytes and
  * so are handed on from it when they turn out to be data. */
-#include "sources/multipart.h"
+#include "web/multipart.h"
 
 #include <string.h>
 
