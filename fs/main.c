@@ -1,8 +1,10 @@
-/* dicomfs: mount a folder of DICOM files as a Patient / Study / Series /
- * Instance tree.
+/* dicomfs: mount a folder of DICOM files, or a DICOMweb server, as a
+ * Patient / Study / Series / Instance tree.
  *
  *   dicomfs [options] SOURCE MOUNTPOINT
  *
+ * SOURCE is a folder or a DICOMweb base URL (http:// or https://): the
+ * kinds of source are core/sources/'s.
  * Options are libfuse's (-f, -d, -s, -o opt,...) plus dicomfs's own
  * (-o cache_mb=N, index=PATH, noindex, wait).  The mount answers at once
  * and folders fill in as the scan goes (with -o wait, the command returns
@@ -24,6 +26,7 @@
 #include "catalog/scan.h"
 #include "catalog/store.h"
 #include "catalog/template.h"
+#include "sources/source.h"
 
 typedef struct {
     char *source;
@@ -34,6 +37,10 @@ typedef struct {
     int nowatch;
     unsigned rescan;
     char *templates[DFS_LEVEL_INSTANCE + 1]; /* -o patient=T ... (catalog/template.h) */
+    /* A DICOMweb source's (sources/source.h) */
+    char *cache_dir, *user, *password_file, *token_file, *cafile;
+    unsigned cache_gb, connections;
+    int netrc, orthanc, not_orthanc;
     int show_help;
 } Options;
 
@@ -49,6 +56,16 @@ static const struct fuse_opt option_spec[] = {
     DFS_OPT("study=%s", templates[DFS_LEVEL_STUDY]),
     DFS_OPT("series=%s", templates[DFS_LEVEL_SERIES]),
     DFS_OPT("instance=%s", templates[DFS_LEVEL_INSTANCE]),
+    DFS_OPT("cache_dir=%s", cache_dir),
+    DFS_OPT("cache_gb=%u", cache_gb),
+    DFS_OPT("connections=%u", connections),
+    DFS_OPT("user=%s", user),
+    DFS_OPT("password_file=%s", password_file),
+    DFS_OPT("token_file=%s", token_file),
+    DFS_OPT("cafile=%s", cafile),
+    DFS_OPT("netrc", netrc),
+    DFS_OPT("orthanc", orthanc),
+    DFS_OPT("noorthanc", not_orthanc),
     DFS_OPT("-h", show_help),
     DFS_OPT("--help", show_help),
     FUSE_OPT_END,
@@ -60,11 +77,7 @@ static int take_source(void *data, const char *arg, int key, struct fuse_args *o
 {
     Options *o = data;
     if (key == FUSE_OPT_KEY_NONOPT && o->source == NULL) {
-        o->source = realpath(arg, NULL);
-        if (o->source == NULL) {
-            fprintf(stderr, "dicomfs: source %s: %s\n", arg, strerror(errno));
-            exit(1);
-        }
+        o->source = strdup(arg);
         return 0;
     }
     return 1;
@@ -73,7 +86,8 @@ static int take_source(void *data, const char *arg, int key, struct fuse_args *o
 static void usage(const char *prog)
 {
     printf("usage: %s [options] SOURCE MOUNTPOINT\n\n"
-           "Mount the DICOM files under SOURCE as a read-only Patient / Study /\n"
+           "Mount the DICOM files under SOURCE (a folder, or a DICOMweb server's\n"
+           "base URL: http://... or https://...) as a read-only Patient / Study /\n"
            "Series / Instance tree at MOUNTPOINT.\n\n"
            "dicomfs options:\n"
            "    -o cache_mb=N          memory for parsed headers and rendered files\n"
@@ -91,7 +105,21 @@ static void usage(const char *prog)
            "    -o patient=T, -o study=T, -o series=T, -o instance=T\n"
            "                           name that level's folders by template T: text and\n"
            "                           {Keyword}, {Keyword:03} (zero padding),\n"
-           "                           {StudyDate:%%Y-%%m-%%d}; {{ and }} are braces, \\, a comma\n\n",
+           "                           {StudyDate:%%Y-%%m-%%d}; {{ and }} are braces, \\, a comma\n"
+           "\nDICOMweb sources:\n"
+           "    -o cache_dir=DIR       keep fetched instances under DIR (default\n"
+           "                           $XDG_CACHE_HOME/dicomfs/web/<hash of URL>)\n"
+           "    -o cache_gb=N          at most N GiB of them (default 4)\n"
+           "    -o connections=N       at most N connections to the server (default 4)\n"
+           "    -o user=NAME           HTTP basic authentication as NAME, the password\n"
+           "                           from -o password_file or ~/.netrc\n"
+           "    -o password_file=F     the password on F's first line (never in argv)\n"
+           "    -o netrc               credentials from ~/.netrc\n"
+           "    -o token_file=F        a bearer token on F's first line\n"
+           "    -o cafile=F            trust the CA certificates in F (PEM) too\n"
+           "    -o orthanc, -o noorthanc  the server is (is not) an Orthanc: exact sizes\n"
+           "                           and stored files from its REST API (default:\n"
+           "                           asked of the server)\n\n",
            prog);
 }
 
@@ -113,6 +141,47 @@ static gboolean take_templates(const Options *o)
         dfs_templates_set((DfsLevel)l, t);
     }
     return TRUE;
+}
+
+/* Where the persistent index of src is. */
+static char *store_path(const Options *o, const DfsSource *src)
+{
+    return o->index ? g_strdup(o->index) : dfs_store_default_path(src->location);
+}
+
+/* The source SOURCE names, or NULL after one line saying why not: it is
+ * no source, or a server that does not answer with no stored tree to show
+ * instead. */
+static DfsSource *open_source(const Options *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *cache_dir = o->cache_dir ? g_canonicalize_filename(o->cache_dir, NULL) : NULL;
+    DfsSourceOptions so = {.cache_dir = cache_dir,
+                           .cache_bytes = (guint64)o->cache_gb << 30,
+                           .user = o->user,
+                           .password_file = o->password_file,
+                           .token_file = o->token_file,
+                           .ca_file = o->cafile,
+                           .use_netrc = o->netrc,
+                           .orthanc = o->orthanc ? 1 : o->not_orthanc ? 0 : -1,
+                           .connections = o->connections};
+    DfsSource *src = dfs_source_open(o->source, &so, &error);
+    if (src == NULL) {
+        fprintf(stderr, "dicomfs: %s\n", error->message);
+        return NULL;
+    }
+    if (src->unreachable != NULL) {
+        g_autofree char *path = store_path(o, src);
+        g_autofree char *image = g_strconcat(path, ".image", NULL);
+        if (o->noindex || !g_file_test(image, G_FILE_TEST_EXISTS)) {
+            fprintf(stderr, "dicomfs: %s does not answer: %s\n", src->location, src->unreachable);
+            dfs_source_free(src);
+            return NULL;
+        }
+        fprintf(stderr, "dicomfs: %s does not answer (%s): its stored tree is shown\n",
+                src->location, src->unreachable);
+    }
+    return src;
 }
 
 /* One clear line and a non-zero exit, before anything is mounted. */
@@ -170,14 +239,14 @@ static void raise_readahead(const char *mountpoint)
 }
 
 /* The persistent index, or NULL (off, or it cannot be opened). */
-static DfsStore *open_store(const Options *o, DfsTreeStatus *ts)
+static DfsStore *open_store(const Options *o, const DfsSource *src, DfsTreeStatus *ts)
 {
     if (o->noindex)
         return NULL;
-    g_autofree char *path = o->index ? g_strdup(o->index) : dfs_store_default_path(o->source);
+    g_autofree char *path = store_path(o, src);
     gboolean existed = g_file_test(path, G_FILE_TEST_EXISTS), rebuilt;
     g_autoptr(GError) error = NULL;
-    DfsStore *store = dfs_store_open(path, o->source, &rebuilt, &error);
+    DfsStore *store = dfs_store_open(path, src->location, &rebuilt, &error);
     if (store == NULL) {
         g_printerr("dicomfs: %s; going on without it\n", error->message);
         return NULL;
@@ -190,6 +259,7 @@ static DfsStore *open_store(const Options *o, DfsTreeStatus *ts)
 /* The scan, in the background (or before mounting, with -o wait). */
 typedef struct {
     const Options *o;
+    DfsSource *src;
     DfsTree *tree;
     DfsTreeStatus ts;
     gboolean show;     /* the progress line, in the foreground on a terminal */
@@ -254,13 +324,14 @@ static const DfsScanSink scan_sink = {publish, show_progress, scan_cancelled};
 static void scan_begin(Scanner *sc)
 {
     sc->start = g_get_monotonic_time();
-    sc->store = open_store(sc->o, &sc->ts);
+    sc->store = open_store(sc->o, sc->src, &sc->ts);
     sc->store_path = sc->store ? g_strdup(dfs_store_path(sc->store)) : NULL;
     /* Watched from just before the scan's walk: nothing changed during it
-     * is missed. */
+     * is missed.  (A folder's changes only: a server's are not followed.) */
     DfsFsLiveOptions lo = {.watch = !sc->o->nowatch, .rescan_s = sc->o->rescan};
-    sc->live = dfs_fs_live_new(sc->o->source, sc->tree, &sc->ts, &lo);
-    sc->scan = dfs_scan_new(sc->o->source, sc->store, &scan_sink, sc);
+    if (sc->src->is_local)
+        sc->live = dfs_fs_live_new(sc->src->location, sc->tree, &sc->ts, &lo);
+    sc->scan = dfs_source_scan_new(sc->src, sc->store, &scan_sink, sc);
     if (sc->live != NULL)
         dfs_scan_keep_builder(sc->scan);
 }
@@ -279,11 +350,14 @@ static gpointer scan_run(gpointer user)
     sc->scan = NULL;
     dfs_store_close(sc->store);
     sc->store = NULL;
-    sc->ok = idx != NULL;
+    /* A server that does not answer leaves the stored tree it had shown. */
+    gboolean stored_tree = sc->src->offline_tree && (sc->ts.mapped || sc->ts.loaded > 0);
+    sc->ok = idx != NULL || stored_tree;
     if (idx == NULL && error != NULL) {
-        g_printerr("dicomfs: %s\n", error->message);
+        g_printerr("dicomfs: %s%s\n", error->message,
+                   stored_tree ? "; the stored tree is shown as it was" : "");
         sc->ts.done = TRUE;
-        dfs_tree_publish(sc->tree, dfs_index_new_empty(), &sc->ts);
+        dfs_tree_publish(sc->tree, stored_tree ? NULL : dfs_index_new_empty(), &sc->ts);
     }
     if (idx != NULL && sc->live != NULL) {
         dfs_fs_live_ready(sc->live, idx, b, sc->store_path);
@@ -368,7 +442,10 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
     }
     if (chdir("/") != 0)
         g_printerr("dicomfs: chdir /: %s\n", g_strerror(errno));
-    Scanner sc = {.o = o, .tree = fs->tree, .show = cl->foreground && isatty(STDERR_FILENO)};
+    Scanner sc = {.o = o,
+                  .src = dfs_tree_source(fs->tree),
+                  .tree = fs->tree,
+                  .show = cl->foreground && isatty(STDERR_FILENO)};
     scan_begin(&sc);
     if (o->wait) {
         scan_run(&sc);
@@ -437,6 +514,7 @@ int main(int argc, char **argv)
     mallopt(M_ARENA_MAX, 2);
     Options o = {.cache_mb = 24};
     struct fuse_cmdline_opts cl = {0};
+    DfsSource *src = NULL;
     int rc = 1; /* every way out frees what the options hold (leak checkers look) */
     if (fuse_opt_parse(&args, &o, option_spec, take_source) != 0 ||
         fuse_parse_cmdline(&args, &cl) != 0)
@@ -458,27 +536,31 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [options] SOURCE MOUNTPOINT (see --help)\n", argv[0]);
         goto out;
     }
-    struct stat st;
-    if (stat(o.source, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "dicomfs: source %s is not a folder\n", o.source);
-        goto out;
-    }
     if (!take_templates(&o) || !check_mountpoint(cl.mountpoint))
         goto out;
-    gboolean shared = add_mount_options(&args);
-    /* Nothing outside SOURCE is ever read, whatever links appear in it. */
-    dfs_input_confine(o.source);
     if (o.index != NULL) { /* the daemon works from / */
         char *abs = g_canonicalize_filename(o.index, NULL);
         free(o.index);
         o.index = abs; /* freed below with g_free */
     }
-    DfsFs fs = {dfs_tree_new(o.source, (gsize)o.cache_mb << 20), shared};
+    if ((src = open_source(&o)) == NULL)
+        goto out;
+    gboolean shared = add_mount_options(&args);
+    /* Nothing outside the source's folder (or its cache) is ever read,
+     * whatever links appear in it. */
+    dfs_input_confine(src->root);
+    DfsFs fs = {dfs_tree_new(src, (gsize)o.cache_mb << 20), shared};
     rc = run(&args, &cl, &o, &fs);
     dfs_tree_free(fs.tree);
 out:
+    dfs_source_free(src);
     free(o.source);
     g_free(o.index);
+    free(o.cache_dir);
+    free(o.user);
+    free(o.password_file);
+    free(o.token_file);
+    free(o.cafile);
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
         free(o.templates[l]);
         dfs_templates_set((DfsLevel)l, NULL);

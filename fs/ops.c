@@ -99,7 +99,9 @@ static void mirror_source(fuse_req_t req, fuse_ino_t ino, struct stat *st)
     if (S_ISDIR(st->st_mode) && !dfs_tree_lookup(t, ino, "instance.dcm", &file, NULL))
         return;
     guint64 offset, length;
-    g_autofree char *path = dfs_tree_source_range(t, file, &offset, &length);
+    if (!dfs_tree_source(t)->is_local) /* a server's instances: the mount's modes */
+        return;
+    g_autofree char *path = dfs_tree_source_range(t, file, &offset, &length, NULL);
     struct stat src;
     if (path == NULL || stat(path, &src) != 0)
         return;
@@ -308,7 +310,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     g_autoptr(GError) error = NULL;
     OpenFile *of = g_new0(OpenFile, 1);
     of->fd = -1;
-    g_autofree char *source = dfs_tree_source_range(tree_of(req), ino, &of->base, &of->length);
+    g_autofree char *source =
+        dfs_tree_source_range(tree_of(req), ino, &of->base, &of->length, &error);
+    if (source == NULL && error != NULL) { /* its bytes cannot be had now */
+        g_free(of);
+        fuse_reply_err(req, EIO);
+        return;
+    }
     if (source != NULL) {
         of->fd = dfs_input_open(source);
         if (of->fd < 0) {
@@ -381,7 +389,12 @@ static void reply_rendered(fuse_req_t req, DfsIndex *held, fuse_ino_t ino, size_
 static void read_unopened(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 {
     guint64 base, length;
-    g_autofree char *source = dfs_tree_source_range(tree_of(req), ino, &base, &length);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *source = dfs_tree_source_range(tree_of(req), ino, &base, &length, &error);
+    if (source == NULL && error != NULL) {
+        fuse_reply_err(req, EIO);
+        return;
+    }
     if (source != NULL) {
         int fd = dfs_input_open(source);
         if (fd < 0) {

@@ -17,7 +17,8 @@ ALLOWED = {
     "pixels": {"base", "dicom"},
     "catalog": {"base", "dicom"},
     "volumes": {"base", "dicom", "pixels"},
-    "tree": {"base", "web", "dicom", "pixels", "catalog", "volumes"},
+    "sources": {"base", "web", "dicom", "pixels", "catalog", "volumes"},
+    "tree": {"base", "web", "dicom", "pixels", "catalog", "volumes", "sources"},
 }
 GENERATED = {"core/dicom/dict-table.c", "core/dicom/tags.h"}  # scripts/gen-dict.py
 MAX_LINES = 1000

@@ -150,7 +150,27 @@ static gboolean is_dicomdir(const DfsDataset *ds, GString *scratch)
 
 /* Every field's text goes into the thread's pool, NUL after each (a missing
  * element is an empty field), then into the facts' one block. */
+static DfsFacts *facts_new(const DfsDataset *ds, gboolean detected_syntax);
+
 DfsFacts *dfs_facts_new(const DfsDataset *ds)
+{
+    return facts_new(ds, TRUE);
+}
+
+DfsFacts *dfs_facts_new_described(const DfsDataset *ds)
+{
+    return facts_new(ds, FALSE);
+}
+
+guint dfs_facts_tags(DfsLevel level, guint32 *tags, guint max)
+{
+    guint n = level >= DFS_LEVEL_PATIENT && level <= DFS_LEVEL_INSTANCE ? n_columns(level) : 0;
+    for (guint k = 0; k < n && k < max; k++)
+        tags[k] = columns[level][k].tag;
+    return n;
+}
+
+static DfsFacts *facts_new(const DfsDataset *ds, gboolean detected_syntax)
 {
     GString *pool = g_private_get(&facts_pool);
     if (pool == NULL)
@@ -168,7 +188,7 @@ DfsFacts *dfs_facts_new(const DfsDataset *ds)
         }
     /* Without File Meta Information the syntax is the one detected. */
     gsize *ts = &offsets[DFS_LEVEL_INSTANCE][IN_TS];
-    if (pool->str[*ts] == '\0') {
+    if (pool->str[*ts] == '\0' && detected_syntax) {
         *ts = pool->len;
         g_string_append_len(pool, dfs_dataset_transfer_syntax(ds),
                             (gssize)strlen(dfs_dataset_transfer_syntax(ds)) + 1);

@@ -47,6 +47,14 @@ void dfs_facts_free(DfsFacts *facts);
  * before any facts are made.  (Only the name templates add columns, so the
  * templates in use say which: dfs_templates_signature.) */
 gint dfs_facts_add_column(DfsLevel level, guint32 tag, const char *keyword);
+/* The tags of level's columns (what a source that lists its instances
+ * must give for each: a DICOMweb query asks for them), up to max, in
+ * column order; returns how many there are. */
+guint dfs_facts_tags(DfsLevel level, guint32 *tags, guint max);
+/* The same as dfs_facts_new, where the dataset's transfer syntax is not
+ * the instance's (a header made from a server's description of it): the
+ * facts then say none where it has no Transfer Syntax UID. */
+DfsFacts *dfs_facts_new_described(const DfsDataset *ds);
 /* Facts as bytes and back, for the persistent store.  NULL from
  * dfs_facts_deserialize when the bytes are not a serialization. */
 void dfs_facts_serialize(const DfsFacts *facts, GString *out); /* out emptied first */

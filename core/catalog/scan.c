@@ -98,6 +98,10 @@ struct _DfsScan {
     gint64 last_publish, publish_cost;
     gboolean keep_builder;  /* hand the finished builder over (dfs_scan_take_builder) */
     DfsIndexBuilder *kept;
+    /* A source whose listing brings each instance's facts (nothing to
+     * read: no readers run), or NULL for a folder walked on disk. */
+    const DfsScanLister *lister;
+    gpointer lister_self;
 };
 typedef struct _DfsScan Scan;
 
@@ -409,9 +413,12 @@ static void add_item(Scan *s, Item *it)
     file_items(s, FALSE);
 }
 
-static void on_file(const char *relpath, const struct stat *st, gpointer user)
+/* A file the walk met; facts (taken), when the listing brings them: its
+ * item is ready at once (nothing to read), and they are dropped where the
+ * store knows the file unchanged. */
+static void file_met(Scan *s, const char *relpath, const struct stat *st, DfsFacts *facts,
+                     const char *reason)
 {
-    Scan *s = user;
     s->c.total++;
     /* st is NULL only on a first scan (dfs_scan_run), which knows no file. */
     Known *k = g_hash_table_lookup(s->known, relpath);
@@ -422,6 +429,7 @@ static void on_file(const char *relpath, const struct stat *st, gpointer user)
             s->c.files_seen++;
             if (s->sink && s->sink->progress)
                 s->sink->progress(&s->c, s->user);
+            dfs_facts_free(facts);
             return;
         }
     }
@@ -431,7 +439,17 @@ static void on_file(const char *relpath, const struct stat *st, gpointer user)
     it->stat_pending = st == NULL;
     it->is_file = TRUE;
     it->replaces = k != NULL ? k->row : 0;
+    if (s->lister != NULL) {
+        it->facts = facts;
+        it->reason = g_strdup(reason);
+        it->ready = TRUE;
+    }
     add_item(s, it);
+}
+
+static void on_file(const char *relpath, const struct stat *st, gpointer user)
+{
+    file_met(user, relpath, st, NULL, NULL);
 }
 
 static void on_skip(const char *relpath, const char *reason, gpointer user)
@@ -498,9 +516,17 @@ static void publish_index(Scan *s, DfsIndex *idx, gboolean done)
 DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *sink,
                       gpointer user)
 {
+    return dfs_scan_new_listed(source, NULL, NULL, store, sink, user);
+}
+
+DfsScan *dfs_scan_new_listed(const char *source, const DfsScanLister *lister, gpointer self,
+                             DfsStore *store, const DfsScanSink *sink, gpointer user)
+{
     Scan *s = g_new0(Scan, 1);
     s->source = g_strdup(source);
-    s->source_fd = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    s->lister = lister;
+    s->lister_self = self;
+    s->source_fd = lister != NULL ? -1 : open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     s->store = store;
     s->sink = sink;
     s->user = user;
@@ -596,10 +622,41 @@ static gboolean check_stop(gpointer user)
 /* Walk the source against the mapped image: TRUE when nothing changed (it
  * is published as the finished index).  Otherwise the store is loaded (its
  * builder numbers the nodes as the image does) for the scan proper. */
+static gboolean check_listed(gpointer user, const char *relpath, const struct stat *st,
+                             DfsFacts *facts, const char *reason)
+{
+    dfs_facts_free(facts);
+    if (facts != NULL || reason == NULL)
+        check_file(relpath, st, user);
+    else
+        check_skip(relpath, reason, user);
+    return !check_stop(user);
+}
+
+static gboolean scan_listed(gpointer user, const char *relpath, const struct stat *st,
+                            DfsFacts *facts, const char *reason)
+{
+    Scan *s = user;
+    if (facts == NULL && reason != NULL && st == NULL)
+        on_skip(relpath, reason, s);
+    else
+        file_met(s, relpath, st, facts, reason);
+    return !cancelled(s);
+}
+
+/* The source's entries, from the walk of its folder or from its lister. */
+static gboolean walk_source(Scan *s, const DfsWalkCallbacks *cb, DfsScanFound found,
+                            GError **error)
+{
+    if (s->lister != NULL)
+        return s->lister->list(s->lister_self, found, s, error);
+    return s->source_fd >= 0 && dfs_walk(s->source, cb, s, error);
+}
+
 static gboolean check_image(Scan *s, GError **error)
 {
     static const DfsWalkCallbacks cb = {check_file, check_skip, check_stop, TRUE};
-    gboolean ok = s->source_fd >= 0 && dfs_walk(s->source, &cb, s, error);
+    gboolean ok = walk_source(s, &cb, check_listed, error);
     if (!ok || cancelled(s))
         return FALSE; /* the scan proper says why */
     if (!s->changed && s->matched == dfs_image_n_entries(s->image)) {
@@ -660,12 +717,13 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
         s->store_open = FALSE;
         return NULL;
     }
-    for (guint t = 0; t < SCAN_THREADS; t++)
+    guint n_readers = s->lister != NULL ? 0 : SCAN_THREADS;
+    for (guint t = 0; t < n_readers; t++)
         s->readers[t] = g_thread_new("scan-read", reader_thread, s);
     /* A first scan has nothing to compare: the readers stat what they open. */
     const DfsWalkCallbacks cb = {on_file, on_skip, on_stop, g_hash_table_size(s->known) > 0};
-    gboolean ok = s->source_fd >= 0 && dfs_walk(s->source, &cb, s, error);
-    if (s->source_fd < 0 && error != NULL && *error == NULL)
+    gboolean ok = walk_source(s, &cb, scan_listed, error);
+    if (s->lister == NULL && s->source_fd < 0 && error != NULL && *error == NULL)
         g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "%s: %s", s->source, g_strerror(errno));
     s->c.walked = TRUE;
     ok = ok && !cancelled(s);
@@ -673,7 +731,7 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
     g_atomic_int_set(&s->dropping, !ok);
     g_atomic_int_set(&s->readers_stop, TRUE);
     wake_readers(s, TRUE);
-    for (guint t = 0; t < SCAN_THREADS; t++)
+    for (guint t = 0; t < n_readers; t++)
         g_thread_join(s->readers[t]);
     DfsIndex *idx = NULL;
     if (ok) {

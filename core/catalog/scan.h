@@ -56,6 +56,28 @@ typedef struct _DfsScan DfsScan;
 DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *sink,
                       gpointer user);
 
+/* A source that lists its instances with their facts (a DICOMweb server's
+ * catalog: nothing to read), instead of a folder to walk and read.  list
+ * calls found for every entry, in an order that is the same on every run
+ * (names depend on it), on the scan's thread:
+ *   an instance: its path (the key the store and the tree know it by),
+ *   st (st_size: its bytes, 0 when unknown; st_mtim: its version) and
+ *   facts (taken; reason: its errors.tsv note, or NULL);
+ *   an entry not in the tree: facts NULL, reason why, st NULL.
+ * found returns FALSE when the scan wants no more (it is cancelled, or a
+ * check found a change): list then returns TRUE at once.  list returns
+ * FALSE with an error when the listing failed (the scan fails with it). */
+typedef gboolean (*DfsScanFound)(gpointer scan, const char *relpath, const struct stat *st,
+                                 DfsFacts *facts, const char *reason);
+typedef struct {
+    gboolean (*list)(gpointer self, DfsScanFound found, gpointer scan, GError **error);
+} DfsScanLister;
+
+/* A scan of what lister lists (self is its own): as dfs_scan_new, source
+ * naming it (a URL), with no file read. */
+DfsScan *dfs_scan_new_listed(const char *source, const DfsScanLister *lister, gpointer self,
+                             DfsStore *store, const DfsScanSink *sink, gpointer user);
+
 /* Walk and read; return the finished index (caller unrefs), or NULL if the
  * source cannot be opened or the scan was cancelled. */
 DfsIndex *dfs_scan_run(DfsScan *scan, DfsScanCounts *counts, GError **error);

@@ -48,8 +48,8 @@ static DfsDataset *read_cached(const DfsView *v, guint node, DfsReadFlags flags,
     DfsDataset *ds = dfs_cache_get(cache, key);
     if (ds != NULL)
         return ds;
-    g_autofree char *path = dfs_view_path(v, node);
-    ds = dfs_read_file(path, flags, error);
+    g_autofree char *path = dfs_view_path(v, node, error);
+    ds = path != NULL ? dfs_read_file(path, flags, error) : NULL;
     if (ds == NULL)
         return NULL;
     if (flags == DFS_READ_FULL)
@@ -80,7 +80,7 @@ DfsDataset *dfs_instance_dataset(const DfsView *v, guint node, GError **error)
     if (inst == DFS_NO_INDEX)
         return NULL;
     DfsDataset *ds = read_cached(v, inst, DFS_READ_HEADER_ONLY, error);
-    if (ds == NULL || !has_trailing_elements(ds, dfs_index_size(v->idx, inst)))
+    if (ds == NULL || !has_trailing_elements(ds, dfs_view_instance_size(v, inst)))
         return ds;
     /* Elements after Pixel Data (padding, signatures) belong in tags/ and
      * the header too: this file is read whole. */
@@ -194,7 +194,7 @@ gboolean dfs_instance_raw_slice(const DfsView *v, guint node, guint first, guint
                      (img.samples == 1 || img.planar == 0) &&
                      g_str_equal(img.photometric, img.decoded_photometric) &&
                      (guint64)fb * img.frames <= px->length &&
-                     px->offset + px->length <= dfs_index_size(v->idx, node);
+                     px->offset + px->length <= dfs_view_instance_size(v, node);
     if (!slice || first >= img.frames)
         return FALSE;
     if (count == 0 || count > img.frames - first)

@@ -75,11 +75,17 @@ typedef struct {
     gboolean owned; /* a reference to drop */
 } DfsView;
 
-/* The folder being mounted. */
-const char *dfs_view_source(const DfsView *v);
+/* The source being mounted. */
+DfsSource *dfs_view_source(const DfsView *v);
 
-/* The absolute path of index node's source file.  Caller frees. */
-char *dfs_view_path(const DfsView *v, guint node);
+/* The path of a local file holding instance node's bytes (the source's
+ * own, or its fetched copy: sources/source.h).  Caller frees.  NULL with
+ * an error when they cannot be had now. */
+char *dfs_view_path(const DfsView *v, guint node, GError **error);
+
+/* The byte count of instance node: the catalog's, or what the source has
+ * learned since (0 while unknown). */
+guint64 dfs_view_instance_size(const DfsView *v, guint node);
 
 /* How many snapshots the tree has had (a view folder's inode changes
  * with it: kinds/views.c). */

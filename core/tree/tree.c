@@ -19,7 +19,7 @@
 #include "volumes/plan.h"
 
 struct _DfsTree {
-    char *source;
+    DfsSource *source; /* not owned */
     GMutex index_lock;  /* guards idx until the scan is done */
     DfsIndex *idx;      /* the latest snapshot; fixed once settled */
     gint settled;       /* the scan is done (atomic) */
@@ -70,10 +70,10 @@ static gpointer bytes_ref(gpointer b)
     return g_bytes_ref(b);
 }
 
-DfsTree *dfs_tree_new(const char *source, gsize cache_bytes)
+DfsTree *dfs_tree_new(DfsSource *source, gsize cache_bytes)
 {
     DfsTree *t = g_new0(DfsTree, 1);
-    t->source = g_strdup(source);
+    t->source = source;
     g_mutex_init(&t->index_lock);
     t->idx = dfs_index_new_empty();
     t->datasets = dfs_cache_new(cache_bytes / 2, (DfsCacheRef)dfs_dataset_ref,
@@ -107,7 +107,6 @@ void dfs_tree_free(DfsTree *t)
     g_hash_table_unref(t->rendering);
     g_mutex_clear(&t->render_lock);
     g_cond_clear(&t->rendered);
-    g_free(t->source);
     g_free(t);
 }
 
@@ -198,14 +197,19 @@ guint dfs_view_generation(const DfsView *v)
     return (guint)g_atomic_int_get(&v->tree->generation);
 }
 
-const char *dfs_view_source(const DfsView *v)
+DfsSource *dfs_view_source(const DfsView *v)
 {
     return v->tree->source;
 }
 
-char *dfs_view_path(const DfsView *v, guint node)
+char *dfs_view_path(const DfsView *v, guint node, GError **error)
 {
-    return g_build_filename(v->tree->source, dfs_index_relpath(v->idx, node), NULL);
+    return dfs_source_instance_path(v->tree->source, v->idx, node, error);
+}
+
+guint64 dfs_view_instance_size(const DfsView *v, guint node)
+{
+    return dfs_source_instance_size(v->tree->source, v->idx, node);
 }
 
 void dfs_view_status(const DfsView *v, DfsTreeStatus *out)
@@ -512,13 +516,25 @@ gboolean dfs_tree_is_volatile(DfsTree *tree, DfsEntry e)
                          ((k->flags & DFS_KIND_SETTLES) && !dfs_tree_settled(tree)));
 }
 
-char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 *length)
+char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 *length,
+                            GError **error)
 {
     g_auto(DfsView) v = view_open(tree, NULL);
     const DfsKind *k = kind_in_view(&v, e, "file", NULL);
-    if (k == NULL || k->source_range == NULL || !k->source_range(&v, e, offset, length))
+    if (k == NULL || k->source_range == NULL)
         return NULL;
-    return dfs_view_path(&v, DFS_ENTRY_NODE(e));
+    /* The local copy first: a source that fetches it learns its size. */
+    char *path = dfs_view_path(&v, DFS_ENTRY_NODE(e), error);
+    if (path == NULL)
+        return NULL;
+    if (!k->source_range(&v, e, offset, length))
+        g_clear_pointer(&path, g_free);
+    return path;
+}
+
+DfsSource *dfs_tree_source(DfsTree *tree)
+{
+    return tree->source;
 }
 
 /* --- stat ------------------------------------------------------------------------ */

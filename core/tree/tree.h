@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "catalog/index.h"
+#include "sources/source.h"
 
 G_BEGIN_DECLS
 
@@ -36,9 +37,11 @@ typedef struct {
     guint nlink;
 } DfsEntryStat;
 
-/* A tree over the files under source, empty until a scan publishes an
- * index.  cache_bytes bounds the parsed headers and rendered files kept. */
-DfsTree *dfs_tree_new(const char *source, gsize cache_bytes);
+/* A tree over the instances of source (which outlives it), empty until a
+ * scan publishes an index.  cache_bytes bounds the parsed headers and
+ * rendered files kept. */
+DfsTree *dfs_tree_new(DfsSource *source, gsize cache_bytes);
+DfsSource *dfs_tree_source(DfsTree *tree);
 void dfs_tree_free(DfsTree *tree);
 
 /* What the status file says. */
@@ -128,11 +131,15 @@ gboolean dfs_tree_xattrs(DfsTree *tree, DfsEntry e, GPtrArray **names, GPtrArray
 char *dfs_tree_readlink(DfsTree *tree, DfsEntry e, GError **error);
 gboolean dfs_tree_is_link(DfsEntry e);
 
-/* Files that are a slice of a source file: instance.dcm, and pixels.raw
- * (or a frame's .raw) of native pixel data whose stored values are its
- * bytes.  Returns the source's path (caller frees) and the slice, or NULL
- * for rendered entries. */
-char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 *length);
+/* Files that are a slice of an instance's bytes: instance.dcm, and
+ * pixels.raw (or a frame's .raw) of native pixel data whose stored values
+ * are its bytes.  Returns the path of the local file that holds them
+ * (caller frees: the source's own file, or its fetched copy) and the
+ * slice; or NULL for rendered entries (error not set), or NULL with an
+ * error when the bytes cannot be had now (a server that does not answer:
+ * DFS_ERROR_IO). */
+char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 *length,
+                            GError **error);
 
 
 

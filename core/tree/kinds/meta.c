@@ -24,8 +24,9 @@ static void render_status(const DfsView *v, GString *out)
     g_string_append_printf(out,
                            "source: %s\nfiles seen: %u\nindexed: %u\nskipped: %u\n"
                            "other entries listed: %u\nfiles read: %u\nindex: %s\n",
-                           dfs_view_source(v), st.files_seen, st.indexed, st.skipped, st.others,
+                           dfs_view_source(v)->location, st.files_seen, st.indexed, st.skipped, st.others,
                            st.reads, st.index[0] ? st.index : "off");
+    dfs_source_write_status(dfs_view_source(v), out);
     if (st.index[0])
         g_string_append_printf(out, "index at mount: %s, %u rows read before the first listing\n",
                                st.mapped ? "image mapped" : "rows loaded", st.loaded);

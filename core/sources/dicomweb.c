@@ -1,0 +1,691 @@
+/* dicomfs core: a DICOMweb server (PS3.18) as a source.
+ *
+ *   dicomfs https://pacs.example.org/dicom-web MNT
+ *
+ * The catalog comes from QIDO-RS, level by level: every study (paged to
+ * the end, deduplicated by UID; patients are derived from the study rows,
+ * as QIDO has no patient level), then each study's series, then each
+ * series' instances, each query asking for the attributes the catalog's
+ * columns need (includefield).  An instance's facts are its study, series
+ * and instance rows made into one header (sources/dicomjson.h) and read by
+ * our own reader, so names follow the same rules as a folder's.  Its path
+ * in the catalog is its WADO-RS path under the base URL:
+ *   studies/<StudyInstanceUID>/series/<SeriesInstanceUID>/instances/<SOPInstanceUID>
+ * Studies, series and instances are listed in UID order, so that names
+ * (which depend on filing order) are the same on every run.
+ *
+ * An instance's bytes are fetched when first needed (a read of
+ * instance.dcm, of its tags/ or pixels) into a bounded cache on disk
+ * (sources/webcache.h): by WADO-RS with `transfer-syntax=*` (the stored
+ * bytes, never a transcoded copy), a multipart/related body read as it
+ * streams (web/multipart.h), complete only when its closing boundary came.
+ *
+ * Orthanc (found by GET <root>/system, where <root> is the base URL less
+ * its last path segment, or forced with -o orthanc): its REST API lists a
+ * series' instances with their exact FileSize (one request per series), so
+ * instance.dcm has its true size before anything is read, and serves the
+ * stored file at /instances/<id>/file, far faster than WADO-RS.  Its
+ * identifiers are SHA-1 hashes of the UIDs (the Orthanc Book, "Orthanc
+ * identifiers"), so none is looked up.  Elsewhere an instance's size is 0
+ * until its first open fetches it (never a guessed size).
+ *
+ * Failures: a listing that fails fails the scan (the tree already shown,
+ * from the persistent index, stays: offline_tree); a fetch that fails is
+ * DFS_ERROR_IO (EIO for the reader), after the transport's retries, in a
+ * bounded time (web/http.h); the next read tries again.
+ *
+ * Costs: requests: one per page of studies, one per study, one per series
+ * (two on Orthanc); memory: the study and series rows of the study being
+ * listed, one series' instance rows, and a small entry per Orthanc
+ * instance (its REST identifier is derived, not stored). */
+#include "sources/source.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#include "base/error.h"
+#include "dicom/reader.h"
+#include "dicom/tags.h"
+#include "sources/dicomjson.h"
+#include "sources/webcache.h"
+#include "web/http.h"
+#include "web/multipart.h"
+#include "web/qido.h"
+
+extern const DfsSourceClass dfs_source_dicomweb;
+
+#define TAG_PATIENT_ID 0x00100020u
+#define TAG_STUDY_UID 0x0020000Du
+#define TAG_SERIES_UID 0x0020000Eu
+#define TAG_SOP_UID 0x00080018u
+#define TAG_STUDY_DATE 0x00080020u
+#define TAG_STUDY_TIME 0x00080030u
+
+/* Largest Orthanc REST answer kept whole (a series' instance list). */
+#define MAX_REST_BYTES (256u << 20)
+
+typedef struct {
+    DfsSource base;
+    DfsHttp *http;
+    DfsWebCache *cache;
+    char *url;         /* the base URL, without a trailing '/' */
+    char *orthanc;     /* Orthanc's REST root, or NULL */
+    char *orthanc_version;
+    guint32 tags[DFS_LEVEL_INSTANCE + 1][32]; /* each level's includefields */
+    guint n_tags[DFS_LEVEL_INSTANCE + 1];
+    GMutex lock;       /* what follows */
+    GHashTable *patient_of_study; /* StudyInstanceUID -> PatientID, as listed (Orthanc's keys) */
+    char *last_error;  /* the last failure, for the status */
+    gboolean listing_failed; /* the last listing did not end: the tree shown is older */
+    guint64 listed_studies, listed_series, listed_instances;
+} Web;
+
+/* --- rows kept -------------------------------------------------------------- */
+
+/* A QIDO row copied out of the parser (which keeps it only while its
+ * function runs). */
+typedef struct {
+    DfsQidoAttr *attrs;
+    guint n_attrs;
+    char *uid;
+    char **strings; /* everything the attrs point to, to free */
+} Row;
+
+static Row *row_copy(const DfsQidoRow *r, guint32 uid_tag)
+{
+    Row *row = g_new0(Row, 1);
+    row->n_attrs = r->n_attrs;
+    row->attrs = g_new0(DfsQidoAttr, r->n_attrs);
+    GPtrArray *strings = g_ptr_array_new();
+    for (guint k = 0; k < r->n_attrs; k++) {
+        const DfsQidoAttr *a = &r->attrs[k];
+        DfsQidoAttr *c = &row->attrs[k];
+        *c = *a;
+        const char **values = g_new0(const char *, a->n_values + 1);
+        for (guint v = 0; v < a->n_values; v++) {
+            values[v] = g_strdup(a->values[v]);
+            g_ptr_array_add(strings, (char *)values[v]);
+        }
+        c->values = values;
+        g_ptr_array_add(strings, values);
+        if (a->bulk_data_uri != NULL) {
+            c->bulk_data_uri = g_strdup(a->bulk_data_uri);
+            g_ptr_array_add(strings, (char *)c->bulk_data_uri);
+        }
+    }
+    g_ptr_array_add(strings, NULL);
+    row->strings = (char **)g_ptr_array_free(strings, FALSE);
+    const char *uid = dfs_qido_row_string(r, uid_tag);
+    row->uid = g_strdup(uid != NULL ? uid : "");
+    return row;
+}
+
+static void row_free(gpointer p)
+{
+    Row *row = p;
+    g_strfreev(row->strings);
+    g_free(row->attrs);
+    g_free(row->uid);
+    g_free(row);
+}
+
+static const char *row_string(const Row *row, guint32 tag)
+{
+    for (guint k = 0; k < row->n_attrs; k++)
+        if (row->attrs[k].tag == tag)
+            return row->attrs[k].n_values > 0 ? row->attrs[k].values[0] : NULL;
+    return NULL;
+}
+
+static gint row_by_uid(gconstpointer a, gconstpointer b)
+{
+    return strcmp((*(Row *const *)a)->uid, (*(Row *const *)b)->uid);
+}
+
+typedef struct {
+    GPtrArray *rows;
+    guint32 uid_tag;
+} Rows;
+
+static gboolean keep_row(const DfsQidoRow *r, gpointer user, GError **error)
+{
+    (void)error;
+    Rows *rows = user;
+    if (dfs_qido_row_string(r, rows->uid_tag) != NULL) /* a row without its UID names nothing */
+        g_ptr_array_add(rows->rows, row_copy(r, rows->uid_tag));
+    return TRUE;
+}
+
+/* Every row of url (paged to the end), in UID order; NULL with an error. */
+static GPtrArray *list_rows(Web *w, const char *url, DfsLevel level, guint32 uid_tag,
+                            GError **error)
+{
+    GPtrArray *params = g_ptr_array_new_with_free_func(g_free);
+    for (guint k = 0; k < w->n_tags[level]; k++)
+        g_ptr_array_add(params, g_strdup_printf("includefield=%08X", w->tags[level][k]));
+    g_ptr_array_add(params, NULL);
+    Rows rows = {g_ptr_array_new_with_free_func(row_free), uid_tag};
+    DfsQidoQuery q = {.url = url, .params = (const char *const *)params->pdata, .uid_tag = uid_tag};
+    gboolean ok = dfs_qido_list(w->http, &q, keep_row, &rows, NULL, error);
+    g_ptr_array_unref(params);
+    if (!ok) {
+        g_ptr_array_unref(rows.rows);
+        return NULL;
+    }
+    g_ptr_array_sort(rows.rows, row_by_uid);
+    return rows.rows;
+}
+
+/* --- Orthanc -------------------------------------------------------------- */
+
+/* Orthanc's identifier of the object with these keys: the SHA-1 of them
+ * joined by '|', as five groups of eight hex digits joined by '-'. */
+static char *orthanc_id(const char *const *keys, guint n)
+{
+    g_autoptr(GString) joined = g_string_new(NULL);
+    for (guint k = 0; k < n; k++)
+        g_string_append_printf(joined, "%s%s", k ? "|" : "", keys[k]);
+    g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA1, joined->str, -1);
+    return g_strdup_printf("%.8s-%.8s-%.8s-%.8s-%.8s", sum, sum + 8, sum + 16, sum + 24, sum + 32);
+}
+
+static yajl_val get_json(Web *w, const char *url, GError **error)
+{
+    g_autoptr(GBytes) body = dfs_http_get_bytes(w->http, url, NULL, MAX_REST_BYTES, NULL, error);
+    if (body == NULL)
+        return NULL;
+    gsize len;
+    const char *data = g_bytes_get_data(body, &len);
+    g_autofree char *text = g_strndup(data, len);
+    char why[256] = "";
+    yajl_val v = yajl_tree_parse(text, why, sizeof why);
+    if (v == NULL)
+        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "%s: not JSON: %s", url, why);
+    return v;
+}
+
+/* Is the server behind url an Orthanc?  Its version (caller frees), or
+ * NULL. */
+static char *orthanc_version(Web *w, const char *root)
+{
+    g_autofree char *url = g_strconcat(root, "/system", NULL);
+    yajl_val v = get_json(w, url, NULL);
+    static const char *version_path[] = {"Version", NULL}, *api_path[] = {"ApiVersion", NULL};
+    yajl_val version = v ? yajl_tree_get(v, version_path, yajl_t_string) : NULL;
+    char *out = version != NULL && yajl_tree_get(v, api_path, yajl_t_number) != NULL
+                    ? g_strdup(YAJL_GET_STRING(version))
+                    : NULL;
+    yajl_tree_free(v);
+    return out;
+}
+
+/* Orthanc's sizes of the instances of a series: SOPInstanceUID -> size. */
+static GHashTable *orthanc_sizes(Web *w, const char *patient_id, const char *study,
+                                 const char *series)
+{
+    const char *keys[] = {patient_id, study, series};
+    g_autofree char *id = orthanc_id(keys, 3);
+    g_autofree char *url = g_strdup_printf("%s/series/%s/instances", w->orthanc, id);
+    GHashTable *sizes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    yajl_val v = get_json(w, url, NULL);
+    if (v == NULL || !YAJL_IS_ARRAY(v)) {
+        yajl_tree_free(v);
+        return sizes; /* not found by its keys: sizes learned at the first open */
+    }
+    static const char *sop_path[] = {"MainDicomTags", "SOPInstanceUID", NULL};
+    static const char *size_path[] = {"FileSize", NULL};
+    for (size_t k = 0; k < YAJL_GET_ARRAY(v)->len; k++) {
+        yajl_val one = YAJL_GET_ARRAY(v)->values[k];
+        yajl_val sop = yajl_tree_get(one, sop_path, yajl_t_string);
+        yajl_val size = yajl_tree_get(one, size_path, yajl_t_number);
+        if (sop != NULL && size != NULL && YAJL_IS_INTEGER(size) && YAJL_GET_INTEGER(size) > 0)
+            g_hash_table_insert(sizes, g_strdup(YAJL_GET_STRING(sop)),
+                                GSIZE_TO_POINTER((gsize)YAJL_GET_INTEGER(size)));
+    }
+    yajl_tree_free(v);
+    return sizes;
+}
+
+/* --- listing the catalog ---------------------------------------------------- */
+
+/* StudyDate and StudyTime as a time (local), or 0: an instance's version,
+ * the same on every listing. */
+static gint64 study_time_ns(const Row *study)
+{
+    const char *date = row_string(study, TAG_STUDY_DATE), *time = row_string(study, TAG_STUDY_TIME);
+    int y, mo, d, h = 0, mi = 0, s = 0;
+    if (date == NULL || sscanf(date, "%4d%2d%2d", &y, &mo, &d) != 3)
+        return 0;
+    if (time != NULL)
+        sscanf(time, "%2d%2d%2d", &h, &mi, &s);
+    g_autoptr(GDateTime) t = g_date_time_new_local(y, mo, d, MIN(h, 23), MIN(mi, 59), MIN(s, 59));
+    return t != NULL ? g_date_time_to_unix(t) * G_GINT64_CONSTANT(1000000000) : 0;
+}
+
+typedef struct {
+    Web *w;
+    DfsScanFound found;
+    gpointer scan;
+    DfsDicomJson *json;
+    GString *header;
+    gboolean stopped;
+} Lister;
+
+/* One instance: its facts from its rows, to the scan. */
+static void list_instance(Lister *l, const Row *study, const Row *series, const Row *inst,
+                          GHashTable *sizes)
+{
+    g_autofree char *relpath = g_strdup_printf("studies/%s/series/%s/instances/%s", study->uid,
+                                               series->uid, inst->uid);
+    dfs_dicomjson_clear(l->json);
+    const Row *rows[] = {inst, series, study};
+    for (guint r = 0; r < 3; r++)
+        for (guint k = 0; k < rows[r]->n_attrs; k++)
+            dfs_dicomjson_add(l->json, &rows[r]->attrs[k]);
+    g_autoptr(GError) error = NULL;
+    DfsFacts *facts = NULL;
+    char *reason = NULL;
+    if (dfs_dicomjson_encode(l->json, NULL, l->header, &error)) {
+        g_autoptr(GBytes) bytes = g_bytes_new(l->header->str, l->header->len);
+        g_autoptr(DfsDataset) ds = dfs_read_bytes(bytes, DFS_READ_HEADER_ONLY, &error);
+        if (ds != NULL)
+            facts = dfs_facts_new_described(ds);
+    }
+    if (facts == NULL)
+        reason = g_strdup_printf("the server's description of it is not usable: %s",
+                                 error->message);
+    struct stat st = {.st_mode = S_IFREG | 0444};
+    gpointer size = sizes != NULL ? g_hash_table_lookup(sizes, inst->uid) : NULL;
+    st.st_size = (off_t)GPOINTER_TO_SIZE(size);
+    gint64 t = study_time_ns(study);
+    st.st_mtim.tv_sec = t / 1000000000;
+    if (facts != NULL)
+        l->stopped = !l->found(l->scan, relpath, &st, facts, NULL);
+    else
+        l->stopped = !l->found(l->scan, relpath, NULL, NULL, reason);
+    g_free(reason);
+}
+
+static gboolean list_series(Lister *l, const Row *study, const Row *series, GError **error)
+{
+    Web *w = l->w;
+    g_autofree char *url = g_strdup_printf("%s/studies/%s/series/%s/instances", w->url, study->uid,
+                                           series->uid);
+    g_autoptr(GPtrArray) insts = list_rows(w, url, DFS_LEVEL_INSTANCE, TAG_SOP_UID, error);
+    if (insts == NULL)
+        return FALSE;
+    g_autoptr(GHashTable) sizes = NULL;
+    if (w->orthanc != NULL) {
+        const char *pid = row_string(study, TAG_PATIENT_ID);
+        sizes = orthanc_sizes(w, pid != NULL ? pid : "", study->uid, series->uid);
+    }
+    for (guint k = 0; k < insts->len && !l->stopped; k++)
+        list_instance(l, study, series, insts->pdata[k], sizes);
+    g_mutex_lock(&w->lock);
+    w->listed_series++;
+    w->listed_instances += insts->len;
+    g_mutex_unlock(&w->lock);
+    return TRUE;
+}
+
+static gboolean list_study(Lister *l, const Row *study, GError **error)
+{
+    Web *w = l->w;
+    const char *pid = row_string(study, TAG_PATIENT_ID);
+    g_mutex_lock(&w->lock);
+    g_hash_table_replace(w->patient_of_study, g_strdup(study->uid), g_strdup(pid ? pid : ""));
+    g_mutex_unlock(&w->lock);
+    g_autofree char *url = g_strdup_printf("%s/studies/%s/series", w->url, study->uid);
+    g_autoptr(GPtrArray) series = list_rows(w, url, DFS_LEVEL_SERIES, TAG_SERIES_UID, error);
+    if (series == NULL)
+        return FALSE;
+    for (guint k = 0; k < series->len && !l->stopped; k++)
+        if (!list_series(l, study, series->pdata[k], error))
+            return FALSE;
+    g_mutex_lock(&w->lock);
+    w->listed_studies++;
+    g_mutex_unlock(&w->lock);
+    return TRUE;
+}
+
+static void note_error(Web *w, const GError *error)
+{
+    g_mutex_lock(&w->lock);
+    g_free(w->last_error);
+    w->last_error = g_strdup(error->message);
+    g_mutex_unlock(&w->lock);
+}
+
+static gboolean web_list(gpointer self, DfsScanFound found, gpointer scan, GError **error)
+{
+    Web *w = self;
+    g_autofree char *url = g_strconcat(w->url, "/studies", NULL);
+    g_autoptr(GPtrArray) studies = list_rows(w, url, DFS_LEVEL_STUDY, TAG_STUDY_UID, error);
+    Lister l = {w, found, scan, dfs_dicomjson_new(), g_string_new(NULL), FALSE};
+    gboolean ok = studies != NULL;
+    for (guint k = 0; ok && k < studies->len && !l.stopped; k++)
+        ok = list_study(&l, studies->pdata[k], error);
+    if (!ok && error != NULL && *error != NULL)
+        note_error(w, *error);
+    g_mutex_lock(&w->lock);
+    w->listing_failed = !ok;
+    g_mutex_unlock(&w->lock);
+    dfs_dicomjson_free(l.json);
+    g_string_free(l.header, TRUE);
+    return ok;
+}
+
+static const DfsScanLister web_lister = {web_list};
+
+static DfsScan *web_scan_new(DfsSource *src, DfsStore *store, const DfsScanSink *sink,
+                             gpointer user)
+{
+    return dfs_scan_new_listed(src->location, &web_lister, src, store, sink, user);
+}
+
+/* --- fetching an instance ----------------------------------------------------- */
+
+typedef struct {
+    Web *w;
+    const char *relpath;
+    int fd;
+    guint parts;
+    guint64 bytes;
+} Fetch;
+
+static gboolean write_all(int fd, const guint8 *data, gsize len, GError **error)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache: %s", g_strerror(errno));
+            return FALSE;
+        }
+        data += n;
+        len -= (gsize)n;
+    }
+    return TRUE;
+}
+
+static gboolean body_to_file(const guint8 *data, gsize len, gpointer user, GError **error)
+{
+    Fetch *f = user;
+    f->bytes += len;
+    return write_all(f->fd, data, len, error);
+}
+
+static gboolean part_begin(const DfsMultipartPart *part, gpointer user, GError **error)
+{
+    Fetch *f = user;
+    if (part->index > 0) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED,
+                    "%s: more than one part for one instance", f->relpath);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean part_end(gpointer user, GError **error)
+{
+    (void)error;
+    ((Fetch *)user)->parts++;
+    return TRUE;
+}
+
+typedef struct {
+    Fetch *f;
+    DfsMultipart *mp;
+} Wado;
+
+static gboolean wado_head(const DfsHttpResponse *resp, gpointer user, GError **error)
+{
+    Wado *wd = user;
+    g_autoptr(DfsContentType) ct = dfs_content_type_parse(resp->content_type ? resp->content_type : "",
+                                                          error);
+    const char *boundary = ct != NULL ? dfs_content_type_boundary(ct, error) : NULL;
+    if (boundary == NULL)
+        return FALSE;
+    static const DfsMultipartCallbacks cb = {part_begin, NULL, part_end};
+    DfsMultipartCallbacks with_data = cb;
+    with_data.part_data = body_to_file;
+    wd->mp = dfs_multipart_new(boundary, &with_data, wd->f, error);
+    return wd->mp != NULL;
+}
+
+static gboolean wado_body(const guint8 *data, gsize len, gpointer user, GError **error)
+{
+    Wado *wd = user;
+    return dfs_multipart_feed(wd->mp, data, len, error);
+}
+
+/* The stored bytes by WADO-RS: one part, with its closing boundary. */
+static gboolean fetch_wado(Fetch *f, GError **error)
+{
+    g_autofree char *url = g_strdup_printf("%s/%s", f->w->url, f->relpath);
+    static const char *const headers[] = {
+        "Accept: multipart/related; type=\"application/dicom\"; transfer-syntax=*", NULL};
+    Wado wd = {f, NULL};
+    gboolean ok = dfs_http_get(f->w->http, url, headers, wado_head, wado_body, &wd, NULL, error);
+    if (ok && wd.mp == NULL) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "%s: no body", url);
+        ok = FALSE;
+    }
+    ok = ok && dfs_multipart_finish(wd.mp, error);
+    if (ok && f->parts != 1) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "%s: %u parts for one instance", url,
+                    f->parts);
+        ok = FALSE;
+    }
+    dfs_multipart_free(wd.mp);
+    return ok;
+}
+
+/* The stored file from Orthanc's REST API: 1 when fetched, 0 when it
+ * failed (error set), -1 when its identifier is not known yet (its study
+ * not listed since the mount: WADO-RS then). */
+static int fetch_orthanc(Fetch *f, GError **error)
+{
+    g_auto(GStrv) parts = g_strsplit(f->relpath, "/", -1); /* studies/S/series/S/instances/S */
+    if (g_strv_length(parts) != 6)
+        return -1;
+    g_mutex_lock(&f->w->lock);
+    g_autofree char *pid = g_strdup(g_hash_table_lookup(f->w->patient_of_study, parts[1]));
+    g_mutex_unlock(&f->w->lock);
+    if (pid == NULL)
+        return -1;
+    const char *keys[] = {pid, parts[1], parts[3], parts[5]};
+    g_autofree char *id = orthanc_id(keys, 4);
+    g_autofree char *url = g_strdup_printf("%s/instances/%s/file", f->w->orthanc, id);
+    static const char *const headers[] = {"Accept: application/dicom", NULL};
+    DfsHttpResponse resp = {0};
+    gboolean ok = dfs_http_get(f->w->http, url, headers, NULL, body_to_file, f, &resp, error);
+    int status = resp.status;
+    dfs_http_response_clear(&resp);
+    if (!ok && status == 404) { /* not where its keys say: WADO-RS finds it */
+        g_clear_error(error);
+        return -1;
+    }
+    return ok ? 1 : 0;
+}
+
+static gboolean fetch_instance(int fd, gpointer user, GError **error)
+{
+    Fetch *f = user;
+    f->fd = fd;
+    int got = f->w->orthanc != NULL ? fetch_orthanc(f, error) : -1;
+    if (got >= 0)
+        return got == 1;
+    if (lseek(fd, 0, SEEK_SET) != 0 || ftruncate(fd, 0) != 0) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache: %s", g_strerror(errno));
+        return FALSE;
+    }
+    f->bytes = 0;
+    f->parts = 0;
+    return fetch_wado(f, error);
+}
+
+static char *web_instance_path(DfsSource *src, const DfsIndex *idx, guint node, GError **error)
+{
+    Web *w = (Web *)src;
+    Fetch f = {w, dfs_index_relpath(idx, node), -1, 0, 0};
+    g_autoptr(GError) why = NULL;
+    char *path = dfs_web_cache_get(w->cache, f.relpath, fetch_instance, &f, &why);
+    if (path == NULL) {
+        note_error(w, why);
+        g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "%s", why->message);
+    }
+    return path;
+}
+
+static gboolean web_instance_size(DfsSource *src, const DfsIndex *idx, guint node, guint64 *size)
+{
+    return dfs_web_cache_size(((Web *)src)->cache, dfs_index_relpath(idx, node), size);
+}
+
+/* --- the source --------------------------------------------------------------- */
+
+static gboolean web_claims(const char *arg)
+{
+    return g_str_has_prefix(arg, "http://") || g_str_has_prefix(arg, "https://");
+}
+
+static void web_write_status(DfsSource *src, GString *out)
+{
+    Web *w = (Web *)src;
+    DfsHttpStats hs;
+    dfs_http_stats(w->http, &hs);
+    DfsWebCacheStats cs;
+    dfs_web_cache_stats(w->cache, &cs);
+    g_mutex_lock(&w->lock);
+    g_string_append_printf(out, "server: DICOMweb%s%s%s\n", w->orthanc ? " on Orthanc " : "",
+                           w->orthanc ? w->orthanc_version : "",
+                           w->listing_failed || w->base.unreachable
+                               ? " (its listing failed: the tree is the one last listed)"
+                               : "");
+    g_string_append_printf(out,
+                           "listed: %" G_GUINT64_FORMAT " studies, %" G_GUINT64_FORMAT
+                           " series, %" G_GUINT64_FORMAT " instances\n",
+                           w->listed_studies, w->listed_series, w->listed_instances);
+    g_string_append_printf(out,
+                           "requests: %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT
+                           " retried, %" G_GUINT64_FORMAT " failed), connections opened: %"
+                           G_GUINT64_FORMAT ", bytes: %" G_GUINT64_FORMAT "\n",
+                           hs.requests, hs.retries, hs.failures, hs.connections, hs.bytes);
+    g_string_append_printf(out,
+                           "cache: %s, %u instances, %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                           " bytes (%" G_GUINT64_FORMAT " fetched, %" G_GUINT64_FORMAT
+                           " failed, %" G_GUINT64_FORMAT " evicted)\n",
+                           src->root, cs.files, cs.bytes, cs.max_bytes, cs.fetches, cs.failures,
+                           cs.evictions);
+    if (w->last_error != NULL)
+        g_string_append_printf(out, "last server error: %s\n", w->last_error);
+    g_mutex_unlock(&w->lock);
+}
+
+static void web_free(DfsSource *src)
+{
+    Web *w = (Web *)src;
+    dfs_http_free(w->http);
+    dfs_web_cache_free(w->cache);
+    g_free(w->url);
+    g_free(w->orthanc);
+    g_free(w->orthanc_version);
+    g_free(w->last_error);
+    g_hash_table_unref(w->patient_of_study);
+    g_mutex_clear(&w->lock);
+    dfs_source_clear(src);
+    g_free(w);
+}
+
+/* Each level's includefields: its columns, less group 0002 (not a query
+ * key), and the UIDs that file it. */
+static void init_tags(Web *w)
+{
+    static const guint32 uids[] = {0, 0, TAG_STUDY_UID, TAG_SERIES_UID, TAG_SOP_UID};
+    for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
+        guint32 tags[32];
+        guint n = MIN(dfs_facts_tags((DfsLevel)l, tags, 32), 32);
+        guint level = l == DFS_LEVEL_PATIENT ? DFS_LEVEL_STUDY : l; /* no patient queries */
+        for (guint k = 0; k < n; k++) {
+            gboolean have = (tags[k] >> 16) == 0x0002;
+            for (guint j = 0; j < w->n_tags[level] && !have; j++)
+                have = w->tags[level][j] == tags[k];
+            if (!have && w->n_tags[level] < 32)
+                w->tags[level][w->n_tags[level]++] = tags[k];
+        }
+        if (uids[l] != 0 && w->n_tags[l] < 32)
+            w->tags[l][w->n_tags[l]++] = uids[l];
+    }
+    /* The study's time: an instance's version. */
+    w->tags[DFS_LEVEL_STUDY][w->n_tags[DFS_LEVEL_STUDY]++] = TAG_STUDY_TIME;
+}
+
+static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **error)
+{
+    g_autofree char *url = g_strdup(arg);
+    while (g_str_has_suffix(url, "/"))
+        url[strlen(url) - 1] = '\0';
+    DfsHttpOptions ho = {.max_connections = o->connections,
+                         .user = o->user,
+                         .password_file = o->password_file,
+                         .use_netrc = o->use_netrc,
+                         .token_file = o->token_file,
+                         .ca_file = o->ca_file};
+    DfsHttp *http = dfs_http_new(&ho, error);
+    if (http == NULL)
+        return NULL;
+    g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, url, -1);
+    g_autofree char *dir = o->cache_dir != NULL
+                               ? g_build_filename(o->cache_dir, hash, NULL)
+                               : g_build_filename(g_get_user_cache_dir(), "dicomfs", "web", hash, NULL);
+    DfsWebCache *cache = dfs_web_cache_new(
+        dir, o->cache_bytes ? o->cache_bytes : G_GUINT64_CONSTANT(4) << 30, error);
+    if (cache == NULL) {
+        dfs_http_free(http);
+        return NULL;
+    }
+    Web *w = g_new0(Web, 1);
+    dfs_source_init(&w->base, &dfs_source_dicomweb, url, dir);
+    w->base.offline_tree = TRUE;
+    w->http = http;
+    w->cache = cache;
+    w->url = g_strdup(url);
+    g_mutex_init(&w->lock);
+    w->patient_of_study = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    init_tags(w);
+    /* Is it there?  A first mount of a server that does not answer fails
+     * (the caller says so); one with a stored tree shows it. */
+    g_autofree char *probe = g_strconcat(url, "/studies?limit=1", NULL);
+    g_autoptr(GError) down = NULL;
+    g_autoptr(GBytes) answer = dfs_http_get_bytes(http, probe, NULL, 16u << 20, NULL, &down);
+    if (answer == NULL) {
+        w->base.unreachable = g_strdup(down->message);
+        note_error(w, down);
+    }
+    if (answer != NULL && o->orthanc != 0) {
+        g_autofree char *root = g_path_get_dirname(url); /* the URL less its last segment */
+        w->orthanc_version = orthanc_version(w, root);
+        if (w->orthanc_version != NULL || o->orthanc == 1) {
+            w->orthanc = g_steal_pointer(&root);
+            if (w->orthanc_version == NULL)
+                w->orthanc_version = g_strdup("(as told)");
+        }
+    }
+    return &w->base;
+}
+
+const DfsSourceClass dfs_source_dicomweb = {
+    .kind = "dicomweb",
+    .claims = web_claims,
+    .open = web_open,
+    .scan_new = web_scan_new,
+    .instance_path = web_instance_path,
+    .instance_size = web_instance_size,
+    .write_status = web_write_status,
+    .free = web_free,
+};
