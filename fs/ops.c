@@ -231,6 +231,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         fuse_reply_err(req, ENOSYS);
         return;
     }
+    dfs_tree_open_dir(tree_of(req), ino);
     if (dfs_tree_settled(tree_of(req))) {
         fi->cache_readdir = 1;
         fi->keep_cache = 1;

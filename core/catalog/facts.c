@@ -93,6 +93,7 @@ static DfsFacts *facts_alloc(gsize text)
 {
     DfsFacts *f = g_malloc(sizeof(DfsFacts) + MAX(text, 1));
     f->dicomdir = FALSE;
+    f->folder = FALSE;
     f->fields[0] = NULL;
     f->text[0] = '\0';
     guint slot = 0;
@@ -204,6 +205,16 @@ static DfsFacts *facts_new(const DfsDataset *ds, gboolean detected_syntax)
     return f;
 }
 
+void dfs_facts_mark_folder(DfsFacts *f)
+{
+    f->folder = TRUE;
+}
+
+gboolean dfs_facts_is_folder(const DfsFacts *f)
+{
+    return f->folder;
+}
+
 void dfs_facts_free(DfsFacts *f)
 {
     g_free(f);
@@ -223,12 +234,12 @@ static gssize decimal(char buf[24], gsize v, char stop)
     return n + 1;
 }
 
-/* "D" or "-" for the DICOMDIR flag, then per level the field count and each
+/* "D" for a DICOMDIR, "F" for a folder, "-" for an instance, then per level the field count and each
  * field as "<length>:<bytes>": lengths make any byte in a value safe. */
 void dfs_facts_serialize(const DfsFacts *f, GString *s)
 {
     g_string_truncate(s, 0);
-    g_string_append_c(s, f->dicomdir ? 'D' : '-');
+    g_string_append_c(s, f->dicomdir ? 'D' : f->folder ? 'F' : '-');
     char num[24];
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
         guint n = g_strv_length(f->fields[l]);
@@ -258,11 +269,12 @@ static gboolean read_count(const char **p, const char *end, char stop, gsize *ou
 DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len)
 {
     const char *p = (const char *)data, *end = p + len;
-    if (len < 1 || (*p != 'D' && *p != '-'))
+    if (len < 1 || (*p != 'D' && *p != 'F' && *p != '-'))
         return NULL;
     /* No value is longer than the input, and each gets a NUL. */
     DfsFacts *f = facts_alloc(len + 32);
-    f->dicomdir = *p++ == 'D';
+    f->dicomdir = *p == 'D';
+    f->folder = *p++ == 'F';
     char *q = f->text + 1, *qend = f->text + len + 32; /* text[0]: "" */
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
         gsize n;

@@ -201,3 +201,13 @@ void dfs_index_cell_text(GString *out, const char *v)
     for (const char *p = v; *p; p++)
         g_string_append_c(out, (*p == '\t' || *p == '\n' || *p == '\r') ? ' ' : *p);
 }
+
+const char *dfs_index_uid(const DfsIndex *idx, guint node)
+{
+    switch (dfs_index_level(idx, node)) {
+    case DFS_LEVEL_STUDY: return dfs_index_field(idx, node, ST_UID);
+    case DFS_LEVEL_SERIES: return dfs_index_field(idx, node, SE_UID);
+    case DFS_LEVEL_INSTANCE: return dfs_index_field(idx, node, IN_UID);
+    default: return "";
+    }
+}

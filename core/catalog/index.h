@@ -47,6 +47,13 @@ void dfs_facts_free(DfsFacts *facts);
  * before any facts are made.  (Only the name templates add columns, so the
  * templates in use say which: dfs_templates_signature.) */
 gint dfs_facts_add_column(DfsLevel level, guint32 tag, const char *keyword);
+/* Facts of a study listed before its series and instances (a server's
+ * catalog listed level by level): filed, they make its patient and study
+ * folders, empty until its instances are filed.  They are stored as the
+ * rest, and are no entry of the tree's (no instance, no skip). */
+void dfs_facts_mark_folder(DfsFacts *facts);
+gboolean dfs_facts_is_folder(const DfsFacts *facts);
+
 /* The tags of level's columns (what a source that lists its instances
  * must give for each: a DICOMweb query asks for them), up to max, in
  * column order; returns how many there are. */
@@ -74,7 +81,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfsIndexBuilder, dfs_index_builder_free)
 
 /* File the instance read from relpath (facts taken, stat st).  Returns its
  * node.  A DICOMDIR is not an instance: it goes to the skip list, and
- * DFS_NO_INDEX is returned. */
+ * DFS_NO_INDEX is returned; nor are a folder's facts (dfs_facts_mark_folder):
+ * its folders are made, and DFS_NO_INDEX is returned. */
 guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
                             DfsFacts *facts);
 
@@ -150,6 +158,9 @@ guint dfs_index_lookup(const DfsIndex *idx, guint node, const char *name);
 /* A representative instance below node (the first filed), for level
  * attributes: the same for the node's whole life while it is live. */
 guint dfs_index_first_instance(const DfsIndex *idx, guint node);
+
+/* The UID that keys a study, series or instance node ("" if it has none). */
+const char *dfs_index_uid(const DfsIndex *idx, guint node);
 
 /* Instance facts: source path (relative), size and mtime at scan time. */
 const char *dfs_index_relpath(const DfsIndex *idx, guint instance);

@@ -59,6 +59,7 @@ typedef struct {
     struct stat st;
     DfsFacts *facts;  /* what the read found, for files */
     gboolean is_file;
+    gboolean folder;  /* a listed study's facts: stored, not counted as a file */
     gboolean stat_pending; /* st is the reader's to fill, from the open file */
     gint64 replaces;  /* the store's row of an older version, or 0 */
     gint ready;       /* the read is done (files only; atomic) */
@@ -382,7 +383,7 @@ static void file_items(Scan *s, gboolean wait)
             store_change(s, it->replaces, it->relpath, &it->st, it->facts, it->reason);
         file_one(s, it->relpath, it->is_file ? &it->st : NULL, g_steal_pointer(&it->facts),
                  it->reason);
-        s->c.files_seen += it->is_file;
+        s->c.files_seen += it->is_file && !it->folder;
         item_free(it);
         guint k = s->next++;
         if (((k + 1) & (CHUNK_ITEMS - 1)) == 0) /* the chunk is all filed */
@@ -405,7 +406,7 @@ static void add_item(Scan *s, Item *it)
         chunk = s->chunks[k >> CHUNK_BITS] = g_new(Item *, CHUNK_ITEMS);
     chunk[k & (CHUNK_ITEMS - 1)] = it;
     g_atomic_int_set(&s->n_items, (gint)k + 1); /* a full barrier: readers see the item */
-    s->c.reads += it->is_file;
+    s->c.reads += it->is_file && !it->folder;
     /* A reader that found nothing to do is woken for a handful of items,
      * not for each: a wake-up costs about as much as a read. */
     if (k + 1 - (guint)g_atomic_int_get(&s->next_read) >= WAKE_BACKLOG)
@@ -419,14 +420,15 @@ static void add_item(Scan *s, Item *it)
 static void file_met(Scan *s, const char *relpath, const struct stat *st, DfsFacts *facts,
                      const char *reason)
 {
-    s->c.total++;
+    gboolean folder = facts != NULL && dfs_facts_is_folder(facts);
+    s->c.total += !folder;
     /* st is NULL only on a first scan (dfs_scan_run), which knows no file. */
     Known *k = g_hash_table_lookup(s->known, relpath);
     if (k != NULL) {
         k->seen = TRUE;
         if (k->usable && k->size == (guint64)st->st_size && k->mtime_ns == mtime_ns(st)) {
             /* Unchanged: filed from the store already. */
-            s->c.files_seen++;
+            s->c.files_seen += !folder;
             if (s->sink && s->sink->progress)
                 s->sink->progress(&s->c, s->user);
             dfs_facts_free(facts);
@@ -440,6 +442,7 @@ static void file_met(Scan *s, const char *relpath, const struct stat *st, DfsFac
     it->is_file = TRUE;
     it->replaces = k != NULL ? k->row : 0;
     if (s->lister != NULL) {
+        it->folder = folder;
         it->facts = facts;
         it->reason = g_strdup(reason);
         it->ready = TRUE;
@@ -625,7 +628,10 @@ static gboolean check_stop(gpointer user)
 static gboolean check_listed(gpointer user, const char *relpath, const struct stat *st,
                              DfsFacts *facts, const char *reason)
 {
+    gboolean folder = facts != NULL && dfs_facts_is_folder(facts);
     dfs_facts_free(facts);
+    if (relpath == NULL || folder) /* no entry of the tree's */
+        return !check_stop(user);
     if (facts != NULL || reason == NULL)
         check_file(relpath, st, user);
     else
@@ -637,6 +643,11 @@ static gboolean scan_listed(gpointer user, const char *relpath, const struct sta
                             DfsFacts *facts, const char *reason)
 {
     Scan *s = user;
+    if (relpath == NULL) { /* the lister asks that what it gave be shown now */
+        file_items(s, TRUE);
+        publish(s, FALSE);
+        return !cancelled(s);
+    }
     if (facts == NULL && reason != NULL && st == NULL)
         on_skip(relpath, reason, s);
     else

@@ -63,7 +63,11 @@ DfsScan *dfs_scan_new(const char *source, DfsStore *store, const DfsScanSink *si
  *   an instance: its path (the key the store and the tree know it by),
  *   st (st_size: its bytes, 0 when unknown; st_mtim: its version) and
  *   facts (taken; reason: its errors.tsv note, or NULL);
- *   an entry not in the tree: facts NULL, reason why, st NULL.
+ *   an entry not in the tree: facts NULL, reason why, st NULL;
+ *   a study listed before its instances: facts marked as a folder's
+ *   (dfs_facts_mark_folder), its path its key;
+ *   relpath NULL: what was given so far is to be shown now (a snapshot
+ *   published at once, as someone waits for it).
  * found returns FALSE when the scan wants no more (it is cancelled, or a
  * check found a change): list then returns TRUE at once.  list returns
  * FALSE with an error when the listing failed (the scan fails with it). */

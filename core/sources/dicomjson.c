@@ -32,25 +32,28 @@
 #define MAX_SHORT_LENGTH 0xFFFEu
 #define MAX_LONG_LENGTH 0xFFFFFFFEu
 /* PS3.5 Table 6.2-1: at most 16 bytes of DS, 12 of IS, whose values lie
- * in -2^31 .. 2^31-1. */
+ * in -2^31 .. 2^31-1, and 64 of UI. */
 #define DS_MAX_CHARS 16
 #define IS_MAX_CHARS 12
+#define UI_MAX_CHARS 64
 /* Integers a double holds exactly: beyond, "1e300" is no integer value. */
 #define EXACT_DOUBLE_INT 9007199254740992.0
+/* How much of a bad value an error message quotes. */
+#define QUOTE_MAX 64
 
 typedef struct {
     guint32 tag;
-    guint8 vr;     /* DfsVr */
+    guint8 vr; /* DfsVr */
     guint n_values;
-    gsize text;    /* offset in the encoder's text of the first of n_values
-                      NUL-terminated values */
+    gsize text; /* offset in the encoder's text of the first of n_values
+                   NUL-terminated values */
 } Attr;
 
 struct _DfsDicomJson {
-    GArray *attrs;     /* Attr, in the order added until an encoding sorts them */
-    GHashTable *seen;  /* the tags of attrs */
-    GString *text;     /* every value, NUL-terminated */
-    GString *value;    /* scratch: the value of the element being written */
+    GArray *attrs;    /* Attr, in the order added until an encoding sorts them */
+    GHashTable *seen; /* the tags of attrs */
+    GString *text;    /* every value, NUL-terminated */
+    GString *value;   /* scratch: the value of the element being written */
 };
 
 /* Where the elements go and how: explicit or implicit VR, little or big
@@ -137,6 +140,14 @@ static gboolean fail(GError **error, int code, guint32 tag, const char *fmt, ...
     return FALSE;
 }
 
+/* Bytes of v that an error quotes: at most QUOTE_MAX, whole characters
+ * (the parser has checked the text is UTF-8). */
+static int quoted(const char *v)
+{
+    glong chars = g_utf8_strlen(v, QUOTE_MAX);
+    return (int)(g_utf8_offset_to_pointer(v, chars) - v);
+}
+
 /* size bytes of v, little or big endian. */
 static void put_uint(GString *s, guint64 v, guint size, gboolean big)
 {
@@ -218,7 +229,8 @@ static gboolean append_ds(GString *out, const char *v, guint32 tag, GError **err
     if (n == 0)
         return TRUE;
     if (!parse_double(s, n, &d))
-        return fail(error, DFS_ERROR_MALFORMED, tag, "DS value \"%s\" is not a number", v);
+        return fail(error, DFS_ERROR_MALFORMED, tag, "DS value \"%.*s\" is not a number", quoted(v),
+                    v);
     if (n <= DS_MAX_CHARS) {
         g_string_append_len(out, s, (gssize)n);
         return TRUE;
@@ -250,8 +262,8 @@ static gboolean parse_integer(const char *s, gsize n, gint64 min, guint64 max, g
         return TRUE;
     }
     double d;
-    if (!parse_double(s, n, &d) || d != floor(d) || fabs(d) > EXACT_DOUBLE_INT ||
-        d < (double)min || d > (double)max)
+    if (!parse_double(s, n, &d) || d != floor(d) || fabs(d) > EXACT_DOUBLE_INT || d < (double)min ||
+        d > (double)max)
         return FALSE;
     *out = d < 0 ? (guint64)(gint64)d : (guint64)d;
     return TRUE;
@@ -267,7 +279,8 @@ static gboolean append_is(GString *out, const char *v, guint32 tag, GError **err
     if (n == 0)
         return TRUE;
     if (!parse_integer(s, n, G_MININT32, G_MAXINT32, &u))
-        return fail(error, DFS_ERROR_MALFORMED, tag, "IS value \"%s\" is not an integer", v);
+        return fail(error, DFS_ERROR_MALFORMED, tag, "IS value \"%.*s\" is not an integer",
+                    quoted(v), v);
     gboolean digits = n <= IS_MAX_CHARS;
     for (gsize k = s[0] == '-' || s[0] == '+'; k < n && digits; k++)
         digits = g_ascii_isdigit(s[k]);
@@ -307,8 +320,12 @@ static gboolean append_binary(GString *out, DfsVr vr, const char *v, gboolean bi
     guint64 u;
     double d;
     switch (vr) {
-    case DFS_VR_US: case DFS_VR_UL: case DFS_VR_UV:
-    case DFS_VR_SS: case DFS_VR_SL: case DFS_VR_SV: {
+    case DFS_VR_US:
+    case DFS_VR_UL:
+    case DFS_VR_UV:
+    case DFS_VR_SS:
+    case DFS_VR_SL:
+    case DFS_VR_SV: {
         guint size = dfs_vr_unit_size(vr);
         gboolean sign = vr == DFS_VR_SS || vr == DFS_VR_SL || vr == DFS_VR_SV;
         guint64 max = size == 8 ? G_MAXUINT64 : (G_GUINT64_CONSTANT(1) << (8 * size)) - 1;
@@ -357,8 +374,8 @@ static gboolean binary_value(DfsDicomJson *j, const Writer *w, const Attr *a, GE
         return TRUE;
     for (guint n = 0; n < a->n_values; n++, v += strlen(v) + 1)
         if (!append_binary(j->value, a->vr, v, w->big))
-            return fail(error, DFS_ERROR_MALFORMED, a->tag, "%s value %u \"%s\" is not %s",
-                        dfs_vr_name(a->vr), n + 1, v,
+            return fail(error, DFS_ERROR_MALFORMED, a->tag, "%s value %u \"%.*s\" is not %s",
+                        dfs_vr_name(a->vr), n + 1, quoted(v), v,
                         a->vr == DFS_VR_AT ? "a tag (GGGGEEEE)" : "a number in the VR's range");
     return TRUE;
 }
@@ -493,6 +510,11 @@ gboolean dfs_dicomjson_encode(DfsDicomJson *j, const char *transfer_syntax, GStr
                               GError **error)
 {
     const char *ts = transfer_syntax != NULL ? transfer_syntax : UID_EXPLICIT_LE;
+    if (strlen(ts) > UI_MAX_CHARS) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "transfer syntax \"%.*s\" is no UID",
+                    quoted(ts), ts);
+        return FALSE;
+    }
     gboolean deflated = strcmp(ts, UID_DEFLATED_LE) == 0 || strcmp(ts, UID_JPIP_DEFLATE) == 0;
     Writer w = {out, strcmp(ts, UID_IMPLICIT_LE) == 0, strcmp(ts, UID_EXPLICIT_BE) == 0};
     g_array_sort(j->attrs, compare_tags);

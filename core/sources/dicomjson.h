@@ -35,8 +35,10 @@
  * 7.1.2), over 0xFFFFFFFE bytes for the others.
  *
  * Costs: memory linear in the attributes added, each one's strings copied
- * once into one buffer; encoding sorts the attributes (n log n) and writes
- * each once, through one scratch buffer as large as the largest value. */
+ * once into one buffer, and a hash entry per tag; encoding sorts the
+ * attributes (n log n) and writes each once, through one scratch buffer as
+ * large as the largest value (a deflated data set takes one more buffer of
+ * its size while it is compressed). */
 #pragma once
 
 #include <glib.h>
@@ -69,8 +71,9 @@ void dfs_dicomjson_add(DfsDicomJson *j, const DfsQidoAttr *a);
  * Implicit VR Little Endian, Explicit VR Big Endian, Deflated Explicit VR
  * Little Endian (PS3.5 A.5), or Explicit VR Little Endian for every other
  * (the encapsulated ones included).  The encoder is left as it was (it may
- * encode again).  FALSE with an error (see the header comment) and out
- * undefined on failure. */
+ * encode again).  FALSE with an error (see the header comment; a
+ * transfer_syntax longer than a UID, DFS_ERROR_MALFORMED) and out undefined
+ * on failure. */
 gboolean dfs_dicomjson_encode(DfsDicomJson *j, const char *transfer_syntax, GString *out,
                               GError **error);
 

@@ -64,6 +64,9 @@ extern const DfsSourceClass dfs_source_dicomweb;
 #define TAG_STUDY_DATE 0x00080020u
 #define TAG_STUDY_TIME 0x00080030u
 
+/* How long a listing of a folder waits for its study to be listed. */
+#define EXPAND_WAIT_S 120
+
 /* Largest Orthanc REST answer kept whole (a series' instance list). */
 #define MAX_REST_BYTES (256u << 20)
 
@@ -80,6 +83,12 @@ typedef struct {
     GHashTable *patient_of_study; /* StudyInstanceUID -> PatientID, as listed (Orthanc's keys) */
     char *last_error;  /* the last failure, for the status */
     gboolean listing_failed; /* the last listing did not end: the tree shown is older */
+    gboolean crawling;       /* a listing runs */
+    gboolean all_studies;    /* every study is listed (their series and instances to come) */
+    guint n_studies;
+    GHashTable *studies_done; /* UIDs of the studies whose instances are listed */
+    GQueue wanted;           /* UIDs of studies someone waits for (web_expand) */
+    GCond listed;            /* a study is done, or the listing ended */
     guint64 listed_studies, listed_series, listed_instances;
 } Web;
 
@@ -143,6 +152,11 @@ static const char *row_string(const Row *row, guint32 tag)
 static gint row_by_uid(gconstpointer a, gconstpointer b)
 {
     return strcmp((*(Row *const *)a)->uid, (*(Row *const *)b)->uid);
+}
+
+static gboolean same_uid(gconstpointer a, gconstpointer b)
+{
+    return strcmp(((const Row *)a)->uid, ((const Row *)b)->uid) == 0;
 }
 
 typedef struct {
@@ -274,20 +288,16 @@ typedef struct {
     gboolean stopped;
 } Lister;
 
-/* One instance: its facts from its rows, to the scan. */
-static void list_instance(Lister *l, const Row *study, const Row *series, const Row *inst,
-                          GHashTable *sizes)
+/* The facts of rows made into one header (the first row's value of a tag
+ * wins), or NULL and why not. */
+static DfsFacts *facts_of(Lister *l, const Row *const *rows, guint n, char **reason)
 {
-    g_autofree char *relpath = g_strdup_printf("studies/%s/series/%s/instances/%s", study->uid,
-                                               series->uid, inst->uid);
     dfs_dicomjson_clear(l->json);
-    const Row *rows[] = {inst, series, study};
-    for (guint r = 0; r < 3; r++)
+    for (guint r = 0; r < n; r++)
         for (guint k = 0; k < rows[r]->n_attrs; k++)
             dfs_dicomjson_add(l->json, &rows[r]->attrs[k]);
     g_autoptr(GError) error = NULL;
     DfsFacts *facts = NULL;
-    char *reason = NULL;
     if (dfs_dicomjson_encode(l->json, NULL, l->header, &error)) {
         g_autoptr(GBytes) bytes = g_bytes_new(l->header->str, l->header->len);
         g_autoptr(DfsDataset) ds = dfs_read_bytes(bytes, DFS_READ_HEADER_ONLY, &error);
@@ -295,18 +305,48 @@ static void list_instance(Lister *l, const Row *study, const Row *series, const 
             facts = dfs_facts_new_described(ds);
     }
     if (facts == NULL)
-        reason = g_strdup_printf("the server's description of it is not usable: %s",
-                                 error->message);
-    struct stat st = {.st_mode = S_IFREG | 0444};
+        *reason = g_strdup_printf("the server's description of it is not usable: %s",
+                                  error->message);
+    return facts;
+}
+
+/* A listed entry's version: no size (sizes are the instances'), the
+ * study's time. */
+static void listed_stat(struct stat *st, const Row *study, guint64 size)
+{
+    *st = (struct stat){.st_mode = S_IFREG | 0444, .st_size = (off_t)size};
+    st->st_mtim.tv_sec = study_time_ns(study) / 1000000000;
+}
+
+/* A study's folders, before its series and instances are listed. */
+static void list_study_folder(Lister *l, const Row *study)
+{
+    g_autofree char *relpath = g_strdup_printf("studies/%s", study->uid), *reason = NULL;
+    DfsFacts *facts = facts_of(l, &study, 1, &reason);
+    if (facts == NULL)
+        return; /* its instances say why */
+    dfs_facts_mark_folder(facts);
+    struct stat st;
+    listed_stat(&st, study, 0);
+    l->stopped = !l->found(l->scan, relpath, &st, facts, NULL);
+}
+
+/* One instance: its facts from its rows, to the scan. */
+static void list_instance(Lister *l, const Row *study, const Row *series, const Row *inst,
+                          GHashTable *sizes)
+{
+    g_autofree char *relpath = g_strdup_printf("studies/%s/series/%s/instances/%s", study->uid,
+                                               series->uid, inst->uid);
+    g_autofree char *reason = NULL;
+    const Row *rows[] = {inst, series, study};
+    DfsFacts *facts = facts_of(l, rows, 3, &reason);
     gpointer size = sizes != NULL ? g_hash_table_lookup(sizes, inst->uid) : NULL;
-    st.st_size = (off_t)GPOINTER_TO_SIZE(size);
-    gint64 t = study_time_ns(study);
-    st.st_mtim.tv_sec = t / 1000000000;
+    struct stat st;
+    listed_stat(&st, study, GPOINTER_TO_SIZE(size));
     if (facts != NULL)
         l->stopped = !l->found(l->scan, relpath, &st, facts, NULL);
     else
         l->stopped = !l->found(l->scan, relpath, NULL, NULL, reason);
-    g_free(reason);
 }
 
 static gboolean list_series(Lister *l, const Row *study, const Row *series, GError **error)
@@ -334,10 +374,6 @@ static gboolean list_series(Lister *l, const Row *study, const Row *series, GErr
 static gboolean list_study(Lister *l, const Row *study, GError **error)
 {
     Web *w = l->w;
-    const char *pid = row_string(study, TAG_PATIENT_ID);
-    g_mutex_lock(&w->lock);
-    g_hash_table_replace(w->patient_of_study, g_strdup(study->uid), g_strdup(pid ? pid : ""));
-    g_mutex_unlock(&w->lock);
     g_autofree char *url = g_strdup_printf("%s/studies/%s/series", w->url, study->uid);
     g_autoptr(GPtrArray) series = list_rows(w, url, DFS_LEVEL_SERIES, TAG_SERIES_UID, error);
     if (series == NULL)
@@ -359,23 +395,96 @@ static void note_error(Web *w, const GError *error)
     g_mutex_unlock(&w->lock);
 }
 
+/* The next study to list: one someone waits for, else the next in order
+ * (*next) not listed yet; NULL when all are. */
+static const Row *next_study(Web *w, GPtrArray *studies, guint *next)
+{
+    g_mutex_lock(&w->lock);
+    const Row *pick = NULL;
+    while (pick == NULL && !g_queue_is_empty(&w->wanted)) {
+        char *uid = g_queue_pop_head(&w->wanted);
+        Row key = {.uid = uid}, *keyp = &key;
+        guint at;
+        if (!g_hash_table_contains(w->studies_done, uid) &&
+            g_ptr_array_find_with_equal_func(studies, keyp, same_uid, &at))
+            pick = studies->pdata[at];
+        g_free(uid);
+    }
+    while (pick == NULL && *next < studies->len) {
+        const Row *r = studies->pdata[(*next)++];
+        if (!g_hash_table_contains(w->studies_done, r->uid))
+            pick = r;
+    }
+    g_mutex_unlock(&w->lock);
+    return pick;
+}
+
+/* Every study first (the patients and studies shown at once, empty),
+ * then each study's series and instances: those someone opened first. */
 static gboolean web_list(gpointer self, DfsScanFound found, gpointer scan, GError **error)
 {
     Web *w = self;
+    g_mutex_lock(&w->lock);
+    w->crawling = TRUE;
+    w->all_studies = FALSE;
+    w->listed_studies = w->listed_series = w->listed_instances = 0;
+    g_hash_table_remove_all(w->studies_done);
+    g_mutex_unlock(&w->lock);
     g_autofree char *url = g_strconcat(w->url, "/studies", NULL);
     g_autoptr(GPtrArray) studies = list_rows(w, url, DFS_LEVEL_STUDY, TAG_STUDY_UID, error);
     Lister l = {w, found, scan, dfs_dicomjson_new(), g_string_new(NULL), FALSE};
     gboolean ok = studies != NULL;
-    for (guint k = 0; ok && k < studies->len && !l.stopped; k++)
-        ok = list_study(&l, studies->pdata[k], error);
+    for (guint k = 0; ok && k < studies->len && !l.stopped; k++) {
+        const Row *study = studies->pdata[k];
+        const char *pid = row_string(study, TAG_PATIENT_ID);
+        g_mutex_lock(&w->lock);
+        g_hash_table_replace(w->patient_of_study, g_strdup(study->uid), g_strdup(pid ? pid : ""));
+        g_mutex_unlock(&w->lock);
+        list_study_folder(&l, study);
+    }
+    if (ok && !l.stopped)
+        l.stopped = !found(scan, NULL, NULL, NULL, NULL);
+    g_mutex_lock(&w->lock);
+    w->all_studies = ok;
+    w->n_studies = ok ? studies->len : 0;
+    g_mutex_unlock(&w->lock);
+    const Row *study;
+    guint next = 0;
+    while (ok && !l.stopped && (study = next_study(w, studies, &next)) != NULL) {
+        ok = list_study(&l, study, error);
+        if (ok && !l.stopped) /* whoever waits for it sees it now */
+            l.stopped = !found(scan, NULL, NULL, NULL, NULL);
+        g_mutex_lock(&w->lock);
+        g_hash_table_add(w->studies_done, g_strdup(study->uid));
+        g_cond_broadcast(&w->listed);
+        g_mutex_unlock(&w->lock);
+    }
     if (!ok && error != NULL && *error != NULL)
         note_error(w, *error);
     g_mutex_lock(&w->lock);
     w->listing_failed = !ok;
+    w->crawling = FALSE;
+    g_cond_broadcast(&w->listed);
     g_mutex_unlock(&w->lock);
     dfs_dicomjson_free(l.json);
     g_string_free(l.header, TRUE);
     return ok;
+}
+
+/* A study shown empty so far: its series and instances listed next, and
+ * shown, before this returns (or the listing ends, or EXPAND_WAIT_S). */
+static void web_expand(DfsSource *src, const char *study_uid)
+{
+    Web *w = (Web *)src;
+    gint64 deadline = g_get_monotonic_time() + EXPAND_WAIT_S * G_USEC_PER_SEC;
+    g_mutex_lock(&w->lock);
+    if (w->crawling && !g_hash_table_contains(w->studies_done, study_uid)) {
+        g_queue_push_tail(&w->wanted, g_strdup(study_uid));
+        while (w->crawling && !g_hash_table_contains(w->studies_done, study_uid))
+            if (!g_cond_wait_until(&w->listed, &w->lock, deadline))
+                break;
+    }
+    g_mutex_unlock(&w->lock);
 }
 
 static const DfsScanLister web_lister = {web_list};
@@ -567,6 +676,8 @@ static void web_write_status(DfsSource *src, GString *out)
                            w->listing_failed || w->base.unreachable
                                ? " (its listing failed: the tree is the one last listed)"
                                : "");
+    g_string_append_printf(out, "studies: %u listed%s\n", w->n_studies,
+                           w->all_studies ? " (all)" : "");
     g_string_append_printf(out,
                            "listed: %" G_GUINT64_FORMAT " studies, %" G_GUINT64_FORMAT
                            " series, %" G_GUINT64_FORMAT " instances\n",
@@ -597,9 +708,21 @@ static void web_free(DfsSource *src)
     g_free(w->orthanc_version);
     g_free(w->last_error);
     g_hash_table_unref(w->patient_of_study);
+    g_hash_table_unref(w->studies_done);
+    g_queue_clear_full(&w->wanted, g_free);
+    g_cond_clear(&w->listed);
     g_mutex_clear(&w->lock);
     dfs_source_clear(src);
     g_free(w);
+}
+
+static void add_tag(Web *w, guint level, guint32 tag)
+{
+    for (guint j = 0; j < w->n_tags[level]; j++)
+        if (w->tags[level][j] == tag)
+            return;
+    if (w->n_tags[level] < G_N_ELEMENTS(w->tags[level]))
+        w->tags[level][w->n_tags[level]++] = tag;
 }
 
 /* Each level's includefields: its columns, less group 0002 (not a query
@@ -611,18 +734,14 @@ static void init_tags(Web *w)
         guint32 tags[32];
         guint n = MIN(dfs_facts_tags((DfsLevel)l, tags, 32), 32);
         guint level = l == DFS_LEVEL_PATIENT ? DFS_LEVEL_STUDY : l; /* no patient queries */
-        for (guint k = 0; k < n; k++) {
-            gboolean have = (tags[k] >> 16) == 0x0002;
-            for (guint j = 0; j < w->n_tags[level] && !have; j++)
-                have = w->tags[level][j] == tags[k];
-            if (!have && w->n_tags[level] < 32)
-                w->tags[level][w->n_tags[level]++] = tags[k];
-        }
-        if (uids[l] != 0 && w->n_tags[l] < 32)
-            w->tags[l][w->n_tags[l]++] = uids[l];
+        for (guint k = 0; k < n; k++)
+            if ((tags[k] >> 16) != 0x0002) /* not a query key */
+                add_tag(w, level, tags[k]);
+        if (uids[l] != 0)
+            add_tag(w, l, uids[l]);
     }
     /* The study's time: an instance's version. */
-    w->tags[DFS_LEVEL_STUDY][w->n_tags[DFS_LEVEL_STUDY]++] = TAG_STUDY_TIME;
+    add_tag(w, DFS_LEVEL_STUDY, TAG_STUDY_TIME);
 }
 
 static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **error)
@@ -657,6 +776,8 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
     w->url = g_strdup(url);
     g_mutex_init(&w->lock);
     w->patient_of_study = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    w->studies_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_cond_init(&w->listed);
     init_tags(w);
     /* Is it there?  A first mount of a server that does not answer fails
      * (the caller says so); one with a stored tree shows it. */
@@ -686,6 +807,7 @@ const DfsSourceClass dfs_source_dicomweb = {
     .scan_new = web_scan_new,
     .instance_path = web_instance_path,
     .instance_size = web_instance_size,
+    .expand = web_expand,
     .write_status = web_write_status,
     .free = web_free,
 };

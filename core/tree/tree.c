@@ -308,9 +308,25 @@ static gboolean not_a_folder(GError **error)
     return FALSE;
 }
 
+void dfs_tree_open_dir(DfsTree *tree, DfsEntry dir)
+{
+    if (tree->source->klass->expand == NULL || dfs_tree_settled(tree) ||
+        DFS_ENTRY_KIND(dir) != DFS_KIND_NODE)
+        return;
+    g_auto(DfsView) v = view_open(tree, NULL);
+    guint node = DFS_ENTRY_NODE(dir), n;
+    if (node >= dfs_index_n_nodes(v.idx) || !dfs_index_is_live(v.idx, node) ||
+        dfs_index_level(v.idx, node) != DFS_LEVEL_STUDY)
+        return;
+    dfs_index_children(v.idx, node, &n);
+    if (n == 0) /* listed before its series: they are asked for now */
+        tree->source->klass->expand(tree->source, dfs_index_uid(v.idx, node));
+}
+
 gboolean dfs_tree_lookup(DfsTree *tree, DfsEntry dir, const char *name, DfsEntry *out,
                          GError **error)
 {
+    dfs_tree_open_dir(tree, dir);
     g_auto(DfsView) v = view_open(tree, NULL);
     const DfsKind *k = kind_in_view(&v, dir, name, error);
     if (k == NULL)
