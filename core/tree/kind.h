@@ -146,6 +146,9 @@ typedef enum {
     DFS_KIND_LINK = 1 << 6,      /* a symbolic link: link gives its target */
     DFS_KIND_NOT_NODE = 1 << 7,  /* the entry's node field is not an index node (the
                                     kind checks what it names itself) */
+    DFS_KIND_INSTANCE_SIZED = 1 << 8, /* its size is the instance's byte count: volatile
+                                         while the source does not know it (0: a server
+                                         that says it only once the bytes are fetched) */
 } DfsKindFlags;
 
 typedef struct {

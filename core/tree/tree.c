@@ -528,6 +528,11 @@ gboolean dfs_tree_is_costly(DfsEntry e)
 gboolean dfs_tree_is_volatile(DfsTree *tree, DfsEntry e)
 {
     const DfsKind *k = dfs_kind_of(e);
+    if (k != NULL && (k->flags & DFS_KIND_INSTANCE_SIZED)) {
+        g_auto(DfsView) v = view_open(tree, NULL);
+        guint node = DFS_ENTRY_NODE(e);
+        return node < dfs_index_n_nodes(v.idx) && dfs_view_instance_size(&v, node) == 0;
+    }
     return k != NULL && ((k->flags & DFS_KIND_VOLATILE) ||
                          ((k->flags & DFS_KIND_SETTLES) && !dfs_tree_settled(tree)));
 }

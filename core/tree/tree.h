@@ -117,8 +117,8 @@ GBytes *dfs_tree_read(DfsTree *tree, DfsIndex *held, DfsEntry e, guint64 offset,
 gboolean dfs_tree_is_ranged(DfsEntry e);
 
 /* Entries whose content can change now (.dicomfs/status and errors.tsv
- * always, the tables while the scan runs): not to be cached by the
- * kernel. */
+ * always, the tables while the scan runs, an instance.dcm whose size its
+ * server has not said yet): not to be cached by the kernel. */
 gboolean dfs_tree_is_volatile(DfsTree *tree, DfsEntry e);
 
 /* Files whose size takes a whole render (header.txt, header.json): worth

@@ -18,6 +18,7 @@ static gboolean dcm_range(const DfsView *v, DfsEntry e, guint64 *offset, guint64
 }
 
 const DfsKind dfs_kind_instance_dcm = {
+    .flags = DFS_KIND_INSTANCE_SIZED,
     .size = dcm_size,
     .source_range = dcm_range,
     .name = "instance.dcm",
