@@ -17,6 +17,8 @@
 
 struct _DfsFsLive {
     char *source;
+    const DfsScanLister *lister; /* a listed source's (its revalidation), or NULL */
+    gpointer lister_self;
     DfsTree *tree;
     DfsTreeStatus *status;   /* the tree's status: updated with each snapshot */
     GMutex lock;             /* guards what follows */
@@ -98,7 +100,9 @@ static void set_mode(DfsFsLive *fl)
                                                   "was reached"
                                                 : "");
     }
-    if (fl->rescan_s > 0)
+    if (fl->rescan_s > 0 && fl->lister != NULL)
+        g_string_append_printf(m, "the server's listing revalidated every %u s", fl->rescan_s);
+    else if (fl->rescan_s > 0)
         g_string_append_printf(m, "%s every %u s", fl->watch != NULL ? ", and a rescan" : "a rescan",
                                fl->rescan_s);
     if (fl->why[0])
@@ -232,10 +236,12 @@ static const char *no_events(const char *source)
 DfsFsLive *dfs_fs_live_new(const char *source, DfsTree *tree, DfsTreeStatus *status,
                            const DfsFsLiveOptions *o)
 {
-    const char *remote = no_events(source);
+    const char *remote = o->lister != NULL ? NULL : no_events(source);
     if ((!o->watch || remote != NULL) && o->rescan_s == 0 && remote == NULL)
         return NULL;
     DfsFsLive *fl = g_new0(DfsFsLive, 1);
+    fl->lister = o->lister;
+    fl->lister_self = o->lister_self;
     fl->source = g_strdup(source);
     fl->tree = tree;
     fl->status = status;
@@ -244,7 +250,7 @@ DfsFsLive *dfs_fs_live_new(const char *source, DfsTree *tree, DfsTreeStatus *sta
     g_cond_init(&fl->wake);
     fl->pending = g_array_new(FALSE, FALSE, sizeof(DfsChange));
     g_array_set_clear_func(fl->pending, clear_pending);
-    fl->want_watch = o->watch && remote == NULL;
+    fl->want_watch = o->watch && remote == NULL && o->lister == NULL;
     if (remote != NULL) {
         g_snprintf(fl->why, sizeof fl->why, "%s: no events for changes made elsewhere", remote);
         if (fl->rescan_s == 0)
@@ -280,6 +286,8 @@ void dfs_fs_live_ready(DfsFsLive *fl, DfsIndex *current, DfsIndexBuilder *builde
                        const char *store_path)
 {
     DfsLive *live = dfs_live_new(fl->source, store_path, builder, current, on_snapshot, fl);
+    if (fl->lister != NULL)
+        dfs_live_set_lister(live, fl->lister, fl->lister_self);
     g_mutex_lock(&fl->lock);
     fl->live = live;
     g_autoptr(GArray) pending = g_steal_pointer(&fl->pending);

@@ -7,12 +7,17 @@
 
 #include "ops.h"
 #include "catalog/index.h"
+#include "catalog/scan.h"
 
 typedef struct _DfsFsLive DfsFsLive;
 
 typedef struct {
     gboolean watch;   /* kernel events (inotify) where the source has them */
     guint rescan_s;   /* rescan every so many seconds (0: only as a fallback) */
+    /* A source that is listed, not walked (a server's catalog: its
+     * listing revalidated every rescan_s), or NULL. */
+    const DfsScanLister *lister;
+    gpointer lister_self;
 } DfsFsLiveOptions;
 
 /* Follow source (changes met before its first scan is done wait for it),

@@ -39,7 +39,7 @@ typedef struct {
     char *templates[DFS_LEVEL_INSTANCE + 1]; /* -o patient=T ... (catalog/template.h) */
     /* A DICOMweb source's (sources/source.h) */
     char *cache_dir, *user, *password_file, *token_file, *cafile;
-    unsigned cache_gb, connections;
+    unsigned cache_gb, connections, ttl;
     int netrc, orthanc, not_orthanc;
     int show_help;
 } Options;
@@ -59,6 +59,7 @@ static const struct fuse_opt option_spec[] = {
     DFS_OPT("cache_dir=%s", cache_dir),
     DFS_OPT("cache_gb=%u", cache_gb),
     DFS_OPT("connections=%u", connections),
+    DFS_OPT("ttl=%u", ttl),
     DFS_OPT("user=%s", user),
     DFS_OPT("password_file=%s", password_file),
     DFS_OPT("token_file=%s", token_file),
@@ -111,6 +112,8 @@ static void usage(const char *prog)
            "                           $XDG_CACHE_HOME/dicomfs/web/<hash of URL>)\n"
            "    -o cache_gb=N          at most N GiB of them (default 4)\n"
            "    -o connections=N       at most N connections to the server (default 4)\n"
+           "    -o ttl=SECONDS         list the server again this often, and show what\n"
+           "                           changed (default 600; 0: never while mounted)\n"
            "    -o user=NAME           HTTP basic authentication as NAME, the password\n"
            "                           from -o password_file or ~/.netrc\n"
            "    -o password_file=F     the password on F's first line (never in argv)\n"
@@ -329,8 +332,10 @@ static void scan_begin(Scanner *sc)
     /* Watched from just before the scan's walk: nothing changed during it
      * is missed.  (A folder's changes only: a server's are not followed.) */
     DfsFsLiveOptions lo = {.watch = !sc->o->nowatch, .rescan_s = sc->o->rescan};
-    if (sc->src->is_local)
-        sc->live = dfs_fs_live_new(sc->src->location, sc->tree, &sc->ts, &lo);
+    if (sc->src->lister != NULL) /* a server's: its listing revalidated after a time */
+        lo = (DfsFsLiveOptions){.rescan_s = sc->o->ttl, .lister = sc->src->lister,
+                                .lister_self = sc->src};
+    sc->live = dfs_fs_live_new(sc->src->location, sc->tree, &sc->ts, &lo);
     sc->scan = dfs_source_scan_new(sc->src, sc->store, &scan_sink, sc);
     if (sc->live != NULL)
         dfs_scan_keep_builder(sc->scan);
@@ -512,7 +517,7 @@ int main(int argc, char **argv)
     /* Two malloc arenas, not one per thread: sixteen request threads would
      * each keep their own freed memory. */
     mallopt(M_ARENA_MAX, 2);
-    Options o = {.cache_mb = 24};
+    Options o = {.cache_mb = 24, .ttl = 600};
     struct fuse_cmdline_opts cl = {0};
     DfsSource *src = NULL;
     int rc = 1; /* every way out frees what the options hold (leak checkers look) */

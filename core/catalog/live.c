@@ -50,6 +50,10 @@ struct _DfsLive {
     GHashTable *unsettled; /* relpath (owned) -> gint64 monotonic µs (owned) */
     GThread *settler;      /* started by the first such file */
     gboolean stopping;
+    /* A source listed rather than walked (dfs_live_set_lister). */
+    const DfsScanLister *lister;
+    gpointer lister_self;
+    GHashTable *met;       /* relpaths met by the listing under way (owned) */
 };
 
 static void defer(DfsLive *l, const char *relpath);
@@ -318,26 +322,25 @@ static void publish(DfsLive *l)
     dfs_index_unref(old);
 }
 
-static void apply(DfsLive *l, const DfsChange *changes, guint n, gboolean settle)
+/* A batch begins (the lock taken, the store's transaction begun): FALSE
+ * when changes cannot be followed (no builder). */
+static gboolean begin_batch(DfsLive *l)
 {
     g_mutex_lock(&l->lock);
     if (!ensure_builder(l)) {
         g_mutex_unlock(&l->lock);
-        return;
+        return FALSE;
     }
     if (l->store != NULL)
         dfs_store_begin(l->store);
     l->changed = FALSE;
-    for (guint k = 0; k < n; k++) {
-        const char *p = changes[k].relpath;
-        switch (changes[k].kind) {
-        case DFS_CHANGE_GONE: take_out(l, p); break;
-        case DFS_CHANGE_FOLDER: walk_folder(l, p); break;
-        case DFS_CHANGE_FILE: file_changed(l, p, NULL, settle); break;
-        }
-    }
-    read_todo(l);
-    l->st.changes += n;
+    return TRUE;
+}
+
+/* The batch is over: the store's transaction ends (committed if anything
+ * changed), the new snapshot is published, and the lock let go. */
+static void end_batch(DfsLive *l)
+{
     if (l->store != NULL && !l->changed) {
         dfs_store_abandon(l->store); /* the stamp, and so the image, stay good */
     } else if (l->store != NULL) {
@@ -349,6 +352,23 @@ static void apply(DfsLive *l, const DfsChange *changes, guint n, gboolean settle
     if (l->changed)
         publish(l);
     g_mutex_unlock(&l->lock);
+}
+
+static void apply(DfsLive *l, const DfsChange *changes, guint n, gboolean settle)
+{
+    if (!begin_batch(l))
+        return;
+    for (guint k = 0; k < n; k++) {
+        const char *p = changes[k].relpath;
+        switch (changes[k].kind) {
+        case DFS_CHANGE_GONE: take_out(l, p); break;
+        case DFS_CHANGE_FOLDER: walk_folder(l, p); break;
+        case DFS_CHANGE_FILE: file_changed(l, p, NULL, settle); break;
+        }
+    }
+    read_todo(l);
+    l->st.changes += n;
+    end_batch(l);
 }
 
 void dfs_live_apply(DfsLive *l, const DfsChange *changes, guint n)
@@ -407,8 +427,89 @@ static gpointer settler(gpointer data)
     return NULL;
 }
 
+/* --- a source listed again ------------------------------------------------------ */
+
+/* An entry of the listing: filed as it is now, if it is not already. */
+static gboolean relisted(gpointer user, const char *relpath, const struct stat *st,
+                         DfsFacts *facts, const char *reason)
+{
+    DfsLive *l = user;
+    if (relpath == NULL) /* one snapshot at the end */
+        return !l->stopping;
+    g_hash_table_add(l->met, g_strdup(relpath));
+    guint64 size;
+    gint64 mtime;
+    if (facts != NULL && dfs_facts_is_folder(facts)) {
+        /* A study's folders: made again if they went, stored once. */
+        if (!g_hash_table_contains(l->rows, relpath))
+            put_row(l, relpath, st, facts, NULL);
+        dfs_index_builder_add(l->b, relpath, st, facts);
+        return !l->stopping;
+    }
+    if (st != NULL && dfs_index_builder_version(l->b, relpath, &size, &mtime) &&
+        size == (guint64)st->st_size && mtime == mtime_ns(st)) {
+        dfs_facts_free(facts);
+        return !l->stopping; /* filed as it is */
+    }
+    l->changed = TRUE;
+    dfs_index_builder_remove(l->b, relpath);
+    forget_row(l, relpath);
+    struct stat none = {0};
+    put_row(l, relpath, st != NULL ? st : &none, facts, reason);
+    if (facts == NULL)
+        dfs_index_builder_skip(l->b, relpath, st, reason);
+    else if (dfs_index_builder_add(l->b, relpath, st, facts) != DFS_NO_INDEX && reason != NULL)
+        dfs_index_builder_note(l->b, relpath, reason);
+    l->st.reads++;
+    return !l->stopping;
+}
+
+/* List the source again, and apply what differs: entries new or changed
+ * filed, those not listed any more taken out.  A listing that fails
+ * changes nothing (the tree stays as it was). */
+static void relist(DfsLive *l)
+{
+    if (!begin_batch(l))
+        return;
+    l->st.rescans++;
+    l->met = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GError) error = NULL;
+    gboolean ok = l->lister->list(l->lister_self, relisted, l, &error) && !l->stopping;
+    if (ok) {
+        g_autoptr(GPtrArray) filed = g_ptr_array_new();
+        dfs_index_builder_paths_under(l->b, "", filed);
+        for (guint k = 0; k < filed->len; k++)
+            if (!g_hash_table_contains(l->met, filed->pdata[k]))
+                take_out(l, filed->pdata[k]);
+        GHashTableIter it;
+        gpointer key;
+        g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
+        g_hash_table_iter_init(&it, l->rows); /* stored rows listed no more (studies' too) */
+        while (g_hash_table_iter_next(&it, &key, NULL))
+            if (!g_hash_table_contains(l->met, key))
+                g_ptr_array_add(gone, g_strdup(key));
+        for (guint k = 0; k < gone->len; k++)
+            forget_row(l, gone->pdata[k]);
+        l->changed |= gone->len > 0;
+    } else if (error != NULL) {
+        g_warning("the source could not be listed again: %s", error->message);
+    }
+    g_clear_pointer(&l->met, g_hash_table_unref);
+    end_batch(l);
+}
+
+void dfs_live_set_lister(DfsLive *l, const DfsScanLister *lister, gpointer self)
+{
+    l->lister = lister;
+    l->lister_self = self;
+}
+
 void dfs_live_rescan(DfsLive *l)
 {
+    if (l->lister != NULL) {
+        relist(l);
+        return;
+    }
     DfsChange all = {DFS_CHANGE_FOLDER, ""};
     dfs_live_apply(l, &all, 1);
 }

@@ -21,6 +21,7 @@
 #include <glib.h>
 
 #include "catalog/index.h"
+#include "catalog/scan.h"
 #include "catalog/watch.h"
 
 G_BEGIN_DECLS
@@ -54,8 +55,15 @@ DfsLive *dfs_live_new(const char *source, const char *store_path, DfsIndexBuilde
 void dfs_live_apply(DfsLive *live, const DfsChange *changes, guint n);
 
 /* Walk the whole source and apply what differs (size, mtime, files new or
- * gone): the periodic rescan where events cannot be had. */
+ * gone): the periodic rescan where events cannot be had.  A source with a
+ * lister is listed again instead (the revalidation of a server's catalog
+ * after its time to live): one snapshot when the listing ends, nothing
+ * changed if it fails. */
 void dfs_live_rescan(DfsLive *live);
+
+/* The source is listed by lister (catalog/scan.h), not walked: set before
+ * the first rescan. */
+void dfs_live_set_lister(DfsLive *live, const DfsScanLister *lister, gpointer self);
 
 /* Stop following; the persistent index's image is brought up to date for
  * the next mount. */

@@ -771,6 +771,7 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
     Web *w = g_new0(Web, 1);
     dfs_source_init(&w->base, &dfs_source_dicomweb, url, dir);
     w->base.offline_tree = TRUE;
+    w->base.lister = &web_lister;
     w->http = http;
     w->cache = cache;
     w->url = g_strdup(url);

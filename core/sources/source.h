@@ -75,6 +75,9 @@ struct _DfsSource {
     gboolean offline_tree; /* when it cannot be reached, the stored tree is served
                               as it was (not emptied) */
     char *unreachable; /* why it could not be reached when opened, or NULL */
+    /* A source listed rather than walked: its lister (catalog/scan.h), to
+     * list it again (its revalidation), with the source as self; or NULL. */
+    const DfsScanLister *lister;
 };
 
 /* The source arg names (the first kind in source.c's list that claims
