@@ -44,12 +44,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <yajl/yajl_tree.h>
 
 #include "base/error.h"
 #include "dicom/reader.h"
 #include "dicom/tags.h"
 #include "sources/dicomjson.h"
+#include "sources/orthanc.h"
 #include "sources/webcache.h"
 #include "web/http.h"
 #include "web/multipart.h"
@@ -67,8 +67,6 @@ extern const DfsSourceClass dfs_source_dicomweb;
 /* How long a listing of a folder waits for its study to be listed. */
 #define EXPAND_WAIT_S 120
 
-/* Largest Orthanc REST answer kept whole (a series' instance list). */
-#define MAX_REST_BYTES (256u << 20)
 
 typedef struct {
     DfsSource base;
@@ -193,76 +191,6 @@ static GPtrArray *list_rows(Web *w, const char *url, DfsLevel level, guint32 uid
     return rows.rows;
 }
 
-/* --- Orthanc -------------------------------------------------------------- */
-
-/* Orthanc's identifier of the object with these keys: the SHA-1 of them
- * joined by '|', as five groups of eight hex digits joined by '-'. */
-static char *orthanc_id(const char *const *keys, guint n)
-{
-    g_autoptr(GString) joined = g_string_new(NULL);
-    for (guint k = 0; k < n; k++)
-        g_string_append_printf(joined, "%s%s", k ? "|" : "", keys[k]);
-    g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA1, joined->str, -1);
-    return g_strdup_printf("%.8s-%.8s-%.8s-%.8s-%.8s", sum, sum + 8, sum + 16, sum + 24, sum + 32);
-}
-
-static yajl_val get_json(Web *w, const char *url, GError **error)
-{
-    g_autoptr(GBytes) body = dfs_http_get_bytes(w->http, url, NULL, MAX_REST_BYTES, NULL, error);
-    if (body == NULL)
-        return NULL;
-    gsize len;
-    const char *data = g_bytes_get_data(body, &len);
-    g_autofree char *text = g_strndup(data, len);
-    char why[256] = "";
-    yajl_val v = yajl_tree_parse(text, why, sizeof why);
-    if (v == NULL)
-        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "%s: not JSON: %s", url, why);
-    return v;
-}
-
-/* Is the server behind url an Orthanc?  Its version (caller frees), or
- * NULL. */
-static char *orthanc_version(Web *w, const char *root)
-{
-    g_autofree char *url = g_strconcat(root, "/system", NULL);
-    yajl_val v = get_json(w, url, NULL);
-    static const char *version_path[] = {"Version", NULL}, *api_path[] = {"ApiVersion", NULL};
-    yajl_val version = v ? yajl_tree_get(v, version_path, yajl_t_string) : NULL;
-    char *out = version != NULL && yajl_tree_get(v, api_path, yajl_t_number) != NULL
-                    ? g_strdup(YAJL_GET_STRING(version))
-                    : NULL;
-    yajl_tree_free(v);
-    return out;
-}
-
-/* Orthanc's sizes of the instances of a series: SOPInstanceUID -> size. */
-static GHashTable *orthanc_sizes(Web *w, const char *patient_id, const char *study,
-                                 const char *series)
-{
-    const char *keys[] = {patient_id, study, series};
-    g_autofree char *id = orthanc_id(keys, 3);
-    g_autofree char *url = g_strdup_printf("%s/series/%s/instances", w->orthanc, id);
-    GHashTable *sizes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    yajl_val v = get_json(w, url, NULL);
-    if (v == NULL || !YAJL_IS_ARRAY(v)) {
-        yajl_tree_free(v);
-        return sizes; /* not found by its keys: sizes learned at the first open */
-    }
-    static const char *sop_path[] = {"MainDicomTags", "SOPInstanceUID", NULL};
-    static const char *size_path[] = {"FileSize", NULL};
-    for (size_t k = 0; k < YAJL_GET_ARRAY(v)->len; k++) {
-        yajl_val one = YAJL_GET_ARRAY(v)->values[k];
-        yajl_val sop = yajl_tree_get(one, sop_path, yajl_t_string);
-        yajl_val size = yajl_tree_get(one, size_path, yajl_t_number);
-        if (sop != NULL && size != NULL && YAJL_IS_INTEGER(size) && YAJL_GET_INTEGER(size) > 0)
-            g_hash_table_insert(sizes, g_strdup(YAJL_GET_STRING(sop)),
-                                GSIZE_TO_POINTER((gsize)YAJL_GET_INTEGER(size)));
-    }
-    yajl_tree_free(v);
-    return sizes;
-}
-
 /* --- listing the catalog ---------------------------------------------------- */
 
 /* StudyDate and StudyTime as a time (local), or 0: an instance's version,
@@ -360,7 +288,10 @@ static gboolean list_series(Lister *l, const Row *study, const Row *series, GErr
     g_autoptr(GHashTable) sizes = NULL;
     if (w->orthanc != NULL) {
         const char *pid = row_string(study, TAG_PATIENT_ID);
-        sizes = orthanc_sizes(w, pid != NULL ? pid : "", study->uid, series->uid);
+        sizes = dfs_orthanc_series_sizes(w->http, w->orthanc, pid != NULL ? pid : "", study->uid,
+                                         series->uid, error);
+        if (sizes == NULL)
+            return FALSE;
     }
     for (guint k = 0; k < insts->len && !l->stopped; k++)
         list_instance(l, study, series, insts->pdata[k], sizes);
@@ -608,7 +539,7 @@ static int fetch_orthanc(Fetch *f, GError **error)
     if (pid == NULL)
         return -1;
     const char *keys[] = {pid, parts[1], parts[3], parts[5]};
-    g_autofree char *id = orthanc_id(keys, 4);
+    g_autofree char *id = dfs_orthanc_id(keys, 4);
     g_autofree char *url = g_strdup_printf("%s/instances/%s/file", f->w->orthanc, id);
     static const char *const headers[] = {"Accept: application/dicom", NULL};
     DfsHttpResponse resp = {0};
@@ -791,7 +722,7 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
     }
     if (answer != NULL && o->orthanc != 0) {
         g_autofree char *root = g_path_get_dirname(url); /* the URL less its last segment */
-        w->orthanc_version = orthanc_version(w, root);
+        w->orthanc_version = dfs_orthanc_version(http, root);
         if (w->orthanc_version != NULL || o->orthanc == 1) {
             w->orthanc = g_steal_pointer(&root);
             if (w->orthanc_version == NULL)
