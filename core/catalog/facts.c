@@ -189,7 +189,9 @@ static DfsFacts *facts_new(const DfsDataset *ds, gboolean detected_syntax)
         }
     /* Without File Meta Information the syntax is the one detected. */
     gsize *ts = &offsets[DFS_LEVEL_INSTANCE][IN_TS];
-    if (pool->str[*ts] == '\0' && detected_syntax) {
+    if (!detected_syntax) /* a described header's syntax is not the instance's */
+        *ts = 0;
+    else if (pool->str[*ts] == '\0') {
         *ts = pool->len;
         g_string_append_len(pool, dfs_dataset_transfer_syntax(ds),
                             (gssize)strlen(dfs_dataset_transfer_syntax(ds)) + 1);

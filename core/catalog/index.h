@@ -59,8 +59,8 @@ gboolean dfs_facts_is_folder(const DfsFacts *facts);
  * column order; returns how many there are. */
 guint dfs_facts_tags(DfsLevel level, guint32 *tags, guint max);
 /* The same as dfs_facts_new, where the dataset's transfer syntax is not
- * the instance's (a header made from a server's description of it): the
- * facts then say none where it has no Transfer Syntax UID. */
+ * the instance's (a header made from a server's description of it, which
+ * DICOM JSON never gives): the facts say none (unknown). */
 DfsFacts *dfs_facts_new_described(const DfsDataset *ds);
 /* Facts as bytes and back, for the persistent store.  NULL from
  * dfs_facts_deserialize when the bytes are not a serialization. */

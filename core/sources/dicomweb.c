@@ -41,6 +41,7 @@
 #include "sources/source.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,9 +51,9 @@
 #include "dicom/tags.h"
 #include "sources/dicomjson.h"
 #include "sources/orthanc.h"
+#include "sources/wado.h"
 #include "sources/webcache.h"
 #include "web/http.h"
-#include "web/multipart.h"
 #include "web/qido.h"
 
 extern const DfsSourceClass dfs_source_dicomweb;
@@ -63,6 +64,10 @@ extern const DfsSourceClass dfs_source_dicomweb;
 #define TAG_SOP_UID 0x00080018u
 #define TAG_STUDY_DATE 0x00080020u
 #define TAG_STUDY_TIME 0x00080030u
+
+/* Series of at most this many instances are retrieved whole, at the
+ * first look at one of them. */
+#define SERIES_MAX_INSTANCES 256
 
 /* How long a listing of a folder waits for its study to be listed. */
 #define EXPAND_WAIT_S 120
@@ -87,6 +92,10 @@ typedef struct {
     GHashTable *studies_done; /* UIDs of the studies whose instances are listed */
     GQueue wanted;           /* UIDs of studies someone waits for (web_expand) */
     GCond listed;            /* a study is done, or the listing ended */
+    GHashTable *series_tried;    /* series retrieved whole, or being (studies/S/series/S) */
+    GHashTable *series_fetching; /* those being retrieved now */
+    GCond series_fetched;
+    guint64 series_retrieved;
     guint64 listed_studies, listed_series, listed_instances;
 } Web;
 
@@ -426,111 +435,19 @@ static DfsScan *web_scan_new(DfsSource *src, DfsStore *store, const DfsScanSink 
     return dfs_scan_new_listed(src->location, &web_lister, src, store, sink, user);
 }
 
-/* --- fetching an instance ----------------------------------------------------- */
+/* --- fetching instances ------------------------------------------------------ */
 
 typedef struct {
     Web *w;
-    const char *relpath;
-    int fd;
-    guint parts;
-    guint64 bytes;
+    const char *relpath; /* studies/S/series/S/instances/I */
 } Fetch;
-
-static gboolean write_all(int fd, const guint8 *data, gsize len, GError **error)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache: %s", g_strerror(errno));
-            return FALSE;
-        }
-        data += n;
-        len -= (gsize)n;
-    }
-    return TRUE;
-}
-
-static gboolean body_to_file(const guint8 *data, gsize len, gpointer user, GError **error)
-{
-    Fetch *f = user;
-    f->bytes += len;
-    return write_all(f->fd, data, len, error);
-}
-
-static gboolean part_begin(const DfsMultipartPart *part, gpointer user, GError **error)
-{
-    Fetch *f = user;
-    if (part->index > 0) {
-        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED,
-                    "%s: more than one part for one instance", f->relpath);
-        return FALSE;
-    }
-    return TRUE;
-}
-
-static gboolean part_end(gpointer user, GError **error)
-{
-    (void)error;
-    ((Fetch *)user)->parts++;
-    return TRUE;
-}
-
-typedef struct {
-    Fetch *f;
-    DfsMultipart *mp;
-} Wado;
-
-static gboolean wado_head(const DfsHttpResponse *resp, gpointer user, GError **error)
-{
-    Wado *wd = user;
-    g_autoptr(DfsContentType) ct = dfs_content_type_parse(resp->content_type ? resp->content_type : "",
-                                                          error);
-    const char *boundary = ct != NULL ? dfs_content_type_boundary(ct, error) : NULL;
-    if (boundary == NULL)
-        return FALSE;
-    static const DfsMultipartCallbacks cb = {part_begin, NULL, part_end};
-    DfsMultipartCallbacks with_data = cb;
-    with_data.part_data = body_to_file;
-    wd->mp = dfs_multipart_new(boundary, &with_data, wd->f, error);
-    return wd->mp != NULL;
-}
-
-static gboolean wado_body(const guint8 *data, gsize len, gpointer user, GError **error)
-{
-    Wado *wd = user;
-    return dfs_multipart_feed(wd->mp, data, len, error);
-}
-
-/* The stored bytes by WADO-RS: one part, with its closing boundary. */
-static gboolean fetch_wado(Fetch *f, GError **error)
-{
-    g_autofree char *url = g_strdup_printf("%s/%s", f->w->url, f->relpath);
-    static const char *const headers[] = {
-        "Accept: multipart/related; type=\"application/dicom\"; transfer-syntax=*", NULL};
-    Wado wd = {f, NULL};
-    gboolean ok = dfs_http_get(f->w->http, url, headers, wado_head, wado_body, &wd, NULL, error);
-    if (ok && wd.mp == NULL) {
-        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "%s: no body", url);
-        ok = FALSE;
-    }
-    ok = ok && dfs_multipart_finish(wd.mp, error);
-    if (ok && f->parts != 1) {
-        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "%s: %u parts for one instance", url,
-                    f->parts);
-        ok = FALSE;
-    }
-    dfs_multipart_free(wd.mp);
-    return ok;
-}
 
 /* The stored file from Orthanc's REST API: 1 when fetched, 0 when it
  * failed (error set), -1 when its identifier is not known yet (its study
  * not listed since the mount: WADO-RS then). */
-static int fetch_orthanc(Fetch *f, GError **error)
+static int fetch_orthanc(Fetch *f, int fd, GError **error)
 {
-    g_auto(GStrv) parts = g_strsplit(f->relpath, "/", -1); /* studies/S/series/S/instances/S */
+    g_auto(GStrv) parts = g_strsplit(f->relpath, "/", -1);
     if (g_strv_length(parts) != 6)
         return -1;
     g_mutex_lock(&f->w->lock);
@@ -543,7 +460,7 @@ static int fetch_orthanc(Fetch *f, GError **error)
     g_autofree char *url = g_strdup_printf("%s/instances/%s/file", f->w->orthanc, id);
     static const char *const headers[] = {"Accept: application/dicom", NULL};
     DfsHttpResponse resp = {0};
-    gboolean ok = dfs_http_get(f->w->http, url, headers, NULL, body_to_file, f, &resp, error);
+    gboolean ok = dfs_http_get(f->w->http, url, headers, NULL, dfs_wado_write, &fd, &resp, error);
     int status = resp.status;
     dfs_http_response_clear(&resp);
     if (!ok && status == 404) { /* not where its keys say: WADO-RS finds it */
@@ -556,23 +473,87 @@ static int fetch_orthanc(Fetch *f, GError **error)
 static gboolean fetch_instance(int fd, gpointer user, GError **error)
 {
     Fetch *f = user;
-    f->fd = fd;
-    int got = f->w->orthanc != NULL ? fetch_orthanc(f, error) : -1;
+    int got = f->w->orthanc != NULL ? fetch_orthanc(f, fd, error) : -1;
     if (got >= 0)
         return got == 1;
     if (lseek(fd, 0, SEEK_SET) != 0 || ftruncate(fd, 0) != 0) {
         g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache: %s", g_strerror(errno));
         return FALSE;
     }
-    f->bytes = 0;
-    f->parts = 0;
-    return fetch_wado(f, error);
+    g_autofree char *url = g_strdup_printf("%s/%s", f->w->url, f->relpath);
+    return dfs_wado_instance(f->w->http, url, fd, error);
+}
+
+/* A series' parts, each filed in the cache under its SOP Instance UID. */
+typedef struct {
+    Web *w;
+    const char *prefix; /* studies/S/series/S */
+    guint kept;
+} SeriesFetch;
+
+static void series_part(const char *path, gpointer user)
+{
+    SeriesFetch *sf = user;
+    g_autoptr(DfsDataset) ds = dfs_read_file(path, DFS_READ_HEADER_ONLY, NULL);
+    g_autoptr(GString) uid = g_string_new(NULL);
+    if (ds == NULL || !dfs_dataset_append_string(ds, DFS_ROOT, DFS_TAG_SOP_INSTANCE_UID, uid) ||
+        uid->len == 0) {
+        g_unlink(path); /* not an instance we can name */
+        return;
+    }
+    g_autofree char *key = g_strdup_printf("%s/instances/%s", sf->prefix, uid->str);
+    dfs_web_cache_put(sf->w->cache, key, path);
+    sf->kept++;
+}
+
+/* The first time an instance of a small series is wanted, the whole
+ * series comes in one request (its instances' attribute files are read
+ * from their bytes: one request a series, not one an instance); a large
+ * one is fetched an instance at a time.  Concurrent callers for one series
+ * wait for the one retrieve. */
+static void prefetch_series(Web *w, const DfsIndex *idx, guint node)
+{
+    guint series = dfs_index_parent(idx, node), n;
+    const guint32 *kids = dfs_index_children(idx, series, &n);
+    if (n < 2 || n > SERIES_MAX_INSTANCES)
+        return;
+    guint64 total = 0;
+    for (guint k = 0; k < n; k++)
+        total += dfs_index_size(idx, kids[k]);
+    if (total > dfs_web_cache_max_bytes(w->cache) / 8)
+        return;
+    const char *relpath = dfs_index_relpath(idx, node), *cut = strstr(relpath, "/instances/");
+    if (cut == NULL)
+        return;
+    g_autofree char *prefix = g_strndup(relpath, (gsize)(cut - relpath));
+    g_mutex_lock(&w->lock);
+    gboolean first = g_hash_table_add(w->series_tried, g_strdup(prefix));
+    if (first)
+        g_hash_table_add(w->series_fetching, g_strdup(prefix));
+    while (!first && g_hash_table_contains(w->series_fetching, prefix))
+        g_cond_wait(&w->series_fetched, &w->lock);
+    g_mutex_unlock(&w->lock);
+    if (!first)
+        return;
+    g_autofree char *url = g_strdup_printf("%s/%s", w->url, prefix);
+    SeriesFetch sf = {w, prefix, 0};
+    g_autoptr(GError) error = NULL;
+    if (!dfs_wado_series(w->http, url, dfs_web_cache_dir(w->cache), series_part, &sf, &error))
+        note_error(w, error); /* what came whole is kept; the rest, one at a time */
+    g_mutex_lock(&w->lock);
+    g_hash_table_remove(w->series_fetching, prefix);
+    w->series_retrieved++;
+    g_cond_broadcast(&w->series_fetched);
+    g_mutex_unlock(&w->lock);
 }
 
 static char *web_instance_path(DfsSource *src, const DfsIndex *idx, guint node, GError **error)
 {
     Web *w = (Web *)src;
-    Fetch f = {w, dfs_index_relpath(idx, node), -1, 0, 0};
+    Fetch f = {w, dfs_index_relpath(idx, node)};
+    guint64 size;
+    if (!dfs_web_cache_size(w->cache, f.relpath, &size))
+        prefetch_series(w, idx, node);
     g_autoptr(GError) why = NULL;
     char *path = dfs_web_cache_get(w->cache, f.relpath, fetch_instance, &f, &why);
     if (path == NULL) {
@@ -620,10 +601,11 @@ static void web_write_status(DfsSource *src, GString *out)
                            hs.requests, hs.retries, hs.failures, hs.connections, hs.bytes);
     g_string_append_printf(out,
                            "cache: %s, %u instances, %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-                           " bytes (%" G_GUINT64_FORMAT " fetched, %" G_GUINT64_FORMAT
-                           " failed, %" G_GUINT64_FORMAT " evicted)\n",
-                           src->root, cs.files, cs.bytes, cs.max_bytes, cs.fetches, cs.failures,
-                           cs.evictions);
+                           " bytes (%" G_GUINT64_FORMAT " series retrieved whole, %" G_GUINT64_FORMAT
+                           " instances fetched alone, %" G_GUINT64_FORMAT " failed, %" G_GUINT64_FORMAT
+                           " evicted)\n",
+                           src->root, cs.files, cs.bytes, cs.max_bytes, w->series_retrieved,
+                           cs.fetches - cs.failures, cs.failures, cs.evictions);
     if (w->last_error != NULL)
         g_string_append_printf(out, "last server error: %s\n", w->last_error);
     g_mutex_unlock(&w->lock);
@@ -642,6 +624,9 @@ static void web_free(DfsSource *src)
     g_hash_table_unref(w->studies_done);
     g_queue_clear_full(&w->wanted, g_free);
     g_cond_clear(&w->listed);
+    g_hash_table_unref(w->series_tried);
+    g_hash_table_unref(w->series_fetching);
+    g_cond_clear(&w->series_fetched);
     g_mutex_clear(&w->lock);
     dfs_source_clear(src);
     g_free(w);
@@ -710,6 +695,9 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
     w->patient_of_study = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->studies_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_cond_init(&w->listed);
+    w->series_tried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    w->series_fetching = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_cond_init(&w->series_fetched);
     init_tags(w);
     /* Is it there?  A first mount of a server that does not answer fails
      * (the caller says so); one with a stored tree shows it. */

@@ -204,6 +204,31 @@ char *dfs_web_cache_get(DfsWebCache *c, const char *key, DfsWebFetchFunc fetch, 
     return ok ? path_of(c, name) : NULL;
 }
 
+void dfs_web_cache_put(DfsWebCache *c, const char *key, const char *path)
+{
+    char name[41];
+    name_of(key, name);
+    g_autofree char *dest = path_of(c, name);
+    struct stat st;
+    g_mutex_lock(&c->lock);
+    if (g_hash_table_contains(c->entries, name) || g_hash_table_contains(c->fetching, name) ||
+        stat(path, &st) != 0 || rename(path, dest) != 0)
+        g_unlink(path);
+    else
+        evict(c, add_entry(c, name, (guint64)st.st_size));
+    g_mutex_unlock(&c->lock);
+}
+
+const char *dfs_web_cache_dir(const DfsWebCache *c)
+{
+    return c->dir;
+}
+
+guint64 dfs_web_cache_max_bytes(const DfsWebCache *c)
+{
+    return c->max_bytes;
+}
+
 gboolean dfs_web_cache_size(DfsWebCache *c, const char *key, guint64 *size)
 {
     char name[41];

@@ -40,6 +40,15 @@ typedef gboolean (*DfsWebFetchFunc)(int fd, gpointer user, GError **error);
 char *dfs_web_cache_get(DfsWebCache *c, const char *key, DfsWebFetchFunc fetch, gpointer user,
                         GError **error);
 
+/* File path (a whole instance, written in the cache's folder under a name
+ * of its own) as key's: renamed into place, or deleted if key is cached
+ * already. */
+void dfs_web_cache_put(DfsWebCache *c, const char *key, const char *path);
+
+/* The cache's folder (where files to put are written first). */
+const char *dfs_web_cache_dir(const DfsWebCache *c);
+guint64 dfs_web_cache_max_bytes(const DfsWebCache *c);
+
 /* The size of key's file if it is cached (nothing fetched). */
 gboolean dfs_web_cache_size(DfsWebCache *c, const char *key, guint64 *size);
 

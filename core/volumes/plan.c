@@ -248,7 +248,9 @@ static void note(DfsVolumePlan *p, const char *fmt, ...)
 
 static void choose_type(DfsVolume *v, const DfsSlice *s, gboolean scaling_varies)
 {
-    guint bits = s->bits_allocated;
+    /* The bytes of a stored value: 1-bit data (segmentations) are unpacked
+     * to a byte a value, 0 or 1, and are 8-bit voxels. */
+    guint bits = 8 * dfs_slice_sample_bytes(s);
     v->slope = s->slope;
     v->inter = s->intercept;
     if (s->samples == 3)
@@ -260,9 +262,11 @@ static void choose_type(DfsVolume *v, const DfsSlice *s, gboolean scaling_varies
     else if (bits == 16)
         /* unsigned with fewer than 16 bits stored fits INT16, as dcm2niix writes it */
         v->datatype = s->is_signed || s->bits_stored < 16 ? DFS_NIFTI_INT16 : DFS_NIFTI_UINT16;
-    else
-        v->datatype = s->is_signed ? DFS_NIFTI_INT32 : DFS_NIFTI_UINT32;
+    else /* 32-bit, signed or not, as INT32 (dcm2niix writes an RT dose's UINT32 so) */
+        v->datatype = DFS_NIFTI_INT32;
     v->stored_type = v->datatype;
+    if (s->bits_allocated == 1)
+        warn(v, "1-bit values unpacked to 8-bit voxels (0 or 1).");
     if (scaling_varies) {
         v->to_float = TRUE;
         v->datatype = DFS_NIFTI_FLOAT32;

@@ -1,0 +1,172 @@
+/* dicomfs core: WADO-RS retrieves into files.  See wado.h. */
+#include "sources/wado.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "web/multipart.h"
+
+static const char *const accept_dicom[] = {
+    "Accept: multipart/related; type=\"application/dicom\"; transfer-syntax=*", NULL};
+
+gboolean dfs_wado_write(const guint8 *data, gsize len, gpointer fdp, GError **error)
+{
+    int fd = *(int *)fdp;
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache: %s", g_strerror(errno));
+            return FALSE;
+        }
+        data += n;
+        len -= (gsize)n;
+    }
+    return TRUE;
+}
+
+/* A retrieve in progress: the body's reader, and where parts go. */
+typedef struct {
+    const char *url;
+    DfsMultipart *mp;
+    DfsMultipartCallbacks cb;
+    gpointer user;
+} Retrieve;
+
+static gboolean retrieve_head(const DfsHttpResponse *resp, gpointer user, GError **error)
+{
+    Retrieve *r = user;
+    g_autoptr(DfsContentType) ct =
+        dfs_content_type_parse(resp->content_type ? resp->content_type : "", error);
+    const char *boundary = ct != NULL ? dfs_content_type_boundary(ct, error) : NULL;
+    if (boundary == NULL)
+        return FALSE;
+    r->mp = dfs_multipart_new(boundary, &r->cb, r->user, error);
+    return r->mp != NULL;
+}
+
+static gboolean retrieve_body(const guint8 *data, gsize len, gpointer user, GError **error)
+{
+    return dfs_multipart_feed(((Retrieve *)user)->mp, data, len, error);
+}
+
+/* GET url as multipart, its parts through cb: TRUE when the body was
+ * whole. */
+static gboolean retrieve(DfsHttp *http, const char *url, const DfsMultipartCallbacks *cb,
+                         gpointer user, GError **error)
+{
+    Retrieve r = {url, NULL, *cb, user};
+    gboolean ok = dfs_http_get(http, url, accept_dicom, retrieve_head, retrieve_body, &r, NULL, error);
+    if (ok && r.mp == NULL) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "%s: no body", url);
+        ok = FALSE;
+    }
+    if (ok && !dfs_multipart_finish(r.mp, error)) {
+        g_prefix_error(error, "%s: ", url);
+        ok = FALSE;
+    }
+    dfs_multipart_free(r.mp);
+    return ok;
+}
+
+/* --- one instance ----------------------------------------------------------- */
+
+typedef struct {
+    int fd;
+    guint parts;
+} One;
+
+static gboolean one_begin(const DfsMultipartPart *part, gpointer user, GError **error)
+{
+    if (part->index == 0)
+        return TRUE;
+    g_set_error_literal(error, DFS_ERROR, DFS_ERROR_MALFORMED, "more than one part for one instance");
+    return FALSE;
+}
+
+static gboolean one_data(const guint8 *data, gsize len, gpointer user, GError **error)
+{
+    return dfs_wado_write(data, len, &((One *)user)->fd, error);
+}
+
+static gboolean one_end(gpointer user, GError **error)
+{
+    ((One *)user)->parts++;
+    return TRUE;
+}
+
+gboolean dfs_wado_instance(DfsHttp *http, const char *url, int fd, GError **error)
+{
+    static const DfsMultipartCallbacks cb = {one_begin, one_data, one_end};
+    One one = {fd, 0};
+    if (!retrieve(http, url, &cb, &one, error))
+        return FALSE;
+    if (one.parts != 1) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_MALFORMED, "%s: %u parts for one instance", url,
+                    one.parts);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* --- a series --------------------------------------------------------------- */
+
+typedef struct {
+    const char *dir;
+    DfsWadoPartFunc got;
+    gpointer user;
+    int fd;          /* the part being written, or -1 */
+    char *path;
+    guint n;
+} Series;
+
+static gboolean series_begin(const DfsMultipartPart *part, gpointer user, GError **error)
+{
+    Series *s = user;
+    g_free(s->path);
+    s->path = g_strdup_printf("%s/.part-series-%d-%u-%u", s->dir, (int)getpid(),
+                              GPOINTER_TO_UINT(g_thread_self()) & 0xffffffu, s->n++);
+    s->fd = open(s->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (s->fd < 0) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache %s: %s", s->path, g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean series_data(const guint8 *data, gsize len, gpointer user, GError **error)
+{
+    return dfs_wado_write(data, len, &((Series *)user)->fd, error);
+}
+
+static gboolean series_end(gpointer user, GError **error)
+{
+    Series *s = user;
+    gboolean ok = close(s->fd) == 0;
+    s->fd = -1;
+    if (!ok) {
+        g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache %s: %s", s->path, g_strerror(errno));
+        g_unlink(s->path);
+        return FALSE;
+    }
+    s->got(s->path, s->user);
+    return TRUE;
+}
+
+gboolean dfs_wado_series(DfsHttp *http, const char *url, const char *dir, DfsWadoPartFunc got,
+                         gpointer user, GError **error)
+{
+    static const DfsMultipartCallbacks cb = {series_begin, series_data, series_end};
+    Series s = {dir, got, user, -1, NULL, 0};
+    gboolean ok = retrieve(http, url, &cb, &s, error);
+    if (s.fd >= 0) { /* a part cut short */
+        close(s.fd);
+        g_unlink(s.path);
+    }
+    g_free(s.path);
+    return ok;
+}

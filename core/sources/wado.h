@@ -1,0 +1,38 @@
+/* dicomfs core: retrieving instances by WADO-RS (PS3.18 10.4), their stored
+ * bytes (`transfer-syntax=*`, never a transcoded copy), into files.
+ *
+ * The answer is a multipart/related body read as it streams
+ * (web/multipart.h): a part is kept only once the delimiter after it has
+ * come, and the body is whole only with its closing delimiter, so a
+ * transfer cut short (a server killed, a dropped connection; Orthanc ends
+ * a series' body by closing the connection) never passes for a short file.
+ *
+ * Costs: one request; the bytes are written as they come, nothing held
+ * but the multipart reader's few bytes. */
+#pragma once
+
+#include <glib.h>
+
+#include "web/http.h"
+
+G_BEGIN_DECLS
+
+/* The one instance at url (.../studies/S/series/S/instances/I) into fd
+ * (empty, at offset 0): TRUE when its one part and the closing delimiter
+ * came. */
+gboolean dfs_wado_instance(DfsHttp *http, const char *url, int fd, GError **error);
+
+/* Bytes from a response body into fd (a body function for dfs_http_get
+ * whose user is a pointer to the fd). */
+gboolean dfs_wado_write(const guint8 *data, gsize len, gpointer fd, GError **error);
+
+/* Each instance of the series at url (.../studies/S/series/S), written to
+ * a new file in dir as its part comes; got(path, user) is called for each
+ * whole part, and takes the file (renames or deletes it).  TRUE when the
+ * body ended with its closing delimiter; FALSE with an error otherwise (the
+ * parts already given are whole all the same). */
+typedef void (*DfsWadoPartFunc)(const char *path, gpointer user);
+gboolean dfs_wado_series(DfsHttp *http, const char *url, const char *dir, DfsWadoPartFunc got,
+                         gpointer user, GError **error);
+
+G_END_DECLS
