@@ -389,7 +389,10 @@ static gboolean build_volume(DfsVolumePlan *p, DfsVolume *v, guint *idx, guint n
     choose_type(v, s0, varies);
 
     /* Geometry from the first slice of the first volume. */
-    double step[3] = {0, 0, 0}, dz = s0->thickness > 0 ? s0->thickness : 1, proj = dz;
+    /* One slice: its spacing is SpacingBetweenSlices, else its thickness
+     * (as dcm2niix writes it). */
+    double step[3] = {0, 0, 0},
+           dz = s0->between > 0 ? s0->between : s0->thickness > 0 ? s0->thickness : 1, proj = dz;
     if (nz > 1) {
         const DfsSlice *s1 = &p->slices[v->order[1]];
         for (guint k = 0; k < 3; k++)
@@ -446,7 +449,8 @@ static gboolean build_volume(DfsVolumePlan *p, DfsVolume *v, guint *idx, guint n
     if (nz == 1 && nt > 1)
         warn(v, "All images appear to be a single slice: written as %u volumes of one slice.",
              nt);
-    if (s0->mr3d && nt == 1 && g_str_equal(g_strstrip(s0->modality), "MR") && !v->tilted)
+    if (s0->mr3d && nt == 1 && nz > 1 && g_str_equal(g_strstrip(s0->modality), "MR") &&
+        !v->tilted) /* (a single slice is written as it is stored, as dcm2niix does) */
         orient_nearest_ras(v);
 
     /* TR in seconds; between volumes, the acquisition times where they

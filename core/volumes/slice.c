@@ -179,6 +179,10 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
     out->has_geometry = geometry;
     out->thickness = frame_double_or(&f, DFS_TAG_PIXEL_MEASURES_SEQUENCE,
                                      DFS_TAG_SLICE_THICKNESS, 0);
+    out->between = frame_double_or(&f, DFS_TAG_PIXEL_MEASURES_SEQUENCE,
+                                   DFS_TAG_SPACING_BETWEEN_SLICES, 0);
+    if (!isfinite(out->between) || out->between < 0)
+        out->between = 0;
     out->slope = frame_double_or(&f, DFS_TAG_PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
                                  DFS_TAG_RESCALE_SLOPE, 1);
     out->intercept = frame_double_or(&f, DFS_TAG_PIXEL_VALUE_TRANSFORMATION_SEQUENCE,

@@ -23,6 +23,7 @@ typedef struct {
     gboolean has_geometry; /* ImagePositionPatient, ImageOrientationPatient, PixelSpacing */
     double ipp[3], iop[6], spacing[2]; /* spacing: between rows, between columns */
     double thickness;                  /* SliceThickness, 0 without */
+    double between;                    /* SpacingBetweenSlices, 0 without */
     double slope, intercept;           /* 1 and 0 without; Philips' precise ones where
                                           its private scale slope is there */
     gboolean philips_precise;

@@ -624,11 +624,10 @@ def vo_shifted(img, shift):
 PYDICOM_JSON_FILES = ("MR_small.dcm", "CT_small.dcm", "693_J2KI.dcm",
                       "J2K_pixelrep_mismatch.dcm", "liver_1frame.dcm", "rtdose_1frame.dcm")
 # Of those, the ones whose .nii equals dcm2niix's in header, affine and
-# voxels.  Not yet (issue 13): MR_small (one 2D slice: dcm2niix flips its
-# rows, x -0.3125), 693_J2KI (one slice: dcm2niix's z spacing is 20, ours 5),
-# J2K_pixelrep_mismatch (one tilted slice: dcm2niix's affine differs, and
-# its voxels).
-PYDICOM_NII_FILES = ("CT_small.dcm", "liver_1frame.dcm", "rtdose_1frame.dcm")
+# voxels.  Not yet (issue 13): J2K_pixelrep_mismatch (one slice with a
+# gantry tilt: dcm2niix's affine differs, and its voxels).
+PYDICOM_NII_FILES = ("MR_small.dcm", "CT_small.dcm", "693_J2KI.dcm", "liver_1frame.dcm",
+                     "rtdose_1frame.dcm")
 
 
 def check_pydicom_json(report, exe, tmp):
@@ -686,8 +685,9 @@ def check_pydicom_json(report, exe, tmp):
         report.check("pydicom's test files (Toshiba MR, CTs, a segmentation, an RT dose), "
                      "each as dcm2niix converts it alone: the sidecar's every key",
                      problems, f"{len(volumes)} of {len(PYDICOM_JSON_FILES)} files")
-        report.check("pydicom's CT, 1-bit segmentation and RT dose, each as dcm2niix converts it "
-                     "alone: the .nii's header, affine and voxel bytes", nii_problems,
+        report.check("pydicom's MR and CT slices, 1-bit segmentation and RT dose, each as "
+                     "dcm2niix converts it alone: the .nii's header, affine and voxel bytes",
+                     nii_problems,
                      f"{niis} volumes")
     finally:
         report.check("unmount (pydicom's files)", m.unmount())
