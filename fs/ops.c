@@ -295,7 +295,10 @@ typedef struct {
  * come without a handle and find their bytes by inode (read_unopened), and
  * the kernel keeps the pages it has read: a cached attribute file is opened
  * and read without a request.  The mount is read-only for the kernel, so
- * write opens never get here once it stops asking. */
+ * write opens never get here once it stops asking.  Not for a server's
+ * instances, whose size may be unknown (0) until an open fetches them: the
+ * kernel reads no further than the size it has, so without the open, and
+ * its direct reads, such a file would read empty. */
 static gboolean no_open;
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -304,7 +307,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fuse_reply_err(req, EROFS);
         return;
     }
-    if (no_open && dfs_tree_settled(tree_of(req))) {
+    if (no_open && dfs_tree_settled(tree_of(req)) && dfs_tree_source(tree_of(req))->is_local) {
         fuse_reply_err(req, ENOSYS);
         return;
     }
