@@ -93,7 +93,7 @@ static DfsFacts *facts_alloc(gsize text)
 {
     DfsFacts *f = g_malloc(sizeof(DfsFacts) + MAX(text, 1));
     f->dicomdir = FALSE;
-    f->folder = FALSE;
+    f->folder = 0;
     f->fields[0] = NULL;
     f->text[0] = '\0';
     guint slot = 0;
@@ -207,14 +207,15 @@ static DfsFacts *facts_new(const DfsDataset *ds, gboolean detected_syntax)
     return f;
 }
 
-void dfs_facts_mark_folder(DfsFacts *f)
+void dfs_facts_mark_folder(DfsFacts *f, DfsLevel level)
 {
-    f->folder = TRUE;
+    g_return_if_fail(level == DFS_LEVEL_STUDY || level == DFS_LEVEL_SERIES);
+    f->folder = (guint8)level;
 }
 
 gboolean dfs_facts_is_folder(const DfsFacts *f)
 {
-    return f->folder;
+    return f->folder != 0;
 }
 
 void dfs_facts_free(DfsFacts *f)
@@ -236,12 +237,16 @@ static gssize decimal(char buf[24], gsize v, char stop)
     return n + 1;
 }
 
-/* "D" for a DICOMDIR, "F" for a folder, "-" for an instance, then per level the field count and each
+/* "D" for a DICOMDIR, "F" for a study's folder, "S" for a series', "-" for
+ * an instance, then per level the field count and each
  * field as "<length>:<bytes>": lengths make any byte in a value safe. */
 void dfs_facts_serialize(const DfsFacts *f, GString *s)
 {
     g_string_truncate(s, 0);
-    g_string_append_c(s, f->dicomdir ? 'D' : f->folder ? 'F' : '-');
+    g_string_append_c(s, f->dicomdir                          ? 'D'
+                         : f->folder == DFS_LEVEL_STUDY      ? 'F'
+                         : f->folder == DFS_LEVEL_SERIES     ? 'S'
+                                                             : '-');
     char num[24];
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
         guint n = g_strv_length(f->fields[l]);
@@ -271,12 +276,13 @@ static gboolean read_count(const char **p, const char *end, char stop, gsize *ou
 DfsFacts *dfs_facts_deserialize(const guint8 *data, gsize len)
 {
     const char *p = (const char *)data, *end = p + len;
-    if (len < 1 || (*p != 'D' && *p != 'F' && *p != '-'))
+    if (len < 1 || (*p != 'D' && *p != 'F' && *p != 'S' && *p != '-'))
         return NULL;
     /* No value is longer than the input, and each gets a NUL. */
     DfsFacts *f = facts_alloc(len + 32);
     f->dicomdir = *p == 'D';
-    f->folder = *p++ == 'F';
+    f->folder = *p == 'F' ? DFS_LEVEL_STUDY : *p == 'S' ? DFS_LEVEL_SERIES : 0;
+    p++;
     char *q = f->text + 1, *qend = f->text + len + 32; /* text[0]: "" */
     for (guint l = DFS_LEVEL_PATIENT; l <= DFS_LEVEL_INSTANCE; l++) {
         gsize n;

@@ -27,7 +27,8 @@ enum { IN_NUMBER, IN_UID, IN_CLASS, IN_TS };
  * frees it, so each costs a lock of the shared heap at most once. */
 struct _DfsFacts {
     gboolean dicomdir;
-    gboolean folder; /* a study listed before its instances (dfs_facts_mark_folder) */
+    guint8 folder; /* a study or series listed before its instances: its level
+                      (dfs_facts_mark_folder), else 0 */
     char **fields[DFS_LEVEL_INSTANCE + 1]; /* per level's columns, into slots; [0] unused */
     char *slots[FACTS_SLOTS];
     char text[]; /* every field's text, a NUL after each */

@@ -285,10 +285,11 @@ guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struc
     GString **keys = b->keys;
     patient_key(keys[DFS_LEVEL_PATIENT], facts);
     uid_key(keys[DFS_LEVEL_STUDY], facts->fields[DFS_LEVEL_STUDY][ST_UID], relpath);
-    if (facts->folder) { /* its patient and study, the rest to come */
-        guint patient = find_or_add(b, DFS_INDEX_ROOT, DFS_LEVEL_PATIENT, keys[DFS_LEVEL_PATIENT]->str,
-                                    facts);
-        find_or_add(b, patient, DFS_LEVEL_STUDY, keys[DFS_LEVEL_STUDY]->str, facts);
+    if (facts->folder) { /* its folders down to its level, the rest to come */
+        guint parent = DFS_INDEX_ROOT;
+        uid_key(keys[DFS_LEVEL_SERIES], facts->fields[DFS_LEVEL_SERIES][SE_UID], relpath);
+        for (guint l = DFS_LEVEL_PATIENT; l <= facts->folder; l++)
+            parent = find_or_add(b, parent, (DfsLevel)l, keys[l]->str, facts);
         dfs_facts_free(facts);
         return DFS_NO_INDEX;
     }

@@ -47,11 +47,11 @@ void dfs_facts_free(DfsFacts *facts);
  * before any facts are made.  (Only the name templates add columns, so the
  * templates in use say which: dfs_templates_signature.) */
 gint dfs_facts_add_column(DfsLevel level, guint32 tag, const char *keyword);
-/* Facts of a study listed before its series and instances (a server's
- * catalog listed level by level): filed, they make its patient and study
- * folders, empty until its instances are filed.  They are stored as the
- * rest, and are no entry of the tree's (no instance, no skip). */
-void dfs_facts_mark_folder(DfsFacts *facts);
+/* Facts of a study or series (level) listed before its instances (a
+ * server's catalog listed level by level): filed, they make its folder and
+ * those above it, empty until its instances are filed.  They are stored as
+ * the rest, and are no entry of the tree's (no instance, no skip). */
+void dfs_facts_mark_folder(DfsFacts *facts, DfsLevel level);
 gboolean dfs_facts_is_folder(const DfsFacts *facts);
 
 /* The tags of level's columns (what a source that lists its instances

@@ -89,8 +89,10 @@ typedef struct {
     gboolean crawling;       /* a listing runs */
     gboolean all_studies;    /* every study is listed (their series and instances to come) */
     guint n_studies;
-    GHashTable *studies_done; /* UIDs of the studies whose instances are listed */
-    GQueue wanted;           /* UIDs of studies someone waits for (web_expand) */
+    GHashTable *studies_done; /* UIDs of the studies whose series are listed */
+    GHashTable *series_done;  /* UIDs of the series whose instances are listed */
+    GQueue wanted;           /* studies ("S" UID) and series ("E" UID) someone waits for */
+    guint waiters;           /* callers of web_expand waiting now */
     GCond listed;            /* a study is done, or the listing ended */
     GHashTable *series_tried;    /* series retrieved whole, or being (studies/S/series/S) */
     GHashTable *series_fetching; /* those being retrieved now */
@@ -262,7 +264,7 @@ static void list_study_folder(Lister *l, const Row *study)
     DfsFacts *facts = facts_of(l, &study, 1, &reason);
     if (facts == NULL)
         return; /* its instances say why */
-    dfs_facts_mark_folder(facts);
+    dfs_facts_mark_folder(facts, DFS_LEVEL_STUDY);
     struct stat st;
     listed_stat(&st, study, 0);
     l->stopped = !l->found(l->scan, relpath, &st, facts, NULL);
@@ -286,7 +288,8 @@ static void list_instance(Lister *l, const Row *study, const Row *series, const 
         l->stopped = !l->found(l->scan, relpath, NULL, NULL, reason);
 }
 
-static gboolean list_series(Lister *l, const Row *study, const Row *series, GError **error)
+/* A series' instances. */
+static gboolean list_instances(Lister *l, const Row *study, const Row *series, GError **error)
 {
     Web *w = l->w;
     g_autofree char *url = g_strdup_printf("%s/studies/%s/series/%s/instances", w->url, study->uid,
@@ -311,16 +314,60 @@ static gboolean list_series(Lister *l, const Row *study, const Row *series, GErr
     return TRUE;
 }
 
-static gboolean list_study(Lister *l, const Row *study, GError **error)
+/* A series' folders, before its instances are listed. */
+static void list_series_folder(Lister *l, const Row *study, const Row *series)
+{
+    g_autofree char *relpath = g_strdup_printf("studies/%s/series/%s", study->uid, series->uid);
+    g_autofree char *reason = NULL;
+    const Row *rows[] = {series, study};
+    DfsFacts *facts = facts_of(l, rows, 2, &reason);
+    if (facts == NULL)
+        return; /* its instances say why */
+    dfs_facts_mark_folder(facts, DFS_LEVEL_SERIES);
+    struct stat st;
+    listed_stat(&st, study, 0);
+    l->stopped = !l->found(l->scan, relpath, &st, facts, NULL);
+}
+
+/* What a listing knows: the studies, and the series of those whose series
+ * are listed, in the order they are listed further. */
+typedef struct {
+    const Row *study, *series;
+} SeriesRef;
+
+typedef struct {
+    GPtrArray *studies;     /* Row, in UID order */
+    guint next_study;       /* the next whose series to list */
+    GPtrArray *series_rows; /* Row, owned */
+    GArray *series;         /* SeriesRef, in the order listed */
+    GHashTable *series_at;  /* series UID -> its place in series, plus 1 */
+    guint next_series;      /* the next whose instances to list */
+} Crawl;
+
+/* A study's series: their folders filed (shown empty), each to be listed
+ * further. */
+static gboolean list_study_series(Lister *l, Crawl *c, const Row *study, GError **error)
 {
     Web *w = l->w;
     g_autofree char *url = g_strdup_printf("%s/studies/%s/series", w->url, study->uid);
     g_autoptr(GPtrArray) series = list_rows(w, url, DFS_LEVEL_SERIES, TAG_SERIES_UID, error);
     if (series == NULL)
         return FALSE;
-    for (guint k = 0; k < series->len && !l->stopped; k++)
-        if (!list_series(l, study, series->pdata[k], error))
-            return FALSE;
+    for (guint k = 0; k < series->len && !l->stopped; k++) {
+        Row *row = series->pdata[k];
+        if (g_hash_table_contains(c->series_at, row->uid))
+            continue; /* a UID in two studies: its first */
+        list_series_folder(l, study, row);
+        g_ptr_array_add(c->series_rows, row);
+        series->pdata[k] = NULL;
+        SeriesRef ref = {study, row};
+        g_array_append_val(c->series, ref);
+        g_hash_table_insert(c->series_at, row->uid, GUINT_TO_POINTER(c->series->len));
+    }
+    g_ptr_array_set_free_func(series, NULL);
+    for (guint k = 0; k < series->len; k++)
+        if (series->pdata[k] != NULL)
+            row_free(series->pdata[k]);
     g_mutex_lock(&w->lock);
     w->listed_studies++;
     g_mutex_unlock(&w->lock);
@@ -335,32 +382,53 @@ static void note_error(Web *w, const GError *error)
     g_mutex_unlock(&w->lock);
 }
 
-/* The next study to list: one someone waits for, else the next in order
- * (*next) not listed yet; NULL when all are. */
-static const Row *next_study(Web *w, GPtrArray *studies, guint *next)
+/* The next thing to list (lock held): a study or series someone waits
+ * for; else the next study's series (every study's before any instance);
+ * else the next series' instances.  *study, and *series for instances;
+ * FALSE when everything is listed. */
+static gboolean next_work(Web *w, Crawl *c, const Row **study, const SeriesRef **series)
 {
-    g_mutex_lock(&w->lock);
-    const Row *pick = NULL;
-    while (pick == NULL && !g_queue_is_empty(&w->wanted)) {
-        char *uid = g_queue_pop_head(&w->wanted);
-        Row key = {.uid = uid}, *keyp = &key;
+    *study = NULL;
+    *series = NULL;
+    while (!g_queue_is_empty(&w->wanted)) {
+        g_autofree char *want = g_queue_pop_head(&w->wanted); /* "S" or "E", then the UID */
+        const char *uid = want + 1;
+        if (want[0] == 'E') {
+            guint at = GPOINTER_TO_UINT(g_hash_table_lookup(c->series_at, uid));
+            if (at != 0 && !g_hash_table_contains(w->series_done, uid)) {
+                *series = &g_array_index(c->series, SeriesRef, at - 1);
+                return TRUE;
+            }
+            continue;
+        }
+        Row key = {.uid = (char *)uid}, *keyp = &key;
         guint at;
         if (!g_hash_table_contains(w->studies_done, uid) &&
-            g_ptr_array_find_with_equal_func(studies, keyp, same_uid, &at))
-            pick = studies->pdata[at];
-        g_free(uid);
+            g_ptr_array_find_with_equal_func(c->studies, keyp, same_uid, &at)) {
+            *study = c->studies->pdata[at];
+            return TRUE;
+        }
     }
-    while (pick == NULL && *next < studies->len) {
-        const Row *r = studies->pdata[(*next)++];
-        if (!g_hash_table_contains(w->studies_done, r->uid))
-            pick = r;
+    while (c->next_study < c->studies->len) {
+        const Row *r = c->studies->pdata[c->next_study++];
+        if (!g_hash_table_contains(w->studies_done, r->uid)) {
+            *study = r;
+            return TRUE;
+        }
     }
-    g_mutex_unlock(&w->lock);
-    return pick;
+    while (c->next_series < c->series->len) {
+        const SeriesRef *r = &g_array_index(c->series, SeriesRef, c->next_series++);
+        if (!g_hash_table_contains(w->series_done, r->series->uid)) {
+            *series = r;
+            return TRUE;
+        }
+    }
+    return FALSE;
 }
 
-/* Every study first (the patients and studies shown at once, empty),
- * then each study's series and instances: those someone opened first. */
+/* Every study first (the patients and studies shown at once, empty), then
+ * every study's series (shown empty), then each series' instances; a study
+ * or series someone opens is listed next. */
 static gboolean web_list(gpointer self, DfsScanFound found, gpointer scan, GError **error)
 {
     Web *w = self;
@@ -369,13 +437,16 @@ static gboolean web_list(gpointer self, DfsScanFound found, gpointer scan, GErro
     w->all_studies = FALSE;
     w->listed_studies = w->listed_series = w->listed_instances = 0;
     g_hash_table_remove_all(w->studies_done);
+    g_hash_table_remove_all(w->series_done);
     g_mutex_unlock(&w->lock);
     g_autofree char *url = g_strconcat(w->url, "/studies", NULL);
-    g_autoptr(GPtrArray) studies = list_rows(w, url, DFS_LEVEL_STUDY, TAG_STUDY_UID, error);
+    Crawl c = {list_rows(w, url, DFS_LEVEL_STUDY, TAG_STUDY_UID, error), 0,
+               g_ptr_array_new_with_free_func(row_free), g_array_new(FALSE, FALSE, sizeof(SeriesRef)),
+               g_hash_table_new(g_str_hash, g_str_equal), 0};
     Lister l = {w, found, scan, dfs_dicomjson_new(), g_string_new(NULL), FALSE};
-    gboolean ok = studies != NULL;
-    for (guint k = 0; ok && k < studies->len && !l.stopped; k++) {
-        const Row *study = studies->pdata[k];
+    gboolean ok = c.studies != NULL;
+    for (guint k = 0; ok && k < c.studies->len && !l.stopped; k++) {
+        const Row *study = c.studies->pdata[k];
         const char *pid = row_string(study, TAG_PATIENT_ID);
         g_mutex_lock(&w->lock);
         g_hash_table_replace(w->patient_of_study, g_strdup(study->uid), g_strdup(pid ? pid : ""));
@@ -386,19 +457,24 @@ static gboolean web_list(gpointer self, DfsScanFound found, gpointer scan, GErro
         l.stopped = !found(scan, NULL, NULL, NULL, NULL);
     g_mutex_lock(&w->lock);
     w->all_studies = ok;
-    w->n_studies = ok ? studies->len : 0;
-    g_mutex_unlock(&w->lock);
+    w->n_studies = ok ? c.studies->len : 0;
     const Row *study;
-    guint next = 0;
-    while (ok && !l.stopped && (study = next_study(w, studies, &next)) != NULL) {
-        ok = list_study(&l, study, error);
-        if (ok && !l.stopped) /* whoever waits for it sees it now */
+    const SeriesRef *series;
+    while (ok && !l.stopped && next_work(w, &c, &study, &series)) {
+        gboolean waited = w->waiters > 0;
+        g_mutex_unlock(&w->lock);
+        ok = study != NULL ? list_study_series(&l, &c, study, error)
+                           : list_instances(&l, series->study, series->series, error);
+        if (ok && !l.stopped && waited) /* whoever waits for it sees it now */
             l.stopped = !found(scan, NULL, NULL, NULL, NULL);
         g_mutex_lock(&w->lock);
-        g_hash_table_add(w->studies_done, g_strdup(study->uid));
+        if (study != NULL)
+            g_hash_table_add(w->studies_done, g_strdup(study->uid));
+        else
+            g_hash_table_add(w->series_done, g_strdup(series->series->uid));
         g_cond_broadcast(&w->listed);
-        g_mutex_unlock(&w->lock);
     }
+    g_mutex_unlock(&w->lock);
     if (!ok && error != NULL && *error != NULL)
         note_error(w, *error);
     g_mutex_lock(&w->lock);
@@ -406,23 +482,32 @@ static gboolean web_list(gpointer self, DfsScanFound found, gpointer scan, GErro
     w->crawling = FALSE;
     g_cond_broadcast(&w->listed);
     g_mutex_unlock(&w->lock);
+    if (c.studies != NULL)
+        g_ptr_array_unref(c.studies);
+    g_hash_table_unref(c.series_at);
+    g_array_unref(c.series);
+    g_ptr_array_unref(c.series_rows);
     dfs_dicomjson_free(l.json);
     g_string_free(l.header, TRUE);
     return ok;
 }
 
-/* A study shown empty so far: its series and instances listed next, and
- * shown, before this returns (or the listing ends, or EXPAND_WAIT_S). */
-static void web_expand(DfsSource *src, const char *study_uid)
+/* A study or series shown empty so far: its series (or instances) listed
+ * next, and shown, before this returns (or the listing ends, or
+ * EXPAND_WAIT_S). */
+static void web_expand(DfsSource *src, DfsLevel level, const char *uid)
 {
     Web *w = (Web *)src;
+    GHashTable *done = level == DFS_LEVEL_STUDY ? w->studies_done : w->series_done;
     gint64 deadline = g_get_monotonic_time() + EXPAND_WAIT_S * G_USEC_PER_SEC;
     g_mutex_lock(&w->lock);
-    if (w->crawling && !g_hash_table_contains(w->studies_done, study_uid)) {
-        g_queue_push_tail(&w->wanted, g_strdup(study_uid));
-        while (w->crawling && !g_hash_table_contains(w->studies_done, study_uid))
+    if (w->crawling && !g_hash_table_contains(done, uid)) {
+        g_queue_push_tail(&w->wanted, g_strconcat(level == DFS_LEVEL_STUDY ? "S" : "E", uid, NULL));
+        w->waiters++;
+        while (w->crawling && !g_hash_table_contains(done, uid))
             if (!g_cond_wait_until(&w->listed, &w->lock, deadline))
                 break;
+        w->waiters--;
     }
     g_mutex_unlock(&w->lock);
 }
@@ -622,6 +707,7 @@ static void web_free(DfsSource *src)
     g_free(w->last_error);
     g_hash_table_unref(w->patient_of_study);
     g_hash_table_unref(w->studies_done);
+    g_hash_table_unref(w->series_done);
     g_queue_clear_full(&w->wanted, g_free);
     g_cond_clear(&w->listed);
     g_hash_table_unref(w->series_tried);
@@ -694,6 +780,7 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
     g_mutex_init(&w->lock);
     w->patient_of_study = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->studies_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    w->series_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_cond_init(&w->listed);
     w->series_tried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->series_fetching = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

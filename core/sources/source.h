@@ -53,10 +53,11 @@ typedef struct {
     /* The byte count of instance node where the catalog has none (its size
      * 0: unknown before the bytes were fetched); FALSE while unknown. */
     gboolean (*instance_size)(DfsSource *src, const DfsIndex *idx, guint node, guint64 *size);
-    /* A study folder shown empty so far (a catalog listed level by level):
-     * have its series and instances listed and shown before returning,
-     * within a bounded time (may be NULL: every folder is whole). */
-    void (*expand)(DfsSource *src, const char *study_uid);
+    /* A study or series folder (level) shown empty so far (a catalog
+     * listed level by level): have what it holds listed and shown before
+     * returning, within a bounded time (may be NULL: every folder is
+     * whole). */
+    void (*expand)(DfsSource *src, DfsLevel level, const char *uid);
     /* Append the source's own lines to .dicomfs/status (may be NULL). */
     void (*write_status)(DfsSource *src, GString *out);
     void (*free)(DfsSource *src);

@@ -315,12 +315,14 @@ void dfs_tree_open_dir(DfsTree *tree, DfsEntry dir)
         return;
     g_auto(DfsView) v = view_open(tree, NULL);
     guint node = DFS_ENTRY_NODE(dir), n;
-    if (node >= dfs_index_n_nodes(v.idx) || !dfs_index_is_live(v.idx, node) ||
-        dfs_index_level(v.idx, node) != DFS_LEVEL_STUDY)
+    if (node >= dfs_index_n_nodes(v.idx) || !dfs_index_is_live(v.idx, node))
+        return;
+    DfsLevel level = dfs_index_level(v.idx, node);
+    if (level != DFS_LEVEL_STUDY && level != DFS_LEVEL_SERIES)
         return;
     dfs_index_children(v.idx, node, &n);
-    if (n == 0) /* listed before its series: they are asked for now */
-        tree->source->klass->expand(tree->source, dfs_index_uid(v.idx, node));
+    if (n == 0) /* listed before what it holds: that is asked for now */
+        tree->source->klass->expand(tree->source, level, dfs_index_uid(v.idx, node));
 }
 
 gboolean dfs_tree_lookup(DfsTree *tree, DfsEntry dir, const char *name, DfsEntry *out,

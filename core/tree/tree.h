@@ -83,9 +83,9 @@ void dfs_tree_forget(DfsTree *tree, const guint32 *nodes, guint n);
  * several calls while a scan goes on.  Caller unrefs. */
 DfsIndex *dfs_tree_hold(DfsTree *tree);
 
-/* Folder dir is about to be read: a study its source has listed without
- * its series yet (sources/source.h, expand) gets them now (this may block
- * for a while).  dfs_tree_lookup does it too. */
+/* Folder dir is about to be read: a study or series its source has listed
+ * without what it holds (sources/source.h, expand) gets it now (this may
+ * block for a while).  dfs_tree_lookup does it too. */
 void dfs_tree_open_dir(DfsTree *tree, DfsEntry dir);
 
 /* The entry called name in folder dir.  FALSE with DFS_ERROR_NOT_FOUND when

@@ -108,6 +108,7 @@ MOUNT_BASE = 300        # hang guard (base s) of a mount: busy's listing waits ~
 STALL_SECONDS = 120     # the longest the proxy holds a stalled body
 UPSTREAM_SECONDS = 120  # the proxy's timeout on Orthanc
 OPTS = "wait,noindex,noorthanc"
+SLOW_QUERY_S = 0.5     # the delay of each series or instances query in part 7
 QIDO_PATH = re.compile(r"/(studies|series|instances)$")
 
 
@@ -271,6 +272,8 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
                 return self.answer(entry, 401, b"credentials needed\n",
                                    headers=[("WWW-Authenticate", 'Basic realm="fault-proxy"')])
             entry["note"] = "credentials good"
+        if "slow" in faults and re.search(r"/(series|instances)$", url.path):
+            time.sleep(SLOW_QUERY_S)  # every series' and instances' query is slow
         if "busy" in faults and seen < 2:
             return self.answer(entry, 503, b"busy, try again\n", headers=[("Retry-After", "1")])
         if "page" in faults and QIDO_PATH.search(url.path):
@@ -588,6 +591,9 @@ class FaultTest:
             self.check("0 straight on Orthanc: one instance folder per Orthanc instance, each an "
                        "uploaded file's (instances.tsv's SOPInstanceUID)", problems,
                        f"{len(self.instances)} instances, {len(self.entries)} entries")
+            _, srows, sproblems = ml.read_tsv(os.path.join(m.mp, ".dicomfs", "series.tsv"))
+            problems += sproblems
+            self.series_path = {r["SeriesInstanceUID"]: r["path"] for r in srows}
             self.same_bytes(m, self.instances, "0 straight on Orthanc")
             st = self.status(m)
             print(f"direct mount's status: requests: {st.get('requests')}; listed: {st.get('listed')}; "
@@ -647,6 +653,10 @@ class FaultTest:
                   f"last server error: {st.get('last server error', '-')}", flush=True)
             if faults[0] == "page":
                 self.check_paging(m, st, requests)
+                # The order a whole listing asks for series' instances (part 7).
+                self.crawl_order = [q.group(1) for q in (
+                    re.search(r"/series/([^/?]+)/instances(\?|$)", e["path"]) for e in requests)
+                    if q]
             elif faults[0] == "busy":
                 self.check_busy(st, requests)
             elif faults[0] == "ctype":
@@ -961,6 +971,76 @@ class FaultTest:
         show_requests(self.proxy.requests(), "6 Orthanc back")
 
     # ------------------------------------------------------------ the test
+    # ------------------------------------------------------------ 7: folders listed when opened
+    def lazy(self):
+        """Without -o wait, the root and every study are shown once the
+        studies are listed; a study and a series opened before the
+        background listing reaches them are listed next, ahead of the rest.
+        The proxy makes every series and instances query slow, and the
+        series opened is the one a whole listing (part 1) asks last."""
+        order = [u for u in dict.fromkeys(getattr(self, "crawl_order", []))
+                 if u in getattr(self, "series_path", {})]
+        if len(order) < 3:
+            self.check("7 a series to open (the last a whole listing asks for)",
+                       [f"part 1 listed {len(order)} series through the proxy"])
+            return
+        target = order[-1]
+        series_rel = self.series_path[target]
+        want = sorted(os.path.basename(rel) for rel in self.instances
+                      if os.path.dirname(rel) == series_rel)
+        self.proxy.set("slow")
+        mp = os.path.join(self.tmp, "lazy")
+        opts = f"noindex,noorthanc,ttl=0,cache_dir={os.path.join(self.tmp, 'cache-lazy')}"
+        m = ml.Mount(self.exe, self.proxy.url, mp, args=["-o", opts], log_dir=self.tmp,
+                     wait_scan=False)
+        try:
+            m.start(timeout=MOUNT_BASE)
+        except ml.MountError as e:
+            self.check("7 mount through the proxy, slow series and instances queries, no -o wait",
+                       [str(e)])
+            return
+        try:
+            bound = ml.Bound(MOUNT_BASE, self.exe)
+            until = time.monotonic() + bound.seconds
+            st = {}
+            while "(all)" not in st.get("studies", "") and time.monotonic() < until:
+                time.sleep(0.05)
+                st = self.status(m)
+            patients = [n for n in os.listdir(mp) if not n.startswith(".")]
+            self.check("7 without -o wait, every study listed first: the root lists every patient "
+                       "while series and instances are still to come",
+                       [] if "(all)" in st.get("studies", "") and
+                       len(patients) == len({r.split("/")[0] for r in self.instances}) else
+                       [f"status {st.get('studies')!r}, {len(patients)} patients"],
+                       f"{len(patients)} patients; {st.get('listed')}")
+            study_rel = os.path.dirname(series_rel)
+            problems = []
+            try:
+                os.listdir(os.path.join(mp, study_rel))  # the study: its series asked for now
+                got = sorted(n for n in os.listdir(os.path.join(mp, series_rel))
+                             if n not in ("tags", "volume"))
+            except OSError as e:
+                got, problems = [], [f"{series_rel}: {errname(e)}"]
+            asked = [q.group(1) for q in (
+                re.search(r"/series/([^/?]+)/instances(\?|$)", e["path"])
+                for e in self.proxy.requests()) if q]
+            listed_before = list(dict.fromkeys(asked))
+            if got != want:
+                problems.append(f"{series_rel}: {len(got)} instance folders listed, {len(want)} "
+                                f"on Orthanc")
+            if target not in listed_before:
+                problems.append("its instances were never asked for")
+            elif len(listed_before) >= len(order):
+                problems.append(f"every series was listed before it ({len(listed_before)})")
+            self.check("7 a study and a series opened before the background listing reaches them "
+                       "are listed next, whole: the series a whole listing asks last is listed "
+                       "while others are still to come", problems,
+                       f"{len(got)} instances; {len(listed_before) - 1} of {len(order)} other "
+                       f"series' instances asked for before it returned")
+        finally:
+            self.proxy.set()
+            self.unmount(m, "7 the mount with slow queries")
+
     def run(self):
         try:
             if not self.setup():
@@ -973,6 +1053,7 @@ class FaultTest:
             self.auth()
             self.scenario("4", ["ctype"], "a quoted ';' in the multipart type")
             self.cut()
+            self.lazy()
             self.killed()
         finally:
             if self.proxy is not None:

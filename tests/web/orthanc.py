@@ -6,6 +6,7 @@ stopped by its pid.
     with orthanc.Orthanc(workdir) as server:          # started, /system answers
         results = server.upload_files(paths)          # POST /instances, keep-alive
         url = server.dicomweb                         # http://127.0.0.1:PORT/dicom-web
+        status, parts = server.wado_instance(st, se, sop)  # WADO-RS: what a client gets
     # stopped here, also on an exception
 
 The configuration (Orthanc 1.10, Debian 12's `orthanc` and `orthanc-dicomweb`;
@@ -17,11 +18,13 @@ openssl in the folder, `server.cafile` for the client).
 
 TLS is served by a small TLS-terminating proxy in this process (TlsProxy:
 a thread, 127.0.0.1, a free port) in front of Orthanc's plain HTTP port,
-not by Orthanc itself: Debian 12's Orthanc 1.10.1 with "SslEnabled" crashes
-on the first HTTPS request (a civetweb worker jumps to a NULL OpenSSL
-function: "segfault at 0 ip 0"; TLS 1.3 kills the process, TLS 1.2 gets
-the connection reset).  The DICOMweb plugin is told the public address
-("Host", "Ssl") so that the URLs it returns are the https ones.
+not by Orthanc itself: Debian 12's Orthanc 1.10.1 with "SslEnabled"
+crashes on the first HTTPS request (a civetweb worker jumps to a NULL
+OpenSSL function: "segfault at 0 ip 0"; TLS 1.3 kills the process, TLS 1.2
+gets the connection reset).  The DICOMweb plugin is told the public address
+("Host", "Ssl") so that the URLs it returns are the https ones.  A proxy can
+also be put in front of a server already running:
+TlsProxy(*make_certificate(folder)).start(server.orthanc_port).
 
 Nothing is left running: the server is stopped (SIGTERM, then SIGKILL) by its
 pid on leaving the `with` block, by stop(), and at interpreter exit; and it
@@ -93,6 +96,51 @@ def _stop_all_at_exit():
 
 
 atexit.register(_stop_all_at_exit)
+
+
+def make_certificate(folder, stem="tls"):
+    """A self-signed certificate for 127.0.0.1 (CN and IP SAN, a CA of its
+    own) made with openssl in folder: (STEM-cert.pem, STEM-key.pem)."""
+    if shutil.which("openssl") is None:
+        raise OrthancError("a certificate needs the openssl command")
+    os.makedirs(folder, exist_ok=True)
+    key = os.path.join(folder, f"{stem}-key.pem")
+    cert = os.path.join(folder, f"{stem}-cert.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-addext", "basicConstraints=critical,CA:TRUE"],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise OrthancError(f"openssl req failed ({r.returncode}): {r.stderr.strip()[:300]}")
+    return cert, key
+
+
+def multipart_parts(content_type, body):
+    """The bodies of a multipart/related answer's parts (their own headers
+    left out), in order; [] when content_type names no boundary."""
+    boundary = None
+    for param in content_type.split(";")[1:]:
+        k, _, v = param.strip().partition("=")
+        if k.strip().lower() == "boundary":
+            boundary = v.strip().strip('"')
+    if not boundary:
+        return []
+    delim = b"--" + boundary.encode("latin-1")
+    parts = []
+    chunks = body.split(b"\r\n" + delim)
+    first = chunks[0]
+    if first.startswith(delim):  # no preamble
+        chunks[0] = first[len(delim):]
+    else:  # a preamble before the first delimiter
+        chunks = chunks[1:]
+    for chunk in chunks:
+        if chunk.startswith(b"--"):  # the close delimiter
+            break
+        head, sep, data = chunk.partition(b"\r\n\r\n")
+        if sep:
+            parts.append(data)
+    return parts
 
 
 class TlsProxy:
@@ -262,20 +310,9 @@ class Orthanc:
 
     # ------------------------------------------------------------ start, stop
     def _make_certificate(self):
-        """A self-signed certificate for 127.0.0.1 (CN and IP SAN) with
-        openssl: (certificate, key); the certificate is self.cafile for the
-        client."""
-        if shutil.which("openssl") is None:
-            raise OrthancError("tls=True needs the openssl command")
-        key = os.path.join(self.workdir, "tls-key.pem")
-        cert = os.path.join(self.workdir, "tls-cert.pem")
-        r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                            "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
-                            "-addext", "subjectAltName=IP:127.0.0.1",
-                            "-addext", "basicConstraints=critical,CA:TRUE"],
-                           capture_output=True, text=True, timeout=120)
-        if r.returncode != 0:
-            raise OrthancError(f"openssl req failed ({r.returncode}): {r.stderr.strip()[:300]}")
+        """A self-signed certificate for 127.0.0.1 (make_certificate): the
+        certificate is self.cafile for the client."""
+        cert, key = make_certificate(self.workdir)
         self.cafile = cert
         return cert, key
 
@@ -517,6 +554,18 @@ class Orthanc:
         if status != 200:
             raise OrthancError(f"GET /instances/{instance_id}/file: HTTP {status}")
         return body
+
+    def wado_instance(self, study, series, sop):
+        """WADO-RS of one instance by its UIDs, as a DICOMweb client asks
+        for it (the stored bytes, any transfer syntax): (HTTP status,
+        [the parts' bodies])."""
+        path = f"/dicom-web/studies/{study}/series/{series}/instances/{sop}"
+        status, hdrs, body = self.request(
+            "GET", path, headers={"Accept": 'multipart/related; type="application/dicom"; '
+                                            'transfer-syntax=*'})
+        if status != 200:
+            return status, []
+        return status, multipart_parts(hdrs.get("content-type", ""), body)
 
 
 def first_accepted(uploads):
