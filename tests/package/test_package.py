@@ -151,10 +151,12 @@ def run_checks(report, root, tmp):
         report.check(f"{page}: every option of --help is in it", missing)
     completion = os.path.join(scratch, "usr", "share", "bash-completion", "completions", "dicomfs")
     c = run(["bash", "-c", f"source '{completion}'; "
-             "COMP_WORDS=(dicomfs -o wait,ca); COMP_CWORD=2; _dicomfs; echo \"${COMPREPLY[*]}\"; "
+             "COMP_WORDS=(dicomfs -o wait,nowa); COMP_CWORD=2; _dicomfs; echo \"${COMPREPLY[*]}\"; "
+             "COMP_WORDS=(dicomfs -o wait,cache_); COMP_CWORD=2; _dicomfs; echo \"${COMPREPLY[*]}\"; "
              "COMP_WORDS=(dicomfs-tool js); COMP_CWORD=1; _dicomfs_tool; echo \"${COMPREPLY[*]}\""])
     report.check("bash completion: -o names and dicomfs-tool's commands",
-                 c.stdout.split() == ["wait,cache_mb=", "json"], c.stdout.strip() + c.stderr.strip())
+                 c.stdout.splitlines() == ["wait,nowatch", "wait,cache_mb= wait,cache_dir= wait,cache_gb=",
+                                           "json"], c.stdout.strip() + c.stderr.strip())
 
     # Installed for real, mounted as mount(8) and fstab do.
     if run(["dpkg-query", "-W", "dicomfs"]).returncode == 0 or os.path.exists("/usr/bin/dicomfs"):
