@@ -62,6 +62,11 @@ Checks:
       fetched fails with EIO; Orthanc started again on the same storage (a
       new port behind the same proxy): the same mount reads both, equal to
       the uploads;
+   7  slow (every series and instances query 0.5 s), no -o wait: once the
+      status says every study is listed the root lists every patient; the
+      study and series a whole listing (part 1) reaches last, opened, list
+      their instances whole before any other series' instances were asked
+      for (run before 6);
 and finally that every mount was unmounted, the proxy and Orthanc stopped,
 no process left.  The requests the proxy saw are shown after each part (all
 of them with DICOMFS_TEST_VERBOSE=1).  Skips (77) without /dev/fuse,
