@@ -173,16 +173,16 @@ static DfsSource *open_source(const Options *o)
         fprintf(stderr, "dicomfs: %s\n", error->message);
         return NULL;
     }
-    if (src->unreachable != NULL) {
-        g_autofree char *path = store_path(o, src);
-        g_autofree char *image = g_strconcat(path, ".image", NULL);
-        if (o->noindex || !g_file_test(image, G_FILE_TEST_EXISTS)) {
-            fprintf(stderr, "dicomfs: %s does not answer: %s\n", src->location, src->unreachable);
-            dfs_source_free(src);
-            return NULL;
-        }
-        fprintf(stderr, "dicomfs: %s does not answer (%s): its stored tree is shown\n",
-                src->location, src->unreachable);
+    /* A server is asked whether it answers before mounting only where
+     * there is no stored tree to show: a remount shows it at once, and the
+     * scan reaches the server in the background. */
+    g_autofree char *path = store_path(o, src);
+    g_autofree char *image = g_strconcat(path, ".image", NULL);
+    if (src->klass->connect != NULL && (o->noindex || !g_file_test(image, G_FILE_TEST_EXISTS)) &&
+        !src->klass->connect(src, &error)) {
+        fprintf(stderr, "dicomfs: %s does not answer: %s\n", src->location, error->message);
+        dfs_source_free(src);
+        return NULL;
     }
     return src;
 }

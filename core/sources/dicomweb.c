@@ -78,6 +78,8 @@ typedef struct {
     DfsHttp *http;
     DfsWebCache *cache;
     char *url;         /* the base URL, without a trailing '/' */
+    int orthanc_wanted; /* -o orthanc: 1, -o noorthanc: 0, else -1 */
+    gint connected;    /* web_connect has reached the server (atomic); then: */
     char *orthanc;     /* Orthanc's REST root, or NULL */
     char *orthanc_version;
     guint32 tags[DFS_LEVEL_INSTANCE + 1][32]; /* each level's includefields */
@@ -100,6 +102,14 @@ typedef struct {
     guint64 series_retrieved;
     guint64 listed_studies, listed_series, listed_instances;
 } Web;
+
+/* Orthanc's REST root once the server is known to be one, else NULL. */
+static const char *orthanc_root(Web *w)
+{
+    return g_atomic_int_get(&w->connected) ? w->orthanc : NULL;
+}
+
+static gboolean web_connect(DfsSource *src, GError **error);
 
 /* --- rows kept -------------------------------------------------------------- */
 
@@ -298,7 +308,7 @@ static gboolean list_instances(Lister *l, const Row *study, const Row *series, G
     if (insts == NULL)
         return FALSE;
     g_autoptr(GHashTable) sizes = NULL;
-    if (w->orthanc != NULL) {
+    if (orthanc_root(w) != NULL) {
         const char *pid = row_string(study, TAG_PATIENT_ID);
         sizes = dfs_orthanc_series_sizes(w->http, w->orthanc, pid != NULL ? pid : "", study->uid,
                                          series->uid, error);
@@ -440,7 +450,8 @@ static gboolean web_list(gpointer self, DfsScanFound found, gpointer scan, GErro
     g_hash_table_remove_all(w->series_done);
     g_mutex_unlock(&w->lock);
     g_autofree char *url = g_strconcat(w->url, "/studies", NULL);
-    Crawl c = {list_rows(w, url, DFS_LEVEL_STUDY, TAG_STUDY_UID, error), 0,
+    Crawl c = {web_connect(&w->base, error) ? list_rows(w, url, DFS_LEVEL_STUDY, TAG_STUDY_UID, error)
+                                            : NULL, 0,
                g_ptr_array_new_with_free_func(row_free), g_array_new(FALSE, FALSE, sizeof(SeriesRef)),
                g_hash_table_new(g_str_hash, g_str_equal), 0};
     Lister l = {w, found, scan, dfs_dicomjson_new(), g_string_new(NULL), FALSE};
@@ -522,6 +533,7 @@ static DfsScan *web_scan_new(DfsSource *src, DfsStore *store, const DfsScanSink 
 
 /* --- fetching instances ------------------------------------------------------ */
 
+
 typedef struct {
     Web *w;
     const char *relpath; /* studies/S/series/S/instances/I */
@@ -542,7 +554,7 @@ static int fetch_orthanc(Fetch *f, int fd, GError **error)
         return -1;
     const char *keys[] = {pid, parts[1], parts[3], parts[5]};
     g_autofree char *id = dfs_orthanc_id(keys, 4);
-    g_autofree char *url = g_strdup_printf("%s/instances/%s/file", f->w->orthanc, id);
+    g_autofree char *url = g_strdup_printf("%s/instances/%s/file", orthanc_root(f->w), id);
     static const char *const headers[] = {"Accept: application/dicom", NULL};
     DfsHttpResponse resp = {0};
     gboolean ok = dfs_http_get(f->w->http, url, headers, NULL, dfs_wado_write, &fd, &resp, error);
@@ -558,7 +570,7 @@ static int fetch_orthanc(Fetch *f, int fd, GError **error)
 static gboolean fetch_instance(int fd, gpointer user, GError **error)
 {
     Fetch *f = user;
-    int got = f->w->orthanc != NULL ? fetch_orthanc(f, fd, error) : -1;
+    int got = orthanc_root(f->w) != NULL ? fetch_orthanc(f, fd, error) : -1;
     if (got >= 0)
         return got == 1;
     if (lseek(fd, 0, SEEK_SET) != 0 || ftruncate(fd, 0) != 0) {
@@ -670,9 +682,8 @@ static void web_write_status(DfsSource *src, GString *out)
     g_mutex_lock(&w->lock);
     g_string_append_printf(out, "server: DICOMweb%s%s%s\n", w->orthanc ? " on Orthanc " : "",
                            w->orthanc ? w->orthanc_version : "",
-                           w->listing_failed || w->base.unreachable
-                               ? " (its listing failed: the tree is the one last listed)"
-                               : "");
+                           w->listing_failed ? " (its listing failed: the tree is the one last listed)"
+                                             : "");
     g_string_append_printf(out, "studies: %u listed%s\n", w->n_studies,
                            w->all_studies ? " (all)" : "");
     g_string_append_printf(out,
@@ -746,6 +757,43 @@ static void init_tags(Web *w)
     add_tag(w, DFS_LEVEL_STUDY, TAG_STUDY_TIME);
 }
 
+/* Is it there, and is it an Orthanc?  Once, before the first listing (or
+ * before mounting, where there is no stored tree to show). */
+static gboolean web_connect(DfsSource *src, GError **error)
+{
+    Web *w = (Web *)src;
+    if (g_atomic_int_get(&w->connected))
+        return TRUE;
+    g_autofree char *probe = g_strconcat(w->url, "/studies?limit=1", NULL);
+    g_autoptr(GError) down = NULL;
+    g_autoptr(GBytes) answer = dfs_http_get_bytes(w->http, probe, NULL, 16u << 20, NULL, &down);
+    if (answer == NULL) {
+        note_error(w, down);
+        g_propagate_error(error, g_steal_pointer(&down));
+        return FALSE;
+    }
+    char *root = NULL, *version = NULL;
+    if (w->orthanc_wanted != 0) {
+        root = g_path_get_dirname(w->url); /* the URL less its last segment */
+        version = dfs_orthanc_version(w->http, root);
+        if (version == NULL && w->orthanc_wanted == 1)
+            version = g_strdup("(as told)");
+        if (version == NULL)
+            g_clear_pointer(&root, g_free);
+    }
+    g_mutex_lock(&w->lock);
+    if (!w->connected) {
+        w->orthanc = root;
+        w->orthanc_version = version;
+        root = version = NULL;
+    }
+    g_mutex_unlock(&w->lock);
+    g_free(root);
+    g_free(version);
+    g_atomic_int_set(&w->connected, 1);
+    return TRUE;
+}
+
 static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **error)
 {
     g_autofree char *url = g_strdup(arg);
@@ -786,24 +834,7 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
     w->series_fetching = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_cond_init(&w->series_fetched);
     init_tags(w);
-    /* Is it there?  A first mount of a server that does not answer fails
-     * (the caller says so); one with a stored tree shows it. */
-    g_autofree char *probe = g_strconcat(url, "/studies?limit=1", NULL);
-    g_autoptr(GError) down = NULL;
-    g_autoptr(GBytes) answer = dfs_http_get_bytes(http, probe, NULL, 16u << 20, NULL, &down);
-    if (answer == NULL) {
-        w->base.unreachable = g_strdup(down->message);
-        note_error(w, down);
-    }
-    if (answer != NULL && o->orthanc != 0) {
-        g_autofree char *root = g_path_get_dirname(url); /* the URL less its last segment */
-        w->orthanc_version = dfs_orthanc_version(http, root);
-        if (w->orthanc_version != NULL || o->orthanc == 1) {
-            w->orthanc = g_steal_pointer(&root);
-            if (w->orthanc_version == NULL)
-                w->orthanc_version = g_strdup("(as told)");
-        }
-    }
+    w->orthanc_wanted = o->orthanc;
     return &w->base;
 }
 
@@ -814,6 +845,7 @@ const DfsSourceClass dfs_source_dicomweb = {
     .scan_new = web_scan_new,
     .instance_path = web_instance_path,
     .instance_size = web_instance_size,
+    .connect = web_connect,
     .expand = web_expand,
     .write_status = web_write_status,
     .free = web_free,

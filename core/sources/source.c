@@ -52,5 +52,4 @@ void dfs_source_clear(DfsSource *src)
 {
     g_free(src->location);
     g_free(src->root);
-    g_free(src->unreachable);
 }

@@ -53,6 +53,11 @@ typedef struct {
     /* The byte count of instance node where the catalog has none (its size
      * 0: unknown before the bytes were fetched); FALSE while unknown. */
     gboolean (*instance_size)(DfsSource *src, const DfsIndex *idx, guint node, guint64 *size);
+    /* Reach the source now (may be NULL: nothing to reach): FALSE with why
+     * it cannot be.  Called before mounting where there is no stored tree
+     * to show instead; otherwise its scan does it, in the background, so
+     * that a remount shows its tree at once. */
+    gboolean (*connect)(DfsSource *src, GError **error);
     /* A study or series folder (level) shown empty so far (a catalog
      * listed level by level): have what it holds listed and shown before
      * returning, within a bounded time (may be NULL: every folder is
@@ -75,7 +80,6 @@ struct _DfsSource {
                           followed with kernel events */
     gboolean offline_tree; /* when it cannot be reached, the stored tree is served
                               as it was (not emptied) */
-    char *unreachable; /* why it could not be reached when opened, or NULL */
     /* A source listed rather than walked: its lister (catalog/scan.h), to
      * list it again (its revalidation), with the source as self; or NULL. */
     const DfsScanLister *lister;
