@@ -355,14 +355,15 @@ static gpointer scan_run(gpointer user)
     sc->scan = NULL;
     dfs_store_close(sc->store);
     sc->store = NULL;
-    /* A server that does not answer leaves the stored tree it had shown. */
+    /* A server that does not answer leaves the tree it had shown: the
+     * stored one, or what its listing had brought. */
     gboolean stored_tree = sc->src->offline_tree && (sc->ts.mapped || sc->ts.loaded > 0);
     sc->ok = idx != NULL || stored_tree;
     if (idx == NULL && error != NULL) {
         g_printerr("dicomfs: %s%s\n", error->message,
-                   stored_tree ? "; the stored tree is shown as it was" : "");
+                   sc->src->offline_tree ? "; the tree shown stays as it was" : "");
         sc->ts.done = TRUE;
-        dfs_tree_publish(sc->tree, stored_tree ? NULL : dfs_index_new_empty(), &sc->ts);
+        dfs_tree_publish(sc->tree, sc->src->offline_tree ? NULL : dfs_index_new_empty(), &sc->ts);
     }
     if (idx != NULL && sc->live != NULL) {
         dfs_fs_live_ready(sc->live, idx, b, sc->store_path);

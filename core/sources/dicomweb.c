@@ -69,13 +69,24 @@ extern const DfsSourceClass dfs_source_dicomweb;
  * first look at one of them. */
 #define SERIES_MAX_INSTANCES 256
 
-/* How long a listing of a folder waits for its study to be listed. */
-#define EXPAND_WAIT_S 120
+/* How long a listing of a folder waits for its study or series to be
+ * listed (Orthanc took 108 s for a series of 16,000 instances). */
+#define EXPAND_WAIT_S 600
+
+/* How long a folder listed already (its snapshot perhaps not yet shown, or
+ * empty on the server) waits for the next snapshot. */
+#define DONE_WAIT_MS 2000
+
+/* A listing's request is given up when less than 1 KB/s came for this long
+ * (Orthanc's deep QIDO pages of a 16,000-instance series took up to 30 s
+ * before their first byte). */
+#define LIST_LOW_SPEED_S 300
 
 
 typedef struct {
     DfsSource base;
-    DfsHttp *http;
+    DfsHttp *http;      /* fetches: a stalled transfer is given up after 30 s */
+    DfsHttp *list_http; /* listings: a server may think for minutes before a deep page */
     DfsWebCache *cache;
     char *url;         /* the base URL, without a trailing '/' */
     int orthanc_wanted; /* -o orthanc: 1, -o noorthanc: 0, else -1 */
@@ -95,6 +106,7 @@ typedef struct {
     GHashTable *series_done;  /* UIDs of the series whose instances are listed */
     GQueue wanted;           /* studies ("S" UID) and series ("E" UID) someone waits for */
     guint waiters;           /* callers of web_expand waiting now */
+    guint64 published;       /* snapshots published for them */
     GCond listed;            /* a study is done, or the listing ended */
     GHashTable *series_tried;    /* series retrieved whole, or being (studies/S/series/S) */
     GHashTable *series_fetching; /* those being retrieved now */
@@ -202,7 +214,7 @@ static GPtrArray *list_rows(Web *w, const char *url, DfsLevel level, guint32 uid
     g_ptr_array_add(params, NULL);
     Rows rows = {g_ptr_array_new_with_free_func(row_free), uid_tag};
     DfsQidoQuery q = {.url = url, .params = (const char *const *)params->pdata, .uid_tag = uid_tag};
-    gboolean ok = dfs_qido_list(w->http, &q, keep_row, &rows, NULL, error);
+    gboolean ok = dfs_qido_list(w->list_http, &q, keep_row, &rows, NULL, error);
     g_ptr_array_unref(params);
     if (!ok) {
         g_ptr_array_unref(rows.rows);
@@ -310,7 +322,7 @@ static gboolean list_instances(Lister *l, const Row *study, const Row *series, G
     g_autoptr(GHashTable) sizes = NULL;
     if (orthanc_root(w) != NULL) {
         const char *pid = row_string(study, TAG_PATIENT_ID);
-        sizes = dfs_orthanc_series_sizes(w->http, w->orthanc, pid != NULL ? pid : "", study->uid,
+        sizes = dfs_orthanc_series_sizes(w->list_http, w->orthanc, pid != NULL ? pid : "", study->uid,
                                          series->uid, error);
         if (sizes == NULL)
             return FALSE;
@@ -472,17 +484,22 @@ static gboolean web_list(gpointer self, DfsScanFound found, gpointer scan, GErro
     const Row *study;
     const SeriesRef *series;
     while (ok && !l.stopped && next_work(w, &c, &study, &series)) {
-        gboolean waited = w->waiters > 0;
         g_mutex_unlock(&w->lock);
         ok = study != NULL ? list_study_series(&l, &c, study, error)
                            : list_instances(&l, series->study, series->series, error);
-        if (ok && !l.stopped && waited) /* whoever waits for it sees it now */
-            l.stopped = !found(scan, NULL, NULL, NULL, NULL);
         g_mutex_lock(&w->lock);
         if (study != NULL)
             g_hash_table_add(w->studies_done, g_strdup(study->uid));
         else
             g_hash_table_add(w->series_done, g_strdup(series->series->uid));
+        gboolean waited = w->waiters > 0;
+        g_mutex_unlock(&w->lock);
+        /* Whoever waits sees what is listed now: it waits for a snapshot
+         * published after its folder was done. */
+        if (ok && !l.stopped && waited)
+            l.stopped = !found(scan, NULL, NULL, NULL, NULL);
+        g_mutex_lock(&w->lock);
+        w->published += waited;
         g_cond_broadcast(&w->listed);
     }
     g_mutex_unlock(&w->lock);
@@ -512,10 +529,17 @@ static void web_expand(DfsSource *src, DfsLevel level, const char *uid)
     GHashTable *done = level == DFS_LEVEL_STUDY ? w->studies_done : w->series_done;
     gint64 deadline = g_get_monotonic_time() + EXPAND_WAIT_S * G_USEC_PER_SEC;
     g_mutex_lock(&w->lock);
-    if (w->crawling && !g_hash_table_contains(done, uid)) {
-        g_queue_push_tail(&w->wanted, g_strconcat(level == DFS_LEVEL_STUDY ? "S" : "E", uid, NULL));
+    guint64 arrived = w->published;
+    if (w->crawling) {
+        if (!g_hash_table_contains(done, uid))
+            g_queue_push_tail(&w->wanted,
+                              g_strconcat(level == DFS_LEVEL_STUDY ? "S" : "E", uid, NULL));
+        else /* listed (or empty on the server): the next snapshot, briefly */
+            deadline = MIN(deadline, g_get_monotonic_time() + DONE_WAIT_MS * 1000);
         w->waiters++;
-        while (w->crawling && !g_hash_table_contains(done, uid))
+        /* Until it is listed and a snapshot with it shown (the step that
+         * lists it, or the next, publishes one for the waiters). */
+        while (w->crawling && !(g_hash_table_contains(done, uid) && w->published > arrived))
             if (!g_cond_wait_until(&w->listed, &w->lock, deadline))
                 break;
         w->waiters--;
@@ -675,8 +699,14 @@ static gboolean web_claims(const char *arg)
 static void web_write_status(DfsSource *src, GString *out)
 {
     Web *w = (Web *)src;
-    DfsHttpStats hs;
+    DfsHttpStats hs, ls;
     dfs_http_stats(w->http, &hs);
+    dfs_http_stats(w->list_http, &ls);
+    hs.requests += ls.requests;
+    hs.retries += ls.retries;
+    hs.failures += ls.failures;
+    hs.connections += ls.connections;
+    hs.bytes += ls.bytes;
     DfsWebCacheStats cs;
     dfs_web_cache_stats(w->cache, &cs);
     g_mutex_lock(&w->lock);
@@ -711,6 +741,7 @@ static void web_free(DfsSource *src)
 {
     Web *w = (Web *)src;
     dfs_http_free(w->http);
+    dfs_http_free(w->list_http);
     dfs_web_cache_free(w->cache);
     g_free(w->url);
     g_free(w->orthanc);
@@ -808,6 +839,13 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
     DfsHttp *http = dfs_http_new(&ho, error);
     if (http == NULL)
         return NULL;
+    ho.low_speed_seconds = LIST_LOW_SPEED_S;
+    ho.max_connections = 1; /* one listing at a time */
+    DfsHttp *list_http = dfs_http_new(&ho, error);
+    if (list_http == NULL) {
+        dfs_http_free(http);
+        return NULL;
+    }
     g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, url, -1);
     g_autofree char *dir = o->cache_dir != NULL
                                ? g_build_filename(o->cache_dir, hash, NULL)
@@ -816,6 +854,7 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
         dir, o->cache_bytes ? o->cache_bytes : G_GUINT64_CONSTANT(4) << 30, error);
     if (cache == NULL) {
         dfs_http_free(http);
+        dfs_http_free(list_http);
         return NULL;
     }
     Web *w = g_new0(Web, 1);
@@ -823,6 +862,7 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
     w->base.offline_tree = TRUE;
     w->base.lister = &web_lister;
     w->http = http;
+    w->list_http = list_http;
     w->cache = cache;
     w->url = g_strdup(url);
     g_mutex_init(&w->lock);
