@@ -23,6 +23,7 @@
 #include "ops.h"
 #include "live.h"
 #include "dicom/input.h"
+#include "catalog/image.h"
 #include "catalog/scan.h"
 #include "catalog/store.h"
 #include "catalog/template.h"
@@ -177,7 +178,7 @@ static DfsSource *open_source(const Options *o)
      * there is no stored tree to show: a remount shows it at once, and the
      * scan reaches the server in the background. */
     g_autofree char *path = store_path(o, src);
-    g_autofree char *image = g_strconcat(path, ".image", NULL);
+    g_autofree char *image = dfs_image_path(path);
     if (src->klass->connect != NULL && (o->noindex || !g_file_test(image, G_FILE_TEST_EXISTS)) &&
         !src->klass->connect(src, &error)) {
         fprintf(stderr, "dicomfs: %s does not answer: %s\n", src->location, error->message);

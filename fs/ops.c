@@ -307,7 +307,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fuse_reply_err(req, EROFS);
         return;
     }
-    if (no_open && dfs_tree_settled(tree_of(req)) && dfs_tree_source(tree_of(req))->is_local) {
+    if (no_open && dfs_tree_settled(tree_of(req)) &&
+        !dfs_source_sizes_late(dfs_tree_source(tree_of(req)))) {
         fuse_reply_err(req, ENOSYS);
         return;
     }

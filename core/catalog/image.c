@@ -493,3 +493,8 @@ guint dfs_image_n_entries(const DfsIndex *idx)
 {
     return dfs_index_n_instances(idx) + dfs_index_n_skipped(idx);
 }
+
+char *dfs_image_path(const char *store_path)
+{
+    return g_strconcat(store_path, ".image", NULL);
+}

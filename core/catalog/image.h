@@ -20,6 +20,10 @@
 
 G_BEGIN_DECLS
 
+/* Where the image of the store at store_path lives (beside it).  Caller
+ * frees. */
+char *dfs_image_path(const char *store_path);
+
 /* Write idx (an index from a builder) to path with the store's stamp.
  * compact: numbered as a builder that files the store's rows in order
  * numbers it (nodes taken out are dropped and the others renumbered in

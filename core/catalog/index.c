@@ -322,6 +322,15 @@ guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struc
     return id;
 }
 
+void dfs_index_builder_file(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
+                            DfsFacts *facts, const char *reason)
+{
+    if (facts == NULL)
+        dfs_index_builder_skip(b, relpath, st, reason);
+    else if (dfs_index_builder_add(b, relpath, st, facts) != DFS_NO_INDEX && reason != NULL)
+        dfs_index_builder_note(b, relpath, reason);
+}
+
 void dfs_index_builder_skip(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
                             const char *reason)
 {

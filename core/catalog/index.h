@@ -86,6 +86,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfsIndexBuilder, dfs_index_builder_free)
 guint dfs_index_builder_add(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
                             DfsFacts *facts);
 
+/* File what a read of relpath found: facts (taken) with reason its
+ * errors.tsv note where it is damaged (NULL when whole), or, without facts,
+ * the file not in the tree and why (dfs_index_builder_skip). */
+void dfs_index_builder_file(DfsIndexBuilder *b, const char *relpath, const struct stat *st,
+                            DfsFacts *facts, const char *reason);
+
 /* Record a file that is not in the tree, and why: a file read (st, its
  * version), or an entry the walk does not read (st NULL). */
 void dfs_index_builder_skip(DfsIndexBuilder *b, const char *relpath, const struct stat *st,

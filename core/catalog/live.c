@@ -104,8 +104,7 @@ static void on_row(gint64 row, const char *relpath, guint64 size, gint64 mtime, 
         return;
     }
     dfs_index_builder_remove(l->b, relpath); /* a row of the same file again: the later one */
-    if (dfs_index_builder_add(l->b, relpath, &st, facts) != DFS_NO_INDEX && reason != NULL)
-        dfs_index_builder_note(l->b, relpath, reason);
+    dfs_index_builder_file(l->b, relpath, &st, facts, reason);
 }
 
 /* The builder, loaded from the store the first time when the tree came
@@ -233,12 +232,7 @@ static void read_todo(DfsLive *l)
     for (guint k = 0; k < rs.n; k++) {
         Read *r = &rs.reads[k];
         put_row(l, r->relpath, &r->st, r->facts, r->reason);
-        if (r->facts == NULL)
-            dfs_index_builder_skip(l->b, r->relpath, &r->st, r->reason);
-        else if (dfs_index_builder_add(l->b, r->relpath, &r->st, g_steal_pointer(&r->facts)) !=
-                     DFS_NO_INDEX &&
-                 r->reason != NULL)
-            dfs_index_builder_note(l->b, r->relpath, r->reason);
+        dfs_index_builder_file(l->b, r->relpath, &r->st, g_steal_pointer(&r->facts), r->reason);
         g_free(r->reason);
         g_free(r->relpath);
     }
@@ -456,10 +450,7 @@ static gboolean relisted(gpointer user, const char *relpath, const struct stat *
     forget_row(l, relpath);
     struct stat none = {0};
     put_row(l, relpath, st != NULL ? st : &none, facts, reason);
-    if (facts == NULL)
-        dfs_index_builder_skip(l->b, relpath, st, reason);
-    else if (dfs_index_builder_add(l->b, relpath, st, facts) != DFS_NO_INDEX && reason != NULL)
-        dfs_index_builder_note(l->b, relpath, reason);
+    dfs_index_builder_file(l->b, relpath, st, facts, reason);
     l->st.reads++;
     return !l->stopping;
 }
@@ -539,7 +530,7 @@ DfsLive *dfs_live_new(const char *source, const char *store_path, DfsIndexBuilde
         if (l->store == NULL)
             g_warning("changes are not kept in the persistent index: %s", error->message);
         else
-            l->image_path = g_strconcat(dfs_store_path(l->store), ".image", NULL);
+            l->image_path = dfs_image_path(dfs_store_path(l->store));
     }
     l->b = builder;
     if (l->b != NULL) {

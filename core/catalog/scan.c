@@ -127,19 +127,6 @@ char *dfs_scan_damage(const DfsDataset *ds)
     return damage == NULL ? NULL : g_strconcat(damage, " (shown with what could be read)", NULL);
 }
 
-/* An instance, with its note where it is damaged; or a file not in the
- * tree, and why. */
-static void file_one(Scan *s, const char *relpath, const struct stat *st, DfsFacts *facts,
-                     const char *reason)
-{
-    if (facts == NULL) {
-        dfs_index_builder_skip(s->b, relpath, st, reason);
-        return;
-    }
-    if (dfs_index_builder_add(s->b, relpath, st, facts) != DFS_NO_INDEX && reason != NULL)
-        dfs_index_builder_note(s->b, relpath, reason);
-}
-
 static Item *item_new(const char *relpath)
 {
     gsize n = strlen(relpath) + 1;
@@ -341,7 +328,7 @@ static void on_row(gint64 row, const char *relpath, guint64 size, gint64 mtime, 
     st.st_mtim.tv_sec = mtime / 1000000000;
     st.st_mtim.tv_nsec = mtime % 1000000000;
     if (facts != NULL || reason != NULL)
-        file_one(s, relpath, &st, facts, reason);
+        dfs_index_builder_file(s->b, relpath, &st, facts, reason);
 }
 
 /* Remove row old (if not 0), then put relpath (if st is not NULL). */
@@ -381,8 +368,8 @@ static void file_items(Scan *s, gboolean wait)
             dfs_index_builder_remove(s->b, it->relpath);
         if (it->is_file)
             store_change(s, it->replaces, it->relpath, &it->st, it->facts, it->reason);
-        file_one(s, it->relpath, it->is_file ? &it->st : NULL, g_steal_pointer(&it->facts),
-                 it->reason);
+        dfs_index_builder_file(s->b, it->relpath, it->is_file ? &it->st : NULL,
+                               g_steal_pointer(&it->facts), it->reason);
         s->c.files_seen += it->is_file && !it->folder;
         item_free(it);
         guint k = s->next++;
@@ -541,7 +528,7 @@ DfsScan *dfs_scan_new_listed(const char *source, const DfsScanLister *lister, gp
     g_cond_init(&s->work);
     g_cond_init(&s->done);
     if (store != NULL) {
-        s->image_path = g_strconcat(dfs_store_path(store), ".image", NULL);
+        s->image_path = dfs_image_path(dfs_store_path(store));
         s->image = dfs_image_map(s->image_path, dfs_store_stamp(store), NULL);
     }
     if (s->image != NULL) {

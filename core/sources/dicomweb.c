@@ -128,21 +128,20 @@ static gboolean web_connect(DfsSource *src, GError **error);
 /* A QIDO row copied out of the parser (which keeps it only while its
  * function runs). */
 typedef struct {
-    DfsQidoAttr *attrs;
-    guint n_attrs;
+    DfsQidoRow q;   /* its attributes, owned here */
     char *uid;
-    char **strings; /* everything the attrs point to, to free */
+    char **strings; /* everything the attributes point to, to free */
 } Row;
 
 static Row *row_copy(const DfsQidoRow *r, guint32 uid_tag)
 {
     Row *row = g_new0(Row, 1);
-    row->n_attrs = r->n_attrs;
-    row->attrs = g_new0(DfsQidoAttr, r->n_attrs);
+    DfsQidoAttr *attrs = g_new0(DfsQidoAttr, r->n_attrs);
+    row->q = (DfsQidoRow){r->n_attrs, attrs, r->index};
     GPtrArray *strings = g_ptr_array_new();
     for (guint k = 0; k < r->n_attrs; k++) {
         const DfsQidoAttr *a = &r->attrs[k];
-        DfsQidoAttr *c = &row->attrs[k];
+        DfsQidoAttr *c = &attrs[k];
         *c = *a;
         const char **values = g_new0(const char *, a->n_values + 1);
         for (guint v = 0; v < a->n_values; v++) {
@@ -167,17 +166,14 @@ static void row_free(gpointer p)
 {
     Row *row = p;
     g_strfreev(row->strings);
-    g_free(row->attrs);
+    g_free((DfsQidoAttr *)row->q.attrs);
     g_free(row->uid);
     g_free(row);
 }
 
 static const char *row_string(const Row *row, guint32 tag)
 {
-    for (guint k = 0; k < row->n_attrs; k++)
-        if (row->attrs[k].tag == tag)
-            return row->attrs[k].n_values > 0 ? row->attrs[k].values[0] : NULL;
-    return NULL;
+    return dfs_qido_row_string(&row->q, tag);
 }
 
 static gint row_by_uid(gconstpointer a, gconstpointer b)
@@ -255,12 +251,11 @@ static DfsFacts *facts_of(Lister *l, const Row *const *rows, guint n, char **rea
 {
     dfs_dicomjson_clear(l->json);
     for (guint r = 0; r < n; r++)
-        for (guint k = 0; k < rows[r]->n_attrs; k++)
-            dfs_dicomjson_add(l->json, &rows[r]->attrs[k]);
+        dfs_dicomjson_add_row(l->json, &rows[r]->q);
     g_autoptr(GError) error = NULL;
     DfsFacts *facts = NULL;
     if (dfs_dicomjson_encode(l->json, NULL, l->header, &error)) {
-        g_autoptr(GBytes) bytes = g_bytes_new(l->header->str, l->header->len);
+        g_autoptr(GBytes) bytes = g_bytes_new_static(l->header->str, l->header->len);
         g_autoptr(DfsDataset) ds = dfs_read_bytes(bytes, DFS_READ_HEADER_ONLY, &error);
         if (ds != NULL)
             facts = dfs_facts_new_described(ds);

@@ -29,7 +29,7 @@ void dfs_source_free(DfsSource *src)
 guint64 dfs_source_instance_size(DfsSource *src, const DfsIndex *idx, guint node)
 {
     guint64 size = dfs_index_size(idx, node);
-    if (size == 0 && src->klass->instance_size != NULL)
+    if (size == 0 && dfs_source_sizes_late(src))
         src->klass->instance_size(src, idx, node, &size);
     return size;
 }

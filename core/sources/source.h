@@ -106,6 +106,13 @@ static inline char *dfs_source_instance_path(DfsSource *src, const DfsIndex *idx
 /* The size of instance node: the catalog's, or what the source learned. */
 guint64 dfs_source_instance_size(DfsSource *src, const DfsIndex *idx, guint node);
 
+/* Can an instance's size be unknown (0) until its bytes are fetched?  (A
+ * folder's never is: its catalog has every file's size.) */
+static inline gboolean dfs_source_sizes_late(const DfsSource *src)
+{
+    return src->klass->instance_size != NULL;
+}
+
 void dfs_source_write_status(DfsSource *src, GString *out);
 
 /* For implementations: fill the common part (location and root copied). */

@@ -128,7 +128,7 @@ static gboolean series_begin(const DfsMultipartPart *part, gpointer user, GError
 {
     Series *s = user;
     g_free(s->path);
-    s->path = g_strdup_printf("%s/.part-series-%d-%u-%u", s->dir, (int)getpid(),
+    s->path = g_strdup_printf("%s/.part-%d-series-%u-%u", s->dir, (int)getpid(),
                               GPOINTER_TO_UINT(g_thread_self()) & 0xffffffu, s->n++);
     s->fd = open(s->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (s->fd < 0) {

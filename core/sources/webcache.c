@@ -29,6 +29,12 @@ struct _DfsWebCache {
     GHashTable *fetching; /* names being fetched now */
     guint64 fetches, failures, evictions, hits;
     guint temp_seq;
+    /* What an earlier mount left is listed on a thread of its own, so that
+     * opening the cache costs nothing per file: until it is done, a name
+     * not in the table is looked for on disk. */
+    GThread *indexer;
+    gboolean indexed, stopping;
+    GHashTable *evicted; /* names deleted before the listing was done: not taken from it */
 };
 
 static void name_of(const char *key, char name[41])
@@ -67,6 +73,8 @@ static void evict(DfsWebCache *c, const Entry *keep)
         c->bytes -= e->size;
         g_autofree char *path = path_of(c, e->name);
         g_unlink(path); /* a reader that has it open keeps reading it */
+        if (!c->indexed)
+            g_hash_table_add(c->evicted, g_strdup(e->name));
         g_hash_table_remove(c->entries, e->name);
         c->evictions++;
     }
@@ -78,15 +86,76 @@ static gint by_atime(gconstpointer a, gconstpointer b)
     return x < y ? -1 : x > y;
 }
 
+/* The table of what is on disk (lock held): name's entry, found on disk
+ * (most recent) while the folder is not indexed yet, or NULL. */
+static Entry *lookup(DfsWebCache *c, const char *name)
+{
+    Entry *e = g_hash_table_lookup(c->entries, name);
+    struct stat st;
+    if (e != NULL || c->indexed)
+        return e;
+    g_autofree char *path = path_of(c, name);
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return NULL;
+    e = add_entry(c, name, (guint64)st.st_size);
+    evict(c, e);
+    return e;
+}
+
+/* What an earlier mount fetched, each at the end of the recency order by
+ * its access time (the oldest last), and the temporary files an
+ * interrupted one left (not this process's: those are fetches under way). */
+static gpointer index_folder(gpointer data)
+{
+    DfsWebCache *c = data;
+    g_autofree char *ours = g_strdup_printf(".part-%d-", (int)getpid());
+    GPtrArray *found = g_ptr_array_new_with_free_func(g_free);
+    GDir *d = g_dir_open(c->dir, 0, NULL);
+    const char *n;
+    while (d != NULL && !g_atomic_int_get(&c->stopping) && (n = g_dir_read_name(d)) != NULL) {
+        g_autofree char *path = path_of(c, n);
+        struct stat st;
+        if (strlen(n) != 40 || strspn(n, "0123456789abcdef") != 40) {
+            if (g_str_has_prefix(n, ".part-") && !g_str_has_prefix(n, ours))
+                g_unlink(path);
+            continue;
+        }
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        Entry *e = g_new0(Entry, 1);
+        g_strlcpy(e->name, n, sizeof e->name);
+        e->size = (guint64)st.st_size;
+        e->atime = (gint64)st.st_atim.tv_sec * 1000000000 + st.st_atim.tv_nsec;
+        e->link.data = e;
+        g_ptr_array_add(found, e);
+    }
+    if (d != NULL)
+        g_dir_close(d);
+    g_ptr_array_sort(found, by_atime);
+    g_mutex_lock(&c->lock);
+    for (guint k = found->len; k-- > 0;) { /* the newest first, each at the tail */
+        Entry *e = found->pdata[k];
+        if (g_hash_table_contains(c->entries, e->name) || g_hash_table_contains(c->evicted, e->name))
+            continue; /* met since, by a lookup, or deleted since */
+        found->pdata[k] = NULL;
+        g_queue_push_tail_link(&c->recency, &e->link);
+        g_hash_table_replace(c->entries, e->name, e);
+        c->bytes += e->size;
+    }
+    c->indexed = TRUE;
+    g_hash_table_remove_all(c->evicted);
+    evict(c, NULL);
+    g_mutex_unlock(&c->lock);
+    g_ptr_array_free(found, TRUE);
+    return NULL;
+}
+
 DfsWebCache *dfs_web_cache_new(const char *dir, guint64 max_bytes, GError **error)
 {
-    if (g_mkdir_with_parents(dir, 0700) != 0) {
+    if (g_mkdir_with_parents(dir, 0700) != 0 || access(dir, R_OK | W_OK | X_OK) != 0) {
         g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache %s: %s", dir, g_strerror(errno));
         return NULL;
     }
-    GDir *d = g_dir_open(dir, 0, error);
-    if (d == NULL)
-        return NULL;
     DfsWebCache *c = g_new0(DfsWebCache, 1);
     c->dir = g_strdup(dir);
     c->max_bytes = max_bytes;
@@ -94,30 +163,8 @@ DfsWebCache *dfs_web_cache_new(const char *dir, guint64 max_bytes, GError **erro
     g_cond_init(&c->fetched);
     c->entries = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
     c->fetching = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    /* What an earlier mount fetched, oldest use last (by access time). */
-    GPtrArray *found = g_ptr_array_new();
-    const char *n;
-    while ((n = g_dir_read_name(d)) != NULL) {
-        g_autofree char *path = path_of(c, n);
-        struct stat st;
-        if (strlen(n) != 40 || strspn(n, "0123456789abcdef") != 40) {
-            if (g_str_has_prefix(n, ".part-")) /* an interrupted fetch */
-                g_unlink(path);
-            continue;
-        }
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        Entry *e = add_entry(c, n, (guint64)st.st_size);
-        g_queue_unlink(&c->recency, &e->link);
-        e->atime = (gint64)st.st_atim.tv_sec * 1000000000 + st.st_atim.tv_nsec;
-        g_ptr_array_add(found, e);
-    }
-    g_dir_close(d);
-    g_ptr_array_sort(found, by_atime);
-    for (guint k = 0; k < found->len; k++) /* oldest first, each pushed to the head */
-        g_queue_push_head_link(&c->recency, &((Entry *)found->pdata[k])->link);
-    g_ptr_array_free(found, TRUE);
-    evict(c, NULL);
+    c->evicted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    c->indexer = g_thread_new("web-cache", index_folder, c);
     return c;
 }
 
@@ -125,7 +172,10 @@ void dfs_web_cache_free(DfsWebCache *c)
 {
     if (c == NULL)
         return;
+    g_atomic_int_set(&c->stopping, TRUE);
+    g_thread_join(c->indexer);
     g_hash_table_unref(c->entries);
+    g_hash_table_unref(c->evicted);
     g_hash_table_unref(c->fetching);
     g_mutex_clear(&c->lock);
     g_cond_clear(&c->fetched);
@@ -138,7 +188,7 @@ void dfs_web_cache_free(DfsWebCache *c)
 static gboolean fetch_file(DfsWebCache *c, const char *name, guint seq, DfsWebFetchFunc fetch,
                            gpointer user, guint64 *size, GError **error)
 {
-    g_autofree char *temp_name = g_strdup_printf(".part-%s-%u", name, seq);
+    g_autofree char *temp_name = g_strdup_printf(".part-%d-%s-%u", (int)getpid(), name, seq);
     g_autofree char *temp = path_of(c, temp_name), *path = path_of(c, name);
     int fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -173,7 +223,7 @@ char *dfs_web_cache_get(DfsWebCache *c, const char *key, DfsWebFetchFunc fetch, 
     name_of(key, name);
     g_mutex_lock(&c->lock);
     for (;;) {
-        Entry *e = g_hash_table_lookup(c->entries, name);
+        Entry *e = lookup(c, name);
         if (e != NULL) {
             g_queue_unlink(&c->recency, &e->link);
             g_queue_push_head_link(&c->recency, &e->link);
@@ -211,7 +261,7 @@ void dfs_web_cache_put(DfsWebCache *c, const char *key, const char *path)
     g_autofree char *dest = path_of(c, name);
     struct stat st;
     g_mutex_lock(&c->lock);
-    if (g_hash_table_contains(c->entries, name) || g_hash_table_contains(c->fetching, name) ||
+    if (lookup(c, name) != NULL || g_hash_table_contains(c->fetching, name) ||
         stat(path, &st) != 0 || rename(path, dest) != 0)
         g_unlink(path);
     else
@@ -234,7 +284,7 @@ gboolean dfs_web_cache_size(DfsWebCache *c, const char *key, guint64 *size)
     char name[41];
     name_of(key, name);
     g_mutex_lock(&c->lock);
-    Entry *e = g_hash_table_lookup(c->entries, name);
+    Entry *e = lookup(c, name);
     if (e != NULL)
         *size = e->size;
     g_mutex_unlock(&c->lock);

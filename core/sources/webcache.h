@@ -11,12 +11,14 @@
  * once: a second caller waits for the first.
  *
  * The folder is the source's own (one per base URL), made 0700; nothing is
- * ever written beside the source.  Files found there at start are the
- * cache's (a remount reads them without fetching again); stray temporary
- * files of an earlier run are deleted.
+ * ever written beside the source.  Files found there are the cache's (a
+ * remount reads them without fetching again); stray temporary files of an
+ * earlier run are deleted.
  *
- * Costs: the start lists the folder (one stat per file); a lookup is a
- * hash-table probe; memory is about 80 bytes per cached file. */
+ * Costs: opening costs nothing per file: what an earlier mount left is
+ * listed on a thread of its own (one stat per file), and until that is
+ * done a name not yet in the table costs a stat; a lookup is a hash-table
+ * probe; memory is about 80 bytes per cached file. */
 #pragma once
 
 #include <glib.h>

@@ -530,7 +530,7 @@ gboolean dfs_tree_is_costly(DfsEntry e)
 gboolean dfs_tree_is_volatile(DfsTree *tree, DfsEntry e)
 {
     const DfsKind *k = dfs_kind_of(e);
-    if (k != NULL && (k->flags & DFS_KIND_INSTANCE_SIZED)) {
+    if (k != NULL && (k->flags & DFS_KIND_INSTANCE_SIZED) && dfs_source_sizes_late(tree->source)) {
         g_auto(DfsView) v = view_open(tree, NULL);
         guint node = DFS_ENTRY_NODE(e);
         return node < dfs_index_n_nodes(v.idx) && dfs_view_instance_size(&v, node) == 0;
@@ -544,13 +544,12 @@ char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 
 {
     g_auto(DfsView) v = view_open(tree, NULL);
     const DfsKind *k = kind_in_view(&v, e, "file", NULL);
-    if (k == NULL || k->source_range == NULL)
+    if (k == NULL || k->source_range == NULL || !k->source_range(&v, e, offset, length))
         return NULL;
-    /* The local copy first: a source that fetches it learns its size. */
     char *path = dfs_view_path(&v, DFS_ENTRY_NODE(e), error);
-    if (path == NULL)
-        return NULL;
-    if (!k->source_range(&v, e, offset, length))
+    /* A source that learns an instance's size by fetching it has it now. */
+    if (path != NULL && *length == 0 && dfs_source_sizes_late(tree->source) &&
+        !k->source_range(&v, e, offset, length))
         g_clear_pointer(&path, g_free);
     return path;
 }

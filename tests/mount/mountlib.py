@@ -671,15 +671,16 @@ def read_tsv(path):
     return header, rows, problems
 
 
-def walk_mount(root):
+def walk_mount(root, enter=None):
     """Every entry under root: {relative path (bytes): (is_dir, lstat)}, and
     {folder (bytes): [names as listed, in order]}.  Names are bytes, as
-    readdir gives them."""
+    readdir gives them.  enter(name, depth) (None: always) says whether a
+    folder met at depth (0 in root) is entered."""
     entries, listings = {}, {}
-    stack = [b""]
+    stack = [(b"", 0)]
     rootb = os.fsencode(root)
     while stack:
-        rel = stack.pop()
+        rel, depth = stack.pop()
         full = os.path.join(rootb, rel) if rel else rootb
         names = []
         with os.scandir(full) as it:
@@ -689,8 +690,8 @@ def walk_mount(root):
                 st = os.lstat(os.path.join(rootb, child))
                 is_dir = stat.S_ISDIR(st.st_mode)
                 entries[child] = (is_dir, st)
-                if is_dir:
-                    stack.append(child)
+                if is_dir and (enter is None or enter(de.name, depth)):
+                    stack.append((child, depth + 1))
         listings[rel] = names
     return entries, listings
 

@@ -377,23 +377,8 @@ def link_name(names):
 def walk_levels(root):
     """Like ml.walk_mount, but only the level folders (the root, patients,
     studies, series) are listed: instance folders are not entered."""
-    entries, listings = {}, {}
-    rootb = os.fsencode(root)
-    stack = [(b"", 0)]
-    while stack:
-        rel, depth = stack.pop()
-        names = []
-        with os.scandir(os.path.join(rootb, rel) if rel else rootb) as it:
-            for de in it:
-                names.append(de.name)
-                child = os.path.join(rel, de.name) if rel else de.name
-                st = os.lstat(os.path.join(rootb, child))
-                is_dir = stat.S_ISDIR(st.st_mode)
-                entries[child] = (is_dir, st)
-                if is_dir and depth < 3 and de.name not in (b".dicomfs", b"tags", b"volume"):
-                    stack.append((child, depth + 1))
-        listings[rel] = names
-    return entries, listings
+    return ml.walk_mount(root, lambda name, depth: depth < 3 and
+                         name not in (b".dicomfs", b"tags", b"volume"))
 
 
 class Tree:
