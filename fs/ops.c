@@ -541,9 +541,16 @@ static gboolean xattrs_of(fuse_req_t req, fuse_ino_t ino, GPtrArray **names, GPt
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-    /* ls -l asks every file for security.selinux and system.posix_acl_access:
-     * answered without touching the tree (the kernel stops asking only
-     * after ENOSYS, which would end ours too). */
+    /* Only the user namespace is ours.  ls -l asks every file for
+     * security.selinux and system.posix_acl_access: "not supported" for
+     * those namespaces (as ext4 says without SELinux) is remembered by ls
+     * for the whole mount, where "no such attribute" is asked again for
+     * every file, a round trip each (the kernel stops asking only after
+     * ENOSYS, which would end ours too). */
+    if (!g_str_has_prefix(name, "user.")) {
+        fuse_reply_err(req, EOPNOTSUPP);
+        return;
+    }
     if (!g_str_has_prefix(name, "user.dicom.")) {
         fuse_reply_err(req, ENODATA);
         return;
@@ -609,9 +616,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
         conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
     if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
         conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
-    /* ls -l asks every file for its POSIX ACLs: with this the kernel keeps
-     * the answer (none) after the first, one round trip an entry fewer on
-     * every later walk.  It turns on default_permissions, which the modes
+    /* POSIX ACLs are the kernel's to ask (op_getxattr says "not
+     * supported").  It turns on default_permissions, which the modes
      * (read-only, the owner's) satisfy. */
     if (conn->capable & FUSE_CAP_POSIX_ACL)
         conn->want |= FUSE_CAP_POSIX_ACL;
