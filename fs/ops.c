@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "dicom/input.h"
+#include "walkers.h"
 
 /* Once the scan is done the tree never changes: let the kernel keep what it
  * learns.  While it runs, folders fill in and names can change (a tenth
@@ -135,6 +136,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
                                  .entry_timeout = entry_timeout(req)};
     fill_stat(e, &es, &p.attr);
     mirror_source(req, e, &p.attr);
+    if (!es.is_dir)
+        dfs_walkers_looked_up(fuse_req_ctx(req)->pid);
     fuse_reply_entry(req, &p);
 }
 
@@ -159,6 +162,7 @@ typedef struct {
     char *buf;
     size_t size, used;
     gboolean plus;
+    gboolean file_attributes; /* with plus: files' too (walkers.h) */
 } DirFill;
 
 /* A listed entry's type, for d_type: find and ls -R tell links from files
@@ -173,12 +177,13 @@ static gboolean add_entry(const char *name, DfsEntry e, gboolean is_dir, guint64
 {
     DirFill *d = user;
     size_t left = d->size - d->used, n;
-    if (d->plus && dfs_tree_is_costly(e)) {
-        /* Its size takes a whole render: no attributes now (ino 0 tells
-         * the kernel so); a stat of it asks for them. */
+    if (d->plus && (dfs_tree_is_costly(e) || (!is_dir && !d->file_attributes))) {
+        /* Its size takes a whole render, or the caller walks without a
+         * stat: no attributes now (ino 0 tells the kernel so); a stat of
+         * it asks for them. */
         struct fuse_entry_param p = {.ino = 0};
         p.attr.st_ino = e;
-        p.attr.st_mode = S_IFREG;
+        p.attr.st_mode = entry_type(e, is_dir);
         n = fuse_add_direntry_plus(d->req, d->buf + d->used, left, name, &p, (off_t)next);
     } else if (d->plus) {
         g_autoptr(GError) error = NULL;
@@ -208,7 +213,9 @@ static void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, gboolea
                  struct fuse_file_info *fi)
 {
     g_autoptr(GError) error = NULL;
-    DirFill d = {req, g_malloc(size), size, 0, plus};
+    DirFill d = {req, g_malloc(size), size, 0, plus, FALSE};
+    if (plus)
+        d.file_attributes = dfs_walkers_want_attributes(fuse_req_ctx(req)->pid);
     DfsIndex *held = (DfsIndex *)(uintptr_t)fi->fh;
     if (!dfs_tree_list(tree_of(req), held, ino, (guint64)off, add_entry, &d, &error))
         reply_error(req, error);
