@@ -1,4 +1,5 @@
 /* dicomfs core: scanning a source folder into an index.  See scan.h. */
+#define _GNU_SOURCE /* O_NOATIME */
 #include "catalog/scan.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "dicom/input.h"
 #include "dicom/reader.h"
 #include "catalog/image.h"
 #include "catalog/walk.h"
@@ -156,9 +158,14 @@ static Item *item_at(Scan *s, guint k)
  * Kernels before openat2 (5.6) open it plainly. */
 static int open_beneath(int dirfd, const char *relpath)
 {
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                                    (guint64)dfs_input_noatime_flag(),
                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
     int fd = (int)syscall(SYS_openat2, dirfd, relpath, &how, sizeof how);
+    if (dfs_input_noatime_refused(fd, (int)how.flags)) {
+        how.flags &= ~(guint64)O_NOATIME;
+        fd = (int)syscall(SYS_openat2, dirfd, relpath, &how, sizeof how);
+    }
     if (fd < 0 && errno == ENOSYS)
         fd = openat(dirfd, relpath, (int)how.flags);
     return fd;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "dicom/input.h"
 
 /* Folders nested deeper than this are reported, not entered: each level
  * holds one open descriptor. */
@@ -130,7 +131,7 @@ static void visit(Walk *w, int dirfd, const Dirent *d, guint64 dev, GString *rel
             skip(w, rel, "folders nested deeper than %d", WALK_MAX_DEPTH);
             return;
         }
-        int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+        int fd = dfs_input_openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
             skip(w, rel, "unreadable folder: %s", g_strerror(errno));
             return;
@@ -190,7 +191,7 @@ static void walk_dir(Walk *w, int dirfd, GString *rel, guint depth)
 gboolean dfs_walk(const char *root, const DfsWalkCallbacks *cb, gpointer user, GError **error)
 {
     char *real = realpath(root, NULL);
-    int fd = real ? open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    int fd = real ? dfs_input_openat(AT_FDCWD, real, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (fd < 0) {
         int err = errno;
         g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "%s: %s", root, g_strerror(err));

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "dicom/input.h"
 
 /* What a folder's watch asks for.  IN_EXCL_UNLINK: a file deleted while a
  * writer still has it open sends nothing more.  IN_OPEN and IN_ACCESS are
@@ -313,7 +314,7 @@ static GPtrArray *list_subfolders(DfsWatch *w, const char *rel)
 {
     GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
     g_autofree char *full = full_path(w, rel);
-    int fd = open(full, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = dfs_input_openat(AT_FDCWD, full, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
     if (dir == NULL) {
         if (fd >= 0)

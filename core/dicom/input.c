@@ -1,4 +1,5 @@
 /* dicomfs core (internal): the byte stream a reader parses.  See input.h. */
+#define _GNU_SOURCE /* O_NOATIME */
 #include "dicom/input.h"
 
 #include <errno.h>
@@ -328,9 +329,38 @@ const char *dfs_input_confinement(void)
     return confined_to;
 }
 
+/* Reading a file updates its access time (relatime: the first read after a
+ * change, then once a day), an inode write for every file a scan reads: the
+ * source's metadata changed, and a cold scan of files untouched for a day
+ * writes as many inodes as it reads.  O_NOATIME is only for the files'
+ * owner (or CAP_FOWNER): after the first refusal the process stops asking. */
+static gint noatime_refused;
+
+int dfs_input_noatime_flag(void)
+{
+    return g_atomic_int_get(&noatime_refused) ? 0 : O_NOATIME;
+}
+
+gboolean dfs_input_noatime_refused(int fd, int flags)
+{
+    if (fd >= 0 || errno != EPERM || !(flags & O_NOATIME))
+        return FALSE;
+    g_atomic_int_set(&noatime_refused, 1);
+    return TRUE;
+}
+
+int dfs_input_openat(int dirfd, const char *path, int flags)
+{
+    flags |= dfs_input_noatime_flag();
+    int fd = openat(dirfd, path, flags);
+    if (dfs_input_noatime_refused(fd, flags))
+        fd = openat(dirfd, path, flags & ~O_NOATIME);
+    return fd;
+}
+
 int dfs_input_open(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int fd = dfs_input_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0 || confined_to == NULL)
         return fd;
     char link[32], real[4096];

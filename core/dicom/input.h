@@ -65,5 +65,15 @@ void dfs_input_confine(const char *root);
  * in at any time cannot lead out): else -1 with errno EACCES. */
 int dfs_input_open(const char *path);
 
+/* O_NOATIME for opening a source file (reads leave its access time alone),
+ * or 0 once the process was refused it (the files' owner or CAP_FOWNER
+ * only).  After an open with flags gave fd: TRUE where it failed for
+ * O_NOATIME alone, to be opened again without it. */
+int dfs_input_noatime_flag(void);
+gboolean dfs_input_noatime_refused(int fd, int flags);
+
+/* openat(2) of a source file or folder with O_NOATIME added (as above). */
+int dfs_input_openat(int dirfd, const char *path, int flags);
+
 /* The root reads are confined to, or NULL. */
 const char *dfs_input_confinement(void);

@@ -6,7 +6,7 @@ stats (ls -l) is (fs/walkers.h): the kernel's own count of FUSE inodes
 during an `ls -lR` after it.  What each walk prints is what it should: find
 and ls -R list the files a walk with os.scandir finds, d_type says file or
 folder right without a stat, and the sizes ls -l prints are the lengths of
-the files' contents.
+the files' contents.  Reading leaves the source's access times alone.
 
 usage: test_walks.py DICOMFS SOURCE_ROOT
 """
@@ -44,7 +44,51 @@ def scandir_walk(top):
     return files, folders
 
 
+def atimes_kept(report, exe, tmp):
+    """Reading leaves the source's access times alone (O_NOATIME): files
+    and their folder last read two days ago (relatime would update them on
+    the next read) scanned, then read whole through the mount."""
+    import shutil
+    src = os.path.join(tmp, "src")
+    os.makedirs(src)
+    names = sorted(n for n in os.listdir(CORPUS) if n.endswith(".dcm"))[:20]
+    old = int(__import__("time").time()) - 2 * 86400
+    for n in names:
+        shutil.copyfile(os.path.join(CORPUS, n), os.path.join(src, n))
+        st = os.stat(os.path.join(src, n))
+        os.utime(os.path.join(src, n), ns=(old * 10**9, st.st_mtime_ns))
+    os.utime(src, ns=(old * 10**9, os.stat(src).st_mtime_ns))
+    mnt = os.path.join(tmp, "mnt-atime")
+    m = ml.Mount(exe, src, mnt, args=["-o", "noindex"])
+    m.start()
+    read = 0
+    try:
+        for dirpath, _, filenames in os.walk(mnt):
+            if ".dicomfs" in dirpath:
+                continue
+            for f in filenames:
+                if f in ("instance.dcm", "pixels.raw") or "/tags" in dirpath:
+                    try:
+                        with open(os.path.join(dirpath, f), "rb") as fh:
+                            read += len(fh.read())
+                    except OSError:
+                        pass  # a damaged file's pixels: EIO, read as far as it goes
+    finally:
+        report.check("unmount (access times)", m.unmount())
+    changed = [n for n in names + ["."] if os.stat(os.path.join(src, n)).st_atime_ns != old * 10**9]
+    # the oracle that the check can fail here: a plain read updates it
+    with open(os.path.join(src, names[0]), "rb") as fh:
+        fh.read()
+    moved = os.stat(os.path.join(src, names[0])).st_atime_ns != old * 10**9
+    report.check("the source's access times are left alone by the scan and by reads",
+                 changed if moved else [] if read else ["nothing was read"],
+                 f"{len(names)} files, {read} bytes read through the mount"
+                 + ("" if moved else "; this filesystem does not update access times "
+                    "(noatime), so the check could not fail here"))
+
+
 def run_checks(report, exe, tmp):
+    atimes_kept(report, exe, tmp)
     mnt = os.path.join(tmp, "mnt")
     m = ml.Mount(exe, CORPUS, mnt, args=["-o", "noindex"])
     m.start()
