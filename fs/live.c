@@ -29,6 +29,7 @@ struct _DfsFsLive {
     DfsWatch *watch;
     gboolean watch_failed;   /* the watch limit was reached: rescans took over */
     guint rescan_s;
+    gint64 first_rescan_s; /* the first wait, when not rescan_s (-1) */
     GThread *rescanner;
     GCond wake;
     gboolean stop;
@@ -149,7 +150,9 @@ static gpointer rescanner(gpointer user)
     DfsFsLive *fl = user;
     g_mutex_lock(&fl->lock);
     while (!fl->stop) {
-        gint64 until = g_get_monotonic_time() + (gint64)fl->rescan_s * G_USEC_PER_SEC;
+        gint64 wait_s = fl->first_rescan_s >= 0 ? fl->first_rescan_s : (gint64)fl->rescan_s;
+        fl->first_rescan_s = -1;
+        gint64 until = g_get_monotonic_time() + wait_s * G_USEC_PER_SEC;
         while (!fl->stop && g_cond_wait_until(&fl->wake, &fl->lock, until))
             ;
         if (fl->stop)
@@ -161,6 +164,13 @@ static gpointer rescanner(gpointer user)
     }
     g_mutex_unlock(&fl->lock);
     return NULL;
+}
+
+void dfs_fs_live_rescan_first_in(DfsFsLive *fl, guint seconds)
+{
+    g_mutex_lock(&fl->lock);
+    fl->first_rescan_s = seconds;
+    g_mutex_unlock(&fl->lock);
 }
 
 /* Called with the lock held. */
@@ -246,6 +256,7 @@ DfsFsLive *dfs_fs_live_new(const char *source, DfsTree *tree, DfsTreeStatus *sta
     fl->tree = tree;
     fl->status = status;
     fl->rescan_s = o->rescan_s;
+    fl->first_rescan_s = -1;
     g_mutex_init(&fl->lock);
     g_cond_init(&fl->wake);
     fl->pending = g_array_new(FALSE, FALSE, sizeof(DfsChange));

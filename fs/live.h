@@ -41,4 +41,9 @@ void dfs_fs_live_ready(DfsFsLive *fl, DfsIndex *current, DfsIndexBuilder *builde
 /* The session to tell the kernel through, once mounted (NULL: not any more). */
 void dfs_fs_live_set_session(DfsFsLive *fl, struct fuse_session *se);
 
+/* Before dfs_fs_live_ready: the first rescan (a server's listing) comes
+ * after seconds rather than a whole period (a stored listing shown at
+ * mount was that far into its TTL). */
+void dfs_fs_live_rescan_first_in(DfsFsLive *fl, guint seconds);
+
 void dfs_fs_live_free(DfsFsLive *fl);

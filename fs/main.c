@@ -113,8 +113,10 @@ static void usage(const char *prog)
            "                           $XDG_CACHE_HOME/dicomfs/web/<hash of URL>)\n"
            "    -o cache_gb=N          at most N GiB of them (default 4)\n"
            "    -o connections=N       at most N connections to the server (default 4)\n"
-           "    -o ttl=SECONDS         list the server again this often, and show what\n"
-           "                           changed (default 600; 0: never while mounted)\n"
+           "    -o ttl=SECONDS         a listing is good this long: the server listed\n"
+           "                           again this often, showing what changed, and not\n"
+           "                           at a remount within it (default 600; 0: never\n"
+           "                           while mounted, always at a mount)\n"
            "    -o user=NAME           HTTP basic authentication as NAME, the password\n"
            "                           from -o password_file or ~/.netrc\n"
            "    -o password_file=F     the password on F's first line (never in argv)\n"
@@ -312,6 +314,7 @@ static void publish(DfsIndex *idx, const DfsScanCounts *c, gboolean done, gpoint
     sc->ts.reads = c->reads;
     sc->ts.mapped = c->mapped;
     sc->ts.loaded = c->loaded;
+    sc->ts.listed_ago = c->listed_ago;
     sc->ts.done = done;
     dfs_tree_publish(sc->tree, idx, &sc->ts);
 }
@@ -340,6 +343,10 @@ static void scan_begin(Scanner *sc)
     sc->scan = dfs_source_scan_new(sc->src, sc->store, &scan_sink, sc);
     if (sc->live != NULL)
         dfs_scan_keep_builder(sc->scan);
+    /* A server listed whole within its TTL is not listed again at a
+     * remount: the next listing comes when the TTL runs out. */
+    if (sc->src->lister != NULL)
+        dfs_scan_trust_listing(sc->scan, sc->o->ttl);
 }
 
 /* The walk and the reads (a thread of its own, or before mounting with
@@ -367,6 +374,8 @@ static gpointer scan_run(gpointer user)
         dfs_tree_publish(sc->tree, sc->src->offline_tree ? NULL : dfs_index_new_empty(), &sc->ts);
     }
     if (idx != NULL && sc->live != NULL) {
+        if (sc->ts.listed_ago >= 0)
+            dfs_fs_live_rescan_first_in(sc->live, (guint)MAX(0, (gint64)sc->o->ttl - sc->ts.listed_ago));
         dfs_fs_live_ready(sc->live, idx, b, sc->store_path);
         b = NULL;
     }
@@ -452,7 +461,8 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
     Scanner sc = {.o = o,
                   .src = dfs_tree_source(fs->tree),
                   .tree = fs->tree,
-                  .show = cl->foreground && isatty(STDERR_FILENO)};
+                  .show = cl->foreground && isatty(STDERR_FILENO),
+                  .ts = {.listed_ago = -1}};
     scan_begin(&sc);
     if (o->wait) {
         scan_run(&sc);

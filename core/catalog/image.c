@@ -498,3 +498,32 @@ char *dfs_image_path(const char *store_path)
 {
     return g_strconcat(store_path, ".image", NULL);
 }
+
+/* --- when a listed source was last listed whole ------------------------------ */
+
+void dfs_image_note_listed(const char *path, guint64 stamp)
+{
+    g_autofree char *at = g_strconcat(path, ".listed", NULL);
+    g_autofree char *line = g_strdup_printf("%" G_GUINT64_FORMAT " %" G_GINT64_FORMAT "\n", stamp,
+                                            g_get_real_time() / G_USEC_PER_SEC);
+    g_autoptr(GError) error = NULL;
+    if (!g_file_set_contents(at, line, -1, &error)) /* a temporary file renamed */
+        g_warning("%s", error->message);
+}
+
+gint64 dfs_image_listed_ago(const char *path, guint64 stamp)
+{
+    g_autofree char *at = g_strconcat(path, ".listed", NULL);
+    g_autofree char *text = NULL;
+    gsize len;
+    if (!g_file_get_contents(at, &text, &len, NULL) || len > 64)
+        return -1;
+    guint64 their_stamp;
+    gint64 when;
+    char end;
+    if (sscanf(text, "%" G_GUINT64_FORMAT " %" G_GINT64_FORMAT "%c", &their_stamp, &when, &end) != 3 ||
+        end != '\n' || their_stamp != stamp)
+        return -1;
+    gint64 ago = g_get_real_time() / G_USEC_PER_SEC - when;
+    return ago < 0 ? -1 : ago; /* a clock set back: unknown */
+}

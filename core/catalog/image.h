@@ -39,6 +39,21 @@ gboolean dfs_image_renumbers(const DfsIndex *idx);
  * another stamp, or not a whole image. */
 DfsIndex *dfs_image_map(const char *path, guint64 stamp, GError **error);
 
+/* --- when a listed source was last listed whole ------------------------------
+ *
+ * A server's listing is trusted for a time (its TTL): a remount within it
+ * shows the image and asks the server nothing.  When the listing behind an
+ * image was last whole is a line beside it ("<stamp> <unix seconds>"),
+ * good only while the store keeps that stamp (a change filed since makes it
+ * void). */
+
+/* The listing behind the image at path, of the store's stamp, was whole
+ * now. */
+void dfs_image_note_listed(const char *path, guint64 stamp);
+
+/* Seconds since it was (never negative), or -1 when unknown or void. */
+gint64 dfs_image_listed_ago(const char *path, guint64 stamp);
+
 /* --- the source against a mapped index ------------------------------------
  *
  * A walk of the source checks each entry it meets: a file whose version

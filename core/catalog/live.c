@@ -487,6 +487,9 @@ static void relist(DfsLive *l)
     }
     g_clear_pointer(&l->met, g_hash_table_unref);
     end_batch(l);
+    /* Whole now: a remount within the TTL need not list it again. */
+    if (ok && l->store != NULL)
+        dfs_image_note_listed(l->image_path, dfs_store_stamp(l->store));
 }
 
 void dfs_live_set_lister(DfsLive *l, const DfsScanLister *lister, gpointer self)

@@ -105,6 +105,7 @@ struct _DfsScan {
      * read: no readers run), or NULL for a folder walked on disk. */
     const DfsScanLister *lister;
     gpointer lister_self;
+    guint trust_listing_s; /* dfs_scan_trust_listing */
 };
 typedef struct _DfsScan Scan;
 
@@ -528,6 +529,7 @@ DfsScan *dfs_scan_new_listed(const char *source, const DfsScanLister *lister, gp
     s->sink = sink;
     s->user = user;
     s->b = dfs_index_builder_new();
+    s->c.listed_ago = -1;
     s->known = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
     s->stale_rows = g_array_new(FALSE, FALSE, sizeof(gint64));
     s->chunks = g_new0(Item **, MAX_CHUNKS);
@@ -658,6 +660,29 @@ static gboolean walk_source(Scan *s, const DfsWalkCallbacks *cb, DfsScanFound fo
     return s->source_fd >= 0 && dfs_walk(s->source, cb, s, error);
 }
 
+/* The image is the source as it is: the tree, done. */
+static void show_image(Scan *s)
+{
+    s->c.walked = TRUE;
+    dfs_image_forget_pages(s->image);
+    s->c.skipped = dfs_index_n_skipped(s->image) - s->c.others;
+    publish_index(s, dfs_index_ref(s->image), TRUE);
+}
+
+/* A listed source's image whose listing is younger than the time it is
+ * trusted for: shown as it is, the source not asked. */
+static gboolean listing_trusted(Scan *s)
+{
+    if (s->lister == NULL || s->trust_listing_s == 0)
+        return FALSE;
+    gint64 ago = dfs_image_listed_ago(s->image_path, dfs_store_stamp(s->store));
+    if (ago < 0 || ago >= (gint64)s->trust_listing_s)
+        return FALSE;
+    s->c.listed_ago = ago;
+    show_image(s);
+    return TRUE;
+}
+
 static gboolean check_image(Scan *s, GError **error)
 {
     static const DfsWalkCallbacks cb = {check_file, check_skip, check_stop, TRUE};
@@ -665,10 +690,9 @@ static gboolean check_image(Scan *s, GError **error)
     if (!ok || cancelled(s))
         return FALSE; /* the scan proper says why */
     if (!s->changed && s->matched == dfs_image_n_entries(s->image)) {
-        s->c.walked = TRUE;
-        dfs_image_forget_pages(s->image);
-        s->c.skipped = dfs_index_n_skipped(s->image) - s->c.others;
-        publish_index(s, dfs_index_ref(s->image), TRUE);
+        if (s->lister != NULL)
+            dfs_image_note_listed(s->image_path, dfs_store_stamp(s->store));
+        show_image(s);
         return TRUE;
     }
     s->c.total = s->c.files_seen = s->c.others = 0;
@@ -709,7 +733,7 @@ static DfsIndex *to_image(Scan *s, DfsIndex *idx)
 
 DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
 {
-    if (s->image != NULL && check_image(s, error)) {
+    if (s->image != NULL && (listing_trusted(s) || check_image(s, error))) {
         if (counts)
             *counts = s->c;
         return dfs_index_ref(s->image);
@@ -754,6 +778,8 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
         s->c.skipped = dfs_index_n_skipped(idx) - s->c.others;
         if (stored)
             idx = to_image(s, idx);
+        if (stored && s->lister != NULL)
+            dfs_image_note_listed(s->image_path, dfs_store_stamp(s->store));
         /* The builder's memory goes back as the scan says it is done: the
          * snapshot the tree showed until now is the last to hold it. */
         if (s->keep_builder)
@@ -771,6 +797,11 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
     if (counts)
         *counts = s->c;
     return idx;
+}
+
+void dfs_scan_trust_listing(DfsScan *s, guint seconds)
+{
+    s->trust_listing_s = seconds;
 }
 
 void dfs_scan_keep_builder(DfsScan *s)

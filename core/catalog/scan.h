@@ -36,6 +36,9 @@ typedef struct {
     gboolean mapped;  /* its image was mapped: no row of it was read to show the tree */
     guint loaded;     /* rows of it read before the first snapshot was shown */
     gboolean store_damaged; /* it failed while loading, and is built anew */
+    gint64 listed_ago; /* a listed source's stored tree shown as it is, its
+                          listing made so many seconds ago (the source not
+                          asked: dfs_scan_trust_listing); -1 otherwise */
 } DfsScanCounts;
 
 typedef struct {
@@ -93,6 +96,12 @@ void dfs_scan_free(DfsScan *scan);
  * unchanged, or the scan did not finish). */
 void dfs_scan_keep_builder(DfsScan *scan);
 DfsIndexBuilder *dfs_scan_take_builder(DfsScan *scan);
+
+/* A listed source whose stored listing was whole less than seconds ago (a
+ * server's listing, trusted for its TTL; image.h) is shown as stored: its
+ * run asks the source nothing and says how old the listing is
+ * (DfsScanCounts.listed_ago).  0 (the default): always listed again. */
+void dfs_scan_trust_listing(DfsScan *scan, guint seconds);
 
 /* Both in one. */
 DfsIndex *dfs_scan(const char *source, DfsStore *store, const DfsScanSink *sink, gpointer user,

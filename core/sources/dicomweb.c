@@ -446,6 +446,59 @@ static gboolean next_work(Web *w, Crawl *c, const Row **study, const SeriesRef *
 /* Every study first (the patients and studies shown at once, empty), then
  * every study's series (shown empty), then each series' instances; a study
  * or series someone opens is listed next. */
+/* Orthanc's identifiers start with the PatientID, and Orthanc keeps a
+ * study UID stored under two PatientIDs as two studies: every PatientID a
+ * study was listed under is kept (joined by newlines), and each tried. */
+static void add_patient(Web *w, const char *study, const char *pid)
+{
+    pid = pid != NULL ? pid : "";
+    g_mutex_lock(&w->lock);
+    const char *had = g_hash_table_lookup(w->patient_of_study, study);
+    gboolean known = FALSE;
+    if (had != NULL) {
+        g_auto(GStrv) pids = g_strsplit(had, "\n", -1);
+        known = g_strv_contains((const char *const *)pids, pid);
+    }
+    if (!known)
+        g_hash_table_replace(w->patient_of_study, g_strdup(study),
+                             had != NULL ? g_strconcat(had, "\n", pid, NULL) : g_strdup(pid));
+    g_mutex_unlock(&w->lock);
+}
+
+static gboolean study_patient_row(const DfsQidoRow *row, gpointer user, GError **error)
+{
+    Web *w = ((gpointer *)user)[0];
+    const char *study = ((gpointer *)user)[1];
+    const char *uid = dfs_qido_row_string(row, TAG_STUDY_UID);
+    if (uid != NULL && strcmp(uid, study) == 0)
+        add_patient(w, study, dfs_qido_row_string(row, TAG_PATIENT_ID));
+    return TRUE;
+}
+
+/* The PatientIDs of study (joined by newlines; caller frees): as listed in
+ * this mount, else asked of the server (one query, its rows not
+ * deduplicated), NULL when the study cannot be found so. */
+static char *patients_of(Web *w, const char *study)
+{
+    g_mutex_lock(&w->lock);
+    char *pids = g_strdup(g_hash_table_lookup(w->patient_of_study, study));
+    g_mutex_unlock(&w->lock);
+    if (pids != NULL)
+        return pids;
+    g_autofree char *url = g_strconcat(w->url, "/studies", NULL);
+    g_autofree char *match = g_strdup_printf("StudyInstanceUID=%s", study);
+    g_autofree char *field = g_strdup_printf("includefield=%08X", TAG_PATIENT_ID);
+    const char *params[] = {match, field, NULL};
+    DfsQidoQuery q = {.url = url, .params = params, .uid_tag = 0};
+    gpointer user[] = {w, (gpointer)study};
+    if (!dfs_qido_list(w->http, &q, study_patient_row, user, NULL, NULL))
+        return NULL;
+    g_mutex_lock(&w->lock);
+    pids = g_strdup(g_hash_table_lookup(w->patient_of_study, study));
+    g_mutex_unlock(&w->lock);
+    return pids;
+}
+
 static gboolean web_list(gpointer self, DfsScanFound found, gpointer scan, GError **error)
 {
     Web *w = self;
@@ -465,10 +518,7 @@ static gboolean web_list(gpointer self, DfsScanFound found, gpointer scan, GErro
     gboolean ok = c.studies != NULL;
     for (guint k = 0; ok && k < c.studies->len && !l.stopped; k++) {
         const Row *study = c.studies->pdata[k];
-        const char *pid = row_string(study, TAG_PATIENT_ID);
-        g_mutex_lock(&w->lock);
-        g_hash_table_replace(w->patient_of_study, g_strdup(study->uid), g_strdup(pid ? pid : ""));
-        g_mutex_unlock(&w->lock);
+        add_patient(w, study->uid, row_string(study, TAG_PATIENT_ID));
         list_study_folder(&l, study);
     }
     if (ok && !l.stopped)
@@ -559,36 +609,46 @@ typedef struct {
 } Fetch;
 
 /* The stored file from Orthanc's REST API: 1 when fetched, 0 when it
- * failed (error set), -1 when its identifier is not known yet (its study
- * not listed since the mount: WADO-RS then). */
+ * failed (error set), -1 when no PatientID of its study gives an
+ * identifier Orthanc knows (WADO-RS then). */
 static int fetch_orthanc(Fetch *f, int fd, GError **error)
 {
     g_auto(GStrv) parts = g_strsplit(f->relpath, "/", -1);
     if (g_strv_length(parts) != 6)
         return -1;
-    g_mutex_lock(&f->w->lock);
-    g_autofree char *pid = g_strdup(g_hash_table_lookup(f->w->patient_of_study, parts[1]));
-    g_mutex_unlock(&f->w->lock);
-    if (pid == NULL)
+    g_autofree char *joined = patients_of(f->w, parts[1]);
+    if (joined == NULL)
         return -1;
-    const char *keys[] = {pid, parts[1], parts[3], parts[5]};
-    g_autofree char *id = dfs_orthanc_id(keys, 4);
-    g_autofree char *url = g_strdup_printf("%s/instances/%s/file", orthanc_root(f->w), id);
-    static const char *const headers[] = {"Accept: application/dicom", NULL};
-    DfsHttpResponse resp = {0};
-    gboolean ok = dfs_http_get(f->w->http, url, headers, NULL, dfs_wado_write, &fd, &resp, error);
-    int status = resp.status;
-    dfs_http_response_clear(&resp);
-    if (!ok && status == 404) { /* not where its keys say: WADO-RS finds it */
-        g_clear_error(error);
-        return -1;
+    g_auto(GStrv) pids = g_strsplit(joined, "\n", -1);
+    for (guint k = 0; pids[k] != NULL; k++) {
+        const char *keys[] = {pids[k], parts[1], parts[3], parts[5]};
+        g_autofree char *id = dfs_orthanc_id(keys, 4);
+        g_autofree char *url = g_strdup_printf("%s/instances/%s/file", orthanc_root(f->w), id);
+        static const char *const headers[] = {"Accept: application/dicom", NULL};
+        DfsHttpResponse resp = {0};
+        if ((lseek(fd, 0, SEEK_SET) != 0 || ftruncate(fd, 0) != 0)) {
+            g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache: %s", g_strerror(errno));
+            return 0;
+        }
+        gboolean ok = dfs_http_get(f->w->http, url, headers, NULL, dfs_wado_write, &fd, &resp, error);
+        int status = resp.status;
+        dfs_http_response_clear(&resp);
+        if (ok)
+            return 1;
+        if (status != 404)
+            return 0;
+        g_clear_error(error); /* not under this PatientID */
     }
-    return ok ? 1 : 0;
+    return -1; /* not where its keys say: WADO-RS finds it */
 }
 
 static gboolean fetch_instance(int fd, gpointer user, GError **error)
 {
     Fetch *f = user;
+    /* A mount that showed its stored listing has not reached the server
+     * yet: it does so now, once (is it an Orthanc?). */
+    if (!g_atomic_int_get(&f->w->connected))
+        web_connect(&f->w->base, NULL);
     int got = orthanc_root(f->w) != NULL ? fetch_orthanc(f, fd, error) : -1;
     if (got >= 0)
         return got == 1;

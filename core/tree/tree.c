@@ -84,6 +84,7 @@ DfsTree *dfs_tree_new(DfsSource *source, gsize cache_bytes)
                              (DfsCacheUnref)dfs_volume_plan_unref);
     clock_gettime(CLOCK_REALTIME, &t->mount_time);
     g_mutex_init(&t->status_lock);
+    t->status.listed_ago = -1;
     t->read_errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     t->changed = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     g_mutex_init(&t->render_lock);

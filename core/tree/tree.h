@@ -53,6 +53,8 @@ typedef struct {
     char index[512];      /* the persistent index: "PATH (new|reused|rebuilt)" or "off" */
     gboolean mapped;      /* its image was mapped at mount */
     guint loaded;         /* its rows read before the first listing */
+    gint64 listed_ago;    /* a server's stored listing shown as it is, made
+                             so many seconds before the mount; -1 otherwise */
     gboolean done;
     /* Following changes (issue 14): how ("" when not), and what it did. */
     char live[256];

@@ -78,7 +78,11 @@ values (StudyDescription 1, ...)").  Then:
       by-date, ...) pointing to paired folders;
    7c the URL mounted again from the index (-o index=TMP/web.sqlite): the
       same names at every level as the first web mount, .dicomfs/status
-      saying "index at mount: image mapped";
+      saying "index at mount: image mapped"; within the TTL (600 s) of the
+      first mount's whole listing, the server not asked at all (status:
+      "listing at mount: the stored one", "requests: 0" after the walk of
+      the tree, the scan done); mounted again with -o ttl=1 two seconds
+      later, the server listed again (requests made, no such line);
    7a TLS: a TLS proxy (tests/web/orthanc.py's TlsProxy, a self-signed
       certificate) in front of the same Orthanc; https://127.0.0.1:PORT/
       dicom-web mounted with -o cafile=that certificate lists the same
@@ -1304,8 +1308,11 @@ class WebTest:
                                             "through the second mount, equal to the upload")
         self.unmount(w2, "the second DICOMweb mount")
         self.check("6 Orthanc stopped by its pid (SIGTERM), exit 0", self.server.stop())
-        w3 = self.mount(url, "mnt-web3", f"index={self.index},cache_dir={cache2}", wait_scan=False,
-                        label="6 mount the URL from the index with Orthanc stopped")
+        # ttl=0: the stored listing is not trusted, so the mount tries the
+        # server (and fails) rather than showing it as within its TTL
+        w3 = self.mount(url, "mnt-web3", f"ttl=0,index={self.index},cache_dir={cache2}",
+                        wait_scan=False,
+                        label="6 mount the URL from the index with Orthanc stopped (-o ttl=0)")
         if w3 is None:
             return
         try:
@@ -1396,8 +1403,34 @@ class WebTest:
                        "level) as the first web mount, its status saying 'image mapped'", problems,
                        f"index at mount: {at_mount}; " +
                        ", ".join(f"{len(T.levels[d])} {LEVELS[d]}" for d in (1, 2, 3, 4)))
+            # within the TTL of the first mount's listing: nothing asked
+            st = m.status()
+            problems = []
+            if not st.get("listing at mount", "").startswith("the stored one"):
+                problems.append(f"listing at mount: {st.get('listing at mount')!r}")
+            if st.get("scan") != "done":
+                problems.append(f"scan: {st.get('scan')!r}")
+            if not st.get("requests", "").startswith("0 "):
+                problems.append(f"requests: {st.get('requests')!r}")
+            self.check("7c within the TTL of the first mount's whole listing the remount asked "
+                       "the server nothing: the tree walked, the scan done, 0 requests",
+                       problems, f"listing at mount: {st.get('listing at mount')}")
         finally:
             self.unmount(m, "the remount from the index")
+        time.sleep(2)
+        m = self.mount(url, "mnt-web-ttl", f"ttl=1,index={self.index},cache_dir={self.cache1}",
+                       label="7c mount the URL again from its index with -o ttl=1, 2 s later")
+        if m is None:
+            return
+        try:
+            st = m.status()
+            asked = int(st.get("requests", "0").split()[0])
+            problems = [] if asked > 0 and "listing at mount" not in st else [
+                f"requests: {st.get('requests')!r}, listing at mount: {st.get('listing at mount')!r}"]
+            self.check("7c past its TTL the listing is made again at the remount", problems,
+                       f"requests: {st.get('requests')}")
+        finally:
+            self.unmount(m, "the remount past the TTL")
 
     # ------------------------------------------------------------ 7a: TLS
     def tls(self):

@@ -30,6 +30,10 @@ static void render_status(const DfsView *v, GString *out)
     if (st.index[0])
         g_string_append_printf(out, "index at mount: %s, %u rows read before the first listing\n",
                                st.mapped ? "image mapped" : "rows loaded", st.loaded);
+    if (st.listed_ago >= 0)
+        g_string_append_printf(out, "listing at mount: the stored one, made %" G_GINT64_FORMAT
+                               " s before (within the TTL): the server was not asked\n",
+                               st.listed_ago);
     if (st.done)
         g_string_append(out, "scan: done\n");
     else if (st.walked)
