@@ -68,6 +68,10 @@ typedef struct {
     char relpath[];
 } Item;
 
+/* A builder costs about 570 bytes an instance: kept after a scan (for a
+ * tree that follows changes) up to this many instances, about 57 MB. */
+#define KEEP_BUILDER_MAX 100000
+
 struct _DfsScan {
     char *source;
     int source_fd;   /* files open relative to it: fewer path components to look up */
@@ -776,13 +780,17 @@ DfsIndex *dfs_scan_run(DfsScan *s, DfsScanCounts *counts, GError **error)
         idx = dfs_index_builder_snapshot(s->b);
         s->c.indexed = dfs_index_n_instances(idx);
         s->c.skipped = dfs_index_n_skipped(idx) - s->c.others;
+        DfsIndex *built = idx;
         if (stored)
             idx = to_image(s, idx);
         if (stored && s->lister != NULL)
             dfs_image_note_listed(s->image_path, dfs_store_stamp(s->store));
         /* The builder's memory goes back as the scan says it is done: the
-         * snapshot the tree showed until now is the last to hold it. */
-        if (s->keep_builder)
+         * snapshot the tree showed until now is the last to hold it.  Kept
+         * for a tree that follows changes only where it is small, or where
+         * no image stands in for it (a larger one is loaded from the store
+         * at the first change, as after a remount). */
+        if (s->keep_builder && (idx == built || s->c.indexed <= KEEP_BUILDER_MAX))
             s->kept = s->b;
         else
             dfs_index_builder_free(s->b);

@@ -93,7 +93,9 @@ void dfs_scan_free(DfsScan *scan);
 /* Before dfs_scan_run: keep the builder of the finished index, for a tree
  * that goes on changing (catalog/live.h) to take with
  * dfs_scan_take_builder (NULL when the index came from the mapped image
- * unchanged, or the scan did not finish). */
+ * unchanged, or the scan did not finish, or the index is large and mapped
+ * from its image: the builder is then loaded from the store when needed,
+ * and memory after a scan stays bounded). */
 void dfs_scan_keep_builder(DfsScan *scan);
 DfsIndexBuilder *dfs_scan_take_builder(DfsScan *scan);
 
