@@ -507,12 +507,15 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *cl, const Optio
 }
 
 /* The options dicomfs adds to the user's: read-only for the kernel too, a
- * name for `mount` to show, and, for a mount shared with other users,
+ * name for `mount` to show, reads that splice whole (DFS_READ_MAX), and,
+ * for a mount shared with other users,
  * default_permissions: the kernel checks the modes, which follow the source
  * files' (fs/ops.c).  TRUE for such a shared mount. */
 static gboolean add_mount_options(struct fuse_args *args)
 {
-    fuse_opt_add_arg(args, "-oro,fsname=dicomfs,subtype=dicomfs");
+    g_autofree char *fixed = g_strdup_printf("-oro,fsname=dicomfs,subtype=dicomfs,max_read=%u",
+                                             DFS_READ_MAX);
+    fuse_opt_add_arg(args, fixed);
     static const struct fuse_opt shared_spec[] = {{"allow_other", 0, 1}, {"allow_root", 0, 1},
                                                   FUSE_OPT_END};
     int shared = 0;

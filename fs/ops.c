@@ -604,6 +604,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
      * the requests of the default 128 KiB for a large file. */
     conn->max_write = MAX(conn->max_write, 1u << 20);
     conn->max_readahead = MAX(conn->max_readahead, 1u << 20);
+    conn->max_read = DFS_READ_MAX;
     /* readdirplus fills attributes in one go, and "auto" lets the kernel
      * use it only where stats follow (ls -l), not for plain listings
      * (ls -R, find) where computing every size would be wasted. */
