@@ -624,11 +624,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
         conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
     if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
         conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
-    /* POSIX ACLs are the kernel's to ask (op_getxattr says "not
-     * supported").  It turns on default_permissions, which the modes
-     * (read-only, the owner's) satisfy. */
-    if (conn->capable & FUSE_CAP_POSIX_ACL)
-        conn->want |= FUSE_CAP_POSIX_ACL;
+    /* No FUSE_CAP_POSIX_ACL: with it the kernel asks the daemon for an
+     * inode's ACL when it checks a permission for anyone but the owner, and
+     * takes op_getxattr's "not supported" as the check's error, so a shared
+     * mount refused every other user with EOPNOTSUPP.  Without it the
+     * modes alone decide (default_permissions), and ls -l's ACL question
+     * comes here, is answered "not supported", and is remembered by ls. */
 }
 
 const struct fuse_lowlevel_ops dfs_fs_ops = {
