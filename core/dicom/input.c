@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -14,6 +16,18 @@
 #include "base/scratch.h"
 
 #define IN_CHUNK 16384
+
+/* Direct reads: offsets, lengths and memory aligned to this (any logical
+ * block size up to a page), through a buffer of at most DIRECT_CHUNK. */
+#define DIRECT_ALIGN 4096u
+#define DIRECT_CHUNK (256u * 1024u)
+
+/* How an uncached source reads (dfs_input_uncached). */
+typedef enum {
+    READS_BUFFERED = 0, /* through the page cache, as every source */
+    READS_PROBE,        /* the first read asks the cache without waiting */
+    READS_DIRECT,       /* O_DIRECT is set on fd: aligned reads */
+} ReadMode;
 
 struct _DfsInput {
     int fd;          /* -1 for memory sources */
@@ -25,6 +39,8 @@ struct _DfsInput {
     gsize cap;
     gboolean borrowed; /* buf points into bytes (no copy) */
     gboolean scratch;  /* buf is the thread's first-read block (scratch.h) */
+    ReadMode mode;
+    int fd_flags;      /* fd's status flags before O_DIRECT was set */
 
     /* Deflated tail: inflate input bytes [in_pos, in_size). */
     z_stream *z;
@@ -35,6 +51,8 @@ struct _DfsInput {
     gboolean deflated;    /* a deflated part was started */
     guint8 *in_chunk;     /* input buffer of IN_CHUNK bytes */
 };
+
+static void end_direct(DfsInput *src);
 
 static gboolean set_io_error(GError **error, int err, const char *what)
 {
@@ -76,6 +94,8 @@ void dfs_input_free(DfsInput *src)
 {
     if (src == NULL)
         return;
+    if (src->fd >= 0)
+        end_direct(src);
     if (src->z != NULL) {
         inflateEnd(src->z);
         g_free(src->z);
@@ -107,6 +127,108 @@ static void reserve(DfsInput *src, gsize need)
     src->cap = cap;
 }
 
+/* --- uncached reads ---------------------------------------------------- */
+
+void dfs_input_uncached(DfsInput *src)
+{
+    if (src->fd >= 0 && src->mode == READS_BUFFERED)
+        src->mode = READS_PROBE;
+}
+
+/* Back to reads through the cache. */
+static void end_direct(DfsInput *src)
+{
+    if (src->mode == READS_DIRECT)
+        (void)fcntl(src->fd, F_SETFL, src->fd_flags);
+    src->mode = READS_BUFFERED;
+}
+
+/* Each thread's aligned buffer for direct reads, freed when it ends. */
+static void free_aligned(gpointer p)
+{
+    free(p);
+}
+static GPrivate direct_buffer = G_PRIVATE_INIT(free_aligned);
+
+static guint8 *aligned_buffer(void)
+{
+    guint8 *p = g_private_get(&direct_buffer);
+    if (p == NULL) {
+        void *block = NULL;
+        if (posix_memalign(&block, DIRECT_ALIGN, DIRECT_CHUNK) != 0)
+            g_error("out of memory (%u bytes)", DIRECT_CHUNK);
+        p = block;
+        g_private_set(&direct_buffer, p);
+    }
+    return p;
+}
+
+/* cachestat(2) (Linux 6.5): how much of a range is in the page cache,
+ * without reading anything.  (A read with RWF_NOWAIT would say too, but
+ * it starts the readahead it does not wait for: the file read twice.) */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+struct dfs_cachestat_range {
+    guint64 off, len;
+};
+struct dfs_cachestat {
+    guint64 nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+static gint no_cachestat; /* the kernel has none: every read buffered */
+
+/* Before the first read of an uncached source: where none of [off, off+n)
+ * is in the page cache, set O_DIRECT on the file (mode DIRECT); else, or
+ * where that cannot be known or done, read as usual. */
+static void probe_cache(DfsInput *src, guint64 off, gsize n)
+{
+    src->mode = READS_BUFFERED;
+    if (g_atomic_int_get(&no_cachestat))
+        return;
+    struct dfs_cachestat_range range = {off, n};
+    struct dfs_cachestat cs;
+    if (syscall(__NR_cachestat, src->fd, &range, &cs, 0) != 0) {
+        if (errno == ENOSYS)
+            g_atomic_int_set(&no_cachestat, TRUE);
+        return;
+    }
+    if (cs.nr_cache > 0)
+        return;
+    int flags = fcntl(src->fd, F_GETFL);
+    if (flags >= 0 && fcntl(src->fd, F_SETFL, flags | O_DIRECT) == 0) {
+        src->fd_flags = flags;
+        src->mode = READS_DIRECT;
+    }
+}
+
+/* Bytes [off, off+n) with direct reads of the aligned blocks around them;
+ * -1 with errno, or fewer at the file's end.  EINVAL: the file's
+ * alignment is larger, or O_DIRECT is refused after all. */
+static gssize read_direct(int fd, guint64 off, guint8 *dst, gsize n)
+{
+    guint8 *buf = aligned_buffer();
+    gsize done = 0;
+    while (done < n) {
+        guint64 at = off + done;
+        guint64 start = at & ~(guint64)(DIRECT_ALIGN - 1);
+        gsize skip = (gsize)(at - start);
+        gsize want = MIN((gsize)DIRECT_CHUNK, (skip + (n - done) + DIRECT_ALIGN - 1) & ~(gsize)(DIRECT_ALIGN - 1));
+        ssize_t r = pread(fd, buf, want, (off_t)start);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if ((gsize)r <= skip)
+            break; /* the file ends here */
+        gsize got = MIN((gsize)r - skip, n - done);
+        memcpy(dst + done, buf + skip, got);
+        done += got;
+        if ((gsize)r < want)
+            break;
+    }
+    return (gssize)done;
+}
+
 /* Read input bytes [off, off+n) into dst: from the file or from memory. */
 static gssize read_input(DfsInput *src, guint64 off, guint8 *dst, gsize n, GError **error)
 {
@@ -118,6 +240,18 @@ static gssize read_input(DfsInput *src, guint64 off, guint8 *dst, gsize n, GErro
         return (gssize)n;
     }
     gsize done = 0;
+    if (src->mode == READS_PROBE)
+        probe_cache(src, off, n);
+    if (src->mode == READS_DIRECT) {
+        gssize r = read_direct(src->fd, off, dst, n);
+        if (r >= 0)
+            return r;
+        if (errno != EINVAL) {
+            set_io_error(error, errno, "read");
+            return -1;
+        }
+        end_direct(src); /* and read as usual */
+    }
     while (done < n) {
         ssize_t r = pread(src->fd, dst + done, n - done, (off_t)(off + done));
         if (r < 0 && errno == EINTR)
@@ -297,6 +431,7 @@ gsize dfs_input_memory(const DfsInput *src)
 
 void dfs_input_finish(DfsInput *src)
 {
+    end_direct(src);
     if (src->z != NULL) {
         inflateEnd(src->z);
         g_clear_pointer(&src->z, g_free);

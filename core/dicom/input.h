@@ -21,6 +21,17 @@ DfsInput *dfs_input_new_fd(int fd, GError **error);
 DfsInput *dfs_input_new_bytes(GBytes *bytes);
 void dfs_input_free(DfsInput *src);
 
+/* A file source read once, for a scan: where its first bytes are not in the
+ * page cache, it is read from the disk directly (O_DIRECT, through an
+ * aligned buffer) rather than through the cache.  On a cold disk that is
+ * half the kernel's work a file (a scan of a million 8 KB files here: 21 s
+ * of reads where buffered ones took 42 s, both cores busy in the kernel),
+ * and a scan does not push what users read out of the cache.  A file
+ * already cached is read from the cache; a filesystem without O_DIRECT or
+ * RWF_NOWAIT is read as usual.  The descriptor's flags are restored by
+ * dfs_input_finish and dfs_input_free. */
+void dfs_input_uncached(DfsInput *src);
+
 /* Make [0, end) available.  FALSE with DFS_ERROR_TRUNCATED if the stream is
  * shorter, DFS_ERROR_IO on read errors, DFS_ERROR_LIMIT for a deflate bomb. */
 gboolean dfs_input_ensure(DfsInput *src, guint64 end, GError **error);

@@ -875,6 +875,8 @@ DfsDataset *dfs_read_fd(int fd, DfsReadFlags flags, GError **error)
     DfsInput *src = dfs_input_new_fd(fd, error);
     if (src == NULL)
         return NULL;
+    if (flags & DFS_READ_UNCACHED)
+        dfs_input_uncached(src);
     DfsDataset *ds = read_source(src, flags, error);
     if (ds != NULL)
         ds->fd = fd;

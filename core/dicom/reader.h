@@ -18,6 +18,9 @@ G_BEGIN_DECLS
 typedef enum {
     DFS_READ_FULL = 0,
     DFS_READ_HEADER_ONLY = 1 << 0, /* stop before the Pixel Data value */
+    /* The file is read once (a scan): bytes not in the page cache come from
+     * the disk directly, not through the cache (dfs_input_uncached). */
+    DFS_READ_UNCACHED = 1 << 1,
 } DfsReadFlags;
 
 /* Read the file at `path`.  Returns a new dataset (free with

@@ -395,6 +395,61 @@ def run(report, exe, repo, tmp):
     check("remount: touched files still in place, removed ones gone", problems, f"{rows} rows")
     check("unmount after the remount", m.unmount())
 
+    # --- a scan leaves the page cache as it found it ---------------------------
+    # Files not in the page cache are read from the disk directly (O_DIRECT,
+    # where the kernel can say what is cached: cachestat, Linux 6.5), so a
+    # scan of a large archive does not push what users read out of the
+    # cache; files already there are read from it.  fincore (util-linux) is
+    # the oracle for what is resident.
+    present = sorted(set(paths) - removed)
+    os.sync()
+    evicted, kept = present[: len(present) // 2], present[len(present) // 2:][:100]
+    for p in evicted:
+        fd = os.open(os.path.join(source, p), os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+    for p in kept:
+        with open(os.path.join(source, p), "rb") as f:
+            f.read()
+    sample = evicted[:: max(1, len(evicted) // 1000)]
+
+    def resident(rel):
+        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES"]
+                             + [os.path.join(source, r) for r in rel],
+                             check=True, capture_output=True, text=True).stdout.split()
+        return [int(x) for x in out]
+
+    before = resident(sample)
+    check("setup: the evicted files are out of the page cache (fincore)",
+          [f"{r}: {b} bytes resident" for r, b in zip(sample, before) if b][:5],
+          f"{len(evicted)} evicted, {len(sample)} looked at")
+    m = ml.Mount(exe, source, mnt, foreground=False,
+                 args=["-o", "index=" + os.path.join(tmp, "cache", "fresh.sqlite")],
+                 log_dir=tmp).start()
+    status = m.status()
+    check("a fresh index: every file read", status.get("files read") == str(len(present)),
+          f"{status.get('files read')} read")
+    problems, rows = tree_problems(mnt, uid_path, removed)
+    check("the tree from files read outside the page cache is the whole archive", problems,
+          f"{rows} rows")
+    check("unmount after the fresh scan", m.unmount())
+    after, after_kept = resident(sample), resident(kept)
+    sizes = [os.path.getsize(os.path.join(source, r)) for r in kept]
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    has_cachestat = libc.syscall(451, -1, None, None, 0) == -1 and ctypes.get_errno() != 38
+    if has_cachestat:
+        check("the scan left the files it found out of the page cache out of it (read directly)",
+              [f"{r}: {a} bytes resident" for r, a in zip(sample, after) if a][:5],
+              f"{sum(after)} bytes resident in {len(sample)} files")
+    else:  # no cachestat: read through the cache, as every other read
+        check("without cachestat, the scan read through the page cache",
+              [f"{r}: not resident" for r, a in zip(sample, after) if not a][:5],
+              f"{sum(after)} bytes resident in {len(sample)} files")
+    check("files in the page cache before the scan are there after it",
+          [f"{r}: {a} of {z} bytes" for r, a, z in zip(kept, after_kept, sizes) if a < z][:5],
+          f"{len(kept)} files")
+
     # --- the progress line ------------------------------------------------------
     env = dict(os.environ)
     os.makedirs(mnt, exist_ok=True)
