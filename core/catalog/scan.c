@@ -39,9 +39,7 @@
 
 /* Read facts wait to be filed in walk order: readers stay at most this
  * many items ahead of the filing, and the walk this many ahead of it, so
- * memory does not grow with the source when reading outpaces filing (a
- * cold scan of a million files held every file's facts before its first
- * filing: 0.5-1.1 GB). */
+ * memory does not grow with the source when reading outpaces filing. */
 #define READ_AHEAD 8192u
 #define WALK_AHEAD 65536u
 
@@ -108,7 +106,7 @@ struct _DfsScan {
     gint sleepers;    /* readers waiting for items, or for the filing */
     gint throttled;   /* of them, readers READ_AHEAD ahead of the filing */
     gint filer_waits; /* the scan's thread waits for a read to end */
-    GMutex lock;      /* for the two sleeps only */
+    GMutex lock;      /* for the sleeps only */
     GCond work, done;
     GThread *readers[SCAN_THREADS];
     gint64 last_publish, publish_cost;

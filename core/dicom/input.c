@@ -25,7 +25,7 @@
 /* How an uncached source reads (dfs_input_uncached). */
 typedef enum {
     READS_BUFFERED = 0, /* through the page cache, as every source */
-    READS_PROBE,        /* the first read asks the cache without waiting */
+    READS_PROBE,        /* the first read asks what is cached (cachestat) */
     READS_DIRECT,       /* O_DIRECT is set on fd: aligned reads */
 } ReadMode;
 
@@ -94,8 +94,7 @@ void dfs_input_free(DfsInput *src)
 {
     if (src == NULL)
         return;
-    if (src->fd >= 0)
-        end_direct(src);
+    end_direct(src);
     if (src->z != NULL) {
         inflateEnd(src->z);
         g_free(src->z);

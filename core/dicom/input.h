@@ -27,9 +27,9 @@ void dfs_input_free(DfsInput *src);
  * half the kernel's work a file (a scan of a million 8 KB files here: 21 s
  * of reads where buffered ones took 42 s, both cores busy in the kernel),
  * and a scan does not push what users read out of the cache.  A file
- * already cached is read from the cache; a filesystem without O_DIRECT or
- * RWF_NOWAIT is read as usual.  The descriptor's flags are restored by
- * dfs_input_finish and dfs_input_free. */
+ * already cached is read from the cache; without cachestat(2) (before
+ * Linux 6.5) or O_DIRECT every read goes through the cache.  The
+ * descriptor's flags are restored by dfs_input_finish and dfs_input_free. */
 void dfs_input_uncached(DfsInput *src);
 
 /* Make [0, end) available.  FALSE with DFS_ERROR_TRUNCATED if the stream is

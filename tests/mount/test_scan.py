@@ -15,6 +15,7 @@ the changed files read.  Last, `dicomfs -f` on a terminal must show the
 progress line (files/s and the time left).
 """
 
+import ctypes
 import os
 import pty
 import random
@@ -435,7 +436,6 @@ def run(report, exe, repo, tmp):
     check("unmount after the fresh scan", m.unmount())
     after, after_kept = resident(sample), resident(kept)
     sizes = [os.path.getsize(os.path.join(source, r)) for r in kept]
-    import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     has_cachestat = libc.syscall(451, -1, None, None, 0) == -1 and ctypes.get_errno() != 38
     if has_cachestat:
