@@ -312,6 +312,8 @@ static void publish(DfsIndex *idx, const DfsScanCounts *c, gboolean done, gpoint
     sc->ts.skipped = c->skipped;
     sc->ts.others = c->others;
     sc->ts.reads = c->reads;
+    sc->ts.batched = c->batched;
+    sc->ts.batch_off = c->batch_off;
     sc->ts.mapped = c->mapped;
     sc->ts.loaded = c->loaded;
     sc->ts.listed_ago = c->listed_ago;

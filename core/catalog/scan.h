@@ -32,6 +32,8 @@ typedef struct {
                          loop or lead outside, FIFOs, devices, a file met twice */
     guint reads;      /* files whose header was read (the others came from the
                          persistent index, unchanged) */
+    guint batched;    /* of them, files opened and first read in batches (batch.h) */
+    const char *batch_off; /* why the scan reads file by file (static), or NULL */
     guint stored;     /* files the persistent index knew at the start */
     gboolean mapped;  /* its image was mapped: no row of it was read to show the tree */
     guint loaded;     /* rows of it read before the first snapshot was shown */

@@ -41,6 +41,7 @@ struct _DfsInput {
     gboolean scratch;  /* buf is the thread's first-read block (scratch.h) */
     ReadMode mode;
     int fd_flags;      /* fd's status flags before O_DIRECT was set */
+    gboolean leave_direct; /* the fd's owner closes it as it is: no restore */
 
     /* Deflated tail: inflate input bytes [in_pos, in_size). */
     z_stream *z;
@@ -53,6 +54,7 @@ struct _DfsInput {
 };
 
 static void end_direct(DfsInput *src);
+static void reserve(DfsInput *src, gsize need);
 
 static gboolean set_io_error(GError **error, int err, const char *what)
 {
@@ -74,6 +76,25 @@ DfsInput *dfs_input_new_fd(int fd, GError **error)
     DfsInput *src = g_new0(DfsInput, 1);
     src->fd = fd;
     src->in_size = (guint64)st.st_size;
+    return src;
+}
+
+DfsInput *dfs_input_new_loaded(int fd, guint64 size, const guint8 *data, gsize len,
+                               gboolean direct)
+{
+    DfsInput *src = g_new0(DfsInput, 1);
+    src->fd = fd;
+    src->in_size = size;
+    len = (gsize)MIN((guint64)len, size);
+    if (len > 0) {
+        reserve(src, len);
+        memcpy(src->buf, data, len);
+        src->len = len;
+    }
+    if (direct) {
+        src->mode = READS_DIRECT;
+        src->leave_direct = TRUE;
+    }
     return src;
 }
 
@@ -137,7 +158,7 @@ void dfs_input_uncached(DfsInput *src)
 /* Back to reads through the cache. */
 static void end_direct(DfsInput *src)
 {
-    if (src->mode == READS_DIRECT)
+    if (src->mode == READS_DIRECT && !src->leave_direct)
         (void)fcntl(src->fd, F_SETFL, src->fd_flags);
     src->mode = READS_BUFFERED;
 }
@@ -176,22 +197,27 @@ struct dfs_cachestat {
 };
 static gint no_cachestat; /* the kernel has none: every read buffered */
 
+int dfs_input_cached(int fd, guint64 off, guint64 n)
+{
+    if (g_atomic_int_get(&no_cachestat))
+        return -1;
+    struct dfs_cachestat_range range = {off, n};
+    struct dfs_cachestat cs;
+    if (syscall(__NR_cachestat, fd, &range, &cs, 0) != 0) {
+        if (errno == ENOSYS)
+            g_atomic_int_set(&no_cachestat, TRUE);
+        return -1;
+    }
+    return cs.nr_cache > 0;
+}
+
 /* Before the first read of an uncached source: where none of [off, off+n)
  * is in the page cache, set O_DIRECT on the file (mode DIRECT); else, or
  * where that cannot be known or done, read as usual. */
 static void probe_cache(DfsInput *src, guint64 off, gsize n)
 {
     src->mode = READS_BUFFERED;
-    if (g_atomic_int_get(&no_cachestat))
-        return;
-    struct dfs_cachestat_range range = {off, n};
-    struct dfs_cachestat cs;
-    if (syscall(__NR_cachestat, src->fd, &range, &cs, 0) != 0) {
-        if (errno == ENOSYS)
-            g_atomic_int_set(&no_cachestat, TRUE);
-        return;
-    }
-    if (cs.nr_cache > 0)
+    if (dfs_input_cached(src->fd, off, n) != 0)
         return;
     int flags = fcntl(src->fd, F_GETFL);
     if (flags >= 0 && fcntl(src->fd, F_SETFL, flags | O_DIRECT) == 0) {
@@ -249,7 +275,8 @@ static gssize read_input(DfsInput *src, guint64 off, guint8 *dst, gsize n, GErro
             set_io_error(error, errno, "read");
             return -1;
         }
-        end_direct(src); /* and read as usual */
+        src->leave_direct = FALSE; /* O_DIRECT must go now */
+        end_direct(src);           /* and read as usual */
     }
     while (done < n) {
         ssize_t r = pread(src->fd, dst + done, n - done, (off_t)(off + done));

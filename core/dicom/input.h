@@ -19,6 +19,12 @@ typedef struct _DfsInput DfsInput;
 /* Ownership: the source does not close fd; it refs bytes. */
 DfsInput *dfs_input_new_fd(int fd, GError **error);
 DfsInput *dfs_input_new_bytes(GBytes *bytes);
+/* A file source of size bytes whose first len bytes were read already
+ * (data, copied): a scan's batched first read (catalog/batch.h).  direct:
+ * fd has O_DIRECT set, so further reads are aligned; its owner closes it
+ * as it is (the flag is not taken off again). */
+DfsInput *dfs_input_new_loaded(int fd, guint64 size, const guint8 *data, gsize len,
+                               gboolean direct);
 void dfs_input_free(DfsInput *src);
 
 /* A file source read once, for a scan: where its first bytes are not in the
@@ -31,6 +37,10 @@ void dfs_input_free(DfsInput *src);
  * Linux 6.5) or O_DIRECT every read goes through the cache.  The
  * descriptor's flags are restored by dfs_input_finish and dfs_input_free. */
 void dfs_input_uncached(DfsInput *src);
+
+/* Is any of bytes [off, off+n) of the open file fd in the page cache
+ * (cachestat(2))?  1 yes, 0 none, -1 not known (a kernel before 6.5). */
+int dfs_input_cached(int fd, guint64 off, guint64 n);
 
 /* Make [0, end) available.  FALSE with DFS_ERROR_TRUNCATED if the stream is
  * shorter, DFS_ERROR_IO on read errors, DFS_ERROR_LIMIT for a deflate bomb. */

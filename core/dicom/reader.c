@@ -883,6 +883,16 @@ DfsDataset *dfs_read_fd(int fd, DfsReadFlags flags, GError **error)
     return ds;
 }
 
+DfsDataset *dfs_read_loaded(int fd, guint64 size, const guint8 *data, gsize len,
+                            gboolean direct, DfsReadFlags flags, GError **error)
+{
+    DfsInput *src = dfs_input_new_loaded(fd, size, data, len, direct);
+    DfsDataset *ds = read_source(src, flags, error);
+    if (ds != NULL)
+        ds->fd = fd;
+    return ds;
+}
+
 DfsDataset *dfs_read_file(const char *path, DfsReadFlags flags, GError **error)
 {
     int fd = dfs_input_open(path);

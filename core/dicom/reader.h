@@ -31,6 +31,12 @@ DfsDataset *dfs_read_file(const char *path, DfsReadFlags flags, GError **error);
  * the dataset is used for dfs_dataset_read_stream). */
 DfsDataset *dfs_read_fd(int fd, DfsReadFlags flags, GError **error);
 
+/* Read from an open file of size bytes whose first len bytes are data
+ * (copied), read already by a scan's batch (catalog/batch.h); direct: fd
+ * has O_DIRECT set (further reads are aligned, and it stays set). */
+DfsDataset *dfs_read_loaded(int fd, guint64 size, const guint8 *data, gsize len,
+                            gboolean direct, DfsReadFlags flags, GError **error);
+
 /* Read from memory.  The dataset takes a reference on `bytes`; nothing is
  * copied unless the data set is deflated. */
 DfsDataset *dfs_read_bytes(GBytes *bytes, DfsReadFlags flags, GError **error);

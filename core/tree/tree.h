@@ -50,6 +50,8 @@ typedef struct {
     guint total;          /* files found so far */
     gboolean walked;      /* total is final */
     guint reads;          /* headers read; the rest came from the persistent index */
+    guint batched;        /* of them, opened and first read in batches */
+    const char *batch_off; /* why the scan read file by file (static), or NULL */
     char index[512];      /* the persistent index: "PATH (new|reused|rebuilt)" or "off" */
     gboolean mapped;      /* its image was mapped at mount */
     guint loaded;         /* its rows read before the first listing */

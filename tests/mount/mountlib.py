@@ -300,8 +300,10 @@ class Mount:
     live = []       # mounts not yet unmounted (for the watchdog and cleanup)
     all_pids = []   # every dicomfs pid this test started
 
-    def __init__(self, exe, source, mp, foreground=True, args=(), log_dir=None, wait_scan=True):
+    def __init__(self, exe, source, mp, foreground=True, args=(), log_dir=None, wait_scan=True,
+                 env=None):
         self.exe, self.source, self.mp = exe, source, mp
+        self.env = env  # the daemon's environment (None: ours)
         self.wait_scan = wait_scan
         self.foreground = foreground
         self.args = list(args)
@@ -328,7 +330,7 @@ class Mount:
         if self.foreground:
             log = open(self.log_path, "wb")
             self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=log, start_new_session=True)
+                                         stderr=log, start_new_session=True, env=self.env)
             log.close()
             self.pid = self.proc.pid
             Mount.all_pids.append(self.pid)
@@ -349,7 +351,7 @@ class Mount:
         else:
             waiting_for(f"`dicomfs SOURCE {self.mp}` to return")
             try:
-                rc, out, err = run(self.argv(), timeout=timeout)
+                rc, out, err = run(self.argv(), timeout=timeout, env=self.env)
             finally:
                 waiting_for(None)
             with open(self.log_path, "wb") as f:

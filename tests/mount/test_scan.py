@@ -314,6 +314,66 @@ def main():
     return report.finish()
 
 
+def fresh_scan(report, exe, source, mnt, tmp, paths, present, uid_path, removed, how, env,
+               has_cachestat, has_uring):
+    """Evict half the archive from the page cache, scan it with a fresh index
+    (reading `how`, in the daemon's environment env), and check the tree,
+    the status, and what is in the cache after."""
+    check = report.check
+    what = f"({how})"
+    os.sync()
+    evicted, kept = present[: len(present) // 2], present[len(present) // 2:][:100]
+    for p in evicted:
+        fd = os.open(os.path.join(source, p), os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+    for p in kept:
+        with open(os.path.join(source, p), "rb") as f:
+            f.read()
+    sample = evicted[:: max(1, len(evicted) // 1000)]
+
+    def resident(rel):
+        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES"]
+                             + [os.path.join(source, r) for r in rel],
+                             check=True, capture_output=True, text=True).stdout.split()
+        return [int(x) for x in out]
+
+    before = resident(sample)
+    check(f"setup: the evicted files are out of the page cache (fincore) {what}",
+          [f"{r}: {b} bytes resident" for r, b in zip(sample, before) if b][:5],
+          f"{len(evicted)} evicted, {len(sample)} looked at")
+    index = os.path.join(tmp, "cache", "fresh-" + how.replace(" ", "-") + ".sqlite")
+    m = ml.Mount(exe, source, mnt, foreground=False, args=["-o", "index=" + index],
+                 log_dir=tmp, env=env).start()
+    status = m.status()
+    check(f"a fresh index: every file read {what}", status.get("files read") == str(len(present)),
+          f"{status.get('files read')} read")
+    batched = status.get("files read in batches", "")
+    if env is None and has_uring:
+        check("the scan read every file in a batch (status)", batched == str(len(present)),
+              batched)
+    else:
+        check("the scan read file by file, and says why (status)",
+              batched.startswith("0, file by file: "), batched)
+    problems, rows = tree_problems(mnt, uid_path, removed)
+    check(f"the tree from files read outside the page cache is the whole archive {what}", problems,
+          f"{rows} rows")
+    check(f"unmount after the fresh scan {what}", m.unmount())
+    after, after_kept = resident(sample), resident(kept)
+    sizes = [os.path.getsize(os.path.join(source, r)) for r in kept]
+    if has_cachestat:
+        check(f"the scan left the files it found out of the page cache out of it {what}",
+              [f"{r}: {a} bytes resident" for r, a in zip(sample, after) if a][:5],
+              f"{sum(after)} bytes resident in {len(sample)} files")
+    else:  # no cachestat: read through the cache, as every other read
+        check(f"without cachestat, the scan read through the page cache {what}",
+              [f"{r}: not resident" for r, a in zip(sample, after) if not a][:5],
+              f"{sum(after)} bytes resident in {len(sample)} files")
+    check(f"files in the page cache before the scan are there after it {what}",
+          [f"{r}: {a} of {z} bytes" for r, a, z in zip(kept, after_kept, sizes) if a < z][:5],
+          f"{len(kept)} files")
+
+
 def run(report, exe, repo, tmp):
     check = report.check
     archive = os.path.join(tmp, "arch")
@@ -401,54 +461,16 @@ def run(report, exe, repo, tmp):
     # where the kernel can say what is cached: cachestat, Linux 6.5), so a
     # scan of a large archive does not push what users read out of the
     # cache; files already there are read from it.  fincore (util-linux) is
-    # the oracle for what is resident.
+    # the oracle for what is resident.  Twice: reading in batches (io_uring,
+    # catalog/batch.c) and file by file (what a kernel without io_uring
+    # gets), each with a fresh index: the same tree from both.
     present = sorted(set(paths) - removed)
-    os.sync()
-    evicted, kept = present[: len(present) // 2], present[len(present) // 2:][:100]
-    for p in evicted:
-        fd = os.open(os.path.join(source, p), os.O_RDONLY)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(fd)
-    for p in kept:
-        with open(os.path.join(source, p), "rb") as f:
-            f.read()
-    sample = evicted[:: max(1, len(evicted) // 1000)]
-
-    def resident(rel):
-        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES"]
-                             + [os.path.join(source, r) for r in rel],
-                             check=True, capture_output=True, text=True).stdout.split()
-        return [int(x) for x in out]
-
-    before = resident(sample)
-    check("setup: the evicted files are out of the page cache (fincore)",
-          [f"{r}: {b} bytes resident" for r, b in zip(sample, before) if b][:5],
-          f"{len(evicted)} evicted, {len(sample)} looked at")
-    m = ml.Mount(exe, source, mnt, foreground=False,
-                 args=["-o", "index=" + os.path.join(tmp, "cache", "fresh.sqlite")],
-                 log_dir=tmp).start()
-    status = m.status()
-    check("a fresh index: every file read", status.get("files read") == str(len(present)),
-          f"{status.get('files read')} read")
-    problems, rows = tree_problems(mnt, uid_path, removed)
-    check("the tree from files read outside the page cache is the whole archive", problems,
-          f"{rows} rows")
-    check("unmount after the fresh scan", m.unmount())
-    after, after_kept = resident(sample), resident(kept)
-    sizes = [os.path.getsize(os.path.join(source, r)) for r in kept]
     libc = ctypes.CDLL(None, use_errno=True)
     has_cachestat = libc.syscall(451, -1, None, None, 0) == -1 and ctypes.get_errno() != 38
-    if has_cachestat:
-        check("the scan left the files it found out of the page cache out of it (read directly)",
-              [f"{r}: {a} bytes resident" for r, a in zip(sample, after) if a][:5],
-              f"{sum(after)} bytes resident in {len(sample)} files")
-    else:  # no cachestat: read through the cache, as every other read
-        check("without cachestat, the scan read through the page cache",
-              [f"{r}: not resident" for r, a in zip(sample, after) if not a][:5],
-              f"{sum(after)} bytes resident in {len(sample)} files")
-    check("files in the page cache before the scan are there after it",
-          [f"{r}: {a} of {z} bytes" for r, a, z in zip(kept, after_kept, sizes) if a < z][:5],
-          f"{len(kept)} files")
+    has_uring = libc.syscall(425, 0, None) == -1 and ctypes.get_errno() not in (38, 1)
+    for how, env in (("in batches", None), ("file by file", dict(os.environ, DICOMFS_NO_IO_URING="1"))):
+        fresh_scan(report, exe, source, mnt, tmp, paths, present, uid_path, removed, how, env,
+                   has_cachestat, has_uring)
 
     # --- the progress line ------------------------------------------------------
     env = dict(os.environ)

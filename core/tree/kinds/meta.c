@@ -26,6 +26,10 @@ static void render_status(const DfsView *v, GString *out)
                            "other entries listed: %u\nfiles read: %u\nindex: %s\n",
                            dfs_view_source(v)->location, st.files_seen, st.indexed, st.skipped, st.others,
                            st.reads, st.index[0] ? st.index : "off");
+    if (st.reads > 0)
+        g_string_append_printf(out, "files read in batches: %u%s%s\n", st.batched,
+                               st.batch_off ? ", file by file: " : "",
+                               st.batch_off ? st.batch_off : "");
     dfs_source_write_status(dfs_view_source(v), out);
     if (st.index[0])
         g_string_append_printf(out, "index at mount: %s, %u rows read before the first listing\n",
