@@ -45,7 +45,7 @@ typedef struct {
 
 typedef struct {
     /* A snapshot of the index so far (the callee takes it); done on the
-     * last one. */
+     * last call, whose idx may be NULL (the tree is the one given last). */
     void (*publish)(DfsIndex *idx, const DfsScanCounts *counts, gboolean done, gpointer user);
     /* After each file (may be NULL). */
     void (*progress)(const DfsScanCounts *counts, gpointer user);

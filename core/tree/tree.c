@@ -116,15 +116,15 @@ void dfs_tree_publish(DfsTree *t, DfsIndex *idx, const DfsTreeStatus *st)
     g_mutex_lock(&t->status_lock);
     t->status = *st;
     g_mutex_unlock(&t->status_lock);
-    if (idx == NULL)
-        return;
-    g_return_if_fail(t->live || !g_atomic_int_get(&t->settled));
-    g_mutex_lock(&t->index_lock);
-    DfsIndex *old = t->idx;
-    t->idx = idx;
-    g_atomic_int_inc(&t->generation);
-    g_mutex_unlock(&t->index_lock);
-    dfs_index_unref(old);
+    if (idx != NULL) {
+        g_return_if_fail(t->live || !g_atomic_int_get(&t->settled));
+        g_mutex_lock(&t->index_lock);
+        DfsIndex *old = t->idx;
+        t->idx = idx;
+        g_atomic_int_inc(&t->generation);
+        g_mutex_unlock(&t->index_lock);
+        dfs_index_unref(old);
+    }
     if (st->done)
         g_atomic_int_set(&t->settled, 1);
 }
