@@ -157,7 +157,7 @@ static void all_alone(DfsBatch *b, DfsBatchFile *files, guint n)
     }
 }
 
-void dfs_batch_read(DfsBatch *b, int dirfd, DfsBatchFile *files, guint n)
+void dfs_batch_read(DfsBatch *b, int dirfd, DfsBatchFile *files, guint n, gboolean fill_cache)
 {
     g_return_if_fail(n <= DFS_BATCH_MAX);
     int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | dfs_input_noatime_flag();
@@ -212,7 +212,7 @@ void dfs_batch_read(DfsBatch *b, int dirfd, DfsBatchFile *files, guint n)
         stat_from_statx(&f->st, &b->stx[i]);
         if (!S_ISREG(f->st.st_mode) || f->st.st_size == 0)
             continue; /* the caller says what it is */
-        f->direct = go_direct(f->fd, flags & ~(O_RDONLY | O_CLOEXEC | O_NOCTTY));
+        f->direct = !fill_cache && go_direct(f->fd, flags & ~(O_RDONLY | O_CLOEXEC | O_NOCTTY));
         b->res[i][OP_READ] = 0;
         io_uring_prep_read(sqe_for(b, i, OP_READ), f->fd, b->buf + (gsize)i * DFS_BATCH_FIRST,
                            DFS_BATCH_FIRST, 0);

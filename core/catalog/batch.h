@@ -57,10 +57,12 @@ void dfs_batch_free(DfsBatch *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfsBatch, dfs_batch_free)
 
 /* Open files[0..n) (n <= DFS_BATCH_MAX) beneath dirfd, stat them and read
- * the first bytes of the regular ones (three submissions).  A file that
+ * the first bytes of the regular ones (three submissions); fill_cache: read
+ * through the page cache even where nothing is cached (a read ahead of
+ * what the tree will want).  A file that
  * fails says at which step (step, err); one the batch could not open has
  * fd -1 and retry_alone. */
-void dfs_batch_read(DfsBatch *b, int dirfd, DfsBatchFile *files, guint n);
+void dfs_batch_read(DfsBatch *b, int dirfd, DfsBatchFile *files, guint n, gboolean fill_cache);
 
 /* Close the files a read opened. */
 void dfs_batch_close(DfsBatch *b, DfsBatchFile *files, guint n);

@@ -331,7 +331,7 @@ static void read_batch(Scan *s, DfsBatch *b, guint k, guint n)
         items[m] = it;
         files[m++].relpath = it->relpath;
     }
-    dfs_batch_read(b, s->source_fd, files, m);
+    dfs_batch_read(b, s->source_fd, files, m, FALSE);
     for (guint j = 0; j < m; j++) {
         Item *it = items[j];
         if (files[j].retry_alone) {

@@ -63,6 +63,11 @@ typedef struct {
      * returning, within a bounded time (may be NULL: every folder is
      * whole). */
     void (*expand)(DfsSource *src, DfsLevel level, const char *uid);
+    /* A walk went into an instance of `series`: the headers of its other
+     * instances will be wanted next (their folders, tags/, volume/): start
+     * reading them, in the background, and return at once (may be NULL).
+     * A hint: it may be dropped. */
+    void (*prefetch)(DfsSource *src, const DfsIndex *idx, guint series);
     /* Append the source's own lines to .dicomfs/status (may be NULL). */
     void (*write_status)(DfsSource *src, GString *out);
     void (*free)(DfsSource *src);
@@ -101,6 +106,12 @@ static inline char *dfs_source_instance_path(DfsSource *src, const DfsIndex *idx
                                              GError **error)
 {
     return src->klass->instance_path(src, idx, node, error);
+}
+
+static inline void dfs_source_prefetch(DfsSource *src, const DfsIndex *idx, guint series)
+{
+    if (src->klass->prefetch != NULL)
+        src->klass->prefetch(src, idx, series);
 }
 
 /* The size of instance node: the catalog's, or what the source learned. */

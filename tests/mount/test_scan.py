@@ -314,6 +314,69 @@ def main():
     return report.finish()
 
 
+def resident_bytes(source, rels):
+    """Bytes of each file in the page cache, by fincore (util-linux)."""
+    out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES"]
+                         + [os.path.join(source, r) for r in rels],
+                         check=True, capture_output=True, text=True).stdout.split()
+    return [int(x) for x in out]
+
+
+def evict(source, rels):
+    for r in rels:
+        fd = os.open(os.path.join(source, r), os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+
+
+def read_ahead_check(report, exe, source, mnt, tmp, index):
+    """A walk into an instance folder has its series' headers read ahead
+    (sources/folder.c), and a walk that stops at the series (find -maxdepth
+    4) has none read: the status counter, and fincore as the oracle of what
+    came into the page cache."""
+    check = report.check
+    m = ml.Mount(exe, source, mnt, foreground=False, args=["-o", "index=" + index],
+                 log_dir=tmp).start()
+    try:
+        by_series = {}
+        for r in read_tsv_rows(os.path.join(mnt, ".dicomfs", "instances.tsv")):
+            by_series.setdefault(os.path.dirname(r["path"]), []).append(r)
+        big = sorted((s for s in by_series if len(by_series[s]) >= 20), key=lambda s: s)[:2]
+        a, b = big
+        files_a = [r["SourcePath"] for r in by_series[a]]
+        files_b = [r["SourcePath"] for r in by_series[b]]
+        os.sync()
+        evict(source, files_a + files_b)
+        before = resident_bytes(source, files_a + files_b)
+        check("setup (read ahead): two series' files out of the page cache",
+              [f"{r}: {x} bytes" for r, x in zip(files_a + files_b, before) if x][:5],
+              f"{len(files_a)} + {len(files_b)} files")
+        subprocess.run(["find", mnt, "-maxdepth", "4"], check=True, capture_output=True)
+        st = m.status()
+        after_find = resident_bytes(source, files_b)
+        check("find -maxdepth 4 (it lists series, not instances) reads no header ahead",
+              ([] if st.get("headers read ahead", "").startswith("0 files") else
+               [st.get("headers read ahead")]) +
+              [f"{r}: {x} bytes" for r, x in zip(files_b, after_find) if x][:5],
+              st.get("headers read ahead"))
+        first = sorted(by_series[a], key=lambda r: r["path"])[0]["path"]
+        os.listdir(os.path.join(mnt, first))
+        want = f"{len(files_a)} files"
+        ok, took = ml.poll("the read ahead of a series",
+                           lambda: m.status().get("headers read ahead", "").startswith(want),
+                           ml.Bound(60, exe))
+        res_a, res_b = resident_bytes(source, files_a), resident_bytes(source, files_b)
+        check("listing one instance's folder reads its series' headers ahead (status)", ok,
+              f"{m.status().get('headers read ahead')} after {took:.2f} s")
+        check("and they are in the page cache after (fincore: the first 4 KiB at least)",
+              [f"{r}: {x} bytes" for r, x in zip(files_a, res_a) if x < 4096][:5],
+              f"{len(files_a)} files, {sum(res_a)} bytes resident")
+        check("the other series' files stay out of the page cache",
+              [f"{r}: {x} bytes" for r, x in zip(files_b, res_b) if x][:5], f"{len(files_b)} files")
+    finally:
+        check("unmount (read ahead)", m.unmount())
+
+
 def fresh_scan(report, exe, source, mnt, tmp, paths, present, uid_path, removed, how, env,
                has_cachestat, has_uring):
     """Evict half the archive from the page cache, scan it with a fresh index
@@ -471,6 +534,9 @@ def run(report, exe, repo, tmp):
     for how, env in (("in batches", None), ("file by file", dict(os.environ, DICOMFS_NO_IO_URING="1"))):
         fresh_scan(report, exe, source, mnt, tmp, paths, present, uid_path, removed, how, env,
                    has_cachestat, has_uring)
+    if has_uring:
+        read_ahead_check(report, exe, source, mnt, tmp,
+                         os.path.join(tmp, "cache", "fresh-in-batches.sqlite"))
 
     # --- the progress line ------------------------------------------------------
     env = dict(os.environ)

@@ -6,8 +6,13 @@
  * at fixed positions whatever is shown, then its child nodes in the index's
  * order.  A listing starts at the position asked for (folders of 10,000+
  * entries are listed in many calls): each call costs what it emits.  A
- * lookup is a hash lookup in the index. */
+ * lookup is a hash lookup in the index.  The first listing of an instance's
+ * folder tells the source that its series' headers are wanted next (a walk
+ * goes into each instance: prefetch); a series' listing does not (find
+ * -maxdepth 4 stops there). */
 #include "tree/kind.h"
+
+#include "sources/source.h"
 
 #include <string.h>
 
@@ -45,6 +50,8 @@ static gboolean node_list(const DfsView *v, DfsEntry dir, DfsLister *l, GError *
 {
     guint node = DFS_ENTRY_NODE(dir);
     DfsLevel level = dfs_index_level(v->idx, node);
+    if (level == DFS_LEVEL_INSTANCE && l->from == 0)
+        dfs_source_prefetch(dfs_view_source(v), v->idx, dfs_index_parent(v->idx, node));
     guint n_ids;
     const DfsKindId *ids = dfs_kinds_in_nodes(&n_ids);
     guint64 pos = 0;
