@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -159,6 +158,13 @@ static gboolean go_direct(int fd, int open_flags)
            fcntl(fd, F_SETFL, open_flags | O_DIRECT) == 0;
 }
 
+struct open_how dfs_batch_open_how(void)
+{
+    return (struct open_how){.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                                      (guint64)dfs_input_noatime_flag(),
+                             .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+}
+
 /* Give up on the batch: every file is left to be opened alone.  (A ring
  * that failed while opening may have opened some: those stay open; it has
  * never happened here, and the ring is not used again.) */
@@ -174,9 +180,9 @@ static void all_alone(DfsBatch *b, DfsBatchFile *files, guint n)
 void dfs_batch_read(DfsBatch *b, int dirfd, DfsBatchFile *files, guint n, gboolean fill_cache)
 {
     g_return_if_fail(n <= DFS_BATCH_MAX);
-    int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | dfs_input_noatime_flag();
-    struct open_how how = {.flags = (guint64)flags,
-                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    struct open_how how = dfs_batch_open_how();
+    /* The status flags F_SETFL sets again with or without O_DIRECT. */
+    int status_flags = (int)how.flags & ~(O_RDONLY | O_CLOEXEC | O_NOCTTY);
     for (guint i = 0; i < n; i++) {
         DfsBatchFile *f = &files[i];
         f->fd = -1;
@@ -227,8 +233,7 @@ void dfs_batch_read(DfsBatch *b, int dirfd, DfsBatchFile *files, guint n, gboole
         stat_from_statx(&f->st, &b->stx[i]);
         if (!S_ISREG(f->st.st_mode) || f->st.st_size == 0)
             continue; /* the caller says what it is */
-        f->direct = !fill_cache && go_direct(f->fd, flags & ~(O_RDONLY | O_CLOEXEC | O_NOCTTY));
-        b->res[i][OP_READ] = 0;
+        f->direct = !fill_cache && go_direct(f->fd, status_flags);
         io_uring_prep_read(sqe_for(b, i, OP_READ), f->fd, b->buf + (gsize)i * DFS_BATCH_FIRST,
                            DFS_BATCH_FIRST, 0);
         queued++;
@@ -246,7 +251,7 @@ void dfs_batch_read(DfsBatch *b, int dirfd, DfsBatchFile *files, guint n, gboole
         if (r == -EINVAL && f->direct) {
             /* The file's blocks are larger than a page after all: read it
              * through the cache. */
-            f->direct = fcntl(f->fd, F_SETFL, flags & ~(O_RDONLY | O_CLOEXEC | O_NOCTTY)) != 0;
+            f->direct = fcntl(f->fd, F_SETFL, status_flags) != 0;
             do
                 r = (int)pread(f->fd, data, DFS_BATCH_FIRST, 0);
             while (r < 0 && errno == EINTR);

@@ -20,12 +20,13 @@
  * one the batch cannot do (O_NOATIME refused, an old kernel) is left to
  * the caller to do alone.
  *
- * Where io_uring is not there (before Linux 5.6, or disabled by
+ * Where io_uring is not there (before Linux 5.18, or disabled by
  * kernel.io_uring_disabled or a seccomp filter) dfs_batch_new says so, and
  * the scan reads file by file. */
 #pragma once
 
 #include <glib.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 
 G_BEGIN_DECLS
@@ -42,7 +43,7 @@ typedef struct {
     const char *relpath; /* in: under the batch's folder */
     int fd;              /* out: open, or -1 (err, step) */
     int err;             /* errno of the step that failed */
-    const char *step;    /* "open", "stat" (NULL: none failed) */
+    const char *step;    /* the step that failed: "stat", "read" (NULL: none) */
     gboolean retry_alone; /* the batch could not open it: open it alone */
     struct stat st;      /* of the open file */
     gboolean direct;     /* fd has O_DIRECT set: further reads aligned */
@@ -50,7 +51,13 @@ typedef struct {
     gsize len;
 } DfsBatchFile;
 
-/* A batch reader for one thread, or NULL where io_uring cannot do what it
+/* How a scan opens a source file, alone or in a batch: read-only, never
+ * blocking (a FIFO), without access times where allowed, and confined
+ * beneath the source folder (RESOLVE_BENEATH: a link swapped in that leads
+ * outside fails with EXDEV). */
+struct open_how dfs_batch_open_how(void);
+
+/* A batch reader for one thread (it may be handed to another), or NULL where io_uring cannot do what it
  * needs (say why in *why, static). */
 DfsBatch *dfs_batch_new(const char **why);
 void dfs_batch_free(DfsBatch *b);

@@ -177,9 +177,7 @@ static Item *item_at(Scan *s, guint k)
  * Kernels before openat2 (5.6) open it plainly. */
 static int open_beneath(int dirfd, const char *relpath)
 {
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
-                                    (guint64)dfs_input_noatime_flag(),
-                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    struct open_how how = dfs_batch_open_how();
     int fd = (int)syscall(SYS_openat2, dirfd, relpath, &how, sizeof how);
     if (dfs_input_noatime_refused(fd, (int)how.flags)) {
         how.flags &= ~(guint64)O_NOATIME;
@@ -238,7 +236,8 @@ static DfsFacts *read_batched(DfsBatchFile *f, struct stat *st, gboolean stat_it
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(DfsDataset) ds = NULL;
-    if (f->step != NULL && g_str_equal(f->step, "stat"))
+    gboolean stated = f->step == NULL || !g_str_equal(f->step, "stat");
+    if (!stated)
         g_set_error(&error, DFS_ERROR, DFS_ERROR_IO, "cannot stat: %s", g_strerror(f->err));
     else if (!S_ISREG(f->st.st_mode))
         g_set_error(&error, DFS_ERROR, DFS_ERROR_IO, "no longer a regular file");
@@ -247,7 +246,6 @@ static DfsFacts *read_batched(DfsBatchFile *f, struct stat *st, gboolean stat_it
     else
         ds = dfs_read_loaded(f->fd, (guint64)f->st.st_size, f->data, f->len, f->direct,
                              DFS_READ_HEADER_ONLY, &error);
-    gboolean stated = f->step == NULL || !g_str_equal(f->step, "stat");
     if (stat_it && stated)
         *st = f->st;
     return facts_or_reason(ds, error, stated || !stat_it, st, reason);
@@ -290,10 +288,11 @@ static guint claim(Scan *s, guint max, guint *count)
                 g_mutex_unlock(&s->lock);
                 continue;
             }
-            gint ahead = ahead_of_filing(s);
+            /* At most up to the read-ahead bound (the filing may have moved
+             * since the check above, either way). */
+            gint ahead = CLAMP(ahead_of_filing(s), 0, (gint)READ_AHEAD - 1);
             guint n = MIN(max, (guint)g_atomic_int_get(&s->n_items) - k);
-            n = MIN(n, ahead > 0 ? READ_AHEAD - (guint)ahead : READ_AHEAD);
-            n = MAX(n, 1);
+            n = MAX(MIN(n, READ_AHEAD - (guint)ahead), 1);
             if (g_atomic_int_compare_and_exchange(&s->next_read, (gint)k, (gint)(k + n))) {
                 *count = n;
                 return k;

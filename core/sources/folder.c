@@ -30,7 +30,9 @@ typedef struct {
     DfsSource base;
     int dirfd;             /* the folder, for the reads ahead; -1: none */
     GMutex lock;           /* what follows */
-    GThread *thread;       /* started at the first series listed */
+    GThread *thread;       /* started at the first series walked into */
+    DfsBatch *batch;       /* the thread's (made with it) */
+    gboolean no_batches;   /* io_uring is not there: nothing is read ahead */
     GAsyncQueue *queue;    /* GPtrArray of relpaths; an empty one: stop */
     GHashTable *seen;      /* the first relpath of each series read ahead */
     guint64 prefetched;    /* files read ahead */
@@ -81,14 +83,11 @@ static char *folder_instance_path(DfsSource *src, const DfsIndex *idx, guint nod
 static gpointer prefetch_thread(gpointer data)
 {
     Folder *f = data;
-    const char *why;
-    g_autoptr(DfsBatch) b = dfs_batch_new(&why);
+    DfsBatch *b = f->batch;
     for (;;) {
         g_autoptr(GPtrArray) paths = g_async_queue_pop(f->queue);
         if (paths->len == 0)
             return NULL;
-        if (b == NULL)
-            continue; /* no io_uring: nothing is read ahead */
         DfsBatchFile files[DFS_BATCH_MAX];
         for (guint i = 0; i < paths->len; i += DFS_BATCH_MAX) {
             guint n = MIN(DFS_BATCH_MAX, paths->len - i);
@@ -112,16 +111,21 @@ static void folder_prefetch(DfsSource *src, const DfsIndex *idx, guint series)
         return;
     const char *first = dfs_index_relpath(idx, kids[0]);
     g_mutex_lock(&f->lock);
-    gboolean wanted = !g_hash_table_contains(f->seen, first) &&
-                      (f->queue == NULL || g_async_queue_length(f->queue) < PREFETCH_WAITING);
+    if (f->thread == NULL && !f->no_batches) {
+        const char *why;
+        f->batch = dfs_batch_new(&why);
+        f->no_batches = f->batch == NULL;
+        if (f->batch != NULL) {
+            f->queue = g_async_queue_new_full((GDestroyNotify)g_ptr_array_unref);
+            f->thread = g_thread_new("prefetch", prefetch_thread, f);
+        }
+    }
+    gboolean wanted = f->thread != NULL && !g_hash_table_contains(f->seen, first) &&
+                      g_async_queue_length(f->queue) < PREFETCH_WAITING;
     if (wanted) {
         if (g_hash_table_size(f->seen) >= PREFETCH_SEEN)
             g_hash_table_remove_all(f->seen);
         g_hash_table_add(f->seen, g_strdup(first));
-        if (f->queue == NULL) {
-            f->queue = g_async_queue_new_full((GDestroyNotify)g_ptr_array_unref);
-            f->thread = g_thread_new("prefetch", prefetch_thread, f);
-        }
     }
     g_mutex_unlock(&f->lock);
     if (!wanted)
@@ -152,6 +156,7 @@ static void folder_free(DfsSource *src)
         g_async_queue_push_front(f->queue, g_ptr_array_new());
         g_thread_join(f->thread);
         g_async_queue_unref(f->queue);
+        dfs_batch_free(f->batch);
     }
     if (f->dirfd >= 0)
         close(f->dirfd);

@@ -341,7 +341,7 @@ def read_ahead_check(report, exe, source, mnt, tmp, index):
         by_series = {}
         for r in read_tsv_rows(os.path.join(mnt, ".dicomfs", "instances.tsv")):
             by_series.setdefault(os.path.dirname(r["path"]), []).append(r)
-        big = sorted((s for s in by_series if len(by_series[s]) >= 20), key=lambda s: s)[:2]
+        big = sorted(s for s in by_series if len(by_series[s]) >= 20)[:2]
         a, b = big
         files_a = [r["SourcePath"] for r in by_series[a]]
         files_b = [r["SourcePath"] for r in by_series[b]]
