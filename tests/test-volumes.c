@@ -5,10 +5,14 @@
  * plans of slices made by hand: slice order, 4D, the affine against the
  * NIfTI and DICOM definitions worked out by hand, refusals, and voxels
  * read by range equal to the whole read. */
+#include <fcntl.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/error.h"
 #include "volumes/ascconv.h"
 #include "volumes/csa.h"
 #include "volumes/nifti.h"
@@ -380,16 +384,22 @@ static GBytes *fake_frame(gpointer user, guint slice, GError **error)
     return g_bytes_new_take(px, s->frame_rows * s->frame_columns * 2);
 }
 
-static void test_plan_read(void)
+/* Three axial slices 3 mm apart, instance numbers against position. */
+static DfsVolumePlan *three_axial(void)
 {
     DfsSlice *s = g_new(DfsSlice, 3);
     s[0] = axial(1, 1, 9);
     s[1] = axial(2, 2, 6);
     s[2] = axial(3, 3, 3);
-    g_autoptr(DfsVolumePlan) p = dfs_volume_plan_new(s, 3);
+    return dfs_volume_plan_new(s, 3);
+}
+
+static void test_plan_read(void)
+{
+    g_autoptr(DfsVolumePlan) p = three_axial();
     const DfsVolume *v = &p->volumes[0];
     GString *whole = g_string_new(NULL);
-    g_assert_true(dfs_volume_read(p, v, v->datatype, v->to_float, 0, G_MAXSIZE, fake_frame, p,
+    g_assert_true(dfs_volume_read(p, v, v->datatype, v->to_float, 0, G_MAXSIZE, fake_frame, NULL, p,
                                   whole, NULL));
     g_assert_cmpuint(whole->len, ==, v->voxel_bytes);
     /* voxel (i, j, k) = the sample at row 2 - j, column i of the k-th slice
@@ -403,20 +413,94 @@ static void test_plan_read(void)
     for (gsize step = 1; step <= 9; step++) {
         GString *parts = g_string_new(NULL);
         for (guint64 at = 0; at < v->voxel_bytes; at += step)
-            g_assert_true(dfs_volume_read(p, v, v->datatype, v->to_float, at, step, fake_frame,
+            g_assert_true(dfs_volume_read(p, v, v->datatype, v->to_float, at, step, fake_frame, NULL,
                                           p, parts, NULL));
         g_assert_cmpmem(parts->str, parts->len, whole->str, whole->len);
         g_string_free(parts, TRUE);
     }
     /* as int32 (Analyze's type for what it lacks): the same values */
     GString *wide = g_string_new(NULL);
-    g_assert_true(dfs_volume_read(p, v, DFS_NIFTI_INT32, FALSE, 0, G_MAXSIZE, fake_frame, p,
+    g_assert_true(dfs_volume_read(p, v, DFS_NIFTI_INT32, FALSE, 0, G_MAXSIZE, fake_frame, NULL, p,
                                   wide, NULL));
     g_assert_cmpuint(wide->len, ==, 2 * whole->len);
     for (guint k = 0; k < whole->len / 2; k++)
         g_assert_cmpint(((const gint32 *)wide->str)[k], ==, vox[k]);
     g_string_free(wide, TRUE);
     g_string_free(whole, TRUE);
+}
+
+/* The fake frames written to a file, each at 100 + its slice x the frame
+ * size: the rows are read from it into place. */
+typedef struct {
+    const DfsVolumePlan *p;
+    char *path;
+    guint opened;
+} FrameFiles;
+
+static int fake_source(gpointer user, guint slice, guint64 *base, guint64 *length)
+{
+    FrameFiles *ff = user;
+    const DfsSlice *s = &ff->p->slices[slice];
+    *length = (guint64)s->frame_rows * s->frame_columns * 2;
+    *base = 100 + slice * *length;
+    ff->opened++;
+    return open(ff->path, O_RDONLY);
+}
+
+static GBytes *no_fetch(gpointer user, guint slice, GError **error)
+{
+    g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "fetched slice %u", slice);
+    return NULL;
+}
+
+static void test_plan_read_from_files(void)
+{
+    g_autoptr(DfsVolumePlan) p = three_axial();
+    const DfsVolume *v = &p->volumes[0];
+    g_autofree char *dir = g_dir_make_tmp("dfs-volumes-XXXXXX", NULL);
+    FrameFiles ff = {p, g_build_filename(dir, "frames", NULL), 0};
+    GString *file = g_string_new(NULL);
+    g_string_set_size(file, 100);
+    for (guint k = 0; k < 3; k++) {
+        g_autoptr(GBytes) b = fake_frame((gpointer)p, k, NULL);
+        g_string_append_len(file, g_bytes_get_data(b, NULL), (gssize)g_bytes_get_size(b));
+    }
+    g_assert_true(g_file_set_contents(ff.path, file->str, (gssize)file->len, NULL));
+
+    GString *want = g_string_new(NULL), *got = g_string_new(NULL);
+    g_assert_true(dfs_volume_read(p, v, v->datatype, FALSE, 0, G_MAXSIZE, fake_frame, NULL, p,
+                                  want, NULL));
+    /* whole rows come from the file (no fetch: it would fail) */
+    g_assert_true(dfs_volume_read(p, v, v->datatype, FALSE, 0, G_MAXSIZE, no_fetch, fake_source,
+                                  &ff, got, NULL));
+    g_assert_cmpmem(got->str, got->len, want->str, want->len);
+    g_assert_cmpuint(ff.opened, ==, 3);
+    /* by range, rows cut by the range's ends too: the same bytes, all read
+     * from the file (a fetch would fail) */
+    FrameFiles both = ff;
+    for (gsize step = 1; step <= 30; step += 7) {
+        GString *parts = g_string_new(NULL);
+        for (guint64 at = 0; at < v->voxel_bytes; at += step) {
+            g_assert_true(dfs_volume_read(p, v, v->datatype, FALSE, at, step, no_fetch,
+                                          fake_source, &both, parts, NULL));
+        }
+        g_assert_cmpmem(parts->str, parts->len, want->str, want->len);
+        g_string_free(parts, TRUE);
+    }
+    /* a file shorter than its frames: an error, nothing appended */
+    g_assert_cmpint(truncate(ff.path, 100 + 2 * 24 + 5), ==, 0);
+    g_autoptr(GError) error = NULL;
+    g_string_truncate(got, 0);
+    g_assert_false(dfs_volume_read(p, v, v->datatype, FALSE, 0, G_MAXSIZE, no_fetch, fake_source,
+                                   &ff, got, &error));
+    g_assert_error(error, DFS_ERROR, DFS_ERROR_IO);
+    g_assert_cmpuint(got->len, ==, 0);
+    g_unlink(ff.path);
+    g_rmdir(dir);
+    g_free(ff.path);
+    g_string_free(file, TRUE);
+    g_string_free(want, TRUE);
+    g_string_free(got, TRUE);
 }
 
 /* A sagittal 3D MR (turned to the nearest RAS): the slabs' scatter gives
@@ -438,7 +522,7 @@ static void test_plan_scatter(void)
     g_assert_true(dfs_volume_is_permuted(v));
     g_assert_cmpuint(v->dim[0], ==, 5); /* the slices run along x now */
     GString *gather = g_string_new(NULL), *scatter = g_string_new(NULL);
-    g_assert_true(dfs_volume_read(p, v, v->datatype, FALSE, 0, G_MAXSIZE, fake_frame, p, gather,
+    g_assert_true(dfs_volume_read(p, v, v->datatype, FALSE, 0, G_MAXSIZE, fake_frame, NULL, p, gather,
                                   NULL));
     g_assert_true(dfs_volume_scatter(p, v, v->datatype, FALSE, 0, G_MAXSIZE, fake_frame, p,
                                      scatter, NULL));
@@ -449,7 +533,7 @@ static void test_plan_scatter(void)
             g_assert_true(dfs_volume_scatter(p, v, DFS_NIFTI_INT32, FALSE, 2 * at, len,
                                              fake_frame, p, part, NULL));
             GString *want = g_string_new(NULL);
-            g_assert_true(dfs_volume_read(p, v, DFS_NIFTI_INT32, FALSE, 2 * at, len, fake_frame,
+            g_assert_true(dfs_volume_read(p, v, DFS_NIFTI_INT32, FALSE, 2 * at, len, fake_frame, NULL,
                                           p, want, NULL));
             g_assert_cmpmem(part->str, part->len, want->str, want->len);
             g_string_free(part, TRUE);
@@ -471,6 +555,7 @@ int main(int argc, char **argv)
     g_test_add_func("/volumes/plan/axial", test_plan_axial);
     g_test_add_func("/volumes/plan/4d-and-refusals", test_plan_4d_and_refusals);
     g_test_add_func("/volumes/plan/read", test_plan_read);
+    g_test_add_func("/volumes/plan/read-from-files", test_plan_read_from_files);
     g_test_add_func("/volumes/plan/scatter", test_plan_scatter);
     return g_test_run();
 }

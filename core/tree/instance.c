@@ -140,12 +140,9 @@ gboolean dfs_instance_declared_image(const DfsView *v, guint node, DfsImage *img
 
 /* 0 without Pixel Data, else the number of frames (1 if undescribable);
  * *is_float for Float / Double Float Pixel Data. */
-static guint instance_pixels(const DfsView *v, guint node, gboolean *is_float)
+static guint pixels_of(const DfsDataset *ds, gboolean *is_float)
 {
     *is_float = FALSE;
-    DfsDataset *ds = dfs_instance_header(v, node, NULL);
-    if (ds == NULL)
-        return 0;
     guint frames = 0;
     if (dfs_dataset_pixel_data(ds) != DFS_NO_INDEX ||
         dfs_dataset_find(ds, DFS_ROOT, DFS_TAG_FLOAT_PIXEL_DATA) != DFS_NO_INDEX ||
@@ -156,8 +153,36 @@ static guint instance_pixels(const DfsView *v, guint node, gboolean *is_float)
         frames = !ok ? 1 : dfs_codec_supported(img.codec) ? img.frames : 0;
         *is_float = ok && img.is_float;
     }
+    return frames;
+}
+
+static guint instance_pixels(const DfsView *v, guint node, gboolean *is_float)
+{
+    *is_float = FALSE;
+    DfsDataset *ds = dfs_instance_header(v, node, NULL);
+    if (ds == NULL)
+        return 0;
+    guint frames = pixels_of(ds, is_float);
     dfs_dataset_free(ds);
     return frames;
+}
+
+guint dfs_instance_frames_of(const DfsDataset *ds)
+{
+    gboolean is_float;
+    return pixels_of(ds, &is_float);
+}
+
+DfsDataset *dfs_instance_header_once(const DfsView *v, guint node, GError **error)
+{
+    guint inst = instance_of(v, node, error);
+    if (inst == DFS_NO_INDEX)
+        return NULL;
+    DfsDataset *ds = dfs_cache_get(dfs_tree_datasets(v->tree), inst);
+    if (ds != NULL)
+        return ds;
+    g_autofree char *path = dfs_view_path(v, inst, error);
+    return path != NULL ? dfs_read_file(path, DFS_READ_HEADER_ONLY, error) : NULL;
 }
 
 guint dfs_instance_frames(const DfsView *v, guint node)
@@ -177,10 +202,9 @@ guint dfs_instance_png_channels(const DfsImage *img)
     return img->samples == 1 && !g_str_equal(img->decoded_photometric, "PALETTE COLOR") ? 1 : 3;
 }
 
-gboolean dfs_instance_raw_slice(const DfsView *v, guint node, guint first, guint count,
-                                guint64 *offset, guint64 *length)
+gboolean dfs_instance_raw_slice_of(const DfsView *v, guint node, const DfsDataset *ds,
+                                   guint first, guint count, guint64 *offset, guint64 *length)
 {
-    g_autoptr(DfsDataset) ds = dfs_instance_header(v, node, NULL);
     DfsImage img;
     if (ds == NULL || !dfs_image_describe(ds, &img, NULL) || img.codec != DFS_CODEC_NATIVE)
         return FALSE;
@@ -202,6 +226,13 @@ gboolean dfs_instance_raw_slice(const DfsView *v, guint node, guint first, guint
     *offset = px->offset + (guint64)fb * first;
     *length = (guint64)fb * count;
     return TRUE;
+}
+
+gboolean dfs_instance_raw_slice(const DfsView *v, guint node, guint first, guint count,
+                                guint64 *offset, guint64 *length)
+{
+    g_autoptr(DfsDataset) ds = dfs_instance_header(v, node, NULL);
+    return dfs_instance_raw_slice_of(v, node, ds, first, count, offset, length);
 }
 
 /* --- pixel files ----------------------------------------------------------------- */

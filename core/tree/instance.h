@@ -16,6 +16,11 @@ G_BEGIN_DECLS
  * its pixels need.  Caller frees. */
 DfsDataset *dfs_instance_header(const DfsView *v, guint node, GError **error);
 
+/* The same for one pass over many instances (a series' volume plan): the
+ * cached header if there is one, else the file's read now and not kept
+ * (a pass would only churn the cache).  Caller frees. */
+DfsDataset *dfs_instance_header_once(const DfsView *v, guint node, GError **error);
+
 /* The dataset of its attributes: the header, or the whole file where
  * elements follow its Pixel Data (trailing padding, signatures: they
  * belong in tags/ and header.txt too).  Caller frees. */
@@ -38,6 +43,8 @@ gboolean dfs_instance_declared_image(const DfsView *v, guint node, DfsImage *img
 /* 0 without Pixel Data (or for a syntax without a decoder), else the number
  * of frames (1 where the image is not describable). */
 guint dfs_instance_frames(const DfsView *v, guint node);
+/* The same from node's header, at hand. */
+guint dfs_instance_frames_of(const DfsDataset *ds);
 
 /* Are there PNGs?  Pixel Data that is not Float / Double Float (whose
  * values are data, not pictures: raw only). */
@@ -52,6 +59,9 @@ guint dfs_instance_png_channels(const DfsImage *img);
  * source file. */
 gboolean dfs_instance_raw_slice(const DfsView *v, guint node, guint first, guint count,
                                 guint64 *offset, guint64 *length);
+/* The same from node's header, at hand. */
+gboolean dfs_instance_raw_slice_of(const DfsView *v, guint node, const DfsDataset *ds,
+                                   guint first, guint count, guint64 *offset, guint64 *length);
 
 
 /* --- pixel files (kinds/pixels.c, kinds/frames.c) ---------------------------- */

@@ -38,8 +38,9 @@ struct _DfsTree {
     GCond rendered;
     GHashTable *rendering;   /* entries being rendered now */
     /* Counters for the status file (atomic): files rendered whole and their
-     * bytes; bytes rendered for reads by range. */
-    gssize renders, render_bytes, range_bytes;
+     * bytes; bytes rendered for reads by range; volume frames read straight
+     * from their files. */
+    gssize renders, render_bytes, range_bytes, frames_read;
 };
 
 static DfsView view_open(DfsTree *t, DfsIndex *held)
@@ -241,16 +242,23 @@ void dfs_view_count_rendered(const DfsView *v, guint64 bytes)
     g_atomic_pointer_add(&v->tree->range_bytes, (gssize)bytes);
 }
 
+void dfs_view_count_frame_read(const DfsView *v)
+{
+    g_atomic_pointer_add(&v->tree->frames_read, 1);
+}
+
 void dfs_view_write_counters(const DfsView *v, GString *out)
 {
     DfsTree *t = v->tree;
     gssize renders = g_atomic_pointer_get(&t->renders);
     gssize bytes = g_atomic_pointer_get(&t->render_bytes);
     gssize ranged = g_atomic_pointer_get(&t->range_bytes);
+    gssize frames = g_atomic_pointer_get(&t->frames_read);
     g_string_append_printf(out,
                            "rendered whole: %" G_GSSIZE_FORMAT " files, %" G_GSSIZE_FORMAT
-                           " bytes\nrendered by range: %" G_GSSIZE_FORMAT " bytes\n",
-                           renders, bytes, ranged);
+                           " bytes\nrendered by range: %" G_GSSIZE_FORMAT
+                           " bytes\nvolume frames read from their files: %" G_GSSIZE_FORMAT "\n",
+                           renders, bytes, ranged, frames);
 }
 
 gboolean dfs_view_not_found(GError **error, const char *name)

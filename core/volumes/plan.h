@@ -86,20 +86,30 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfsVolumePlan, dfs_volume_plan_unref)
 /* Bytes the plan holds, for a cache's budget. */
 gsize dfs_volume_plan_memory(const DfsVolumePlan *p);
 
+/* --- the voxels, read by range (voxels.c) --- */
+
 /* The decoded frame of plan image `slice` (stored values, rows x columns x
  * samples, little endian), with a reference for the caller; NULL with an
  * error. */
 typedef GBytes *(*DfsFrameFetch)(gpointer user, guint slice, GError **error);
+
+/* Optional, beside the fetch: where plan image `slice`'s stored frame is
+ * bytes [*base, *base + *length) of a file as they are (native pixel data,
+ * little endian): an fd open for reading, which the caller closes, or -1
+ * where the frame is to be fetched. */
+typedef int (*DfsFrameSource)(gpointer user, guint slice, guint64 *base, guint64 *length);
 
 /* Bytes [offset, offset + length) of the voxels as datatype (the volume's,
  * or one that holds every value of it: Analyze has no UINT16, say), each
  * slice's scaling applied where `scaled` (as the .nii of a volume whose
  * scaling varies), else the stored values (MINC keeps each slice's).  By
  * gathering: each output row from its frame, the frames of the range
- * fetched once each. */
+ * fetched once each.  Where `source` gives a frame's file and the rows are
+ * its bytes as they are, they are read from the file straight into place
+ * (one preadv a frame) rather than fetched and copied. */
 gboolean dfs_volume_read(const DfsVolumePlan *p, const DfsVolume *vol, guint datatype,
                          gboolean scaled, guint64 offset, gsize length, DfsFrameFetch fetch,
-                         gpointer user, GString *out, GError **error);
+                         DfsFrameSource source, gpointer user, GString *out, GError **error);
 
 /* Is the volume turned (3D acquisitions to the nearest RAS), so that an
  * output row crosses many frames? */

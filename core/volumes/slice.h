@@ -18,6 +18,11 @@ typedef struct {
      * Siemens mosaic (rows x columns at row0, col0 of a frame of
      * frame_rows x frame_columns). */
     guint row0, col0, frame_rows, frame_columns;
+    /* Where the frame's stored values are in the instance's file as they
+     * are (native little-endian pixel data, every bit stored), for reading
+     * them straight into a volume; 0 where they must be decoded.  Set by
+     * the caller, which knows the file. */
+    guint64 stored_at;
     guint rows, columns, samples, bits_allocated, bits_stored; /* from image, for short */
     gboolean is_signed, is_float;
     gboolean has_geometry; /* ImagePositionPatient, ImageOrientationPatient, PixelSpacing */

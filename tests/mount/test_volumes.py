@@ -75,6 +75,10 @@ def renders(m):
     return int(m.status()["rendered whole"].split()[0])
 
 
+def frames_read(m):
+    return int(m.status()["volume frames read from their files"])
+
+
 def read_all(path):
     with open(path, "rb") as f:
         return f.read()
@@ -713,26 +717,29 @@ def run_checks(report, exe, root, tmp):
     try:
         dirs = series_dirs(mnt, numbers)
         report.check("every generated series has a folder", [s for s in series if s not in dirs])
-        # Sizes and listings decode nothing.
-        before = renders(m)
+        # Sizes and listings decode nothing and read no pixel.
+        before, read_before = renders(m), frames_read(m)
         sizes = {}
         for s in series:
             vol = os.path.join(dirs[s], "volume")
             for name in os.listdir(vol):
                 sizes[(s, name)] = os.stat(os.path.join(vol, name)).st_size
-        report.check("ls -l of every volume/ decodes no frame (rendered whole stays)",
-                     renders(m) == before, f"{len(sizes)} files")
-        # A 4 KiB pread at the end of the 4D volume decodes one frame.
+        report.check("ls -l of every volume/ decodes no frame and reads none from its file "
+                     "(rendered whole and frames read stay)",
+                     renders(m) == before and frames_read(m) == read_before, f"{len(sizes)} files")
+        # A 4 KiB pread at the end of the 4D volume touches one frame: its
+        # native stored values are read from its file, none decoded.
         bold = os.path.join(dirs["s06"], "volume", "bold_6.nii")
-        before = renders(m)
+        before, read_before = renders(m), frames_read(m)
         fd = os.open(bold, os.O_RDONLY)
         try:
             tail = os.pread(fd, 4096, sizes[("s06", "bold_6.nii")] - 4096)
         finally:
             os.close(fd)
-        report.check("a 4 KiB pread at the end of a 24-frame 4D volume decodes 1 frame",
-                     [] if renders(m) - before == 1 and len(tail) == 4096 else
-                     [f"{renders(m) - before} frames decoded, {len(tail)} bytes"])
+        got = (renders(m) - before, frames_read(m) - read_before, len(tail))
+        report.check("a 4 KiB pread at the end of a 24-frame 4D volume reads 1 frame from its "
+                     "file and decodes none", [] if got == (0, 1, 4096) else
+                     [f"{got[0]} frames decoded, {got[1]} read from their files, {got[2]} bytes"])
         # The files dcm2niix writes, by name.  Where it cannot decode a
         # transcoded copy (JPEG-LS: Debian's build has no CharLS), the
         # name is its rule's and the voxels are those of the original.

@@ -17,6 +17,7 @@
 
 #include "base/cache.h"
 #include "base/error.h"
+#include "dicom/input.h"
 #include "tree/instance.h"
 #include "tree/tree-private.h"
 #include "volumes/analyze.h"
@@ -66,6 +67,23 @@ static GBytes *fetch_frame_fresh(gpointer user, guint slice, GError **error)
                                  error);
 }
 
+/* A native frame's stored values in its file (as the plan found them):
+ * the volume's rows are read from it straight into place. */
+static int frame_source(gpointer user, guint slice, guint64 *base, guint64 *length)
+{
+    const FetchCtx *c = user;
+    const DfsSlice *s = &c->p->slices[slice];
+    if (s->stored_at == 0)
+        return -1;
+    g_autofree char *path = dfs_view_path(c->v, s->node, NULL);
+    *base = s->stored_at;
+    *length = (guint64)s->frame_rows * s->frame_columns * s->samples * dfs_slice_sample_bytes(s);
+    int fd = path != NULL ? dfs_input_open(path) : -1;
+    if (fd >= 0)
+        dfs_view_count_frame_read(c->v);
+    return fd;
+}
+
 /* A turned volume is read in slabs of this many bytes, each made by one
  * pass over its frames and kept in the content cache: a read costs its
  * slab's pass once, whatever the requests' size. */
@@ -94,8 +112,8 @@ static gboolean read_voxels(const DfsView *v, const DfsVolumePlan *p, const DfsV
     gboolean scaled = kind != VOXELS_MNC && vol->to_float;
     FetchCtx c = {v, p};
     if (!dfs_volume_is_permuted(vol))
-        return dfs_volume_read(p, vol, datatype, scaled, offset, length, fetch_frame, &c, out,
-                               error);
+        return dfs_volume_read(p, vol, datatype, scaled, offset, length, fetch_frame,
+                               frame_source, &c, out, error);
     guint64 total = dfs_volume_bytes_as(vol, datatype);
     DfsCache *cache = dfs_tree_contents(v->tree);
     guint series = p->slices[vol->order[0]].node; /* (any node of the series would do) */
@@ -306,15 +324,28 @@ static DfsVolumePlan *make_plan(const DfsView *v, guint series)
         if (dfs_index_level(v->idx, node) != DFS_LEVEL_INSTANCE)
             continue;
         g_autoptr(GError) error = NULL;
-        g_autoptr(DfsDataset) ds = dfs_instance_header(v, node, &error);
-        if (ds != NULL && dfs_instance_frames(v, node) == 0) {
+        /* One pass: headers not in the cache are not put there (a series
+         * of thousands would only churn it; memory fresh for each would
+         * cost more than the parse). */
+        g_autoptr(DfsDataset) ds = dfs_instance_header_once(v, node, &error);
+        guint frames = ds != NULL ? dfs_instance_frames_of(ds) : 0;
+        if (ds != NULL && frames == 0) {
             g_ptr_array_add(unread, g_strdup_printf("%s: no pixel data that dicomfs decodes",
                                                     dfs_index_relpath(v->idx, node)));
             continue;
         }
-        if (ds == NULL || !dfs_slices_read(ds, node, dfs_instance_frames(v, node), slices, &error))
+        guint before = slices->len;
+        if (ds == NULL || !dfs_slices_read(ds, node, frames, slices, &error)) {
             g_ptr_array_add(unread, g_strdup_printf("%s: %s", dfs_index_relpath(v->idx, node),
                                                     error ? error->message : "no image"));
+            continue;
+        }
+        for (guint i = before; i < slices->len; i++) {
+            DfsSlice *s = &g_array_index(slices, DfsSlice, i);
+            guint64 at, length;
+            if (dfs_instance_raw_slice_of(v, node, ds, s->frame, 1, &at, &length))
+                s->stored_at = at;
+        }
     }
     guint count = slices->len;
     DfsVolumePlan *p = dfs_volume_plan_new((DfsSlice *)g_array_free(slices, FALSE), count);
