@@ -21,6 +21,8 @@ for volume t), so that slice order can be seen in the voxels.
   s15  axial MR 3D (turned to the nearest RAS: x reversed)
   s16  oblique MR diffusion: 3 slices x 4 volumes, b 0 and 1000 in three
        directions (DiffusionBValue, DiffusionGradientOrientation)
+  s17  Siemens MR 2D fMRI, 6 slices x 3 volumes, slices acquired interleaved
+       0.33 s apart (dcm2niix's SliceTiming from AcquisitionTime)
 
 usage: make-series.py OUTDIR [SERIES...]  (all when none are named)
 """
@@ -86,6 +88,8 @@ def write_series(out, name, number, kind, slices, protocol=None, mr3d=False, **c
         if "b" in s:
             ds.DiffusionBValue = s["b"]
             ds.DiffusionGradientOrientation = list(s["gradient"])
+        if "manufacturer" in common:
+            ds.Manufacturer = common["manufacturer"]
         if "thickness" in common:
             ds.SliceThickness = common["thickness"]
         if "tilt" in common:
@@ -193,6 +197,15 @@ def make(out, which):
                          gradient=g)
                 sl.append(s)
         write_series(out, "s16", 16, "MR", sl, protocol="dwi")
+    if "s17" in which:
+        sl = []
+        interleaved = [0, 3, 1, 4, 2, 5]  # slice k is acquired interleaved[k]-th
+        for t in range(3):
+            for k, s in enumerate(stack(6, [-10, -10, 0], AXIAL, 4.0)):
+                s.update(instance=t * 6 + k + 1, time=2.0 * t + 0.33 * interleaved[k],
+                         add=100 * k + 1000 * t, acq=t + 1)
+                sl.append(s)
+        write_series(out, "s17", 17, "MR", sl, protocol="fmri", tr=2000, manufacturer="SIEMENS")
     if "s13" in which:
         sl = stack(1, [-158.1, -179.0, -75.7], AXIAL, 5.0)
         write_series(out, "s13", 13, "CT", sl, protocol="single")
@@ -201,5 +214,5 @@ def make(out, which):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    names = sys.argv[2:] or [f"s{k:02d}" for k in range(1, 17)]
+    names = sys.argv[2:] or [f"s{k:02d}" for k in range(1, 18)]
     make(sys.argv[1], set(names))

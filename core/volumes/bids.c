@@ -624,18 +624,64 @@ static void water_fat_keys(const Ctx *c, guint matrix)
     value_key(c->out, "EstimatedTotalReadoutTime", readout);
 }
 
-/* A mosaic's slice times (ms from the CSA header), in seconds. */
+/* AcquisitionTime as dcm2niix reads it: the number HHMMSS.FFFFFF in single
+ * precision (so to 1/128 s, or 1/64 s after 13:00), then seconds. */
+static double single_precision_seconds(double hhmmss)
+{
+    double v = (float)hhmmss;
+    double hh = floor(v / 10000), mm = floor((v - hh * 10000) / 100);
+    return hh * 3600 + mm * 60 + (v - hh * 10000 - mm * 100);
+}
+
+/* Slice times of a Siemens 2D MR volume that is no mosaic, as dcm2niix
+ * gives them: each slice's AcquisitionTime (the first volume's, in slice
+ * order) less the earliest, in seconds to five decimals; none where they
+ * are all equal or one is missing. */
+static gboolean acquisition_times(const Ctx *c, GArray *times)
+{
+    const DfsVolume *vol = c->vol;
+    guint nz = vol->n_in[2];
+    if (!c->siemens || !c->mr || c->s->mr3d || c->s->mosaic || nz < 2)
+        return FALSE;
+    double first = G_MAXDOUBLE, last = -G_MAXDOUBLE;
+    for (guint k = 0; k < nz; k++) {
+        const DfsSlice *s = &c->p->slices[vol->order[k]];
+        if (s->acq_time_hhmmss <= 0)
+            return FALSE;
+        double t = single_precision_seconds(s->acq_time_hhmmss);
+        g_array_append_val(times, t);
+        first = MIN(first, t);
+        last = MAX(last, t);
+    }
+    if (last <= first)
+        return FALSE;
+    for (guint k = 0; k < nz; k++) {
+        double *t = &g_array_index(times, double, k);
+        *t = rint((*t - first) * 1e5) / 1e5;
+    }
+    return TRUE;
+}
+
+/* SliceTiming: a mosaic's slice times (ms from the CSA header), or those
+ * of the slices' acquisition times, in seconds. */
 static void slice_timing_key(const Ctx *c)
 {
     double t;
-    if (c->csa == NULL || c->s->columns >= c->s->frame_columns ||
-        !dfs_csa_number(c->csa, c->csa_len, "MosaicRefAcqTimes", 0, &t))
+    g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(double));
+    if (c->csa != NULL && c->s->columns < c->s->frame_columns &&
+        dfs_csa_number(c->csa, c->csa_len, "MosaicRefAcqTimes", 0, &t)) {
+        for (guint k = 0; dfs_csa_number(c->csa, c->csa_len, "MosaicRefAcqTimes", k, &t); k++) {
+            t /= 1000;
+            g_array_append_val(times, t);
+        }
+    } else if (!acquisition_times(c, times)) {
         return;
+    }
     key(c->out, "SliceTiming");
     g_string_append(c->out, "[\n");
-    for (guint k = 0; dfs_csa_number(c->csa, c->csa_len, "MosaicRefAcqTimes", k, &t); k++) {
+    for (guint k = 0; k < times->len; k++) {
         g_string_append(c->out, k ? ",\n\t\t" : "\t\t");
-        dfs_append_number(c->out, t / 1000);
+        dfs_append_number(c->out, g_array_index(times, double, k));
     }
     g_string_append(c->out, "\t],\n");
 }
