@@ -23,6 +23,9 @@ for volume t), so that slice order can be seen in the voxels.
        directions (DiffusionBValue, DiffusionGradientOrientation)
   s17  Siemens MR 2D fMRI, 6 slices x 3 volumes, slices acquired interleaved
        0.33 s apart (dcm2niix's SliceTiming from AcquisitionTime)
+  s18  GE MR 2D EPI, implicit VR, with GE's private elements: pulse sequence
+       name, ASSET factors, effective echo spacing, prescan reuse string
+  s19  GE MR 2D phase images (GE's raw data type 1, ImageType OTHER: _ph)
 
 usage: make-series.py OUTDIR [SERIES...]  (all when none are named)
 """
@@ -90,6 +93,14 @@ def write_series(out, name, number, kind, slices, protocol=None, mr3d=False, **c
             ds.DiffusionGradientOrientation = list(s["gradient"])
         if "manufacturer" in common:
             ds.Manufacturer = common["manufacturer"]
+        if "ge" in common:  # GE's private elements, creators and all
+            ds.Manufacturer = "GE MEDICAL SYSTEMS"
+            for group, creator in ((0x0019, "GEMS_ACQU_01"), (0x0043, "GEMS_PARM_01")):
+                ds.add_new(group << 16 | 0x0010, "LO", creator)
+            for tag, vr, value in common["ge"]:
+                ds.add_new(tag, vr, value)
+        if "image_type" in common:
+            ds.ImageType = common["image_type"]
         if "thickness" in common:
             ds.SliceThickness = common["thickness"]
         if "tilt" in common:
@@ -109,6 +120,9 @@ def write_series(out, name, number, kind, slices, protocol=None, mr3d=False, **c
             ds.PixelData = px.astype(np.uint16).tobytes()
         else:
             ds.PixelData = np.clip(px, -32768, 32767).astype(np.int16).tobytes()
+        if common.get("implicit"):
+            ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+            ds.is_implicit_VR, ds.is_little_endian = True, True
         ds.save_as(os.path.join(folder, f"{name}_{n:03d}.dcm"), write_like_original=False)
 
 
@@ -206,6 +220,20 @@ def make(out, which):
                          add=100 * k + 1000 * t, acq=t + 1)
                 sl.append(s)
         write_series(out, "s17", 17, "MR", sl, protocol="fmri", tr=2000, manufacturer="SIEMENS")
+    if "s18" in which:
+        sl = stack(4, [-10, -10, 0], AXIAL, 4.0)
+        ge = [(0x0019109C, "LO", "epi"), (0x0043102C, "SS", 576),
+              (0x00431083, "DS", ["0.333333", "0.5"]), (0x00431095, "LO", "RUsr")]
+        write_series(out, "s18", 18, "MR", sl, protocol="ge epi", ge=ge, implicit=True)
+        for f in sorted(os.listdir(os.path.join(out, "s18"))):
+            ds = pydicom.dcmread(os.path.join(out, "s18", f))
+            ds.AcquisitionMatrix = [0, 64, 48, 0]
+            ds.InPlanePhaseEncodingDirection = "COL"
+            ds.save_as(os.path.join(out, "s18", f), write_like_original=False)
+    if "s19" in which:
+        sl = stack(4, [-10, -10, 0], AXIAL, 4.0)
+        write_series(out, "s19", 19, "MR", sl, protocol="ge phase", ge=[(0x0043102F, "SS", 1)],
+                     image_type=["ORIGINAL", "PRIMARY", "OTHER"])
     if "s13" in which:
         sl = stack(1, [-158.1, -179.0, -75.7], AXIAL, 5.0)
         write_series(out, "s13", 13, "CT", sl, protocol="single")
@@ -214,5 +242,5 @@ def make(out, which):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    names = sys.argv[2:] or [f"s{k:02d}" for k in range(1, 18)]
+    names = sys.argv[2:] or [f"s{k:02d}" for k in range(1, 20)]
     make(sys.argv[1], set(names))

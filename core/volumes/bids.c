@@ -24,6 +24,10 @@
 #define PHILIPS_EPI_FACTOR 0x20011013u             /* SL */
 #define PHILIPS_WATER_FAT_SHIFT 0x20011022u        /* FL, pixels */
 #define PHILIPS_SCALE_SLOPE 0x2005100Eu            /* FL */
+#define GE_PULSE_SEQUENCE_NAME 0x0019109Cu         /* LO */
+#define GE_EFFECTIVE_ECHO_SPACING 0x0043102Cu      /* SS, us */
+#define GE_ASSET_R_FACTORS 0x00431083u             /* DS: in plane, out of plane */
+#define GE_PRESCAN_REUSE_STRING 0x00431095u        /* LO */
 
 /* The water-fat shift Philips' formula takes (ppm). */
 #define WATER_FAT_PPM 3.4
@@ -36,7 +40,7 @@ typedef struct {
     const DfsSlice *s;
     const DfsDataset *ds;
     guint items[2]; /* an enhanced image's Per-Frame and Shared items, or DFS_NO_INDEX */
-    gboolean mr, ct, siemens, philips, uih;
+    gboolean mr, ct, siemens, philips, uih, ge;
     char *dir;      /* InPlanePhaseEncodingDirection, or NULL */
     gboolean by_row, by_col;
     DfsAscconv *asc; /* Siemens' protocol, or NULL */
@@ -116,6 +120,31 @@ static gboolean number_of(const Ctx *c, guint32 tag, guint n, double *out)
     guint parent;
     return where(c, tag, &parent) && dfs_dataset_get_double(c->ds, parent, tag, n, out) &&
            isfinite(*out);
+}
+
+/* Value n of a top-level private element as a finite number, whatever its
+ * VR: numbers as such, text (read as implicit VR: its bytes) parsed, or a
+ * 2-byte value as a signed 16-bit one (GE's SS read as implicit VR). */
+static gboolean private_number(const Ctx *c, guint32 tag, guint n, double *out)
+{
+    if (dfs_dataset_get_double(c->ds, DFS_ROOT, tag, n, out))
+        return isfinite(*out);
+    g_autofree char *text = root_text(c, tag);
+    if (text != NULL) {
+        g_auto(GStrv) parts = g_strsplit(text, "\\", -1);
+        char *end;
+        if (n >= g_strv_length(parts))
+            return FALSE;
+        *out = g_ascii_strtod(g_strstrip(parts[n]), &end);
+        return end != parts[n] && *end == '\0' && isfinite(*out);
+    }
+    gsize len;
+    guint i = dfs_dataset_find(c->ds, DFS_ROOT, tag);
+    const guint8 *b = i == DFS_NO_INDEX ? NULL : dfs_dataset_value(c->ds, i, &len);
+    if (b == NULL || len != 2 || n != 0)
+        return FALSE;
+    *out = (gint16)(b[0] | b[1] << 8);
+    return TRUE;
 }
 
 static double number_or(const Ctx *c, guint32 tag, double fallback)
@@ -364,7 +393,11 @@ static void header_keys(const Ctx *c, const char *modality, const char *maker)
     string_key(c, "SequenceVariant", DFS_TAG_SEQUENCE_VARIANT);
     string_key(c, "ScanOptions", DFS_TAG_SCAN_OPTIONS);
     string_key(c, "SequenceName", DFS_TAG_SEQUENCE_NAME);
-    string_key(c, "PulseSequenceName", DFS_TAG_PULSE_SEQUENCE_NAME);
+    g_autofree char *pulse = text_of(c, DFS_TAG_PULSE_SEQUENCE_NAME);
+    if (pulse == NULL && c->ge && c->mr)
+        pulse = root_text(c, GE_PULSE_SEQUENCE_NAME);
+    if (pulse != NULL)
+        text_key(c->out, "PulseSequenceName", pulse);
     image_type_key(c);
     image_type_flags(c);
     int_key(c->out, "SeriesNumber", s->series_number);
@@ -445,6 +478,9 @@ static void timing_keys(const Ctx *c)
     spoiling_keys(c);
     positive_key(c, "InversionTime", DFS_TAG_INVERSION_TIME, 1.0 / 1000);
     number_key(c, "FlipAngle", DFS_TAG_FLIP_ANGLE, 1);
+    g_autofree char *reuse = c->ge && c->mr ? root_text(c, GE_PRESCAN_REUSE_STRING) : NULL;
+    if (reuse != NULL)
+        text_key(c->out, "PrescanReuseString", reuse);
 }
 
 /* EchoTrainLength, else Philips' EPI factor; 0 without. */
@@ -581,6 +617,8 @@ static double in_plane_acceleration(const Ctx *c)
         return v;
     if (number_of(c, DFS_TAG_PARALLEL_REDUCTION_FACTOR_IN_PLANE, 0, &v) && v > 1)
         return v;
+    if (c->ge && c->mr && private_number(c, GE_ASSET_R_FACTORS, 0, &v) && v > 0 && v < 1)
+        return 1 / v; /* (GE's ASSET R factor is the sampled fraction) */
     return 1;
 }
 
@@ -605,6 +643,26 @@ static void echo_spacing_keys(const Ctx *c, double bw, guint matrix, double acce
     value_key(c->out, "DerivedVendorReportedEchoSpacing",
               spacing * accel / (1 + MAX(oversampling, 0)));
     value_key(c->out, "TotalReadoutTime", spacing * (matrix - 1));
+}
+
+/* GE's: its effective echo spacing (us) over the phase lines acquired,
+ * AcquisitionMatrix's times the ASSET factor rounded up to even, gives
+ * the readout time, which over the image's phase steps gives the
+ * effective spacing (as dcm2niix: only with an ASSET factor). */
+static void ge_echo_spacing_keys(const Ctx *c, guint matrix)
+{
+    double spacing, asset, m2 = 0, m3 = 0;
+    number_of(c, DFS_TAG_ACQUISITION_MATRIX, 2, &m2);
+    number_of(c, DFS_TAG_ACQUISITION_MATRIX, 3, &m3);
+    double acquired = MAX(m2, m3);
+    if (!c->ge || !c->mr || !private_number(c, GE_EFFECTIVE_ECHO_SPACING, 0, &spacing) ||
+        spacing <= 0 || !private_number(c, GE_ASSET_R_FACTORS, 0, &asset) || asset <= 0 ||
+        acquired <= 0 || matrix < 2)
+        return;
+    double lines = 2 * ceil(acquired * asset / 2);
+    double readout = spacing * 1e-6 * (lines - 1);
+    value_key(c->out, "EffectiveEchoSpacing", readout / (matrix - 1));
+    value_key(c->out, "TotalReadoutTime", readout);
 }
 
 /* Philips' water-fat shift (pixels) and dcm2niix's estimates from it: the
@@ -723,12 +781,16 @@ static void encoding_keys(const Ctx *c)
     if (accel > 1)
         value_key(c->out, "ParallelReductionFactorInPlane", accel);
     string_key(c, "ParallelAcquisitionTechnique", DFS_TAG_PARALLEL_ACQUISITION_TECHNIQUE);
-    double out_of_plane;
+    double out_of_plane, r;
     if (number_of(c, DFS_TAG_PARALLEL_REDUCTION_FACTOR_OUT_OF_PLANE, 0, &out_of_plane) &&
         out_of_plane > 1)
         value_key(c->out, "ParallelReductionOutOfPlane", out_of_plane);
+    else if (c->ge && c->mr && private_number(c, GE_ASSET_R_FACTORS, 1, &r) && r > 0 && r < 1)
+        value_key(c->out, "ParallelReductionOutOfPlane", 1 / r);
     if (has_bw)
         echo_spacing_keys(c, bw, matrix, accel);
+    else
+        ge_echo_spacing_keys(c, matrix);
     water_fat_keys(c, matrix);
     positive_key(c, "AcquisitionDuration", DFS_TAG_ACQUISITION_DURATION, 1);
     number_key(c, "PixelBandwidth", DFS_TAG_PIXEL_BANDWIDTH, 1);
@@ -784,6 +846,7 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
     c.siemens = g_str_equal(vendor, "Siemens");
     c.philips = g_str_equal(vendor, "Philips");
     c.uih = g_str_equal(vendor, "UIH");
+    c.ge = g_str_equal(vendor, "GE");
     c.dir = text_of(&c, DFS_TAG_IN_PLANE_PHASE_ENCODING_DIRECTION);
     c.by_row = c.dir != NULL && g_str_equal(c.dir, "ROW");
     c.by_col = c.dir != NULL && g_str_equal(c.dir, "COL");

@@ -14,6 +14,19 @@ static gint64 get_int(const DfsDataset *ds, guint32 tag, gint64 fallback)
     return dfs_dataset_get_int(ds, DFS_ROOT, tag, 0, &v) ? v : fallback;
 }
 
+/* A private SS value, 0 without: as its VR says, or its two bytes where it
+ * was read as implicit VR (no VR known). */
+static gint64 get_ge_short(const DfsDataset *ds, guint32 tag)
+{
+    gint64 v;
+    if (dfs_dataset_get_int(ds, DFS_ROOT, tag, 0, &v))
+        return v;
+    gsize len;
+    guint i = dfs_dataset_find(ds, DFS_ROOT, tag);
+    const guint8 *b = i == DFS_NO_INDEX ? NULL : dfs_dataset_value(ds, i, &len);
+    return b != NULL && len == 2 ? (gint16)(b[0] | b[1] << 8) : 0;
+}
+
 static char *get_string(const DfsDataset *ds, guint32 tag)
 {
     char *s = dfs_dataset_get_string(ds, DFS_ROOT, tag);
@@ -53,6 +66,7 @@ static gboolean parse_time(const char *tm, double *seconds, double *hhmmss)
  * fixed tags, as dcm2niix reads them. */
 #define PHILIPS_SCALE_SLOPE 0x2005100Eu
 #define PHILIPS_PIXEL_VALUE_SEQUENCE 0x2005140Fu
+#define GE_RAW_DATA_TYPE 0x0043102Fu /* SS: 0 magnitude, 1 phase, 2 real, 3 imaginary */
 
 /* --- enhanced multi-frame objects ------------------------------------------ */
 
@@ -236,6 +250,12 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
         out->real |= g_str_equal(t, "R") || g_str_equal(t, "REAL");
         out->imaginary |= g_str_equal(t, "I") || g_str_equal(t, "IMAGINARY");
     }
+    /* GE says which in its raw data type (its ImageType often says OTHER) */
+    gboolean ge = g_str_equal(maker_up, "GE") || strstr(maker_up, "GE ") || strstr(maker_up, "GE_");
+    gint64 raw_type = ge ? get_ge_short(ds, GE_RAW_DATA_TYPE) : 0;
+    out->phase |= raw_type == 1;
+    out->real |= raw_type == 2;
+    out->imaginary |= raw_type == 3;
     for (guint k = 0; types[k]; k++)
         out->mosaic |= g_str_equal(g_strstrip(types[k]), "MOSAIC");
     g_autofree char *acq_type = get_string(ds, DFS_TAG_MR_ACQUISITION_TYPE);
