@@ -26,6 +26,9 @@ for volume t), so that slice order can be seen in the voxels.
   s18  GE MR 2D EPI, implicit VR, with GE's private elements: pulse sequence
        name, ASSET factors, effective echo spacing, prescan reuse string
   s19  GE MR 2D phase images (GE's raw data type 1, ImageType OTHER: _ph)
+  s20  GE oblique MR diffusion, implicit VR: 3 slices x 4 volumes, the b
+       value in GE's (0043,1039) plus 10^9, the gradient in (0019,10BB-BD),
+       three directions in (0019,10E0)
 
 usage: make-series.py OUTDIR [SERIES...]  (all when none are named)
 """
@@ -53,7 +56,8 @@ def unit(v):
 
 def write_series(out, name, number, kind, slices, protocol=None, mr3d=False, **common):
     """slices: dicts with ipp, iop, instance, and optional echo, time, slope,
-    intercept, add (added to the pixels), acq (acquisition number)."""
+    intercept, add (added to the pixels), acq (acquisition number), ge (GE's
+    private elements of that slice, beside the series' common["ge"])."""
     folder = os.path.join(out, name)
     os.makedirs(folder, exist_ok=True)
     series_uid = generate_uid(prefix=None, entropy_srcs=[name, "series"])
@@ -97,7 +101,7 @@ def write_series(out, name, number, kind, slices, protocol=None, mr3d=False, **c
             ds.Manufacturer = "GE MEDICAL SYSTEMS"
             for group, creator in ((0x0019, "GEMS_ACQU_01"), (0x0043, "GEMS_PARM_01")):
                 ds.add_new(group << 16 | 0x0010, "LO", creator)
-            for tag, vr, value in common["ge"]:
+            for tag, vr, value in common["ge"] + s.get("ge", []):
                 ds.add_new(tag, vr, value)
         if "image_type" in common:
             ds.ImageType = common["image_type"]
@@ -234,6 +238,20 @@ def make(out, which):
         sl = stack(4, [-10, -10, 0], AXIAL, 4.0)
         write_series(out, "s19", 19, "MR", sl, protocol="ge phase", ge=[(0x0043102F, "SS", 1)],
                      image_type=["ORIGINAL", "PRIMARY", "OTHER"])
+    if "s20" in which:
+        a = 0.3
+        sl = []
+        for t, (b, g) in enumerate(((0, (0, 0, 0)), (1000, (1, 0, 0)), (1000, (0, 0.6, 0.8)),
+                                    (1000, (0.6, -0.8, 0)))):
+            for k, s in enumerate(stack(3, [-10, -10, 0], [1, 0, 0, 0, math.cos(a), math.sin(a)],
+                                        4.0)):
+                s.update(instance=t * 3 + k + 1, add=100 * k + 1000 * t, acq=t + 1, ge=[
+                    (0x00431039, "IS", [str(b + 1000000000), "8", "0", "0"]),
+                    (0x001910BB, "DS", str(g[0])), (0x001910BC, "DS", str(g[1])),
+                    (0x001910BD, "DS", str(g[2]))])
+                sl.append(s)
+        write_series(out, "s20", 20, "MR", sl, protocol="ge dwi", implicit=True,
+                     ge=[(0x001910E0, "DS", "3")])
     if "s13" in which:
         sl = stack(1, [-158.1, -179.0, -75.7], AXIAL, 5.0)
         write_series(out, "s13", 13, "CT", sl, protocol="single")
@@ -242,5 +260,5 @@ def make(out, which):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    names = sys.argv[2:] or [f"s{k:02d}" for k in range(1, 20)]
+    names = sys.argv[2:] or [f"s{k:02d}" for k in range(1, 21)]
     make(sys.argv[1], set(names))

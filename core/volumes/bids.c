@@ -122,29 +122,9 @@ static gboolean number_of(const Ctx *c, guint32 tag, guint n, double *out)
            isfinite(*out);
 }
 
-/* Value n of a top-level private element as a finite number, whatever its
- * VR: numbers as such, text (read as implicit VR: its bytes) parsed, or a
- * 2-byte value as a signed 16-bit one (GE's SS read as implicit VR). */
 static gboolean private_number(const Ctx *c, guint32 tag, guint n, double *out)
 {
-    if (dfs_dataset_get_double(c->ds, DFS_ROOT, tag, n, out))
-        return isfinite(*out);
-    g_autofree char *text = root_text(c, tag);
-    if (text != NULL) {
-        g_auto(GStrv) parts = g_strsplit(text, "\\", -1);
-        char *end;
-        if (n >= g_strv_length(parts))
-            return FALSE;
-        *out = g_ascii_strtod(g_strstrip(parts[n]), &end);
-        return end != parts[n] && *end == '\0' && isfinite(*out);
-    }
-    gsize len;
-    guint i = dfs_dataset_find(c->ds, DFS_ROOT, tag);
-    const guint8 *b = i == DFS_NO_INDEX ? NULL : dfs_dataset_value(c->ds, i, &len);
-    if (b == NULL || len != 2 || n != 0)
-        return FALSE;
-    *out = (gint16)(b[0] | b[1] << 8);
-    return TRUE;
+    return dfs_private_number(c->ds, tag, n, out);
 }
 
 static double number_or(const Ctx *c, guint32 tag, double fallback)

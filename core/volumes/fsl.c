@@ -2,7 +2,8 @@
  * (its first image's, in the patient's LPS frame) is projected on the
  * stacked grid's axes (along a row, up the columns as NIfTI stores rows
  * bottom up, along the normal the slices are ordered by), then turned as
- * the volume's axes were (3D acquisitions). */
+ * the volume's axes were (3D acquisitions).  GE's gradients are on the
+ * image's axes already: written as they are, as dcm2niix does. */
 #include "volumes/fsl.h"
 
 #include <math.h>
@@ -49,7 +50,7 @@ void dfs_fsl_bvec(const DfsVolumePlan *p, const DfsVolume *v, GString *out)
                 -(g[0] * col[0] + g[1] * col[1] + g[2] * col[2]),
                 len > 0 ? (g[0] * normal[0] + g[1] * normal[1] + g[2] * normal[2]) / len : 0,
             };
-            double x = stacked[v->perm[a]] * (v->flip[a] ? -1 : 1);
+            double x = s->gradient_on_axes ? g[a] : stacked[v->perm[a]] * (v->flip[a] ? -1 : 1);
             if (t)
                 g_string_append_c(out, ' ');
             dfs_append_number(out, s->has_b && s->b > 0 ? x : 0);

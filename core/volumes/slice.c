@@ -14,17 +14,33 @@ static gint64 get_int(const DfsDataset *ds, guint32 tag, gint64 fallback)
     return dfs_dataset_get_int(ds, DFS_ROOT, tag, 0, &v) ? v : fallback;
 }
 
-/* A private SS value, 0 without: as its VR says, or its two bytes where it
- * was read as implicit VR (no VR known). */
-static gint64 get_ge_short(const DfsDataset *ds, guint32 tag)
+gboolean dfs_private_number(const DfsDataset *ds, guint32 tag, guint n, double *out)
 {
-    gint64 v;
-    if (dfs_dataset_get_int(ds, DFS_ROOT, tag, 0, &v))
-        return v;
+    if (dfs_dataset_get_double(ds, DFS_ROOT, tag, n, out))
+        return isfinite(*out);
     gsize len;
     guint i = dfs_dataset_find(ds, DFS_ROOT, tag);
     const guint8 *b = i == DFS_NO_INDEX ? NULL : dfs_dataset_value(ds, i, &len);
-    return b != NULL && len == 2 ? (gint16)(b[0] | b[1] << 8) : 0;
+    if (b == NULL || len == 0)
+        return FALSE;
+    /* text read as implicit VR (DS, IS) is digits, signs, points, blanks
+     * and backslashes; anything else of 2 bytes is an SS */
+    gboolean text = TRUE;
+    for (gsize k = 0; k < len && text; k++)
+        text = g_ascii_isdigit(b[k]) || (b[k] != 0 && strchr("+-.eE \\", b[k]) != NULL);
+    if (!text && len == 2 && n == 0) {
+        *out = (gint16)(b[0] | b[1] << 8);
+        return TRUE;
+    }
+    if (!text)
+        return FALSE;
+    g_autofree char *chars = g_strndup((const char *)b, len);
+    g_auto(GStrv) parts = g_strsplit(chars, "\\", -1);
+    if (n >= g_strv_length(parts))
+        return FALSE;
+    char *end;
+    *out = g_ascii_strtod(g_strstrip(parts[n]), &end);
+    return end != parts[n] && *end == '\0' && isfinite(*out);
 }
 
 static char *get_string(const DfsDataset *ds, guint32 tag)
@@ -67,6 +83,10 @@ static gboolean parse_time(const char *tm, double *seconds, double *hhmmss)
 #define PHILIPS_SCALE_SLOPE 0x2005100Eu
 #define PHILIPS_PIXEL_VALUE_SEQUENCE 0x2005140Fu
 #define GE_RAW_DATA_TYPE 0x0043102Fu /* SS: 0 magnitude, 1 phase, 2 real, 3 imaginary */
+#define GE_SLOP_INT_6_9 0x00431039u  /* IS: the b value (plus 10^9 on some), ... */
+#define GE_GRADIENT_X 0x001910BBu    /* DS: user data 20-22, the gradient on the image's axes */
+#define GE_GRADIENT_Y 0x001910BCu
+#define GE_GRADIENT_Z 0x001910BDu
 
 /* --- enhanced multi-frame objects ------------------------------------------ */
 
@@ -120,7 +140,8 @@ static double frame_double_or(const Frame *f, guint32 group, guint32 tag, double
 
 /* The b value and gradient: the MR Diffusion macro (an enhanced frame's
  * MR Diffusion Sequence, else the top level), else Siemens' CSA header. */
-static void read_diffusion(const Frame *f, const guint8 *csa, gsize csa_len, DfsSlice *out)
+static void read_diffusion(const Frame *f, const guint8 *csa, gsize csa_len, gboolean ge,
+                           DfsSlice *out)
 {
     guint it = group_of(f, DFS_TAG_MR_DIFFUSION_SEQUENCE);
     guint where = it != DFS_NO_INDEX ? it : DFS_ROOT;
@@ -137,6 +158,18 @@ static void read_diffusion(const Frame *f, const guint8 *csa, gsize csa_len, Dfs
             if (!found ||
                 !dfs_dataset_get_double(f->ds, dir, DFS_TAG_DIFFUSION_GRADIENT_ORIENTATION, k,
                                         &out->gradient[k]) || !isfinite(out->gradient[k]))
+                out->gradient[k] = 0;
+        return;
+    }
+    if (ge && dfs_private_number(f->ds, GE_SLOP_INT_6_9, 0, &b) && b >= 0) {
+        /* GE's: the b value less the 10^9 some versions add; the gradient
+         * already on the image's axes, written as it is (as dcm2niix) */
+        static const guint32 axes[3] = {GE_GRADIENT_X, GE_GRADIENT_Y, GE_GRADIENT_Z};
+        out->has_b = TRUE;
+        out->b = fmod(b, 1e9);
+        out->gradient_on_axes = TRUE;
+        for (guint k = 0; k < 3; k++)
+            if (!dfs_private_number(f->ds, axes[k], 0, &out->gradient[k]))
                 out->gradient[k] = 0;
         return;
     }
@@ -214,7 +247,8 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
         out->slope = 1 / ss;
         out->philips_precise = TRUE;
     }
-    read_diffusion(&f, csa, csa_len, out);
+    gboolean ge = g_str_equal(maker_up, "GE") || strstr(maker_up, "GE ") || strstr(maker_up, "GE_");
+    read_diffusion(&f, csa, csa_len, ge, out);
     out->echo_time = frame_double_or(&f, 0, DFS_TAG_ECHO_TIME, 0);
     if (out->enhanced)
         out->echo_time = frame_double_or(&f, DFS_TAG_MR_ECHO_SEQUENCE, DFS_TAG_EFFECTIVE_ECHO_TIME,
@@ -251,8 +285,9 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
         out->imaginary |= g_str_equal(t, "I") || g_str_equal(t, "IMAGINARY");
     }
     /* GE says which in its raw data type (its ImageType often says OTHER) */
-    gboolean ge = g_str_equal(maker_up, "GE") || strstr(maker_up, "GE ") || strstr(maker_up, "GE_");
-    gint64 raw_type = ge ? get_ge_short(ds, GE_RAW_DATA_TYPE) : 0;
+    double raw_type = 0;
+    if (!ge || !dfs_private_number(ds, GE_RAW_DATA_TYPE, 0, &raw_type))
+        raw_type = 0;
     out->phase |= raw_type == 1;
     out->real |= raw_type == 2;
     out->imaginary |= raw_type == 3;

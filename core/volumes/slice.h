@@ -35,6 +35,7 @@ typedef struct {
     gint phase_positive;               /* CSA PhaseEncodingDirectionPositive, -1 without */
     gboolean has_b;                    /* a diffusion b value (s/mm2) and gradient (LPS) */
     double b, gradient[3];
+    gboolean gradient_on_axes;         /* the gradient is on the image's axes (GE's): as is */
     double echo_time, tr, flip;        /* ms, ms, degrees; 0 without */
     double acq_time;                   /* AcquisitionTime in seconds since midnight, -1 without */
     double acq_time_hhmmss;            /* the same as the number HHMMSS.FFFFFF, 0 without */
@@ -66,6 +67,11 @@ gboolean dfs_slices_read(const DfsDataset *ds, guint node, guint frames, GArray 
                          GError **error);
 
 void dfs_slice_clear(DfsSlice *s);
+
+/* Value n of top-level element tag as a finite number, whatever its VR: a
+ * private element read as implicit VR has none, so its bytes are taken as
+ * text (DS, IS) or, 2 bytes that are no text, as an SS. */
+gboolean dfs_private_number(const DfsDataset *ds, guint32 tag, guint n, double *out);
 
 /* Bytes of one sample as decoded (1, 2, 4 or 8). */
 guint dfs_slice_sample_bytes(const DfsSlice *s);
