@@ -104,8 +104,10 @@ void dfs_view_note_damage(const DfsView *v, guint node, const char *line);
 /* Count bytes a kind rendered by range, and write the tree's counters
  * (the status file's last lines). */
 void dfs_view_count_rendered(const DfsView *v, guint64 bytes);
-/* Count a volume's frame read from its file as stored (not decoded). */
+/* Count a volume's frame read from its file as stored (not decoded), and
+ * a series' volume plan made (its headers read). */
 void dfs_view_count_frame_read(const DfsView *v);
+void dfs_view_count_plan(const DfsView *v);
 void dfs_view_write_counters(const DfsView *v, GString *out);
 
 /* The content of file entry e, rendered once and kept in the content cache

@@ -39,8 +39,8 @@ struct _DfsTree {
     GHashTable *rendering;   /* entries being rendered now */
     /* Counters for the status file (atomic): files rendered whole and their
      * bytes; bytes rendered for reads by range; volume frames read straight
-     * from their files. */
-    gssize renders, render_bytes, range_bytes, frames_read;
+     * from their files; series' volume plans made. */
+    gssize renders, render_bytes, range_bytes, frames_read, plans_made;
 };
 
 static DfsView view_open(DfsTree *t, DfsIndex *held)
@@ -247,6 +247,11 @@ void dfs_view_count_frame_read(const DfsView *v)
     g_atomic_pointer_add(&v->tree->frames_read, 1);
 }
 
+void dfs_view_count_plan(const DfsView *v)
+{
+    g_atomic_pointer_add(&v->tree->plans_made, 1);
+}
+
 void dfs_view_write_counters(const DfsView *v, GString *out)
 {
     DfsTree *t = v->tree;
@@ -254,11 +259,13 @@ void dfs_view_write_counters(const DfsView *v, GString *out)
     gssize bytes = g_atomic_pointer_get(&t->render_bytes);
     gssize ranged = g_atomic_pointer_get(&t->range_bytes);
     gssize frames = g_atomic_pointer_get(&t->frames_read);
+    gssize plans = g_atomic_pointer_get(&t->plans_made);
     g_string_append_printf(out,
                            "rendered whole: %" G_GSSIZE_FORMAT " files, %" G_GSSIZE_FORMAT
                            " bytes\nrendered by range: %" G_GSSIZE_FORMAT
-                           " bytes\nvolume frames read from their files: %" G_GSSIZE_FORMAT "\n",
-                           renders, bytes, ranged, frames);
+                           " bytes\nvolume plans made: %" G_GSSIZE_FORMAT
+                           "\nvolume frames read from their files: %" G_GSSIZE_FORMAT "\n",
+                           renders, bytes, ranged, plans, frames);
 }
 
 gboolean dfs_view_not_found(GError **error, const char *name)

@@ -79,6 +79,10 @@ def frames_read(m):
     return int(m.status()["volume frames read from their files"])
 
 
+def plans_made(m):
+    return int(m.status()["volume plans made"])
+
+
 def read_all(path):
     with open(path, "rb") as f:
         return f.read()
@@ -717,6 +721,19 @@ def run_checks(report, exe, root, tmp):
     try:
         dirs = series_dirs(mnt, numbers)
         report.check("every generated series has a folder", [s for s in series if s not in dirs])
+        # A name that is no volume file's is looked up in volume/ without a
+        # plan (a shell glob down to the instances' tags/ asks every
+        # series' volume/ for "tags"); a listing makes one.
+        plans = plans_made(m)
+        strays = [s for s in series for name in ("tags", "volume", "x.nii.gz", ".nii")
+                  if os.path.exists(os.path.join(dirs[s], "volume", name))]
+        first = series[0]
+        report.check("names that are no volume file's are looked up in volume/ without a plan "
+                     "(volume plans made stays); a listing of volume/ makes one",
+                     not strays and plans_made(m) == plans and
+                     (os.listdir(os.path.join(dirs[first], "volume")) and
+                      plans_made(m) == plans + 1),
+                     f"found {strays}" if strays else f"{len(series)} series")
         # Sizes and listings decode nothing and read no pixel.
         before, read_before = renders(m), frames_read(m)
         sizes = {}

@@ -317,6 +317,7 @@ static DfsVolumePlan *make_plan(const DfsView *v, guint series)
 {
     guint n;
     const guint32 *ch = dfs_index_children(v->idx, series, &n);
+    dfs_view_count_plan(v);
     GArray *slices = g_array_sized_new(FALSE, TRUE, sizeof(DfsSlice), n);
     GPtrArray *unread = g_ptr_array_new_with_free_func(g_free);
     for (guint k = 0; k < n; k++) {
@@ -405,6 +406,14 @@ static gboolean volume_dir_lookup(const DfsView *v, DfsEntry dir, const char *na
         *out = DFS_ENTRY_MAKE(DFS_KIND_VOLUME_FILE, series, 0);
         return TRUE;
     }
+    /* A name that ends in no format's extension names no volume file: no
+     * plan is made for it (a shell glob down to every instance's tags looks up
+     * "tags" in every series' volume/ too, and a plan reads every header). */
+    gboolean any = FALSE;
+    for (guint f = 1; f < G_N_ELEMENTS(formats) && !any; f++)
+        any = g_str_has_suffix(name, formats[f].ext) && strlen(name) > strlen(formats[f].ext);
+    if (!any)
+        return dfs_view_not_found(error, name);
     g_autoptr(DfsVolumePlan) p = plan_of(v, series);
     for (guint k = 0; k < p->n_volumes; k++) {
         gsize len = strlen(p->volumes[k].stem);
