@@ -435,7 +435,19 @@ typedef struct {
     const DfsVolumePlan *p;
     char *path;
     guint opened;
+    guint most_open; /* the process' open files at an open, at most */
 } FrameFiles;
+
+static guint open_files(void)
+{
+    guint n = 0;
+    GDir *d = g_dir_open("/proc/self/fd", 0, NULL);
+    while (d != NULL && g_dir_read_name(d) != NULL)
+        n++;
+    if (d != NULL)
+        g_dir_close(d);
+    return n;
+}
 
 static int fake_source(gpointer user, guint slice, guint64 *base, guint64 *length)
 {
@@ -444,6 +456,7 @@ static int fake_source(gpointer user, guint slice, guint64 *base, guint64 *lengt
     *length = (guint64)s->frame_rows * s->frame_columns * 2;
     *base = 100 + slice * *length;
     ff->opened++;
+    ff->most_open = MAX(ff->most_open, open_files());
     return open(ff->path, O_RDONLY);
 }
 
@@ -458,7 +471,7 @@ static void test_plan_read_from_files(void)
     g_autoptr(DfsVolumePlan) p = three_axial();
     const DfsVolume *v = &p->volumes[0];
     g_autofree char *dir = g_dir_make_tmp("dfs-volumes-XXXXXX", NULL);
-    FrameFiles ff = {p, g_build_filename(dir, "frames", NULL), 0};
+    FrameFiles ff = {p, g_build_filename(dir, "frames", NULL), 0, 0};
     GString *file = g_string_new(NULL);
     g_string_set_size(file, 100);
     for (guint k = 0; k < 3; k++) {
@@ -471,10 +484,14 @@ static void test_plan_read_from_files(void)
     g_assert_true(dfs_volume_read(p, v, v->datatype, FALSE, 0, G_MAXSIZE, fake_frame, NULL, p,
                                   want, NULL));
     /* whole rows come from the file (no fetch: it would fail) */
+    guint before = open_files();
     g_assert_true(dfs_volume_read(p, v, v->datatype, FALSE, 0, G_MAXSIZE, no_fetch, fake_source,
                                   &ff, got, NULL));
     g_assert_cmpmem(got->str, got->len, want->str, want->len);
     g_assert_cmpuint(ff.opened, ==, 3);
+    /* each file closed once its rows are read: one open beside the next */
+    g_assert_cmpuint(ff.most_open, <=, before + 1);
+    g_assert_cmpuint(open_files(), ==, before);
     /* by range, rows cut by the range's ends too: the same bytes, all read
      * from the file (a fetch would fail) */
     FrameFiles both = ff;

@@ -63,48 +63,60 @@ typedef struct {
 } Run;
 
 typedef struct {
+    int fd;         /* -1 once its runs are read */
+    guint64 base;
+} FrameFile;
+
+typedef struct {
     const DfsVolumePlan *p;
     DfsFrameFetch fetch;
     DfsFrameSource source;
     gpointer user;
     GHashTable *frames; /* plan image -> GBytes, for this read */
     GHashTable *files;  /* plan image -> its frame's file (FrameFile), or a NULL value: none */
-    int run_fd;         /* the file of the runs waiting, -1 when none */
-    GArray *runs;       /* of Run, for run_fd */
+    FrameFile *run_file; /* the file of the runs waiting, or NULL */
+    GArray *runs;       /* of Run, for run_file */
 } Fetcher;
-
-typedef struct {
-    int fd;
-    guint64 base;
-} FrameFile;
 
 static void frame_file_free(gpointer data)
 {
     FrameFile *ff = data;
     if (ff != NULL) {
-        close(ff->fd);
+        if (ff->fd >= 0)
+            close(ff->fd);
         g_free(ff);
     }
 }
 
-/* Slice's frame as bytes of a file, if the source says so: its file, or
- * NULL (then fetched). */
-static const FrameFile *frame_file(Fetcher *f, guint slice, gsize frame_bytes)
+/* Slice's frame as bytes of a file, if the source says so: its file, open,
+ * or NULL (then fetched).  A file is closed once its runs are read (a
+ * request over small frames touches hundreds) and opened again if a later
+ * row needs it. */
+static FrameFile *frame_file(Fetcher *f, guint slice, gsize frame_bytes)
 {
     gpointer key = GUINT_TO_POINTER(slice + 1), value;
-    if (g_hash_table_lookup_extended(f->files, key, NULL, &value))
-        return value;
     FrameFile *ff = NULL;
+    if (g_hash_table_lookup_extended(f->files, key, NULL, &value)) {
+        ff = value;
+        if (ff == NULL || ff->fd >= 0)
+            return ff;
+    }
     guint64 base = 0, length = 0;
     int fd = f->source != NULL ? f->source(f->user, slice, &base, &length) : -1;
-    if (fd >= 0 && length >= frame_bytes) {
-        ff = g_new(FrameFile, 1);
-        ff->fd = fd;
-        ff->base = base;
-    } else if (fd >= 0) {
+    if (fd >= 0 && length < frame_bytes) {
         close(fd);
+        fd = -1;
     }
-    g_hash_table_insert(f->files, key, ff);
+    if (fd < 0) {
+        g_hash_table_insert(f->files, key, NULL); /* (frees a closed one) */
+        return NULL;
+    }
+    if (ff == NULL) {
+        ff = g_new(FrameFile, 1);
+        g_hash_table_insert(f->files, key, ff);
+    }
+    ff->fd = fd;
+    ff->base = base;
     return ff;
 }
 
@@ -115,10 +127,12 @@ static int by_file_offset(gconstpointer a, gconstpointer b)
 }
 
 /* Read the runs waiting, in file order, each stretch of touching runs by
- * one preadv.  A file shorter than its frame (changed since) is an error. */
+ * one preadv, then close its file.  A file shorter than its frame (changed
+ * since) is an error. */
 static gboolean flush_runs(Fetcher *f, GError **error)
 {
     GArray *runs = f->runs;
+    int fd = f->run_file->fd;
     gboolean ok = TRUE;
     g_array_sort(runs, by_file_offset);
     for (guint i = 0; i < runs->len && ok;) {
@@ -137,7 +151,7 @@ static gboolean flush_runs(Fetcher *f, GError **error)
         /* Short reads (a signal) go on from where they stopped. */
         guint first = 0;
         while (first < n) {
-            ssize_t got = preadv(f->run_fd, iov + first, (int)(n - first), (off_t)at);
+            ssize_t got = preadv(fd, iov + first, (int)(n - first), (off_t)at);
             if (got < 0 && errno == EINTR)
                 continue;
             if (got <= 0) {
@@ -157,17 +171,20 @@ static gboolean flush_runs(Fetcher *f, GError **error)
         i += n;
     }
     g_array_set_size(runs, 0);
-    f->run_fd = -1;
+    close(fd);
+    f->run_file->fd = -1;
+    f->run_file = NULL;
     return ok;
 }
 
-/* Queue bytes [at, at + len) of ff's frame to be read into dst. */
-static gboolean queue_run(Fetcher *f, const FrameFile *ff, guint64 at, guint8 *dst, gsize len,
+/* Queue bytes [at, at + len) of ff's frame to be read into dst; the runs
+ * of the file before are read (and it closed) first. */
+static gboolean queue_run(Fetcher *f, FrameFile *ff, guint64 at, guint8 *dst, gsize len,
                           GError **error)
 {
-    if (f->run_fd != ff->fd && f->runs->len > 0 && !flush_runs(f, error))
+    if (f->run_file != ff && f->run_file != NULL && !flush_runs(f, error))
         return FALSE;
-    f->run_fd = ff->fd;
+    f->run_file = ff;
     Run r = {ff->base + at, dst, len};
     g_array_append_val(f->runs, r);
     return TRUE;
@@ -346,7 +363,7 @@ gboolean dfs_volume_read(const DfsVolumePlan *p, const DfsVolume *v, guint datat
     gsize frame_bytes = r.frame_bytes;
     Fetcher f = {p, fetch, source, user,
                  g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_bytes_unref),
-                 g_hash_table_new_full(NULL, NULL, NULL, frame_file_free), -1,
+                 g_hash_table_new_full(NULL, NULL, NULL, frame_file_free), NULL,
                  g_array_new(FALSE, FALSE, sizeof(Run))};
     gboolean ok = TRUE;
     guint64 first = offset / vb, last = (offset + length - 1) / vb; /* voxels */
@@ -378,7 +395,7 @@ gboolean dfs_volume_read(const DfsVolumePlan *p, const DfsVolume *v, guint datat
             guint64 to = MIN(row_start + (guint64)v->dim[0] * vb, offset + length);
             gsize at = ((s->row0 + row) * s->frame_columns + s->col0) * in_vb + (gsize)(from - row_start);
             gsize n = (gsize)(to - from);
-            const FrameFile *ff = frame_file(&f, slice, frame_bytes);
+            FrameFile *ff = frame_file(&f, slice, frame_bytes);
             if (ff != NULL) {
                 ok = queue_run(&f, ff, at, dst, n, error);
             } else {
