@@ -233,26 +233,6 @@ static void asc_key(const Ctx *c, const char *name, const char *asc, double min,
         value_key(c->out, name, v * scale);
 }
 
-/* dcm2niix's names for the manufacturers it knows (it names no other). */
-static const char *manufacturer(const char *raw)
-{
-    static const struct {
-        const char *contains, *name;
-    } known[] = {
-        {"SIEMENS", "Siemens"}, {"GE ", "GE"},         {"GE_", "GE"},
-        {"PHILIPS", "Philips"}, {"TOSHIBA", "Toshiba"}, {"CANON", "Canon"},
-        {"UIH", "UIH"},         {"HITACHI", "Hitachi"},
-        {"BRUKER", "Bruker"},   {"MEDISO", "Mediso"},
-    };
-    g_autofree char *up = g_ascii_strup(raw, -1);
-    if (g_str_equal(up, "GE"))
-        return "GE";
-    for (guint k = 0; k < G_N_ELEMENTS(known); k++)
-        if (strstr(up, known[k].contains) != NULL)
-            return known[k].name;
-    return NULL;
-}
-
 /* --- the keys, in dcm2niix's order ------------------------------------------- */
 
 /* ImageType's values as the file has them (blanks inside kept, as
@@ -350,8 +330,8 @@ static void header_keys(const Ctx *c, const char *modality, const char *maker)
         text_key(c->out, "Modality", modality);
     number_key(c, "MagneticFieldStrength", DFS_TAG_MAGNETIC_FIELD_STRENGTH, 1);
     number_key(c, "ImagingFrequency", DFS_TAG_IMAGING_FREQUENCY, 1);
-    if (manufacturer(maker) != NULL)
-        text_key(c->out, "Manufacturer", manufacturer(maker));
+    if (dfs_vendor_name(maker) != NULL)
+        text_key(c->out, "Manufacturer", dfs_vendor_name(maker));
     string_key(c, "ManufacturersModelName", DFS_TAG_MANUFACTURER_MODEL_NAME);
     string_key(c, "InstitutionName", DFS_TAG_INSTITUTION_NAME);
     string_key(c, "InstitutionalDepartmentName", DFS_TAG_INSTITUTIONAL_DEPARTMENT_NAME);
@@ -820,7 +800,8 @@ void dfs_bids_json(const DfsVolumePlan *p, const DfsVolume *vol, const DfsDatase
     }
     g_autofree char *modality = g_strstrip(g_strdup(s->modality));
     g_autofree char *maker = g_strstrip(g_strdup(s->manufacturer));
-    const char *vendor = manufacturer(maker) ? manufacturer(maker) : "";
+    const char *vendor = dfs_vendor_name(maker);
+    vendor = vendor != NULL ? vendor : "";
     c.mr = g_str_equal(modality, "MR");
     c.ct = g_str_equal(modality, "CT");
     c.siemens = g_str_equal(vendor, "Siemens");

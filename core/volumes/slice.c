@@ -43,6 +43,25 @@ gboolean dfs_private_number(const DfsDataset *ds, guint32 tag, guint n, double *
     return end != parts[n] && *end == '\0' && isfinite(*out);
 }
 
+const char *dfs_vendor_name(const char *raw)
+{
+    static const struct {
+        const char *contains, *name;
+    } known[] = {
+        {"SIEMENS", "Siemens"}, {"GE ", "GE"},         {"GE_", "GE"},
+        {"PHILIPS", "Philips"}, {"TOSHIBA", "Toshiba"}, {"CANON", "Canon"},
+        {"UIH", "UIH"},         {"HITACHI", "Hitachi"},
+        {"BRUKER", "Bruker"},   {"MEDISO", "Mediso"},
+    };
+    g_autofree char *up = g_ascii_strup(raw, -1);
+    if (g_str_equal(up, "GE"))
+        return "GE";
+    for (guint k = 0; k < G_N_ELEMENTS(known); k++)
+        if (strstr(up, known[k].contains) != NULL)
+            return known[k].name;
+    return NULL;
+}
+
 static char *get_string(const DfsDataset *ds, guint32 tag)
 {
     char *s = dfs_dataset_get_string(ds, DFS_ROOT, tag);
@@ -237,9 +256,9 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
     if (out->slope == 0)
         out->slope = 1; /* as the converters read a zero slope */
     g_autofree char *maker = get_string(ds, DFS_TAG_MANUFACTURER);
-    g_autofree char *maker_up = g_ascii_strup(maker, -1);
+    const char *vendor = dfs_vendor_name(maker);
     double ss;
-    if (strstr(maker_up, "PHILIPS") &&
+    if (vendor != NULL && g_str_equal(vendor, "Philips") &&
         frame_double(&f, PHILIPS_PIXEL_VALUE_SEQUENCE, PHILIPS_SCALE_SLOPE, 0, &ss) && ss > 0) {
         /* Philips' floating point values (dcm2niix's default -p y):
          * (stored x RS + RI) / (RS x SS) */
@@ -247,7 +266,7 @@ gboolean dfs_slice_read(const DfsDataset *ds, guint node, guint frame, DfsSlice 
         out->slope = 1 / ss;
         out->philips_precise = TRUE;
     }
-    gboolean ge = g_str_equal(maker_up, "GE") || strstr(maker_up, "GE ") || strstr(maker_up, "GE_");
+    gboolean ge = vendor != NULL && g_str_equal(vendor, "GE");
     read_diffusion(&f, csa, csa_len, ge, out);
     out->echo_time = frame_double_or(&f, 0, DFS_TAG_ECHO_TIME, 0);
     if (out->enhanced)

@@ -68,6 +68,10 @@ gboolean dfs_slices_read(const DfsDataset *ds, guint node, guint frames, GArray 
 
 void dfs_slice_clear(DfsSlice *s);
 
+/* dcm2niix's name for the vendor of a Manufacturer value ("Siemens", "GE",
+ * "Philips", ...), or NULL for one it does not know (it names no other). */
+const char *dfs_vendor_name(const char *manufacturer);
+
 /* Value n of top-level element tag as a finite number, whatever its VR: a
  * private element read as implicit VR has none, so its bytes are taken as
  * text (DS, IS) or, 2 bytes that are no text, as an SS. */
