@@ -40,7 +40,8 @@ typedef struct {
     char *templates[DFS_LEVEL_INSTANCE + 1]; /* -o patient=T ... (catalog/template.h) */
     /* A DICOMweb source's (sources/source.h) */
     char *cache_dir, *user, *password_file, *token_file, *cafile;
-    unsigned cache_gb, connections, ttl;
+    char *cache_gb; /* GiB, a decimal number */
+    unsigned connections, ttl;
     int netrc, orthanc, not_orthanc;
     int show_help;
 } Options;
@@ -58,7 +59,7 @@ static const struct fuse_opt option_spec[] = {
     DFS_OPT("series=%s", templates[DFS_LEVEL_SERIES]),
     DFS_OPT("instance=%s", templates[DFS_LEVEL_INSTANCE]),
     DFS_OPT("cache_dir=%s", cache_dir),
-    DFS_OPT("cache_gb=%u", cache_gb),
+    DFS_OPT("cache_gb=%s", cache_gb),
     DFS_OPT("connections=%u", connections),
     DFS_OPT("ttl=%u", ttl),
     DFS_OPT("user=%s", user),
@@ -111,7 +112,7 @@ static void usage(const char *prog)
            "\nDICOMweb sources:\n"
            "    -o cache_dir=DIR       keep fetched instances under DIR (default\n"
            "                           $XDG_CACHE_HOME/dicomfs/web/<hash of URL>)\n"
-           "    -o cache_gb=N          at most N GiB of them (default 4)\n"
+           "    -o cache_gb=N          at most N GiB of them (default 4; 0.5: 512 MiB)\n"
            "    -o connections=N       at most N connections to the server (default 4)\n"
            "    -o ttl=SECONDS         a listing is good this long: the server listed\n"
            "                           again this often, showing what changed, and not\n"
@@ -162,8 +163,18 @@ static DfsSource *open_source(const Options *o)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *cache_dir = o->cache_dir ? g_canonicalize_filename(o->cache_dir, NULL) : NULL;
+    guint64 cache_bytes = 0;
+    if (o->cache_gb != NULL) {
+        char *end;
+        double gb = g_ascii_strtod(o->cache_gb, &end);
+        if (end == o->cache_gb || *end != '\0' || !(gb > 0 && gb <= 1 << 20)) {
+            fprintf(stderr, "dicomfs: -o cache_gb=%s: not a number of GiB above 0\n", o->cache_gb);
+            return NULL;
+        }
+        cache_bytes = MAX((guint64)(gb * (double)(1u << 30)), 1);
+    }
     DfsSourceOptions so = {.cache_dir = cache_dir,
-                           .cache_bytes = (guint64)o->cache_gb << 30,
+                           .cache_bytes = cache_bytes,
                            .user = o->user,
                            .password_file = o->password_file,
                            .token_file = o->token_file,
@@ -579,6 +590,7 @@ out:
     free(o.source);
     g_free(o.index);
     free(o.cache_dir);
+    free(o.cache_gb);
     free(o.user);
     free(o.password_file);
     free(o.token_file);

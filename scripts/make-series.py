@@ -29,8 +29,12 @@ for volume t), so that slice order can be seen in the voxels.
   s20  GE oblique MR diffusion, implicit VR: 3 slices x 4 volumes, the b
        value in GE's (0043,1039) plus 10^9, the gradient in (0019,10BB-BD),
        three directions in (0019,10E0)
+  s21  axial CT 256x256 (CT_small's pixels doubled each way: 128 KiB of
+       pixel data an instance), 8 slices: a series whose headers are a
+       small part of its bytes (the DICOMweb test's header copies), in a
+       patient and study of its own (CT_small's patient is not MR_small's)
 
-usage: make-series.py OUTDIR [SERIES...]  (all when none are named)
+usage: make-series.py OUTDIR [SERIES...]  (s01-s20 when none are named)
 """
 import math
 import os
@@ -70,6 +74,8 @@ def write_series(out, name, number, kind, slices, protocol=None, mr3d=False, **c
         ds.StudyDate = "20240301"
         ds.StudyTime = "101500"
         ds.SeriesInstanceUID = series_uid
+        if "patient" in common:  # a patient and study of its own
+            ds.PatientName, ds.PatientID, ds.StudyInstanceUID = common["patient"]
         ds.SOPInstanceUID = generate_uid(prefix=None, entropy_srcs=[name, str(n)])
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.SeriesNumber = number
@@ -110,6 +116,11 @@ def write_series(out, name, number, kind, slices, protocol=None, mr3d=False, **c
         if "tilt" in common:
             ds.GantryDetectorTilt = common["tilt"]
         px = ds.pixel_array.astype(np.int32) + s.get("add", 100 * n)
+        if "upsample" in common:
+            f = common["upsample"]
+            px = np.kron(px, np.ones((f, f), np.int32))
+            ds.Rows, ds.Columns = px.shape
+            ds.PixelSpacing = [round(float(x) / f, 6) for x in ds.PixelSpacing]
         if common.get("unsigned16"):
             px = (px - px.min()) * 16 + 30000
             ds.PixelRepresentation = 0
@@ -255,6 +266,10 @@ def make(out, which):
     if "s13" in which:
         sl = stack(1, [-158.1, -179.0, -75.7], AXIAL, 5.0)
         write_series(out, "s13", 13, "CT", sl, protocol="single")
+    if "s21" in which:
+        sl = stack(8, [-158.1, -179.0, -75.7], AXIAL, 2.5)
+        write_series(out, "s21", 21, "CT", sl, protocol="big", upsample=2,
+                     patient=("Volume^CT", "VOL21", STUDY + ".21"))
 
 
 if __name__ == "__main__":

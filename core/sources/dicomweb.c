@@ -51,6 +51,7 @@
 #include "dicom/tags.h"
 #include "sources/dicomjson.h"
 #include "sources/orthanc.h"
+#include "sources/retrieve.h"
 #include "sources/wado.h"
 #include "sources/webcache.h"
 #include "web/http.h"
@@ -65,9 +66,14 @@ extern const DfsSourceClass dfs_source_dicomweb;
 #define TAG_STUDY_DATE 0x00080020u
 #define TAG_STUDY_TIME 0x00080030u
 
-/* Series of at most this many instances are retrieved whole, at the
- * first look at one of them. */
+/* Series of at most this many instances (and an eighth of the cache) are
+ * retrieved whole at the first look at one of them; the others' headers
+ * are retrieved (sources/retrieve.h). */
 #define SERIES_MAX_INSTANCES 256
+
+/* How long a header wanted waits for a series' retrieve to bring it
+ * before its instance is fetched alone. */
+#define HEADER_WAIT_MS 2000
 
 /* How long a listing of a folder waits for its study or series to be
  * listed (Orthanc took 108 s for a series of 16,000 instances). */
@@ -88,6 +94,7 @@ typedef struct {
     DfsHttp *http;      /* fetches: a stalled transfer is given up after 30 s */
     DfsHttp *list_http; /* listings: a server may think for minutes before a deep page */
     DfsWebCache *cache;
+    DfsRetriever *retriever; /* series in one request each */
     char *url;         /* the base URL, without a trailing '/' */
     int orthanc_wanted; /* -o orthanc: 1, -o noorthanc: 0, else -1 */
     gint connected;    /* web_connect has reached the server (atomic); then: */
@@ -108,10 +115,6 @@ typedef struct {
     guint waiters;           /* callers of web_expand waiting now */
     guint64 published;       /* snapshots published for them */
     GCond listed;            /* a study is done, or the listing ended */
-    GHashTable *series_tried;    /* series retrieved whole, or being (studies/S/series/S) */
-    GHashTable *series_fetching; /* those being retrieved now */
-    GCond series_fetched;
-    guint64 series_retrieved;
     guint64 listed_studies, listed_series, listed_instances;
 } Web;
 
@@ -660,67 +663,26 @@ static gboolean fetch_instance(int fd, gpointer user, GError **error)
     return dfs_wado_instance(f->w->http, url, fd, error);
 }
 
-/* A series' parts, each filed in the cache under its SOP Instance UID. */
-typedef struct {
-    Web *w;
-    const char *prefix; /* studies/S/series/S */
-    guint kept;
-} SeriesFetch;
-
-static void series_part(const char *path, gpointer user)
-{
-    SeriesFetch *sf = user;
-    g_autoptr(DfsDataset) ds = dfs_read_file(path, DFS_READ_HEADER_ONLY, NULL);
-    g_autoptr(GString) uid = g_string_new(NULL);
-    if (ds == NULL || !dfs_dataset_append_string(ds, DFS_ROOT, DFS_TAG_SOP_INSTANCE_UID, uid) ||
-        uid->len == 0) {
-        g_unlink(path); /* not an instance we can name */
-        return;
-    }
-    g_autofree char *key = g_strdup_printf("%s/instances/%s", sf->prefix, uid->str);
-    dfs_web_cache_put(sf->w->cache, key, path);
-    sf->kept++;
-}
-
-/* The first time an instance of a small series is wanted, the whole
- * series comes in one request (its instances' attribute files are read
- * from their bytes: one request a series, not one an instance); a large
- * one is fetched an instance at a time.  Concurrent callers for one series
- * wait for the one retrieve. */
-static void prefetch_series(Web *w, const DfsIndex *idx, guint node)
+/* Series node's instance is in is retrieved in one request when it is
+ * wanted: whole (*keep DFS_KEEP_WHOLE) if it is small (at most
+ * SERIES_MAX_INSTANCES, an eighth of the cache), else its headers; FALSE
+ * for a series of one instance.  *prefix: studies/S/series/E. */
+static gboolean series_keep(Web *w, const DfsIndex *idx, guint node, DfsKeep *keep,
+                            char **prefix)
 {
     guint series = dfs_index_parent(idx, node), n;
     const guint32 *kids = dfs_index_children(idx, series, &n);
-    if (n < 2 || n > SERIES_MAX_INSTANCES)
-        return;
-    guint64 total = 0;
-    for (guint k = 0; k < n; k++)
-        total += dfs_index_size(idx, kids[k]);
-    if (total > dfs_web_cache_max_bytes(w->cache) / 8)
-        return;
     const char *relpath = dfs_index_relpath(idx, node), *cut = strstr(relpath, "/instances/");
-    if (cut == NULL)
-        return;
-    g_autofree char *prefix = g_strndup(relpath, (gsize)(cut - relpath));
-    g_mutex_lock(&w->lock);
-    gboolean first = g_hash_table_add(w->series_tried, g_strdup(prefix));
-    if (first)
-        g_hash_table_add(w->series_fetching, g_strdup(prefix));
-    while (!first && g_hash_table_contains(w->series_fetching, prefix))
-        g_cond_wait(&w->series_fetched, &w->lock);
-    g_mutex_unlock(&w->lock);
-    if (!first)
-        return;
-    g_autofree char *url = g_strdup_printf("%s/%s", w->url, prefix);
-    SeriesFetch sf = {w, prefix, 0};
-    g_autoptr(GError) error = NULL;
-    if (!dfs_wado_series(w->http, url, dfs_web_cache_dir(w->cache), series_part, &sf, &error))
-        note_error(w, error); /* what came whole is kept; the rest, one at a time */
-    g_mutex_lock(&w->lock);
-    g_hash_table_remove(w->series_fetching, prefix);
-    w->series_retrieved++;
-    g_cond_broadcast(&w->series_fetched);
-    g_mutex_unlock(&w->lock);
+    if (n < 2 || cut == NULL)
+        return FALSE;
+    guint64 total = 0;
+    for (guint k = 0; k < n && n <= SERIES_MAX_INSTANCES; k++)
+        total += dfs_index_size(idx, kids[k]);
+    *keep = n <= SERIES_MAX_INSTANCES && total <= dfs_web_cache_max_bytes(w->cache) / 8
+                ? DFS_KEEP_WHOLE
+                : DFS_KEEP_HEADERS;
+    *prefix = g_strndup(relpath, (gsize)(cut - relpath));
+    return TRUE;
 }
 
 static char *web_instance_path(DfsSource *src, const DfsIndex *idx, guint node, GError **error)
@@ -728,8 +690,13 @@ static char *web_instance_path(DfsSource *src, const DfsIndex *idx, guint node, 
     Web *w = (Web *)src;
     Fetch f = {w, dfs_index_relpath(idx, node)};
     guint64 size;
-    if (!dfs_web_cache_size(w->cache, f.relpath, &size))
-        prefetch_series(w, idx, node);
+    DfsKeep keep;
+    g_autofree char *prefix = NULL;
+    /* The first look at a small series brings all of it: one request a
+     * series, not one an instance. */
+    if (!dfs_web_cache_size(w->cache, f.relpath, &size) &&
+        series_keep(w, idx, node, &keep, &prefix) && keep == DFS_KEEP_WHOLE)
+        dfs_retriever_wait(w->retriever, prefix, keep, f.relpath, G_MAXUINT);
     g_autoptr(GError) why = NULL;
     char *path = dfs_web_cache_get(w->cache, f.relpath, fetch_instance, &f, &why);
     if (path == NULL) {
@@ -739,9 +706,45 @@ static char *web_instance_path(DfsSource *src, const DfsIndex *idx, guint node, 
     return path;
 }
 
+/* The instance whole if it is cached, else its header copy, brought by
+ * its series' retrieve (waiting HEADER_WAIT_MS at most for its part), else
+ * the instance fetched alone. */
+static char *web_instance_header_path(DfsSource *src, const DfsIndex *idx, guint node,
+                                      gboolean *whole, GError **error)
+{
+    Web *w = (Web *)src;
+    const char *relpath = dfs_index_relpath(idx, node);
+    g_autofree char *header_key = dfs_retriever_header_key(relpath);
+    DfsKeep keep;
+    g_autofree char *prefix = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        char *path = dfs_web_cache_lookup(w->cache, relpath);
+        *whole = TRUE;
+        if (path == NULL && (path = dfs_web_cache_lookup(w->cache, header_key)) != NULL)
+            *whole = FALSE;
+        if (path != NULL || attempt == 1)
+            return path != NULL ? path : web_instance_path(src, idx, node, error);
+        if (!series_keep(w, idx, node, &keep, &prefix) || keep != DFS_KEEP_HEADERS)
+            break;
+        dfs_retriever_wait(w->retriever, prefix, keep, relpath, HEADER_WAIT_MS);
+    }
+    *whole = TRUE;
+    return web_instance_path(src, idx, node, error);
+}
+
+static void retrieve_failed(const GError *error, gpointer user)
+{
+    note_error(user, error);
+}
+
 static gboolean web_instance_size(DfsSource *src, const DfsIndex *idx, guint node, guint64 *size)
 {
-    return dfs_web_cache_size(((Web *)src)->cache, dfs_index_relpath(idx, node), size);
+    Web *w = (Web *)src;
+    const char *relpath = dfs_index_relpath(idx, node);
+    if (dfs_web_cache_size(w->cache, relpath, size))
+        return TRUE;
+    g_autofree char *header_key = dfs_retriever_header_key(relpath);
+    return dfs_web_cache_size(w->cache, header_key, size); /* as long as the instance */
 }
 
 /* --- the source --------------------------------------------------------------- */
@@ -764,6 +767,8 @@ static void web_write_status(DfsSource *src, GString *out)
     hs.bytes += ls.bytes;
     DfsWebCacheStats cs;
     dfs_web_cache_stats(w->cache, &cs);
+    DfsRetrieverStats rs;
+    dfs_retriever_stats(w->retriever, &rs);
     g_mutex_lock(&w->lock);
     g_string_append_printf(out, "server: DICOMweb%s%s%s\n", w->orthanc ? " on Orthanc " : "",
                            w->orthanc ? w->orthanc_version : "",
@@ -781,12 +786,18 @@ static void web_write_status(DfsSource *src, GString *out)
                            G_GUINT64_FORMAT ", bytes: %" G_GUINT64_FORMAT "\n",
                            hs.requests, hs.retries, hs.failures, hs.connections, hs.bytes);
     g_string_append_printf(out,
-                           "cache: %s, %u instances, %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-                           " bytes (%" G_GUINT64_FORMAT " series retrieved whole, %" G_GUINT64_FORMAT
-                           " instances fetched alone, %" G_GUINT64_FORMAT " failed, %" G_GUINT64_FORMAT
-                           " evicted)\n",
-                           src->root, cs.files, cs.bytes, cs.max_bytes, w->series_retrieved,
-                           cs.fetches - cs.failures, cs.failures, cs.evictions);
+                           "cache: %s, %u files, %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                           " bytes (%" G_GUINT64_FORMAT " instances fetched alone, %" G_GUINT64_FORMAT
+                           " failed, %" G_GUINT64_FORMAT " evicted)\n",
+                           src->root, cs.files, cs.bytes, cs.max_bytes, cs.fetches - cs.failures,
+                           cs.failures, cs.evictions);
+    g_string_append_printf(out,
+                           "series retrieved: %" G_GUINT64_FORMAT " whole, %" G_GUINT64_FORMAT
+                           " for their headers (%" G_GUINT64_FORMAT " stopped idle, %" G_GUINT64_FORMAT
+                           " failed); instances from them: %" G_GUINT64_FORMAT " whole, %" G_GUINT64_FORMAT
+                           " headers\n",
+                           rs.whole, rs.headers, rs.stopped_idle, rs.failed, rs.parts_whole,
+                           rs.parts_header);
     if (w->last_error != NULL)
         g_string_append_printf(out, "last server error: %s\n", w->last_error);
     g_mutex_unlock(&w->lock);
@@ -795,6 +806,7 @@ static void web_write_status(DfsSource *src, GString *out)
 static void web_free(DfsSource *src)
 {
     Web *w = (Web *)src;
+    dfs_retriever_free(w->retriever);
     dfs_http_free(w->http);
     dfs_http_free(w->list_http);
     dfs_web_cache_free(w->cache);
@@ -807,9 +819,6 @@ static void web_free(DfsSource *src)
     g_hash_table_unref(w->series_done);
     g_queue_clear_full(&w->wanted, g_free);
     g_cond_clear(&w->listed);
-    g_hash_table_unref(w->series_tried);
-    g_hash_table_unref(w->series_fetching);
-    g_cond_clear(&w->series_fetched);
     g_mutex_clear(&w->lock);
     dfs_source_clear(src);
     g_free(w);
@@ -925,9 +934,7 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
     w->studies_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->series_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_cond_init(&w->listed);
-    w->series_tried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    w->series_fetching = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    g_cond_init(&w->series_fetched);
+    w->retriever = dfs_retriever_new(http, cache, url, retrieve_failed, w);
     init_tags(w);
     w->orthanc_wanted = o->orthanc;
     return &w->base;
@@ -939,6 +946,7 @@ const DfsSourceClass dfs_source_dicomweb = {
     .open = web_open,
     .scan_new = web_scan_new,
     .instance_path = web_instance_path,
+    .instance_header_path = web_instance_header_path,
     .instance_size = web_instance_size,
     .connect = web_connect,
     .expand = web_expand,

@@ -50,6 +50,13 @@ typedef struct {
      * It may have to be fetched first: this blocks, for a bounded time.
      * NULL with an error (DFS_ERROR_IO) when it cannot be had now. */
     char *(*instance_path)(DfsSource *src, const DfsIndex *idx, guint node, GError **error);
+    /* A local file holding instance node's attributes, for its attribute
+     * files: the whole file (*whole TRUE, as instance_path gives), or a
+     * copy of it whose Pixel Data value is not there (*whole FALSE: zeros;
+     * its length and every other byte are the instance's).  May be NULL: instance_path serves.  Blocks and fails as
+     * instance_path does. */
+    char *(*instance_header_path)(DfsSource *src, const DfsIndex *idx, guint node,
+                                  gboolean *whole, GError **error);
     /* The byte count of instance node where the catalog has none (its size
      * 0: unknown before the bytes were fetched); FALSE while unknown. */
     gboolean (*instance_size)(DfsSource *src, const DfsIndex *idx, guint node, guint64 *size);
@@ -106,6 +113,16 @@ static inline char *dfs_source_instance_path(DfsSource *src, const DfsIndex *idx
                                              GError **error)
 {
     return src->klass->instance_path(src, idx, node, error);
+}
+
+static inline char *dfs_source_instance_header_path(DfsSource *src, const DfsIndex *idx,
+                                                    guint node, gboolean *whole, GError **error)
+{
+    if (src->klass->instance_header_path == NULL) {
+        *whole = TRUE;
+        return src->klass->instance_path(src, idx, node, error);
+    }
+    return src->klass->instance_header_path(src, idx, node, whole, error);
 }
 
 static inline void dfs_source_prefetch(DfsSource *src, const DfsIndex *idx, guint series)

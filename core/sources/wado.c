@@ -119,6 +119,7 @@ typedef struct {
     const char *dir;
     DfsWadoPartFunc got;
     gpointer user;
+    const gint *stop;
     int fd;          /* the part being written, or -1 */
     char *path;
     guint n;
@@ -138,9 +139,18 @@ static gboolean series_begin(const DfsMultipartPart *part, gpointer user, GError
     return TRUE;
 }
 
+static gboolean stopped(const Series *s, GError **error)
+{
+    if (s->stop == NULL || !g_atomic_int_get(s->stop))
+        return FALSE;
+    g_set_error_literal(error, DFS_ERROR, DFS_ERROR_IO, "series retrieve stopped");
+    return TRUE;
+}
+
 static gboolean series_data(const guint8 *data, gsize len, gpointer user, GError **error)
 {
-    return dfs_wado_write(data, len, &((Series *)user)->fd, error);
+    Series *s = user;
+    return !stopped(s, error) && dfs_wado_write(data, len, &s->fd, error);
 }
 
 static gboolean series_end(gpointer user, GError **error)
@@ -153,15 +163,14 @@ static gboolean series_end(gpointer user, GError **error)
         g_unlink(s->path);
         return FALSE;
     }
-    s->got(s->path, s->user);
-    return TRUE;
+    return s->got(s->path, s->user, error) && !stopped(s, error);
 }
 
 gboolean dfs_wado_series(DfsHttp *http, const char *url, const char *dir, DfsWadoPartFunc got,
-                         gpointer user, GError **error)
+                         gpointer user, const gint *stop, GError **error)
 {
     static const DfsMultipartCallbacks cb = {series_begin, series_data, series_end};
-    Series s = {dir, got, user, -1, NULL, 0};
+    Series s = {dir, got, user, stop, -1, NULL, 0};
     gboolean ok = retrieve(http, url, &cb, &s, error);
     if (s.fd >= 0) { /* a part cut short */
         close(s.fd);

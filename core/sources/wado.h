@@ -28,11 +28,13 @@ gboolean dfs_wado_write(const guint8 *data, gsize len, gpointer fd, GError **err
 
 /* Each instance of the series at url (.../studies/S/series/S), written to
  * a new file in dir as its part comes; got(path, user) is called for each
- * whole part, and takes the file (renames or deletes it).  TRUE when the
- * body ended with its closing delimiter; FALSE with an error otherwise (the
+ * whole part, and takes the file (renames or deletes it); its FALSE (with
+ * an error) ends the retrieve.  So does *stop (when stop is not NULL)
+ * turning non-zero, at the next piece of the body.  TRUE when the body
+ * ended with its closing delimiter; FALSE with an error otherwise (the
  * parts already given are whole all the same). */
-typedef void (*DfsWadoPartFunc)(const char *path, gpointer user);
+typedef gboolean (*DfsWadoPartFunc)(const char *path, gpointer user, GError **error);
 gboolean dfs_wado_series(DfsHttp *http, const char *url, const char *dir, DfsWadoPartFunc got,
-                         gpointer user, GError **error);
+                         gpointer user, const gint *stop, GError **error);
 
 G_END_DECLS

@@ -14,7 +14,8 @@
 /* One cached file, in the recency list (most recent at the head). */
 typedef struct {
     char name[41]; /* SHA-1 of the key, in hex: the file's name */
-    guint64 size;
+    guint64 size;    /* the file's length */
+    guint64 charged; /* the disk it takes (a header copy is sparse: less than size) */
     gint64 atime;  /* at start: the order of use an earlier mount left */
     GList link;    /* data: this */
 } Entry;
@@ -49,15 +50,16 @@ static char *path_of(const DfsWebCache *c, const char *name)
 }
 
 /* Keep name's entry, most recent (lock held). */
-static Entry *add_entry(DfsWebCache *c, const char *name, guint64 size)
+static Entry *add_entry(DfsWebCache *c, const char *name, const struct stat *st)
 {
     Entry *e = g_new0(Entry, 1);
     g_strlcpy(e->name, name, sizeof e->name);
-    e->size = size;
+    e->size = (guint64)st->st_size;
+    e->charged = (guint64)st->st_blocks * 512;
     e->link.data = e;
     g_queue_push_head_link(&c->recency, &e->link);
     g_hash_table_replace(c->entries, e->name, e);
-    c->bytes += size;
+    c->bytes += e->charged;
     return e;
 }
 
@@ -70,7 +72,7 @@ static void evict(DfsWebCache *c, const Entry *keep)
         if (e == keep)
             break;
         g_queue_unlink(&c->recency, &e->link);
-        c->bytes -= e->size;
+        c->bytes -= e->charged;
         g_autofree char *path = path_of(c, e->name);
         g_unlink(path); /* a reader that has it open keeps reading it */
         if (!c->indexed)
@@ -97,7 +99,7 @@ static Entry *lookup(DfsWebCache *c, const char *name)
     g_autofree char *path = path_of(c, name);
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return NULL;
-    e = add_entry(c, name, (guint64)st.st_size);
+    e = add_entry(c, name, &st);
     evict(c, e);
     return e;
 }
@@ -125,6 +127,7 @@ static gpointer index_folder(gpointer data)
         Entry *e = g_new0(Entry, 1);
         g_strlcpy(e->name, n, sizeof e->name);
         e->size = (guint64)st.st_size;
+        e->charged = (guint64)st.st_blocks * 512;
         e->atime = (gint64)st.st_atim.tv_sec * 1000000000 + st.st_atim.tv_nsec;
         e->link.data = e;
         g_ptr_array_add(found, e);
@@ -140,7 +143,7 @@ static gpointer index_folder(gpointer data)
         found->pdata[k] = NULL;
         g_queue_push_tail_link(&c->recency, &e->link);
         g_hash_table_replace(c->entries, e->name, e);
-        c->bytes += e->size;
+        c->bytes += e->charged;
     }
     c->indexed = TRUE;
     g_hash_table_remove_all(c->evicted);
@@ -184,9 +187,9 @@ void dfs_web_cache_free(DfsWebCache *c)
 }
 
 /* Fetch into a temporary file, then rename it into place: TRUE with its
- * size. */
+ * stat. */
 static gboolean fetch_file(DfsWebCache *c, const char *name, guint seq, DfsWebFetchFunc fetch,
-                           gpointer user, guint64 *size, GError **error)
+                           gpointer user, struct stat *st, GError **error)
 {
     g_autofree char *temp_name = g_strdup_printf(".part-%d-%s-%u", (int)getpid(), name, seq);
     g_autofree char *temp = path_of(c, temp_name), *path = path_of(c, name);
@@ -196,8 +199,7 @@ static gboolean fetch_file(DfsWebCache *c, const char *name, guint seq, DfsWebFe
         return FALSE;
     }
     gboolean ok = fetch(fd, user, error);
-    struct stat st;
-    if (ok && fstat(fd, &st) != 0) {
+    if (ok && fstat(fd, st) != 0) {
         g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache %s: %s", temp, g_strerror(errno));
         ok = FALSE;
     }
@@ -211,8 +213,6 @@ static gboolean fetch_file(DfsWebCache *c, const char *name, guint seq, DfsWebFe
     }
     if (!ok)
         g_unlink(temp);
-    else
-        *size = (guint64)st.st_size;
     return ok;
 }
 
@@ -240,13 +240,13 @@ char *dfs_web_cache_get(DfsWebCache *c, const char *key, DfsWebFetchFunc fetch, 
     c->fetches++;
     g_mutex_unlock(&c->lock);
 
-    guint64 size = 0;
-    gboolean ok = fetch_file(c, name, seq, fetch, user, &size, error);
+    struct stat st;
+    gboolean ok = fetch_file(c, name, seq, fetch, user, &st, error);
 
     g_mutex_lock(&c->lock);
     g_hash_table_remove(c->fetching, name);
     if (ok)
-        evict(c, add_entry(c, name, size));
+        evict(c, add_entry(c, name, &st));
     else
         c->failures++;
     g_cond_broadcast(&c->fetched);
@@ -265,8 +265,23 @@ void dfs_web_cache_put(DfsWebCache *c, const char *key, const char *path)
         stat(path, &st) != 0 || rename(path, dest) != 0)
         g_unlink(path);
     else
-        evict(c, add_entry(c, name, (guint64)st.st_size));
+        evict(c, add_entry(c, name, &st));
     g_mutex_unlock(&c->lock);
+}
+
+char *dfs_web_cache_lookup(DfsWebCache *c, const char *key)
+{
+    char name[41];
+    name_of(key, name);
+    g_mutex_lock(&c->lock);
+    Entry *e = lookup(c, name);
+    if (e != NULL) {
+        g_queue_unlink(&c->recency, &e->link);
+        g_queue_push_head_link(&c->recency, &e->link);
+        c->hits++;
+    }
+    g_mutex_unlock(&c->lock);
+    return e != NULL ? path_of(c, name) : NULL;
 }
 
 const char *dfs_web_cache_dir(const DfsWebCache *c)

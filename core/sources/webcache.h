@@ -7,7 +7,9 @@
  * has ended well: the cache never holds a partial instance.  Instances
  * never change under one key (a SOP Instance UID names one object for
  * good), so a file kept is good for ever; the least recently used are
- * deleted when the total passes the bound.  Fetches of one key are done
+ * deleted when the total passes the bound, the total being the disk the
+ * files take (their allocated blocks: a sparse file put here, a header
+ * kept without its pixel data, counts what it holds).  Fetches of one key are done
  * once: a second caller waits for the first.
  *
  * The folder is the source's own (one per base URL), made 0700; nothing is
@@ -46,6 +48,9 @@ char *dfs_web_cache_get(DfsWebCache *c, const char *key, DfsWebFetchFunc fetch, 
  * of its own) as key's: renamed into place, or deleted if key is cached
  * already. */
 void dfs_web_cache_put(DfsWebCache *c, const char *key, const char *path);
+
+/* The path of key's file if it is cached (nothing fetched), or NULL. */
+char *dfs_web_cache_lookup(DfsWebCache *c, const char *key);
 
 /* The cache's folder (where files to put are written first). */
 const char *dfs_web_cache_dir(const DfsWebCache *c);

@@ -23,7 +23,19 @@ static gboolean has_trailing_elements(const DfsDataset *ds, guint64 file_size)
     return e->length != DFS_UNDEFINED_LENGTH && e->offset + e->length + 8 <= file_size;
 }
 
-static DfsDataset *read_cached(const DfsView *v, guint node, DfsReadFlags flags, GError **error);
+/* The dataset cache's keys of an instance's datasets: its file read
+ * header-only (the node) or whole (KEY_FULL), from the instance's bytes
+ * or (KEY_HEADER_COPY) from a remote source's header copy, whose Pixel
+ * Data value is not there: its attributes only. */
+#define KEY_FULL (G_GUINT64_CONSTANT(1) << 63)
+#define KEY_HEADER_COPY (G_GUINT64_CONSTANT(1) << 62)
+
+/* What a dataset is read for: attributes (a header copy serves), or
+ * pixels (the instance's own bytes). */
+typedef enum { FOR_ATTRIBUTES, FOR_PIXELS } ReadFor;
+
+static DfsDataset *read_cached(const DfsView *v, guint node, DfsReadFlags flags, ReadFor use,
+                               GError **error);
 
 /* The scan's line in errors.tsv covers damage before Pixel Data; damage a
  * whole read meets in or after it gets its own line. */
@@ -32,7 +44,7 @@ static void note_late_damage(const DfsView *v, guint node, const DfsDataset *ful
     guint64 at, header_at;
     if (dfs_dataset_damage(full, &at) == NULL)
         return;
-    g_autoptr(DfsDataset) header = read_cached(v, node, DFS_READ_HEADER_ONLY, NULL);
+    g_autoptr(DfsDataset) header = read_cached(v, node, DFS_READ_HEADER_ONLY, FOR_ATTRIBUTES, NULL);
     if (header != NULL && dfs_dataset_damage(header, &header_at) != NULL && header_at == at)
         return;
     g_autofree char *line = dfs_scan_damage(full);
@@ -40,18 +52,28 @@ static void note_late_damage(const DfsView *v, guint node, const DfsDataset *ful
 }
 
 /* Node's file read header-only (cached by the node's number) or whole
- * (by node | 1 << 63: the frames of one file are read one after another). */
-static DfsDataset *read_cached(const DfsView *v, guint node, DfsReadFlags flags, GError **error)
+ * (by node | KEY_FULL: the frames of one file are read one after
+ * another); for attributes, from the source's header copy where it has
+ * one (by node | KEY_HEADER_COPY). */
+static DfsDataset *read_cached(const DfsView *v, guint node, DfsReadFlags flags, ReadFor use,
+                               GError **error)
 {
-    guint64 key = node | (flags == DFS_READ_FULL ? G_GUINT64_CONSTANT(1) << 63 : 0);
+    guint64 key = node | (flags == DFS_READ_FULL ? KEY_FULL : 0);
+    gboolean copy_serves = use == FOR_ATTRIBUTES;
     DfsCache *cache = dfs_tree_datasets(v->tree);
     DfsDataset *ds = dfs_cache_get(cache, key);
+    if (ds == NULL && copy_serves)
+        ds = dfs_cache_get(cache, key | KEY_HEADER_COPY);
     if (ds != NULL)
         return ds;
-    g_autofree char *path = dfs_view_path(v, node, error);
+    gboolean whole = TRUE;
+    g_autofree char *path = copy_serves ? dfs_view_header_path(v, node, &whole, error)
+                                        : dfs_view_path(v, node, error);
     ds = path != NULL ? dfs_read_file(path, flags, error) : NULL;
     if (ds == NULL)
         return NULL;
+    if (!whole)
+        key |= KEY_HEADER_COPY;
     if (flags == DFS_READ_FULL)
         note_late_damage(v, node, ds);
     DfsDataset *cached = dfs_cache_put(cache, key, ds, dfs_dataset_memory(ds) + DFS_CACHE_ENTRY_COST);
@@ -71,7 +93,8 @@ static guint instance_of(const DfsView *v, guint node, GError **error)
 DfsDataset *dfs_instance_header(const DfsView *v, guint node, GError **error)
 {
     guint inst = instance_of(v, node, error);
-    return inst == DFS_NO_INDEX ? NULL : read_cached(v, inst, DFS_READ_HEADER_ONLY, error);
+    return inst == DFS_NO_INDEX ? NULL
+                                : read_cached(v, inst, DFS_READ_HEADER_ONLY, FOR_ATTRIBUTES, error);
 }
 
 DfsDataset *dfs_instance_dataset(const DfsView *v, guint node, GError **error)
@@ -79,12 +102,12 @@ DfsDataset *dfs_instance_dataset(const DfsView *v, guint node, GError **error)
     guint inst = instance_of(v, node, error);
     if (inst == DFS_NO_INDEX)
         return NULL;
-    DfsDataset *ds = read_cached(v, inst, DFS_READ_HEADER_ONLY, error);
+    DfsDataset *ds = read_cached(v, inst, DFS_READ_HEADER_ONLY, FOR_ATTRIBUTES, error);
     if (ds == NULL || !has_trailing_elements(ds, dfs_view_instance_size(v, inst)))
         return ds;
     /* Elements after Pixel Data (padding, signatures) belong in tags/ and
      * the header too: this file is read whole. */
-    DfsDataset *full = read_cached(v, inst, DFS_READ_FULL, NULL);
+    DfsDataset *full = read_cached(v, inst, DFS_READ_FULL, FOR_ATTRIBUTES, NULL);
     if (full == NULL)
         return ds;
     dfs_dataset_free(ds);
@@ -93,7 +116,13 @@ DfsDataset *dfs_instance_dataset(const DfsView *v, guint node, GError **error)
 
 DfsDataset *dfs_instance_pixel_dataset(const DfsView *v, guint node, GError **error)
 {
-    DfsDataset *ds = dfs_instance_header(v, node, error);
+    guint inst = instance_of(v, node, error);
+    if (inst == DFS_NO_INDEX)
+        return NULL;
+    node = inst;
+    /* Native pixels are read through the header's dataset: the
+     * instance's own bytes, not a header copy. */
+    DfsDataset *ds = read_cached(v, node, DFS_READ_HEADER_ONLY, FOR_PIXELS, error);
     if (ds == NULL)
         return NULL;
     DfsImage img;
@@ -105,7 +134,7 @@ DfsDataset *dfs_instance_pixel_dataset(const DfsView *v, guint node, GError **er
     if (by_offset)
         return ds;
     dfs_dataset_free(ds);
-    DfsDataset *full = read_cached(v, node, DFS_READ_FULL, error);
+    DfsDataset *full = read_cached(v, node, DFS_READ_FULL, FOR_PIXELS, error);
     g_autofree char *damage = full != NULL ? dfs_dataset_damage_text(full) : NULL;
     if (damage != NULL && dfs_dataset_pixel_data(full) == DFS_NO_INDEX) {
         /* Encapsulated Pixel Data is only read whole here, so its damage
@@ -178,10 +207,14 @@ DfsDataset *dfs_instance_header_once(const DfsView *v, guint node, GError **erro
     guint inst = instance_of(v, node, error);
     if (inst == DFS_NO_INDEX)
         return NULL;
-    DfsDataset *ds = dfs_cache_get(dfs_tree_datasets(v->tree), inst);
+    DfsCache *cache = dfs_tree_datasets(v->tree);
+    DfsDataset *ds = dfs_cache_get(cache, inst);
+    if (ds == NULL)
+        ds = dfs_cache_get(cache, inst | KEY_HEADER_COPY);
     if (ds != NULL)
         return ds;
-    g_autofree char *path = dfs_view_path(v, inst, error);
+    gboolean whole;
+    g_autofree char *path = dfs_view_header_path(v, inst, &whole, error);
     return path != NULL ? dfs_read_file(path, DFS_READ_HEADER_ONLY, error) : NULL;
 }
 

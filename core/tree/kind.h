@@ -83,6 +83,12 @@ DfsSource *dfs_view_source(const DfsView *v);
  * an error when they cannot be had now. */
 char *dfs_view_path(const DfsView *v, guint node, GError **error);
 
+/* The path of a local file holding instance node's header at least: its
+ * bytes (*whole TRUE), or a copy of its header without its pixel bytes
+ * (*whole FALSE; a remote source's series retrieved for its headers).
+ * For attribute files only: pixel bytes are read from dfs_view_path's. */
+char *dfs_view_header_path(const DfsView *v, guint node, gboolean *whole, GError **error);
+
 /* The byte count of instance node: the catalog's, or what the source has
  * learned since (0 while unknown). */
 guint64 dfs_view_instance_size(const DfsView *v, guint node);

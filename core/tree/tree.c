@@ -209,6 +209,11 @@ char *dfs_view_path(const DfsView *v, guint node, GError **error)
     return dfs_source_instance_path(v->tree->source, v->idx, node, error);
 }
 
+char *dfs_view_header_path(const DfsView *v, guint node, gboolean *whole, GError **error)
+{
+    return dfs_source_instance_header_path(v->tree->source, v->idx, node, whole, error);
+}
+
 guint64 dfs_view_instance_size(const DfsView *v, guint node)
 {
     return dfs_source_instance_size(v->tree->source, v->idx, node);

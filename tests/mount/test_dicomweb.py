@@ -97,6 +97,19 @@ values (StudyDescription 1, ...)").  Then:
       exclusions), and on the web mount every instance's
       .dicomfs/by-uid/<Study>/<Series>/<SOP> link leads to an instance
       folder whose instance.dcm is the uploaded file;
+   8  headers of a series too large to retrieve whole: the URL mounted from
+      the index with a fresh cache of 0.002 GiB (-o cache_gb=0.002: s21's
+      1.1 MB is more than an eighth of it) beside the local folder; every
+      entry of each of s21's instance folders stat'ed (ls -l) and its
+      attribute files read (header.json, header.txt, tags/ and its
+      sequences): the same names, sizes and bytes as the local mount's;
+      .dicomfs/status then says one series retrieved for its headers, its
+      8 instances brought as header copies, at most one instance fetched
+      alone (the first looked at) and none whole; the cache's files of
+      those header copies are sparse (their blocks less than half their
+      length: the pixel bytes punched out); then every instance.dcm reads
+      equal to the upload and pixels.raw and image.png equal to the local
+      mount's (each instance fetched alone, no series retrieved whole);
    6  a second DICOMweb mount from the same index with a fresh cache
       (-o wait,index=...,cache_dir=TMP/cache2) reads every instance.dcm of
       every other series (equal to the upload; whole series, since a small
@@ -145,7 +158,11 @@ import orthanc  # noqa: E402
 
 WATCHDOG_SECONDS = 570  # meson's timeout is 600
 PYDICOM_TEST_FILES = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
-SERIES = ["s01", "s06", "s16"]  # scripts/make-series.py: 12, 24 and 12 instances
+# scripts/make-series.py: 12, 24, 12 and 8 instances; s21's have 128 KiB of
+# pixel data each (step 8's header copies)
+SERIES = ["s01", "s06", "s16", "s21"]
+HEADERS_SERIES = "s21"
+HEADERS_CACHE_GB = "0.002"  # s21 (1.1 MB) is more than an eighth of it
 SOURCE_COLUMNS = {"SourcePath"}  # instances.tsv columns that are the source's own
 UNFETCHED_SAMPLE = 6  # instances read offline that were never fetched
 SELFCHECK = os.environ.get("DICOMFS_WEB_TEST_SELFCHECK") not in (None, "", "0")
@@ -1296,6 +1313,124 @@ class WebTest:
                 problems.append(f"{show(rel)}/instance.dcm: {describe(want, data, False)}")
         self.check(what, problems, f"{len(rels)} instances")
 
+    # ------------------------------------------------------------ headers (8)
+    @staticmethod
+    def attribute_files(mp, rel):
+        """{path under the instance folder: (size, bytes or None)}: every
+        entry stat'ed, the attribute files (header.*, tags/...) read."""
+        out = {}
+        root = os.path.join(os.fsencode(mp), rel)
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            sub = os.path.relpath(dirpath, root)
+            for name in sorted(filenames) + dirnames:
+                p = os.path.join(dirpath, name)
+                r = os.path.normpath(os.path.join(sub, name))
+                st = os.lstat(p)
+                attr = r.startswith(b"tags/") or r.startswith(b"header.")
+                data = None
+                if attr and stat.S_ISREG(st.st_mode):
+                    data, err = read_or_error(p)
+                    data = data if not err else err
+                out[r] = (st.st_size if stat.S_ISREG(st.st_mode) else "dir", data)
+            if dirpath == root:
+                dirnames[:] = [d for d in dirnames if d == b"tags"]
+        return out
+
+    @staticmethod
+    def retrieve_counts(st):
+        """(fetched alone, {whole, headers, parts_whole, parts_header}) from
+        .dicomfs/status, or None where the lines are not as expected."""
+        alone = re.search(r"\((\d+) instances fetched alone", st.get("cache", ""))
+        series = re.fullmatch(r"(\d+) whole, (\d+) for their headers \((\d+) stopped idle, "
+                              r"(\d+) failed\); instances from them: (\d+) whole, (\d+) headers",
+                              st.get("series retrieved", ""))
+        if alone is None or series is None:
+            return None
+        n = [int(x) for x in series.groups()]
+        return int(alone.group(1)), dict(whole=n[0], headers=n[1], parts_whole=n[4],
+                                         parts_header=n[5])
+
+    def headers(self, url):
+        wrels = sorted(rel for rel, up in self.web_upload.items()
+                       if f"{os.sep}{HEADERS_SERIES}{os.sep}" in up.path)
+        back = {w: l for l, w in self.P.pairs.items()}
+        cache3 = os.path.join(self.tmp, "cache3")
+        opts = f"index={self.index},cache_dir={cache3},cache_gb={HEADERS_CACHE_GB}"
+        lm = self.mount(self.local, "mnt-local8", "wait,noindex",
+                        label="8 mount the local folder again (-o wait,noindex)")
+        if lm is None:
+            return
+        wm = self.mount(url, "mnt-web8", opts, wait_scan=False,
+                        label=f"8 mount the URL from the index, a fresh cache, -o cache_gb={HEADERS_CACHE_GB}")
+        if wm is None:
+            self.unmount(lm, "the local mount of step 8")
+            return
+        try:
+            self.check_headers(lm, wm, wrels, back, cache3)
+        finally:
+            self.unmount(wm, "the DICOMweb mount of step 8")
+            self.unmount(lm, "the local mount of step 8")
+
+    def check_headers(self, lm, wm, wrels, back, cache3):
+        problems = [] if len(wrels) == 8 else [f"{HEADERS_SERIES}: {len(wrels)} paired instances, not 8"]
+        files = 0
+        for wrel in wrels:
+            a, b = self.attribute_files(lm.mp, back[wrel]), self.attribute_files(wm.mp, wrel)
+            files += len(a)
+            for r in sorted(set(a) | set(b)):
+                if r not in b or r not in a:
+                    problems.append(f"{show(wrel)}/{show(r)}: only in the {'local' if r in a else 'web'} mount")
+                elif a[r] != b[r]:
+                    problems.append(f"{show(wrel)}/{show(r)}: size or bytes differ: local "
+                                    f"{a[r][0]}, web {b[r][0]}")
+        self.check(f"8 every entry of each {HEADERS_SERIES} instance folder stat'ed and its "
+                   "attribute files (header.*, tags/) read: the same names, sizes and bytes as "
+                   "the local mount's", problems, f"{len(wrels)} instances, {files} entries")
+        st = wm.status()
+        counts = self.retrieve_counts(st)
+        problems = []
+        if counts is None:
+            problems.append(f"status: cache {st.get('cache')!r}, series retrieved "
+                            f"{st.get('series retrieved')!r}")
+        else:
+            alone, c = counts
+            if c["headers"] != 1 or c["whole"] != 0:
+                problems.append(f"series retrieved: {c['whole']} whole, {c['headers']} for headers "
+                                "(want 0 and 1)")
+            if c["parts_header"] != len(wrels):
+                problems.append(f"{c['parts_header']} header copies (want {len(wrels)})")
+            if alone > 1:
+                problems.append(f"{alone} instances fetched alone (want at most 1)")
+        sparse = 0
+        for dirpath, _, names in os.walk(cache3):  # cache3/<sha256 of the URL>/<sha1 of a key>
+            for name in names:
+                s_ = os.stat(os.path.join(dirpath, name))
+                if len(name) == 40 and s_.st_blocks * 512 < s_.st_size // 2:
+                    sparse += 1
+        if sparse < len(wrels) - 1:
+            problems.append(f"{sparse} sparse files in the cache (want {len(wrels) - 1} or more)")
+        self.check("8 status after that walk: one series retrieved for its headers, its instances "
+                   "brought as header copies, at most one instance fetched alone, none whole; the "
+                   "header copies sparse in the cache", problems,
+                   f"cache: {st.get('cache')}; series retrieved: {st.get('series retrieved')}; "
+                   f"{sparse} sparse files")
+        problems = []
+        for wrel in wrels:
+            for name in (b"pixels.raw", b"image.png"):
+                a, ea = read_or_error(os.path.join(os.fsencode(lm.mp), back[wrel], name))
+                b, eb = read_or_error(os.path.join(os.fsencode(wm.mp), wrel, name))
+                if ea or eb or a != b:
+                    problems.append(f"{show(wrel)}/{show(name)}: local {ea or len(a)}, web {eb or len(b)}")
+        self.read_instances(wm.mp, wrels, f"8 every {HEADERS_SERIES} instance.dcm read after "
+                                          "its header copy, equal to the upload")
+        after = self.retrieve_counts(wm.status())
+        if after is None or after[1]["whole"] != 0 or after[0] > len(wrels):
+            problems.append(f"status after the reads: {after}")
+        self.check(f"8 pixels.raw and image.png of each {HEADERS_SERIES} instance equal to the "
+                   "local mount's; each instance fetched alone (no series retrieved whole)",
+                   problems, f"fetched alone: {after[0] if after else '?'}")
+
     def offline(self, url):
         fetched, unfetched = self.pick_offline()
         cache2 = os.path.join(self.tmp, "cache2")
@@ -1626,6 +1761,7 @@ class WebTest:
             self.remount_from_index(url)
             self.tls()
             self.templates(url)
+            self.headers(url)
             self.offline(url)
 
 def main():
