@@ -934,7 +934,7 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
     w->studies_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->series_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_cond_init(&w->listed);
-    w->retriever = dfs_retriever_new(http, cache, url, retrieve_failed, w);
+    w->retriever = dfs_retriever_new(http, cache, url, 0, retrieve_failed, w);
     init_tags(w);
     w->orthanc_wanted = o->orthanc;
     return &w->base;

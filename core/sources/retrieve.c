@@ -17,9 +17,6 @@
 /* Retrieves running at once, at most. */
 #define MAX_RUNNING 2
 
-/* A retrieve of headers nobody has wanted one of for this long stops. */
-#define IDLE_S 10
-
 /* Pixel bytes less than this are kept (no hole punched). */
 #define HOLE_MIN (64u << 10)
 
@@ -47,6 +44,7 @@ struct _DfsRetriever {
     DfsHttp *http;
     DfsWebCache *cache;
     char *url;
+    gint64 idle_us; /* a retrieve of headers nobody wanted one of for this long stops */
     DfsRetrieveErrorFunc on_error;
     gpointer user;
     GMutex lock;
@@ -73,9 +71,10 @@ static void run_free(gpointer data)
 }
 
 DfsRetriever *dfs_retriever_new(DfsHttp *http, DfsWebCache *cache, const char *base_url,
-                                DfsRetrieveErrorFunc on_error, gpointer user)
+                                guint idle_ms, DfsRetrieveErrorFunc on_error, gpointer user)
 {
     DfsRetriever *r = g_new0(DfsRetriever, 1);
+    r->idle_us = (gint64)(idle_ms ? idle_ms : DFS_RETRIEVE_IDLE_MS) * 1000;
     r->http = http;
     r->cache = cache;
     r->url = g_strdup(base_url);
@@ -161,7 +160,7 @@ static gboolean file_part(const char *path, gpointer user, GError **error)
     else
         r->stats.parts_whole++;
     if (run->keep == DFS_KEEP_HEADERS && run->waiters == 0 &&
-        g_get_monotonic_time() - run->last_want > IDLE_S * G_USEC_PER_SEC) {
+        g_get_monotonic_time() - run->last_want > r->idle_us) {
         run->idle = TRUE;
         g_atomic_int_set(&run->stop, 1);
     }

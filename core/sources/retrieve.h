@@ -24,7 +24,7 @@
  *
  * The headers of a series are retrieved from the second of its instances
  * wanted (a look at one instance costs that instance alone), and stop
- * when nobody has wanted one for IDLE seconds (the rest of a large series
+ * when nobody has wanted one for 10 seconds (the rest of a large series
  * is not transferred for nothing); a later want starts it again, keeping
  * what came.  At most two retrieves run at once (the transport's other
  * connections stay for instances fetched alone).
@@ -48,10 +48,12 @@ typedef struct _DfsRetriever DfsRetriever;
 /* Told of a retrieve that failed (not one stopped idle or at the end). */
 typedef void (*DfsRetrieveErrorFunc)(const GError *error, gpointer user);
 
-/* Retrieves from base_url (no trailing '/') into cache.  Free with
- * dfs_retriever_free, before http and cache. */
+/* Retrieves from base_url (no trailing '/') into cache; a retrieve of
+ * headers stops after idle_ms without a want (0: DFS_RETRIEVE_IDLE_MS).
+ * Free with dfs_retriever_free, before http and cache. */
+#define DFS_RETRIEVE_IDLE_MS 10000
 DfsRetriever *dfs_retriever_new(DfsHttp *http, DfsWebCache *cache, const char *base_url,
-                                DfsRetrieveErrorFunc on_error, gpointer user);
+                                guint idle_ms, DfsRetrieveErrorFunc on_error, gpointer user);
 
 /* Stops the running retrieves and waits for their threads. */
 void dfs_retriever_free(DfsRetriever *r);

@@ -34,6 +34,12 @@ Paths (each key makes an independent one-shot):
        but the first starts with the previous row again), gzip=1, cut=OFFSET
        (that page cut short, EOF-delimited), fail=OFFSET (that page 503s),
        ignore=1 (offset ignored)
+  /series/SCENARIO           a WADO-RS series retrieve (multipart/related,
+       EOF-delimited as Orthanc's): n instances (Part 10, explicit VR LE,
+       SOP Instance UID 1.2.826.0.1.3680043.8.498.99.K), each with px bytes
+       of native Pixel Data (the byte 0x5A) and a trailing (FFFC,FFFC) of 8
+       bytes "trailing"; delay=MS before each part, cut=K (EOF after K
+       parts, before the delimiter after the K-th: no closing boundary)
   /hostile/bigstring         a row with a 100 MB string
   /hostile/deep              100,000 nested arrays in a row
   /hostile/deep-sq           1,000 nested sequences
@@ -47,6 +53,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import ssl
 import subprocess
 import sys
@@ -89,6 +96,40 @@ def study_row(i):
             "00100010": {"vr": "PN", "Value": [{"Alphabetic": f"Doe^Jane{i}"}]},
             "0020000D": {"vr": "UI", "Value": [uid]},
             "00201208": {"vr": "IS", "Value": [i]}}
+
+
+def element(group, elem, vr, value):
+    """One explicit VR little endian element."""
+    if len(value) % 2:
+        value += b"\0" if vr == b"UI" else b" "
+    if vr in (b"OB", b"OW", b"SQ", b"UN", b"UT"):
+        return struct.pack("<HH2sHI", group, elem, vr, 0, len(value)) + value
+    return struct.pack("<HH2sH", group, elem, vr, len(value)) + value
+
+
+def part10(uid, px):
+    """A CT image instance with px bytes of native Pixel Data (rows of 256
+    16-bit samples) and 8 bytes of trailing padding."""
+    sop_class = b"1.2.840.10008.5.1.4.1.1.2"
+    meta = (element(0x0002, 0x0001, b"OB", b"\0\1") +
+            element(0x0002, 0x0002, b"UI", sop_class) +
+            element(0x0002, 0x0003, b"UI", uid.encode()) +
+            element(0x0002, 0x0010, b"UI", b"1.2.840.10008.1.2.1"))
+    meta = element(0x0002, 0x0000, b"UL", struct.pack("<I", len(meta))) + meta
+    rows = px // 512
+    data = (element(0x0008, 0x0016, b"UI", sop_class) +
+            element(0x0008, 0x0018, b"UI", uid.encode()) +
+            element(0x0028, 0x0002, b"US", struct.pack("<H", 1)) +
+            element(0x0028, 0x0004, b"CS", b"MONOCHROME2") +
+            element(0x0028, 0x0010, b"US", struct.pack("<H", rows)) +
+            element(0x0028, 0x0011, b"US", struct.pack("<H", 256)) +
+            element(0x0028, 0x0100, b"US", struct.pack("<H", 16)) +
+            element(0x0028, 0x0101, b"US", struct.pack("<H", 16)) +
+            element(0x0028, 0x0102, b"US", struct.pack("<H", 15)) +
+            element(0x0028, 0x0103, b"US", struct.pack("<H", 0)) +
+            element(0x7FE0, 0x0010, b"OW", b"\x5a" * (rows * 512)) +
+            element(0xFFFC, 0xFFFC, b"OB", b"trailing"))
+    return b"\0" * 128 + b"DICM" + meta + data
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -282,6 +323,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = gzip.compress(body)
             headers.append(("Content-Encoding", "gzip"))
         self.send(200, body, ctype="application/dicom+json", headers=headers)
+
+    def get_series(self, args, query, st):
+        sc = dict(kv.split("=") for kv in args[0].split(",") if kv) if args else {}
+        n, px = int(sc.get("n", 4)), int(sc.get("px", 65536 * 2))
+        delay, cut = int(sc.get("delay", 0)) / 1000, int(sc.get("cut", -1))
+        boundary = "fake-series-boundary"
+        self.send_response(200)
+        self.send_header("Content-Type", f'multipart/related; type="application/dicom"; '
+                                         f'boundary={boundary}')
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        for k in range(n):
+            if k == cut:
+                return
+            time.sleep(delay)
+            body = part10(f"1.2.826.0.1.3680043.8.498.99.{k}", px)
+            self.wfile.write(f"--{boundary}\r\nContent-Type: application/dicom\r\n"
+                             f"Content-Length: {len(body)}\r\n\r\n".encode() + body + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(f"--{boundary}--\r\n".encode())
 
     def get_hostile(self, args, query, st):
         kind = args[0]
