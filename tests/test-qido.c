@@ -346,6 +346,41 @@ static void test_capped(void)
     }
 }
 
+/* The count the server gave ends the listing at the short page that
+ * reaches it exactly; a count it does not match (stale: higher, or lower,
+ * even one a capped page passes) goes on to the empty page. */
+static void test_expected(void)
+{
+    g_autoptr(DfsHttp) h = new_http(0);
+    g_autofree char *url = fake_url("/qido/n=250,cap=100,end=204/studies");
+    const guint64 counts[] = {250, 251, 249, 150, 0}; /* right, stale or none */
+    const guint pages[] = {3, 4, 4, 4, 4};
+    for (guint k = 0; k < G_N_ELEMENTS(counts); k++) {
+        Listing l = {g_ptr_array_new_with_free_func(g_free), g_ptr_array_new_with_free_func(g_free),
+                     FALSE};
+        DfsQidoStats st;
+        g_autoptr(GError) error = NULL;
+        DfsQidoQuery q = {.url = url, .limit = 1000, .uid_tag = TAG_STUDY_UID, .expected = counts[k]};
+        g_assert_true(dfs_qido_list(h, &q, collect, &l, &st, &error));
+        g_assert_no_error(error);
+        assert_complete(&l, 250);
+        g_assert_cmpuint(st.pages, ==, pages[k]);
+        g_free(st.warning);
+        listing_clear(&l);
+    }
+    /* Full pages never end it, whatever the count says. */
+    g_autofree char *url2 = fake_url("/qido/n=200,cap=100,end=204/studies");
+    Listing l = {g_ptr_array_new_with_free_func(g_free), g_ptr_array_new_with_free_func(g_free),
+                 FALSE};
+    DfsQidoStats st;
+    DfsQidoQuery q = {.url = url2, .limit = 100, .uid_tag = TAG_STUDY_UID, .expected = 100};
+    g_assert_true(dfs_qido_list(h, &q, collect, &l, &st, NULL));
+    assert_complete(&l, 200);
+    g_assert_cmpuint(st.pages, ==, 3);
+    g_free(st.warning);
+    listing_clear(&l);
+}
+
 static void test_duplicates(void)
 {
     g_autoptr(DfsHttp) h = new_http(0);
@@ -547,6 +582,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qido/list/hostile-deep", test_hostile_deep);
     g_test_add_func("/qido/list/hostile-string", test_hostile_string);
     g_test_add_func("/qido/list/fifty-pages", test_fifty_pages);
+    g_test_add_func("/qido/list/expected", test_expected);
     g_test_add_func("/qido/list/threads", test_threads);
     return g_test_run();
 }

@@ -654,6 +654,9 @@ gboolean dfs_qido_list(DfsHttp *http, const DfsQidoQuery *q, DfsQidoRowFunc fn, 
         first_rows = first_rows ? first_rows : rows;
         st->short_pages += rows < limit;
         offset += rows;
+        if (q->expected > 0 && rows < limit && offset == q->expected)
+            break; /* as many as the server said it holds (a count that
+                      does not match, stale, pages on to the end) */
     }
     g_free(last_sum);
     g_checksum_free(g.sum);

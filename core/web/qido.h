@@ -22,7 +22,10 @@
  *
  * The pager GETs url?PARAMS&limit=L&offset=K for K = 0, then K + the rows
  * of each page, until a page has no rows (200 with [], or an empty body) or
- * the server answers 204 (PS3.18 8.3.4.4: no more results).  Pages are
+ * the server answers 204 (PS3.18 8.3.4.4: no more results), or, where the
+ * caller knows how many rows the server holds (a series row's Number of
+ * Series Related Instances), until a short page brings the listing to that
+ * count: on Orthanc the page past the end costs as much as the listing.  Pages are
  * never assumed full: a server may cap a page below `limit`, with or
  * without a `Warning: 299 ... "There are N additional results..."` header,
  * and paging goes on to the empty page all the same.  Rows are deduplicated
@@ -108,6 +111,11 @@ typedef struct {
     guint limit;               /* rows asked per page; 0: DFS_QIDO_LIMIT */
     guint32 uid_tag;           /* rows deduplicated by this tag's first value; 0: none */
     gsize max_row_bytes;       /* 0: DFS_QIDO_MAX_ROW_BYTES */
+    guint64 expected;          /* the rows the server said there are (a parent row's
+                                  count), or 0: a page shorter than limit that
+                                  brings the rows listed to exactly that ends
+                                  the listing (the empty page is not asked
+                                  for); any other count pages on to the end */
 } DfsQidoQuery;
 
 typedef struct {
