@@ -320,6 +320,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     g_autoptr(GError) error = NULL;
+    /* Asked before the open fetches anything: an instance whose size was
+     * unknown (0) until now may have that size in the kernel's cache, so
+     * its reads must reach us whatever that size says. */
+    gboolean is_volatile = dfs_tree_is_volatile(tree_of(req), ino);
     OpenFile *of = g_new0(OpenFile, 1);
     of->fd = -1;
     g_autofree char *source =
@@ -355,7 +359,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)of;
-    if (dfs_tree_is_volatile(tree_of(req), ino))
+    if (is_volatile)
         fi->direct_io = 1; /* reads return what is there now, whatever size was cached */
     else if (dfs_tree_settled(tree_of(req)))
         fi->keep_cache = 1; /* contents never change any more */
