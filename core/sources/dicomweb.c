@@ -185,6 +185,14 @@ static const char *row_string(const Row *row, guint32 tag)
     return dfs_qido_row_string(&row->q, tag);
 }
 
+/* A count the row gives (Number of Study Related Series...), or 0 when it
+ * gives none. */
+static guint64 row_count(const Row *row, guint32 tag)
+{
+    const char *count = row_string(row, tag);
+    return count != NULL ? g_ascii_strtoull(count, NULL, 10) : 0;
+}
+
 static gint row_by_uid(gconstpointer a, gconstpointer b)
 {
     return strcmp((*(Row *const *)a)->uid, (*(Row *const *)b)->uid);
@@ -326,9 +334,8 @@ static gboolean list_instances(Lister *l, const Row *study, const Row *series, G
     Web *w = l->w;
     g_autofree char *url = g_strdup_printf("%s/studies/%s/series/%s/instances", w->url, study->uid,
                                            series->uid);
-    const char *count = row_string(series, TAG_SERIES_INSTANCES);
-    guint64 expected = count != NULL ? g_ascii_strtoull(count, NULL, 10) : 0;
-    g_autoptr(GPtrArray) insts = list_rows(w, url, DFS_LEVEL_INSTANCE, TAG_SOP_UID, expected, error);
+    g_autoptr(GPtrArray) insts = list_rows(w, url, DFS_LEVEL_INSTANCE, TAG_SOP_UID,
+                                           row_count(series, TAG_SERIES_INSTANCES), error);
     if (insts == NULL)
         return FALSE;
     g_autoptr(GHashTable) sizes = NULL;
@@ -384,10 +391,8 @@ static gboolean list_study_series(Lister *l, Crawl *c, const Row *study, GError 
 {
     Web *w = l->w;
     g_autofree char *url = g_strdup_printf("%s/studies/%s/series", w->url, study->uid);
-    /* The study row's count of series, where the server gave one. */
-    const char *count = row_string(study, TAG_STUDY_SERIES);
-    guint64 expected = count != NULL ? g_ascii_strtoull(count, NULL, 10) : 0;
-    g_autoptr(GPtrArray) series = list_rows(w, url, DFS_LEVEL_SERIES, TAG_SERIES_UID, expected, error);
+    g_autoptr(GPtrArray) series = list_rows(w, url, DFS_LEVEL_SERIES, TAG_SERIES_UID,
+                                            row_count(study, TAG_STUDY_SERIES), error);
     if (series == NULL)
         return FALSE;
     for (guint k = 0; k < series->len && !l->stopped; k++) {
@@ -723,6 +728,19 @@ static char *web_instance_path(DfsSource *src, const DfsIndex *idx, guint node, 
     return path;
 }
 
+/* The cached file with relpath's attributes: the instance (*whole), or
+ * its header copy; NULL when neither is cached. */
+static char *cached_attributes(Web *w, const char *relpath, gboolean *whole)
+{
+    char *path = dfs_web_cache_lookup(w->cache, relpath);
+    *whole = path != NULL;
+    if (path == NULL) {
+        g_autofree char *header_key = dfs_retriever_header_key(relpath);
+        path = dfs_web_cache_lookup(w->cache, header_key);
+    }
+    return path;
+}
+
 /* The instance whole if it is cached, else its header copy, brought by
  * its series' retrieve (waiting HEADER_WAIT_MS at most for its part), else
  * the instance fetched alone. */
@@ -731,20 +749,14 @@ static char *web_instance_header_path(DfsSource *src, const DfsIndex *idx, guint
 {
     Web *w = (Web *)src;
     const char *relpath = dfs_index_relpath(idx, node);
-    g_autofree char *header_key = dfs_retriever_header_key(relpath);
+    char *path = cached_attributes(w, relpath, whole);
     DfsKeep keep;
     g_autofree char *prefix = NULL;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        char *path = dfs_web_cache_lookup(w->cache, relpath);
-        *whole = TRUE;
-        if (path == NULL && (path = dfs_web_cache_lookup(w->cache, header_key)) != NULL)
-            *whole = FALSE;
-        if (path != NULL || attempt == 1)
-            return path != NULL ? path : web_instance_path(src, idx, node, error);
-        if (!series_keep(w, idx, node, &keep, &prefix) || keep != DFS_KEEP_HEADERS)
-            break;
-        dfs_retriever_wait(w->retriever, prefix, keep, relpath, HEADER_WAIT_MS);
-    }
+    if (path == NULL && series_keep(w, idx, node, &keep, &prefix) && keep == DFS_KEEP_HEADERS &&
+        dfs_retriever_wait(w->retriever, prefix, keep, relpath, HEADER_WAIT_MS))
+        path = cached_attributes(w, relpath, whole);
+    if (path != NULL)
+        return path;
     *whole = TRUE;
     return web_instance_path(src, idx, node, error);
 }

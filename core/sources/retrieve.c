@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -202,11 +203,11 @@ static gboolean arrived(DfsRetriever *r, const Run *run, const char *relpath,
            (run->keep == DFS_KEEP_HEADERS && dfs_web_cache_size(r->cache, header_key, &size));
 }
 
-/* Start run's retrieve (lock held): FALSE when too many run. */
-static gboolean start(DfsRetriever *r, Run *run)
+/* Start run's retrieve (lock held), unless too many run. */
+static void start(DfsRetriever *r, Run *run)
 {
     if (r->stopping || r->running >= MAX_RUNNING)
-        return FALSE;
+        return;
     if (run->thread != NULL) /* stopped idle: its thread has ended */
         g_thread_join(run->thread);
     run->state = RUN_RUNNING;
@@ -218,7 +219,6 @@ static gboolean start(DfsRetriever *r, Run *run)
     else
         r->stats.headers++;
     run->thread = g_thread_new("retrieve", run_thread, run);
-    return TRUE;
 }
 
 gboolean dfs_retriever_wait(DfsRetriever *r, const char *prefix, DfsKeep keep,
@@ -239,7 +239,7 @@ gboolean dfs_retriever_wait(DfsRetriever *r, const char *prefix, DfsKeep keep,
         g_hash_table_insert(r->runs, run->prefix, run);
     }
     run->last_want = now;
-    gboolean wanted_again = run->first == NULL || g_strcmp0(run->first, relpath) != 0;
+    gboolean wanted_again = strcmp(run->first, relpath) != 0;
     if ((run->state == RUN_FIRST && (keep == DFS_KEEP_WHOLE || wanted_again)) ||
         run->state == RUN_STOPPED)
         start(r, run);
