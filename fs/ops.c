@@ -31,10 +31,12 @@ static double entry_timeout(fuse_req_t req)
     return dfs_tree_settled(tree_of(req)) ? SETTLED_TIMEOUT : 0.0;
 }
 
-/* Status files change as the scan goes and as errors are met: no caching. */
-static double attr_timeout(fuse_req_t req, DfsEntry e)
+/* Status files change as the scan goes and as errors are met, and an
+ * instance's size may come late: no caching.  Said by the stat whose
+ * attributes the kernel is given, so that the two agree. */
+static double attr_timeout(fuse_req_t req, const DfsEntryStat *es)
 {
-    return dfs_tree_is_volatile(tree_of(req), e) ? 0.0 : entry_timeout(req);
+    return es->is_volatile ? 0.0 : entry_timeout(req);
 }
 
 /* The one place a core error becomes an errno. */
@@ -132,7 +134,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         reply_error(req, error);
         return;
     }
-    struct fuse_entry_param p = {.ino = e, .attr_timeout = attr_timeout(req, e),
+    struct fuse_entry_param p = {.ino = e, .attr_timeout = attr_timeout(req, &es),
                                  .entry_timeout = entry_timeout(req)};
     fill_stat(e, &es, &p.attr);
     mirror_source(req, e, &p.attr);
@@ -152,7 +154,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     struct stat st;
     fill_stat(ino, &es, &st);
     mirror_source(req, ino, &st);
-    fuse_reply_attr(req, &st, attr_timeout(req, ino));
+    fuse_reply_attr(req, &st, attr_timeout(req, &es));
 }
 
 /* --- folders -------------------------------------------------------------- */
@@ -188,9 +190,9 @@ static gboolean add_entry(const char *name, DfsEntry e, gboolean is_dir, guint64
     } else if (d->plus) {
         g_autoptr(GError) error = NULL;
         DfsEntryStat es;
-        struct fuse_entry_param p = {.ino = e, .attr_timeout = attr_timeout(d->req, e),
-                                     .entry_timeout = entry_timeout(d->req)};
+        struct fuse_entry_param p = {.ino = e, .entry_timeout = entry_timeout(d->req)};
         if (dfs_tree_stat(tree_of(d->req), e, &es, &error)) {
+            p.attr_timeout = attr_timeout(d->req, &es);
             fill_stat(e, &es, &p.attr);
             mirror_source(d->req, e, &p.attr);
         } else { /* listed without attributes: its own lookup reports the error */

@@ -598,10 +598,11 @@ static gboolean changed_at(DfsTree *t, guint node, struct timespec *when)
     return at != NULL;
 }
 
-static void stat_time(const DfsView *v, const DfsKind *k, DfsEntry e, struct timespec *mtime)
+static void stat_time(const DfsView *v, const DfsKind *k, DfsEntry e, gboolean is_volatile,
+                      struct timespec *mtime)
 {
     *mtime = v->tree->mount_time;
-    if (dfs_tree_is_volatile(v->tree, e)) /* a new time each time: cached pages are dropped */
+    if (is_volatile) /* a new time each time: cached pages are dropped */
         clock_gettime(CLOCK_REALTIME, mtime);
     struct timespec at;
     gboolean changed = !(k->flags & DFS_KIND_NOT_NODE) && changed_at(v->tree, DFS_ENTRY_NODE(e), &at);
@@ -647,12 +648,22 @@ gboolean dfs_tree_stat(DfsTree *tree, DfsEntry e, DfsEntryStat *st, GError **err
     if (k == NULL)
         return FALSE;
     memset(st, 0, sizeof *st);
-    stat_time(&v, k, e, &st->mtime);
+    /* Asked before the size: an instance whose size comes late is volatile
+     * until the stat sees its size, and one fetched between the two must
+     * not leave a size 0 cached as settled. */
+    st->is_volatile = dfs_tree_is_volatile(tree, e);
+    stat_time(&v, k, e, st->is_volatile, &st->mtime);
     gboolean dir = (k->flags & DFS_KIND_DIR) != 0;
     if (k->is_dir != NULL && !k->is_dir(&v, e, &dir, error))
         return FALSE;
     st->is_dir = dir;
     st->is_link = !dir && (k->flags & DFS_KIND_LINK);
     st->nlink = dir ? 2 : 1;
-    return dir || stat_size(&v, k, e, &st->size, error);
+    if (dir)
+        return TRUE;
+    if (!stat_size(&v, k, e, &st->size, error))
+        return FALSE;
+    if (st->size == 0 && (k->flags & DFS_KIND_INSTANCE_SIZED) && dfs_source_sizes_late(tree->source))
+        st->is_volatile = TRUE; /* (evicted since the question above) */
+    return TRUE;
 }

@@ -35,6 +35,7 @@ typedef struct {
     guint64 size;          /* exact byte count a read returns */
     struct timespec mtime; /* the source file's, or the mount time */
     guint nlink;
+    gboolean is_volatile;  /* may read otherwise at the next look: not to be cached */
 } DfsEntryStat;
 
 /* A tree over the instances of source (which outlives it), empty until a
