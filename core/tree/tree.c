@@ -548,16 +548,29 @@ gboolean dfs_tree_is_costly(DfsEntry e)
     return k != NULL && (k->flags & DFS_KIND_COSTLY);
 }
 
+/* Whether e may read otherwise at the next look.  An instance whose size
+ * comes late is, until its size is known: size is the one a stat just saw
+ * (NULL: ask). */
+static gboolean kind_is_volatile(const DfsView *v, const DfsKind *k, DfsEntry e,
+                                 const guint64 *size)
+{
+    if ((k->flags & DFS_KIND_INSTANCE_SIZED) && dfs_source_sizes_late(v->tree->source)) {
+        if (size != NULL)
+            return *size == 0;
+        guint node = DFS_ENTRY_NODE(e);
+        return node < dfs_index_n_nodes(v->idx) && dfs_view_instance_size(v, node) == 0;
+    }
+    return (k->flags & DFS_KIND_VOLATILE) ||
+           ((k->flags & DFS_KIND_SETTLES) && !dfs_tree_settled(v->tree));
+}
+
 gboolean dfs_tree_is_volatile(DfsTree *tree, DfsEntry e)
 {
     const DfsKind *k = dfs_kind_of(e);
-    if (k != NULL && (k->flags & DFS_KIND_INSTANCE_SIZED) && dfs_source_sizes_late(tree->source)) {
-        g_auto(DfsView) v = view_open(tree, NULL);
-        guint node = DFS_ENTRY_NODE(e);
-        return node < dfs_index_n_nodes(v.idx) && dfs_view_instance_size(&v, node) == 0;
-    }
-    return k != NULL && ((k->flags & DFS_KIND_VOLATILE) ||
-                         ((k->flags & DFS_KIND_SETTLES) && !dfs_tree_settled(tree)));
+    if (k == NULL)
+        return FALSE;
+    g_auto(DfsView) v = view_open(tree, NULL);
+    return kind_is_volatile(&v, k, e, NULL);
 }
 
 char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 *length,
@@ -648,22 +661,17 @@ gboolean dfs_tree_stat(DfsTree *tree, DfsEntry e, DfsEntryStat *st, GError **err
     if (k == NULL)
         return FALSE;
     memset(st, 0, sizeof *st);
-    /* Asked before the size: an instance whose size comes late is volatile
-     * until the stat sees its size, and one fetched between the two must
-     * not leave a size 0 cached as settled. */
-    st->is_volatile = dfs_tree_is_volatile(tree, e);
-    stat_time(&v, k, e, st->is_volatile, &st->mtime);
     gboolean dir = (k->flags & DFS_KIND_DIR) != 0;
     if (k->is_dir != NULL && !k->is_dir(&v, e, &dir, error))
         return FALSE;
     st->is_dir = dir;
     st->is_link = !dir && (k->flags & DFS_KIND_LINK);
     st->nlink = dir ? 2 : 1;
-    if (dir)
-        return TRUE;
-    if (!stat_size(&v, k, e, &st->size, error))
+    if (!dir && !stat_size(&v, k, e, &st->size, error))
         return FALSE;
-    if (st->size == 0 && (k->flags & DFS_KIND_INSTANCE_SIZED) && dfs_source_sizes_late(tree->source))
-        st->is_volatile = TRUE; /* (evicted since the question above) */
+    /* From the size this stat saw: an instance fetched since a size 0 was
+     * read must not have that 0 cached as settled. */
+    st->is_volatile = kind_is_volatile(&v, k, e, dir ? NULL : &st->size);
+    stat_time(&v, k, e, st->is_volatile, &st->mtime);
     return TRUE;
 }
