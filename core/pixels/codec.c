@@ -228,16 +228,9 @@ static gboolean decode_jpeg(const DfsImage *img, const guint8 *data, gsize len, 
     return dfs_codec_jpeg(img, data, len, out, error);
 }
 
-gboolean dfs_codec_decode(const DfsDataset *ds, const DfsImage *img, guint frame, guint8 *out,
-                          GError **error)
+gboolean dfs_codec_decode_bytes(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
+                                GError **error)
 {
-    if (img->codec == DFS_CODEC_VIDEO)
-        return bad(error, DFS_ERROR_UNSUPPORTED, "video transfer syntaxes are not decoded");
-    g_autoptr(GBytes) bytes = dfs_codec_frame_bytes(ds, img, frame, error);
-    if (bytes == NULL)
-        return FALSE;
-    gsize len;
-    const guint8 *data = g_bytes_get_data(bytes, &len);
     switch (img->codec) {
     case DFS_CODEC_RLE:
         return dfs_codec_rle(img, data, len, out, error);
@@ -252,7 +245,22 @@ gboolean dfs_codec_decode(const DfsDataset *ds, const DfsImage *img, guint frame
             return bad(error, DFS_ERROR_TRUNCATED, "frame shorter than the image");
         dfs_samples_unpack(img, data, FALSE, 0, out);
         return TRUE;
+    case DFS_CODEC_VIDEO:
+        return bad(error, DFS_ERROR_UNSUPPORTED, "video transfer syntaxes are not decoded");
     default:
         return bad(error, DFS_ERROR_UNSUPPORTED, "unknown transfer syntax: pixels not decoded");
     }
+}
+
+gboolean dfs_codec_decode(const DfsDataset *ds, const DfsImage *img, guint frame, guint8 *out,
+                          GError **error)
+{
+    if (img->codec == DFS_CODEC_VIDEO)
+        return bad(error, DFS_ERROR_UNSUPPORTED, "video transfer syntaxes are not decoded");
+    g_autoptr(GBytes) bytes = dfs_codec_frame_bytes(ds, img, frame, error);
+    if (bytes == NULL)
+        return FALSE;
+    gsize len;
+    const guint8 *data = g_bytes_get_data(bytes, &len);
+    return dfs_codec_decode_bytes(img, data, len, out, error);
 }

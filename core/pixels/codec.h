@@ -13,6 +13,11 @@ G_BEGIN_DECLS
 GBytes *dfs_codec_frame_bytes(const DfsDataset *ds, const DfsImage *img, guint frame,
                               GError **error);
 
+/* Decode one frame's encoded bytes (as dfs_codec_frame_bytes gives them)
+ * into out (dfs_image_frame_bytes() bytes). */
+gboolean dfs_codec_decode_bytes(const DfsImage *img, const guint8 *data, gsize len, guint8 *out,
+                                GError **error);
+
 /* Decode an encapsulated frame into out (dfs_image_frame_bytes() bytes). */
 gboolean dfs_codec_decode(const DfsDataset *ds, const DfsImage *img, guint frame, guint8 *out,
                           GError **error);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "dicom/tags.h"
 #include "pixels/codec.h"
 #include "pixels/samples.h"
 
@@ -14,6 +15,21 @@ static gboolean bad(GError **error, int code, const char *msg)
 }
 
 /* --- native pixel data (PS3.5 8.1) ---------------------------------------- */
+
+/* Native pixel data (not encapsulated) whose frames are read at their offsets. */
+static gboolean is_native(const DfsDataset *ds, const DfsImage *img)
+{
+    const DfsElement *e = dfs_dataset_element(ds, img->pixel_index);
+    return img->codec == DFS_CODEC_NATIVE && !(e->flags & DFS_ELEM_ENCAPSULATED) &&
+           e->length != DFS_UNDEFINED_LENGTH;
+}
+
+/* Bits of one native frame as stored. */
+static guint64 native_frame_bits(const DfsImage *img)
+{
+    gboolean sub = dfs_image_is_native_422(img);
+    return (guint64)img->rows * img->columns * (sub ? 2 : img->samples) * img->bits_allocated;
+}
 
 static guint8 *expand_422(const DfsImage *img, const guint8 *raw)
 {
@@ -36,7 +52,7 @@ static gboolean decode_native(const DfsDataset *ds, const DfsImage *img, guint f
 {
     const DfsElement *e = dfs_dataset_element(ds, img->pixel_index);
     gboolean sub = dfs_image_is_native_422(img);
-    guint64 bits = (guint64)img->rows * img->columns * (sub ? 2 : img->samples) * img->bits_allocated;
+    guint64 bits = native_frame_bits(img);
     guint64 start_bit = bits * frame;
     guint64 first = start_bit / 8, last = (start_bit + bits + 7) / 8;
     if (last > e->length)
@@ -82,6 +98,35 @@ static gboolean decode_native(const DfsDataset *ds, const DfsImage *img, guint f
     return TRUE;
 }
 
+gboolean dfs_image_frame_alone(const DfsDataset *ds, const DfsImage *img)
+{
+    const char *ts = dfs_dataset_transfer_syntax(ds);
+    if (img->codec == DFS_CODEC_VIDEO || !dfs_codec_supported(img->codec) ||
+        g_str_equal(ts, DFS_UID_DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) ||
+        g_str_equal(ts, DFS_UID_JPIP_REFERENCED_DEFLATE))
+        return FALSE;
+    if (!is_native(ds, img))
+        return TRUE;
+    const DfsElement *e = dfs_dataset_element(ds, img->pixel_index);
+    return !(e->flags & DFS_ELEM_BIG_ENDIAN) && native_frame_bits(img) % 8 == 0;
+}
+
+gboolean dfs_image_decode_stored(const DfsDataset *ds, const DfsImage *img, const guint8 *data,
+                                 gsize len, guint8 *out, GError **error)
+{
+    if (!is_native(ds, img))
+        return dfs_codec_decode_bytes(img, data, len, out, error);
+    if (len < native_frame_bits(img) / 8)
+        return bad(error, DFS_ERROR_TRUNCATED, "frame shorter than the image");
+    if (dfs_image_is_native_422(img)) {
+        g_autofree guint8 *full = expand_422(img, data);
+        dfs_samples_unpack(img, full, FALSE, 0, out);
+    } else {
+        dfs_samples_unpack(img, data, FALSE, 0, out);
+    }
+    return TRUE;
+}
+
 gboolean dfs_image_decode(const DfsDataset *ds, const DfsImage *img, guint frame, guint8 *out,
                           GError **error)
 {
@@ -89,9 +134,7 @@ gboolean dfs_image_decode(const DfsDataset *ds, const DfsImage *img, guint frame
         return bad(error, DFS_ERROR_NOT_FOUND, "no such frame");
     /* Undefined length means fragments, even where a header-only read
      * stopped before them (and so did not mark the element encapsulated). */
-    const DfsElement *e = dfs_dataset_element(ds, img->pixel_index);
-    if (img->codec == DFS_CODEC_NATIVE && !(e->flags & DFS_ELEM_ENCAPSULATED) &&
-        e->length != DFS_UNDEFINED_LENGTH)
+    if (is_native(ds, img))
         return decode_native(ds, img, frame, out, error);
     return dfs_codec_decode(ds, img, frame, out, error);
 }
