@@ -33,6 +33,11 @@ for volume t), so that slice order can be seen in the voxels.
        pixel data an instance), 8 slices: a series whose headers are a
        small part of its bytes (the DICOMweb test's header copies), in a
        patient and study of its own (CT_small's patient is not MR_small's)
+  s22  multi-frame secondary capture (grayscale word), 3 instances of 6
+       frames of 128x128 (192 KiB of pixel data each), the last one RLE
+       Lossless: a series of multi-frame instances too large for the
+       DICOMweb test's small cache (its frames fetched alone), in a
+       patient and study of its own
 
 usage: make-series.py OUTDIR [SERIES...]  (s01-s20 when none are named)
 """
@@ -270,6 +275,38 @@ def make(out, which):
         sl = stack(8, [-158.1, -179.0, -75.7], AXIAL, 2.5)
         write_series(out, "s21", 21, "CT", sl, protocol="big", upsample=2,
                      patient=("Volume^CT", "VOL21", STUDY + ".21"))
+    if "s22" in which:
+        write_multiframe(out, "s22", 22, instances=3, frames=6)
+
+
+def write_multiframe(out, name, number, instances, frames):
+    """Multi-frame Grayscale Word Secondary Capture instances, each frame
+    CT_small's pixels shifted by a frame's own amount; the last instance
+    RLE Lossless (pydicom's own encoder)."""
+    folder = os.path.join(out, name)
+    os.makedirs(folder, exist_ok=True)
+    series_uid = generate_uid(prefix=None, entropy_srcs=[name, "series"])
+    for n in range(instances):
+        ds = base("CT")
+        ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7.3"
+        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        ds.Modality = "OT"
+        ds.PatientName, ds.PatientID = "Frames^Multi", "VOL22"
+        ds.StudyInstanceUID = STUDY + ".22"
+        ds.SeriesInstanceUID = series_uid
+        ds.SOPInstanceUID = generate_uid(prefix=None, entropy_srcs=[name, str(n)])
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.SeriesNumber, ds.InstanceNumber = number, n + 1
+        ds.SeriesDescription = f"{name} description"
+        px = ds.pixel_array.astype(np.int32)
+        stack_ = np.stack([np.clip(px + 37 * f + 500 * n, -32768, 32767) for f in range(frames)])
+        ds.NumberOfFrames = frames
+        ds.FrameIncrementPointer = 0x00181063  # Frame Time
+        ds.FrameTime = 40.0
+        ds.PixelData = stack_.astype(np.int16).tobytes()
+        if n == instances - 1:
+            ds.compress(pydicom.uid.RLELossless)
+        ds.save_as(os.path.join(folder, f"{name}_{n:03d}.dcm"), write_like_original=False)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@
  * instance.dcm, of its tags/ or pixels) into a bounded cache on disk
  * (sources/webcache.h): by WADO-RS with `transfer-syntax=*` (the stored
  * bytes, never a transcoded copy), a multipart/related body read as it
- * streams (web/multipart.h), complete only when its closing boundary came.
+ * streams (web/multipart.h), complete only when its closing boundary came;
+ * a series in one request, a frame alone where that is the cheaper
+ * (dicomweb-fetch.c).
  *
  * Orthanc (found by GET <root>/system, where <root> is the base URL less
  * its last path segment, or forced with -o orthanc): its REST API lists a
@@ -38,7 +40,7 @@
  * (two on Orthanc); memory: the study and series rows of the study being
  * listed, one series' instance rows, and a small entry per Orthanc
  * instance (its REST identifier is derived, not stored). */
-#include "sources/source.h"
+#include "sources/dicomweb-private.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -53,13 +55,13 @@
 #include "sources/orthanc.h"
 #include "sources/retrieve.h"
 #include "sources/wado.h"
+#include "sources/webframes.h"
 #include "sources/webcache.h"
 #include "web/http.h"
 #include "web/qido.h"
 
 extern const DfsSourceClass dfs_source_dicomweb;
 
-#define TAG_PATIENT_ID 0x00100020u
 #define TAG_STUDY_UID 0x0020000Du
 #define TAG_SERIES_UID 0x0020000Eu
 #define TAG_SOP_UID 0x00080018u
@@ -71,15 +73,6 @@ extern const DfsSourceClass dfs_source_dicomweb;
 /* Rows asked in one QIDO page at most (a series' instances are asked in
  * one page where the series row says how many there are). */
 #define PAGE_MAX 50000
-
-/* Series of at most this many instances (and an eighth of the cache) are
- * retrieved whole at the first look at one of them; the others' headers
- * are retrieved (sources/retrieve.h). */
-#define SERIES_MAX_INSTANCES 256
-
-/* How long a header wanted waits for a series' retrieve to bring it
- * before its instance is fetched alone. */
-#define HEADER_WAIT_MS 2000
 
 /* How long a listing of a folder waits for its study or series to be
  * listed (Orthanc took 108 s for a series of 16,000 instances). */
@@ -95,42 +88,7 @@ extern const DfsSourceClass dfs_source_dicomweb;
 #define LIST_LOW_SPEED_S 300
 
 
-typedef struct {
-    DfsSource base;
-    DfsHttp *http;      /* fetches: a stalled transfer is given up after 30 s */
-    DfsHttp *list_http; /* listings: a server may think for minutes before a deep page */
-    DfsWebCache *cache;
-    DfsRetriever *retriever; /* series in one request each */
-    char *url;         /* the base URL, without a trailing '/' */
-    int orthanc_wanted; /* -o orthanc: 1, -o noorthanc: 0, else -1 */
-    gint connected;    /* web_connect has reached the server (atomic); then: */
-    char *orthanc;     /* Orthanc's REST root, or NULL */
-    char *orthanc_version;
-    guint32 tags[DFS_LEVEL_INSTANCE + 1][32]; /* each level's includefields */
-    guint n_tags[DFS_LEVEL_INSTANCE + 1];
-    GMutex lock;       /* what follows */
-    GHashTable *patient_of_study; /* StudyInstanceUID -> PatientID, as listed (Orthanc's keys) */
-    char *last_error;  /* the last failure, for the status */
-    gboolean listing_failed; /* the last listing did not end: the tree shown is older */
-    gboolean crawling;       /* a listing runs */
-    gboolean all_studies;    /* every study is listed (their series and instances to come) */
-    guint n_studies;
-    GHashTable *studies_done; /* UIDs of the studies whose series are listed */
-    GHashTable *series_done;  /* UIDs of the series whose instances are listed */
-    GQueue wanted;           /* studies ("S" UID) and series ("E" UID) someone waits for */
-    guint waiters;           /* callers of web_expand waiting now */
-    guint64 published;       /* snapshots published for them */
-    GCond listed;            /* a study is done, or the listing ended */
-    guint64 listed_studies, listed_series, listed_instances;
-} Web;
 
-/* Orthanc's REST root once the server is known to be one, else NULL. */
-static const char *orthanc_root(Web *w)
-{
-    return g_atomic_int_get(&w->connected) ? w->orthanc : NULL;
-}
-
-static gboolean web_connect(DfsSource *src, GError **error);
 
 /* --- rows kept -------------------------------------------------------------- */
 
@@ -339,7 +297,7 @@ static gboolean list_instances(Lister *l, const Row *study, const Row *series, G
     if (insts == NULL)
         return FALSE;
     g_autoptr(GHashTable) sizes = NULL;
-    if (orthanc_root(w) != NULL) {
+    if (dfs_web_orthanc_root(w) != NULL) {
         const char *pid = row_string(study, TAG_PATIENT_ID);
         sizes = dfs_orthanc_series_sizes(w->list_http, w->orthanc, pid != NULL ? pid : "", study->uid,
                                          series->uid, error);
@@ -416,7 +374,7 @@ static gboolean list_study_series(Lister *l, Crawl *c, const Row *study, GError 
     return TRUE;
 }
 
-static void note_error(Web *w, const GError *error)
+void dfs_web_note_error(Web *w, const GError *error)
 {
     g_mutex_lock(&w->lock);
     g_free(w->last_error);
@@ -503,7 +461,7 @@ static gboolean study_patient_row(const DfsQidoRow *row, gpointer user, GError *
 /* The PatientIDs of study (joined by newlines; caller frees): as listed in
  * this mount, else asked of the server (one query, its rows not
  * deduplicated), NULL when the study cannot be found so. */
-static char *patients_of(Web *w, const char *study)
+char *dfs_web_patients_of(Web *w, const char *study)
 {
     g_mutex_lock(&w->lock);
     char *pids = g_strdup(g_hash_table_lookup(w->patient_of_study, study));
@@ -535,7 +493,7 @@ static gboolean web_list(gpointer self, DfsScanFound found, gpointer scan, GErro
     g_hash_table_remove_all(w->series_done);
     g_mutex_unlock(&w->lock);
     g_autofree char *url = g_strconcat(w->url, "/studies", NULL);
-    Crawl c = {web_connect(&w->base, error) ? list_rows(w, url, DFS_LEVEL_STUDY, TAG_STUDY_UID, 0, error)
+    Crawl c = {dfs_web_connect(&w->base, error) ? list_rows(w, url, DFS_LEVEL_STUDY, TAG_STUDY_UID, 0, error)
                                             : NULL, 0,
                g_ptr_array_new_with_free_func(row_free), g_array_new(FALSE, FALSE, sizeof(SeriesRef)),
                g_hash_table_new(g_str_hash, g_str_equal), 0};
@@ -574,7 +532,7 @@ static gboolean web_list(gpointer self, DfsScanFound found, gpointer scan, GErro
     }
     g_mutex_unlock(&w->lock);
     if (!ok && error != NULL && *error != NULL)
-        note_error(w, *error);
+        dfs_web_note_error(w, *error);
     g_mutex_lock(&w->lock);
     w->listing_failed = !ok;
     w->crawling = FALSE;
@@ -623,157 +581,6 @@ static DfsScan *web_scan_new(DfsSource *src, DfsStore *store, const DfsScanSink 
                              gpointer user)
 {
     return dfs_scan_new_listed(src->location, &web_lister, src, store, sink, user);
-}
-
-/* --- fetching instances ------------------------------------------------------ */
-
-
-typedef struct {
-    Web *w;
-    const char *relpath; /* studies/S/series/S/instances/I */
-} Fetch;
-
-/* The stored file from Orthanc's REST API: 1 when fetched, 0 when it
- * failed (error set), -1 when no PatientID of its study gives an
- * identifier Orthanc knows (WADO-RS then). */
-static int fetch_orthanc(Fetch *f, int fd, GError **error)
-{
-    g_auto(GStrv) parts = g_strsplit(f->relpath, "/", -1);
-    if (g_strv_length(parts) != 6)
-        return -1;
-    g_autofree char *joined = patients_of(f->w, parts[1]);
-    if (joined == NULL)
-        return -1;
-    g_auto(GStrv) pids = g_strsplit(joined, "\n", -1);
-    for (guint k = 0; pids[k] != NULL; k++) {
-        const char *keys[] = {pids[k], parts[1], parts[3], parts[5]};
-        g_autofree char *id = dfs_orthanc_id(keys, 4);
-        g_autofree char *url = g_strdup_printf("%s/instances/%s/file", orthanc_root(f->w), id);
-        static const char *const headers[] = {"Accept: application/dicom", NULL};
-        DfsHttpResponse resp = {0};
-        if ((lseek(fd, 0, SEEK_SET) != 0 || ftruncate(fd, 0) != 0)) {
-            g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache: %s", g_strerror(errno));
-            return 0;
-        }
-        gboolean ok = dfs_http_get(f->w->http, url, headers, NULL, dfs_wado_write, &fd, &resp, error);
-        int status = resp.status;
-        dfs_http_response_clear(&resp);
-        if (ok)
-            return 1;
-        if (status != 404)
-            return 0;
-        g_clear_error(error); /* not under this PatientID */
-    }
-    return -1; /* not where its keys say: WADO-RS finds it */
-}
-
-static gboolean fetch_instance(int fd, gpointer user, GError **error)
-{
-    Fetch *f = user;
-    /* A mount that showed its stored listing has not reached the server
-     * yet: it does so now, once (is it an Orthanc?). */
-    if (!g_atomic_int_get(&f->w->connected))
-        web_connect(&f->w->base, NULL);
-    int got = orthanc_root(f->w) != NULL ? fetch_orthanc(f, fd, error) : -1;
-    if (got >= 0)
-        return got == 1;
-    if (lseek(fd, 0, SEEK_SET) != 0 || ftruncate(fd, 0) != 0) {
-        g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache: %s", g_strerror(errno));
-        return FALSE;
-    }
-    g_autofree char *url = g_strdup_printf("%s/%s", f->w->url, f->relpath);
-    return dfs_wado_instance(f->w->http, url, fd, error);
-}
-
-/* Series node's instance is in is retrieved in one request when it is
- * wanted: whole (*keep DFS_KEEP_WHOLE) if it is small (at most
- * SERIES_MAX_INSTANCES, an eighth of the cache), else its headers; FALSE
- * for a series of one instance.  *prefix: studies/S/series/E. */
-static gboolean series_keep(Web *w, const DfsIndex *idx, guint node, DfsKeep *keep,
-                            char **prefix)
-{
-    guint series = dfs_index_parent(idx, node), n;
-    const guint32 *kids = dfs_index_children(idx, series, &n);
-    const char *relpath = dfs_index_relpath(idx, node), *cut = strstr(relpath, "/instances/");
-    if (n < 2 || cut == NULL)
-        return FALSE;
-    guint64 total = 0;
-    for (guint k = 0; k < n && n <= SERIES_MAX_INSTANCES; k++)
-        total += dfs_index_size(idx, kids[k]);
-    *keep = n <= SERIES_MAX_INSTANCES && total <= dfs_web_cache_max_bytes(w->cache) / 8
-                ? DFS_KEEP_WHOLE
-                : DFS_KEEP_HEADERS;
-    *prefix = g_strndup(relpath, (gsize)(cut - relpath));
-    return TRUE;
-}
-
-static char *web_instance_path(DfsSource *src, const DfsIndex *idx, guint node, GError **error)
-{
-    Web *w = (Web *)src;
-    Fetch f = {w, dfs_index_relpath(idx, node)};
-    guint64 size;
-    DfsKeep keep;
-    g_autofree char *prefix = NULL;
-    /* The first look at a small series brings all of it: one request a
-     * series, not one an instance. */
-    if (!dfs_web_cache_size(w->cache, f.relpath, &size) &&
-        series_keep(w, idx, node, &keep, &prefix) && keep == DFS_KEEP_WHOLE)
-        dfs_retriever_wait(w->retriever, prefix, keep, f.relpath, G_MAXUINT);
-    g_autoptr(GError) why = NULL;
-    char *path = dfs_web_cache_get(w->cache, f.relpath, fetch_instance, &f, &why);
-    if (path == NULL) {
-        note_error(w, why);
-        g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "%s", why->message);
-    }
-    return path;
-}
-
-/* The cached file with relpath's attributes: the instance (*whole), or
- * its header copy; NULL when neither is cached. */
-static char *cached_attributes(Web *w, const char *relpath, gboolean *whole)
-{
-    char *path = dfs_web_cache_lookup(w->cache, relpath);
-    *whole = path != NULL;
-    if (path == NULL) {
-        g_autofree char *header_key = dfs_retriever_header_key(relpath);
-        path = dfs_web_cache_lookup(w->cache, header_key);
-    }
-    return path;
-}
-
-/* The instance whole if it is cached, else its header copy, brought by
- * its series' retrieve (waiting HEADER_WAIT_MS at most for its part), else
- * the instance fetched alone. */
-static char *web_instance_header_path(DfsSource *src, const DfsIndex *idx, guint node,
-                                      gboolean *whole, GError **error)
-{
-    Web *w = (Web *)src;
-    const char *relpath = dfs_index_relpath(idx, node);
-    char *path = cached_attributes(w, relpath, whole);
-    DfsKeep keep;
-    g_autofree char *prefix = NULL;
-    if (path == NULL && series_keep(w, idx, node, &keep, &prefix) && keep == DFS_KEEP_HEADERS &&
-        dfs_retriever_wait(w->retriever, prefix, keep, relpath, HEADER_WAIT_MS))
-        path = cached_attributes(w, relpath, whole);
-    if (path != NULL)
-        return path;
-    *whole = TRUE;
-    return web_instance_path(src, idx, node, error);
-}
-
-static void retrieve_failed(const GError *error, gpointer user)
-{
-    note_error(user, error);
-}
-
-static gboolean web_instance_size(DfsSource *src, const DfsIndex *idx, guint node, guint64 *size)
-{
-    Web *w = (Web *)src;
-    const char *relpath = dfs_index_relpath(idx, node);
-    if (dfs_web_cache_size(w->cache, relpath, size))
-        return TRUE;
-    g_autofree char *header_key = dfs_retriever_header_key(relpath);
-    return dfs_web_cache_size(w->cache, header_key, size); /* as long as the instance */
 }
 
 /* --- the source --------------------------------------------------------------- */
@@ -827,6 +634,7 @@ static void web_write_status(DfsSource *src, GString *out)
                            " headers\n",
                            rs.whole, rs.headers, rs.stopped_idle, rs.failed, rs.parts_whole,
                            rs.parts_header);
+    dfs_web_frames_write_status(w->frames, out);
     if (w->last_error != NULL)
         g_string_append_printf(out, "last server error: %s\n", w->last_error);
     g_mutex_unlock(&w->lock);
@@ -836,6 +644,7 @@ static void web_free(DfsSource *src)
 {
     Web *w = (Web *)src;
     dfs_retriever_free(w->retriever);
+    dfs_web_frames_free(w->frames);
     dfs_http_free(w->http);
     dfs_http_free(w->list_http);
     dfs_web_cache_free(w->cache);
@@ -885,7 +694,7 @@ static void init_tags(Web *w)
 
 /* Is it there, and is it an Orthanc?  Once, before the first listing (or
  * before mounting, where there is no stored tree to show). */
-static gboolean web_connect(DfsSource *src, GError **error)
+gboolean dfs_web_connect(DfsSource *src, GError **error)
 {
     Web *w = (Web *)src;
     if (g_atomic_int_get(&w->connected))
@@ -894,7 +703,7 @@ static gboolean web_connect(DfsSource *src, GError **error)
     g_autoptr(GError) down = NULL;
     g_autoptr(GBytes) answer = dfs_http_get_bytes(w->http, probe, NULL, 16u << 20, NULL, &down);
     if (answer == NULL) {
-        note_error(w, down);
+        dfs_web_note_error(w, down);
         g_propagate_error(error, g_steal_pointer(&down));
         return FALSE;
     }
@@ -965,7 +774,8 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
     w->studies_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->series_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_cond_init(&w->listed);
-    w->retriever = dfs_retriever_new(http, cache, url, 0, retrieve_failed, w);
+    w->retriever = dfs_retriever_new(http, cache, url, 0, dfs_web_retrieve_failed, w);
+    w->frames = dfs_web_frames_new(http, cache, url);
     init_tags(w);
     w->orthanc_wanted = o->orthanc;
     return &w->base;
@@ -976,10 +786,12 @@ const DfsSourceClass dfs_source_dicomweb = {
     .claims = web_claims,
     .open = web_open,
     .scan_new = web_scan_new,
-    .instance_path = web_instance_path,
-    .instance_header_path = web_instance_header_path,
-    .instance_size = web_instance_size,
-    .connect = web_connect,
+    .instance_path = dfs_web_instance_path,
+    .instance_header_path = dfs_web_instance_header_path,
+    .instance_size = dfs_web_instance_size,
+    .frame_alone = dfs_web_frame_alone,
+    .fetch_frame = dfs_web_fetch_frame,
+    .connect = dfs_web_connect,
     .expand = web_expand,
     .write_status = web_write_status,
     .free = web_free,

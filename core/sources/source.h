@@ -57,6 +57,19 @@ typedef struct {
      * instance_path does. */
     char *(*instance_header_path)(DfsSource *src, const DfsIndex *idx, guint node,
                                   gboolean *whole, GError **error);
+    /* Would frame of instance node rather be fetched alone (WADO-RS
+     * .../frames/N) than read from the whole instance?  (A remote instance
+     * whose attributes came without its bytes: one frame's request beats
+     * the whole transfer, for the first few frames looked at.)  May be
+     * NULL: never. */
+    gboolean (*frame_alone)(DfsSource *src, const DfsIndex *idx, guint node);
+    /* Frame (0-based) of instance node fetched alone: its stored bytes in
+     * the instance's transfer syntax `syntax` (encoded as in its fragments;
+     * native: the frame's bytes), at most max_bytes of them.  NULL with an
+     * error: DFS_ERROR_UNSUPPORTED where the server will not give it so
+     * (the whole instance is then read instead), else DFS_ERROR_IO. */
+    GBytes *(*fetch_frame)(DfsSource *src, const DfsIndex *idx, guint node, guint frame,
+                           const char *syntax, gsize max_bytes, GError **error);
     /* The byte count of instance node where the catalog has none (its size
      * 0: unknown before the bytes were fetched); FALSE while unknown. */
     gboolean (*instance_size)(DfsSource *src, const DfsIndex *idx, guint node, guint64 *size);
@@ -129,6 +142,18 @@ static inline void dfs_source_prefetch(DfsSource *src, const DfsIndex *idx, guin
 {
     if (src->klass->prefetch != NULL)
         src->klass->prefetch(src, idx, series);
+}
+
+static inline gboolean dfs_source_frame_alone(DfsSource *src, const DfsIndex *idx, guint node)
+{
+    return src->klass->frame_alone != NULL && src->klass->frame_alone(src, idx, node);
+}
+
+static inline GBytes *dfs_source_fetch_frame(DfsSource *src, const DfsIndex *idx, guint node,
+                                             guint frame, const char *syntax, gsize max_bytes,
+                                             GError **error)
+{
+    return src->klass->fetch_frame(src, idx, node, frame, syntax, max_bytes, error);
 }
 
 /* The size of instance node: the catalog's, or what the source learned. */

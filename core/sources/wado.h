@@ -22,6 +22,17 @@ G_BEGIN_DECLS
  * came. */
 gboolean dfs_wado_instance(DfsHttp *http, const char *url, int fd, GError **error);
 
+/* Frame n (1-based) of the instance at url (.../instances/I/frames/n),
+ * its stored bytes (`transfer-syntax=*`): the one part, at most max_bytes,
+ * whose transfer syntax is `syntax` (a part that names none is taken as
+ * Explicit VR Little Endian, PS3.18 8.7.3.5.2; native little endian
+ * syntaxes have the same frame bytes).  NULL with an error otherwise:
+ * DFS_ERROR_UNSUPPORTED where the server will not give it so (a part in
+ * another syntax; 400, 404, 406, 415, 500 or 501: no frames resource, or
+ * not for this instance), else the transfer's error. */
+GBytes *dfs_wado_frame(DfsHttp *http, const char *url, guint n, const char *syntax,
+                       gsize max_bytes, GError **error);
+
 /* Bytes from a response body into fd (a body function for dfs_http_get
  * whose user is a pointer to the fd). */
 gboolean dfs_wado_write(const guint8 *data, gsize len, gpointer fd, GError **error);

@@ -270,6 +270,45 @@ gboolean dfs_instance_raw_slice(const DfsView *v, guint node, guint first, guint
 
 /* --- pixel files ----------------------------------------------------------------- */
 
+/* Frame `frame` of instance node from its stored bytes fetched alone,
+ * where the source would rather fetch one frame than the whole instance
+ * (a remote multi-frame instance known by its header copy: sources/
+ * webframes.h): DONE with its header in *header and its stored values in
+ * *pixels (caller frees both); NOT_ALONE where that does not apply or
+ * the server refused the frame (the whole instance serves); FAILED with an
+ * error. */
+typedef enum { NOT_ALONE, DONE, FAILED } Alone;
+
+static Alone decode_alone(const DfsView *v, guint node, guint frame, DfsDataset **header,
+                          DfsImage *img, guint8 **pixels, GError **error)
+{
+    if (!dfs_view_frame_alone(v, node))
+        return NOT_ALONE;
+    g_autoptr(DfsDataset) ds = dfs_instance_header(v, node, NULL);
+    if (ds == NULL || !dfs_image_describe(ds, img, NULL) || img->frames < 2 ||
+        frame >= img->frames || !dfs_image_frame_alone(ds, img))
+        return NOT_ALONE;
+    /* Encoded frames are at most a little larger than their values. */
+    gsize decoded = dfs_image_frame_bytes(img);
+    g_autoptr(GError) why = NULL;
+    g_autoptr(GBytes) bytes = dfs_view_fetch_frame(v, node, frame, dfs_dataset_transfer_syntax(ds),
+                                                   2 * decoded + 65536, &why);
+    if (bytes == NULL && g_error_matches(why, DFS_ERROR, DFS_ERROR_UNSUPPORTED))
+        return NOT_ALONE; /* refused: the whole instance serves */
+    if (bytes == NULL) {
+        g_propagate_error(error, g_steal_pointer(&why));
+        return FAILED;
+    }
+    gsize len;
+    const guint8 *data = g_bytes_get_data(bytes, &len);
+    g_autofree guint8 *out = g_malloc(decoded);
+    if (!dfs_image_decode_stored(ds, img, data, len, out, error))
+        return FAILED;
+    *pixels = g_steal_pointer(&out);
+    *header = g_steal_pointer(&ds);
+    return DONE;
+}
+
 gboolean dfs_instance_raw_size(const DfsView *v, guint node, guint first, guint count,
                                guint64 *size, GError **error)
 {
@@ -293,8 +332,16 @@ gboolean dfs_instance_png_size(const DfsView *v, DfsEntry e, guint64 *size, GErr
 gboolean dfs_instance_render_raw(const DfsView *v, guint node, guint first, guint count,
                                  GString *out, GError **error)
 {
-    g_autoptr(DfsDataset) ds = dfs_instance_pixel_dataset(v, node, error);
     DfsImage img;
+    g_autoptr(DfsDataset) header = NULL;
+    g_autofree guint8 *frame = NULL;
+    Alone alone = count == 1 ? decode_alone(v, node, first, &header, &img, &frame, error) : NOT_ALONE;
+    if (alone != NOT_ALONE) {
+        if (alone == DONE)
+            g_string_append_len(out, (const char *)frame, (gssize)dfs_image_frame_bytes(&img));
+        return alone == DONE;
+    }
+    g_autoptr(DfsDataset) ds = dfs_instance_pixel_dataset(v, node, error);
     if (ds == NULL || !dfs_image_describe(ds, &img, error))
         return FALSE;
     guint last = count ? first + count : MAX(first, img.frames);
@@ -309,13 +356,20 @@ gboolean dfs_instance_render_raw(const DfsView *v, guint node, guint first, guin
 gboolean dfs_instance_render_png(const DfsView *v, DfsEntry e, GString *out, GError **error)
 {
     guint frame = DFS_ENTRY_SUB(e);
-    g_autoptr(DfsDataset) ds = dfs_instance_pixel_dataset(v, DFS_ENTRY_NODE(e), error);
     DfsImage img;
-    if (ds == NULL || !dfs_image_describe(ds, &img, error))
+    g_autoptr(DfsDataset) ds = NULL;
+    g_autofree guint8 *pixels = NULL;
+    Alone alone = decode_alone(v, DFS_ENTRY_NODE(e), frame, &ds, &img, &pixels, error);
+    if (alone == FAILED)
         return FALSE;
-    g_autofree guint8 *pixels = g_malloc(dfs_image_frame_bytes(&img));
-    if (!dfs_image_decode(ds, &img, frame, pixels, error))
-        return FALSE;
+    if (alone == NOT_ALONE) {
+        ds = dfs_instance_pixel_dataset(v, DFS_ENTRY_NODE(e), error);
+        if (ds == NULL || !dfs_image_describe(ds, &img, error))
+            return FALSE;
+        pixels = g_malloc(dfs_image_frame_bytes(&img));
+        if (!dfs_image_decode(ds, &img, frame, pixels, error))
+            return FALSE;
+    }
     DfsDisplay d = {0};
     gboolean ok = dfs_display_render(ds, &img, pixels, &d, error);
     g_autoptr(GBytes) png = ok ? dfs_png_encode(&d, error) : NULL;

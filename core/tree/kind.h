@@ -89,6 +89,15 @@ char *dfs_view_path(const DfsView *v, guint node, GError **error);
  * For attribute files only: pixel bytes are read from dfs_view_path's. */
 char *dfs_view_header_path(const DfsView *v, guint node, gboolean *whole, GError **error);
 
+/* Would a frame of instance node rather be fetched alone than read from
+ * its whole bytes (the source's frame_alone, sources/source.h)?  Then the
+ * frame's stored bytes in transfer syntax `syntax`, at most max_bytes;
+ * NULL with an error when they cannot be had (DFS_ERROR_UNSUPPORTED: the
+ * server will not give them so; DFS_ERROR_IO). */
+gboolean dfs_view_frame_alone(const DfsView *v, guint node);
+GBytes *dfs_view_fetch_frame(const DfsView *v, guint node, guint frame, const char *syntax,
+                             gsize max_bytes, GError **error);
+
 /* The byte count of instance node: the catalog's, or what the source has
  * learned since (0 while unknown). */
 guint64 dfs_view_instance_size(const DfsView *v, guint node);

@@ -214,6 +214,17 @@ char *dfs_view_header_path(const DfsView *v, guint node, gboolean *whole, GError
     return dfs_source_instance_header_path(v->tree->source, v->idx, node, whole, error);
 }
 
+gboolean dfs_view_frame_alone(const DfsView *v, guint node)
+{
+    return dfs_source_frame_alone(v->tree->source, v->idx, node);
+}
+
+GBytes *dfs_view_fetch_frame(const DfsView *v, guint node, guint frame, const char *syntax,
+                             gsize max_bytes, GError **error)
+{
+    return dfs_source_fetch_frame(v->tree->source, v->idx, node, frame, syntax, max_bytes, error);
+}
+
 guint64 dfs_view_instance_size(const DfsView *v, guint node)
 {
     return dfs_source_instance_size(v->tree->source, v->idx, node);

@@ -13,7 +13,7 @@ orthanc-dicomweb, scripts/setup-debian --tests), fed through POST /instances
 with every file of pydicom's test data (python3-pydicom's test_files,
 dicomdirtests included), the test archive's source (scripts/make-archive.py
 --preset test: the hard names, character sets and transfer syntaxes) and
-three multi-instance series (scripts/make-series.py s01 s06 s16).  Orthanc
+five multi-instance series (scripts/make-series.py s01 s06 s16 s21 s22).  Orthanc
 refuses some (no File Meta, truncated, DICOMDIRs, not DICOM) and stores an
 instance once (AlreadyStored).  The local folder holds one copy of each
 file Orthanc stored (the first upload whose status was Success), less UID
@@ -110,6 +110,15 @@ values (StudyDescription 1, ...)").  Then:
       length: the pixel bytes punched out); then every instance.dcm reads
       equal to the upload and pixels.raw and image.png equal to the local
       mount's (each instance fetched alone, no series retrieved whole);
+   8b frames fetched alone, on the same mount: s22's 3 multi-frame
+      instances (6 frames each, two native, one RLE; 530 KB, also too
+      large to keep whole) walked for their attributes (header copies),
+      then frames/0002.png and 0005.raw of each read: equal to the local
+      mount's, 0005.raw to pydicom's frame 5, and the status says 2 frames
+      fetched alone (WADO-RS .../frames/N) for each instance known by its
+      header copy and no instance fetched for them; then every frame of
+      one such instance read (each equal to pydicom's): 2 more frames
+      fetched alone, then the instance fetched whole, once;
    6  a second DICOMweb mount from the same index with a fresh cache
       (-o wait,index=...,cache_dir=TMP/cache2) reads every instance.dcm of
       every other series (equal to the upload; whole series, since a small
@@ -158,10 +167,12 @@ import orthanc  # noqa: E402
 
 WATCHDOG_SECONDS = 570  # meson's timeout is 600
 PYDICOM_TEST_FILES = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
-# scripts/make-series.py: 12, 24, 12 and 8 instances; s21's have 128 KiB of
+# scripts/make-series.py: 12, 24, 12, 8 and 3 instances; s21's have 128 KiB of
 # pixel data each (step 8's header copies)
-SERIES = ["s01", "s06", "s16", "s21"]
+SERIES = ["s01", "s06", "s16", "s21", "s22"]
 HEADERS_SERIES = "s21"
+FRAMES_SERIES = "s22"  # 3 multi-frame instances of 6 frames, 530 KB: also headers only
+FRAMES_ALONE = 4  # core/sources/webframes.h: DFS_WEB_FRAMES_ALONE
 HEADERS_CACHE_GB = "0.002"  # s21 (1.1 MB) is more than an eighth of it
 SOURCE_COLUMNS = {"SourcePath"}  # instances.tsv columns that are the source's own
 UNFETCHED_SAMPLE = 6  # instances read offline that were never fetched
@@ -1140,11 +1151,15 @@ class WebTest:
 
     def as_web_conversion(self, data):
         """A local volume/conversion.txt with each source file ("volume 1
-        slice 2: FILE", "not an image of a volume: FILE: why") named as the
-        web mount names it (its SourcePath)."""
+        slice 2: FILE", "volume 1 slice 1: FILE frame 3", "not an image of a
+        volume: FILE: why") named as the web mount names it (its SourcePath)."""
+        def name(field):
+            m = re.fullmatch(r"(.*?)( frame \d+)?", field)
+            return self.source_map.get(m.group(1), m.group(1)) + (m.group(2) or "")
+
         out = []
         for line in data.decode("utf-8", "surrogateescape").split("\n"):
-            out.append(": ".join(self.source_map.get(f, f) for f in line.split(": ")))
+            out.append(": ".join(name(f) for f in line.split(": ")))
         return "\n".join(out).encode("utf-8", "surrogateescape")
 
     # ------------------------------------------------------------ 5: .dicomfs
@@ -1368,6 +1383,7 @@ class WebTest:
             return
         try:
             self.check_headers(lm, wm, wrels, back, cache3)
+            self.check_frames(lm, wm, back)
         finally:
             self.unmount(wm, "the DICOMweb mount of step 8")
             self.unmount(lm, "the local mount of step 8")
@@ -1430,6 +1446,75 @@ class WebTest:
         self.check(f"8 pixels.raw and image.png of each {HEADERS_SERIES} instance equal to the "
                    "local mount's; each instance fetched alone (no series retrieved whole)",
                    problems, f"fetched alone: {after[0] if after else '?'}")
+
+    def frame_counts(self, wm):
+        """(instances fetched alone, frames fetched alone) from the status."""
+        st = wm.status()
+        counts = self.retrieve_counts(st)
+        frames = re.match(r"(\d+) \(", st.get("frames fetched alone", ""))
+        return (counts[0] if counts else None), (int(frames.group(1)) if frames else None)
+
+    def check_frames(self, lm, wm, back):
+        """8b: frames of multi-frame instances known by their header copies
+        are fetched alone, not with their instance, up to FRAMES_ALONE of
+        one instance; then the instance is fetched whole."""
+        import pydicom
+        wrels = sorted(rel for rel, up in self.web_upload.items()
+                       if f"{os.sep}{FRAMES_SERIES}{os.sep}" in up.path)
+        problems = [] if len(wrels) == 3 else [f"{FRAMES_SERIES}: {len(wrels)} paired instances, not 3"]
+        before = self.frame_counts(wm)
+        for wrel in wrels:  # the attributes: the series' header retrieve
+            self.attribute_files(wm.mp, wrel)
+        walked = self.frame_counts(wm)
+        if None in before + walked:
+            self.check("8b the status says instances and frames fetched alone", [f"{before}, {walked}"])
+            return
+        whole_first = walked[0] - before[0]  # the first looked at, fetched before its header came
+        arrays = {wrel: pydicom.dcmread(self.web_upload[wrel].path).pixel_array for wrel in wrels}
+        header_only = []
+        for wrel in wrels:
+            got = self.frame_counts(wm)
+            for name in (b"0002.png", b"0005.raw"):
+                a, ea = read_or_error(os.path.join(os.fsencode(lm.mp), back[wrel], b"frames", name))
+                b, eb = read_or_error(os.path.join(os.fsencode(wm.mp), wrel, b"frames", name))
+                if ea or eb or a != b:
+                    problems.append(f"{show(wrel)}/frames/{show(name)}: local {ea or len(a)}, "
+                                    f"web {eb or len(b)}")
+                if name.endswith(b".raw") and not eb and b != arrays[wrel][4].astype("<i2").tobytes():
+                    problems.append(f"{show(wrel)}/frames/0005.raw is not pydicom's frame 5")
+            after = self.frame_counts(wm)
+            if after[1] - got[1] == 2:
+                header_only.append(wrel)
+            elif after[1] != got[1]:
+                problems.append(f"{show(wrel)}: {after[1] - got[1]} frames fetched alone for 2 read")
+        done = self.frame_counts(wm)
+        if len(header_only) < 1 or len(header_only) + whole_first < len(wrels):
+            problems.append(f"{len(header_only)} instances' frames fetched alone, {whole_first} "
+                            f"instances fetched whole before their header copies came, of {len(wrels)}")
+        if done[0] != walked[0]:
+            problems.append(f"{done[0] - walked[0]} instances fetched whole for those frames")
+        self.check(f"8b frames/0002.png and 0005.raw of each {FRAMES_SERIES} instance (multi-frame, "
+                   "native and RLE) equal to the local mount's, the raw one to pydicom's frame; "
+                   "each frame of an instance known by its header copy fetched alone (WADO-RS "
+                   "frames), no instance fetched for them", problems,
+                   f"frames fetched alone: {done[1] - walked[1]} for {len(header_only)} instances; "
+                   f"{whole_first} fetched whole first")
+        if not header_only:
+            return
+        wrel = header_only[-1]
+        problems = []
+        for f in range(arrays[wrel].shape[0]):
+            b, eb = read_or_error(os.path.join(os.fsencode(wm.mp), wrel, b"frames", b"%04d.raw" % (f + 1)))
+            if eb or b != arrays[wrel][f].astype("<i2").tobytes():
+                problems.append(f"{show(wrel)}/frames/{f + 1:04d}.raw: {eb or 'not pydicom frame'}")
+        end = self.frame_counts(wm)
+        if end[1] - done[1] != FRAMES_ALONE - 2:
+            problems.append(f"{end[1] - done[1]} more frames fetched alone (want {FRAMES_ALONE - 2})")
+        if end[0] - done[0] != 1:
+            problems.append(f"{end[0] - done[0]} instances fetched whole (want 1)")
+        self.check(f"8b every frame of one instance read: each equal to pydicom's; after "
+                   f"{FRAMES_ALONE} frames fetched alone the instance is fetched whole, once", problems,
+                   f"{show(wrel)}: {arrays[wrel].shape[0]} frames")
 
     def offline(self, url):
         fetched, unfetched = self.pick_offline()

@@ -11,7 +11,8 @@ scripts/setup-debian --tests), fed through POST /instances with a dozen of
 pydicom's test files (python3-pydicom's test_files: one study with three
 instances in one series, the others one each), a series of 160 copies of
 CT_small.dcm (new SOP Instance UIDs: more rows than one page) and one 8 MB
-instance.  In front of it, in this process, a proxy (http.server's
+instance, and scripts/make-series.py's s22 (3 multi-frame instances, one
+series of 530 KB).  In front of it, in this process, a proxy (http.server's
 ThreadingHTTPServer on 127.0.0.1, a free port; one kept-alive upstream
 connection per thread) whose faults are switched while it runs (Proxy.set):
 
@@ -26,7 +27,8 @@ connection per thread) whose faults are switched while it runs (Proxy.set):
    cut    an instance's body ended (EOF-delimited, the connection closed)
           after its part's data, before the closing boundary;
    stall  the body of one instance (the 8 MB one) stopped half way until the
-          test says, then the connection closed mid-body.
+          test says, then the connection closed mid-body;
+   noframes  WADO-RS frames (.../frames/N) answered 406 Not Acceptable.
 
 Checks:
    0  a mount straight on Orthanc's DICOMweb URL (-o wait,noindex,noorthanc):
@@ -67,6 +69,14 @@ Checks:
       study and series a whole listing (part 1) reaches last, opened, list
       their instances whole before any other series' instances were asked
       for (run before 6);
+   8  noframes, -o wait,noindex,orthanc,cache_gb=0.002 (Orthanc's sizes
+      say s22 is too large to keep whole: its instances are brought as
+      header copies): after s22's attribute files are
+      read, frames/0002.raw and 0005.raw of each instance read equal to
+      pydicom's frames; the proxy saw one frames request per instance
+      known by its header copy, each answered 406, and none after (the
+      instance read whole instead); the status counts them refused, and
+      after 3 refusals says instances are read whole;
 and finally that every mount was unmounted, the proxy and Orthanc stopped,
 no process left.  The requests the proxy saw are shown after each part (all
 of them with DICOMFS_TEST_VERBOSE=1).  Skips (77) without /dev/fuse,
@@ -117,6 +127,8 @@ OPTS = "wait,noindex,noorthanc"
 SLOW_QUERY_S = 0.5     # the delay of each series or instances query in part 7
 BUSY_URLS = 8          # part 2: the first so many URLs asked get two 503s each
 QIDO_PATH = re.compile(r"/(studies|series|instances)$")
+FRAMES_SERIES = "s22"  # scripts/make-series.py: 3 multi-frame instances, 530 KB
+SMALL_CACHE_GB = "0.002"  # an eighth of it is less than s22
 
 
 def errname(e):
@@ -287,6 +299,9 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
             return self.answer(entry, 503, b"busy, try again\n", headers=[("Retry-After", "1")])
         if "page" in faults and QIDO_PATH.search(url.path):
             return self.paged(px, url, entry)
+        if "noframes" in faults and "/frames/" in url.path:
+            entry["note"] = "frames refused"
+            return self.answer(entry, 406, b"frames are not served here\n")
         headers = {"Accept": self.headers.get("Accept", "*/*")}
         try:
             status, got, body = px.forward(self.path, headers)
@@ -461,6 +476,7 @@ class FaultTest:
         self.server = None
         self.proxy = None
         self.uploads = {}      # path -> sha256
+        self.frame_files = []  # s22's files (part 8)
         self.by_sop = {}       # SOPInstanceUID -> uploaded path
         self.expected = {}     # instance folder (straight on Orthanc) -> uploaded path
         self.count = None      # Orthanc's CountInstances
@@ -502,7 +518,13 @@ class FaultTest:
         self.big_series = ds.SeriesInstanceUID  # alone in its series
         ds.save_as(self.big, write_like_original=True)
         files.append(self.big)
-        return files
+        rc, _, err = ml.run([sys.executable, os.path.join(self.repo, "scripts", "make-series.py"),
+                             folder, FRAMES_SERIES], timeout=ml.scaled(300))
+        frames = os.path.join(folder, FRAMES_SERIES)
+        self.frame_files = sorted(os.path.join(frames, n) for n in os.listdir(frames)) if rc == 0 else []
+        if rc != 0:
+            print(f"make-series.py {FRAMES_SERIES}: exit {rc}: {err.strip()[-300:]}", flush=True)
+        return files + self.frame_files
 
     def setup(self):
         files = self.make_corpus()
@@ -545,9 +567,9 @@ class FaultTest:
         return True
 
     # ------------------------------------------------------------ mounts
-    def mount(self, url, name, extra="", label=None, foreground=True):
+    def mount(self, url, name, extra="", label=None, foreground=True, base=OPTS):
         mp = os.path.join(self.tmp, name)
-        opts = f"{OPTS},cache_dir={os.path.join(self.tmp, 'cache-' + name)}" + extra
+        opts = f"{base},cache_dir={os.path.join(self.tmp, 'cache-' + name)}" + extra
         m = ml.Mount(self.exe, url, mp, foreground=foreground, args=["-o", opts],
                      log_dir=self.tmp, wait_scan=True)
         label = label or f"{name}: dicomfs -o {OPTS},cache_dir=... {'PROXY' if url != self.server.dicomweb else 'ORTHANC'}"
@@ -870,6 +892,63 @@ class FaultTest:
         finally:
             self.unmount(m, "5 the mount through the proxy (bodies cut)")
 
+    # ------------------------------------------------------------ 8: frames refused
+    def frames_refused(self):
+        import pydicom
+        if len(self.frame_files) != 3:
+            self.check(f"8 setup: make-series.py {FRAMES_SERIES}", [f"{len(self.frame_files)} files"])
+            return
+        self.proxy.set("noframes")
+        # On Orthanc (its sizes): s22 is known to be too large to keep whole
+        m = self.mount(self.proxy.url, "proxy-noframes", extra=f",cache_gb={SMALL_CACHE_GB}",
+                       base="wait,noindex,orthanc",
+                       label=f"8 mount through the proxy (frames refused): dicomfs -o wait,noindex,"
+                             f"orthanc,cache_gb={SMALL_CACHE_GB} PROXY")
+        if m is None:
+            return
+        try:
+            rels = [self.folder_of(p) for p in self.frame_files]
+            for rel in rels:  # the attributes: header copies from the series' retrieve
+                for dirpath, _, names in os.walk(os.path.join(m.mp, rel, "tags")):
+                    for n in names:
+                        ml.read_bytes(os.path.join(dirpath, n))
+            problems = []
+            for rel, path in zip(rels, self.frame_files):
+                frames = pydicom.dcmread(path).pixel_array
+                for k in (2, 5, 3):
+                    try:
+                        got = ml.read_bytes(os.path.join(m.mp, rel, "frames", f"{k:04d}.raw"))
+                    except OSError as e:
+                        problems.append(f"{rel}/frames/{k:04d}.raw: {errname(e)}")
+                        continue
+                    if got != frames[k - 1].astype("<i2").tobytes():
+                        problems.append(f"{rel}/frames/{k:04d}.raw: not pydicom's frame {k}")
+            requests = self.proxy.requests()
+            show_requests(requests, "8 noframes")
+            asked = [e for e in requests if "/frames/" in e["path"]]
+            per = {}
+            for e in asked:
+                inst = e["path"].split("/frames/")[0]
+                per[inst] = per.get(inst, 0) + 1
+                if e["status"] != 406:
+                    problems.append(f"{e['path']}: {e['status']}, not refused")
+            if not asked or any(n != 1 for n in per.values()):
+                problems.append(f"frames requests per instance: {sorted(per.values())} (want one each, "
+                                "at least one)")
+            st = self.status(m)
+            line = st.get("frames fetched alone", "")
+            refused = re.search(r"(\d+) refused", line)
+            if refused is None or int(refused.group(1)) != len(asked) or not line.startswith("0 "):
+                problems.append(f"status: frames fetched alone: {line!r} ({len(asked)} refused)")
+            if len(asked) >= 3 and "instances read whole" not in line:
+                problems.append(f"status after {len(asked)} refusals: {line!r}")
+            self.check("8 frames refused (406): each frame read equal to pydicom's, from the "
+                       "instance read whole; one frames request per instance known by its header "
+                       "copy, none after its refusal; the status counts them refused", problems,
+                       f"{len(asked)} frames requests for {len(per)} instances; status: {line}")
+        finally:
+            self.unmount(m, "8 the mount through the proxy (frames refused)")
+
     # ------------------------------------------------------------ 6: the server killed
     def killed(self):
         big_rel = self.folder_of(self.big)
@@ -1068,6 +1147,7 @@ class FaultTest:
             self.scenario("4", ["ctype"], "a quoted ';' in the multipart type")
             self.cut()
             self.lazy()
+            self.frames_refused()
             self.killed()
         finally:
             if self.proxy is not None:

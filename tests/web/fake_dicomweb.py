@@ -40,6 +40,11 @@ Paths (each key makes an independent one-shot):
        of native Pixel Data (the byte 0x5A) and a trailing (FFFC,FFFC) of 8
        bytes "trailing"; delay=MS before each part, cut=K (EOF after K
        parts, before the delimiter after the K-th: no closing boundary)
+  /frame/SCENARIO/frames/N   a WADO-RS frame: one part (parts=K: K) of
+       size bytes (default 1000) of the byte N, its Content-Type media ('~'
+       for '/': default application~octet-stream) with transfer-syntax=ts (ts=none: none);
+       status=CODE answers CODE instead; cut=1 ends the body (EOF) before the
+       closing boundary
   /hostile/bigstring         a row with a 100 MB string
   /hostile/deep              100,000 nested arrays in a row
   /hostile/deep-sq           1,000 nested sequences
@@ -344,6 +349,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              f"Content-Length: {len(body)}\r\n\r\n".encode() + body + b"\r\n")
             self.wfile.flush()
         self.wfile.write(f"--{boundary}--\r\n".encode())
+
+    def get_frame(self, args, query, st):
+        sc = dict(kv.split("=", 1) for kv in args[0].split(",") if kv) if args else {}
+        if "status" in sc:
+            return self.send(int(sc["status"]), b"not here\n")
+        n = int(args[-1]) if len(args) >= 3 and args[-2] == "frames" else 0
+        size, parts = int(sc.get("size", 1000)), int(sc.get("parts", 1))
+        media = sc.get("media", "application~octet-stream").replace("~", "/")
+        ts = sc.get("ts", "1.2.840.10008.1.2.1")
+        ctype = media if ts == "none" else f"{media}; transfer-syntax={ts}"
+        boundary = "fake-frame-boundary"
+        body = b"".join(f"--{boundary}\r\nContent-Type: {ctype}\r\n\r\n".encode() +
+                        bytes([n % 256]) * size + b"\r\n" for _ in range(parts))
+        if not sc.get("cut"):
+            body += f"--{boundary}--\r\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", f'multipart/related; type="{media}"; boundary={boundary}')
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        self.wfile.write(body)
 
     def get_hostile(self, args, query, st):
         kind = args[0]
