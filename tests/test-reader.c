@@ -299,6 +299,63 @@ static void test_header_only_file(void)
     g_unlink(path);
 }
 
+/* A full read's native Pixel Data value dropped: the elements after it
+ * (padding, a private element) keep their values, the pixel bytes are
+ * read from the file at their offsets, and the dataset no longer holds
+ * them. */
+static void test_drop_pixel_value(void)
+{
+    TestEnc e = enc_part10("1.2.840.10008.1.2.1");
+    common_body(&e);
+    const guint32 px_len = 4u << 20;
+    enc_header(&e, DFS_TAG_PIXEL_DATA, "OW", px_len);
+    guint64 px_at = e.b->len;
+    guint8 *px = g_malloc(px_len);
+    for (guint32 k = 0; k < px_len; k++)
+        px[k] = (guint8)(k * 7 + k / 4096);
+    g_byte_array_append(e.b, px, px_len);
+    enc_text(&e, 0x00990010u, "LO", "AFTER CREATOR");
+    enc_text(&e, 0x00991001u, "LO", "after the pixels");
+    enc_element(&e, 0xFFFCFFFCu, "OB", "padding!", 8);
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("dicomfs-test-XXXXXX.dcm", &path, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(write(fd, e.b->data, e.b->len), ==, (gssize)e.b->len);
+    close(fd);
+    g_byte_array_unref(e.b);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DfsDataset) ds = dfs_read_file(path, DFS_READ_FULL, &error);
+    g_assert_no_error(error);
+    guint n = dfs_dataset_n_elements(ds);
+    gsize before = dfs_dataset_memory(ds);
+    g_assert_true(dfs_dataset_drop_pixel_value(ds));
+    g_assert_false(dfs_dataset_drop_pixel_value(ds)); /* once */
+    check_common(ds);
+    g_assert_cmpuint(dfs_dataset_n_elements(ds), ==, n);
+    g_assert_cmpuint(dfs_dataset_memory(ds) + px_len - 65536, <, before);
+    guint i = dfs_dataset_find(ds, DFS_ROOT, 0x00991001u);
+    g_assert_cmpuint(i, !=, DFS_NO_INDEX);
+    g_autoptr(GString) text = g_string_new(NULL);
+    dfs_value_append_text(ds, i, text);
+    g_assert_cmpstr(text->str, ==, "after the pixels");
+    gsize len;
+    const guint8 *pad = dfs_dataset_value(ds, dfs_dataset_find(ds, DFS_ROOT, 0xFFFCFFFCu), &len);
+    g_assert_cmpmem(pad, len, "padding!", 8);
+    guint pi = dfs_dataset_pixel_data(ds);
+    const DfsElement *pe = dfs_dataset_element(ds, pi);
+    g_assert_true(pe->flags & DFS_ELEM_NOT_LOADED);
+    g_assert_cmpuint(pe->offset, ==, px_at);
+    g_assert_null(dfs_dataset_value(ds, pi, &len));
+    guint8 got[4096];
+    for (guint64 at = 0; at < px_len; at += px_len / 4) { /* from the file */
+        g_assert_true(dfs_dataset_read_stream(ds, pe->offset + at, got, sizeof got, &error));
+        g_assert_no_error(error);
+        g_assert_cmpmem(got, sizeof got, px + at, sizeof got);
+    }
+    g_free(px);
+    g_unlink(path);
+}
+
 /* --- bad input: every case a clean error --------------------------------- */
 
 static void expect_error(TestEnc *e, int code)
@@ -487,6 +544,7 @@ int main(int argc, char **argv)
     g_test_add_func("/reader/encapsulated", test_encapsulated);
     g_test_add_func("/reader/header-only", test_header_only);
     g_test_add_func("/reader/header-only-file", test_header_only_file);
+    g_test_add_func("/reader/drop-pixel-value", test_drop_pixel_value);
     g_test_add_func("/reader/odd-length", test_odd_length);
     g_test_add_func("/reader/bad/truncated", test_bad_truncated);
     g_test_add_func("/reader/bad/length", test_bad_length);

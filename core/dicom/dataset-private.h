@@ -27,6 +27,8 @@ struct _DfsDataset {
     char *damage;      /* why reading stopped early, or NULL (whole) */
     guint64 damage_at; /* ... and where the element it stopped at begins */
     int fd;            /* caller's fd for such reads, or -1 */
+    guint64 cut_at;    /* the loaded stream is the file from here on less */
+    guint64 cut_len;   /* ... these bytes (dfs_dataset_drop_pixel_value), or 0 */
 
     /* Specific Character Sets, parsed once: root, and per item that has one. */
     DfsCharset *root_charset;

@@ -298,10 +298,31 @@ static gboolean pread_all(int fd, guint64 offset, void *buf, gsize len, GError *
     return TRUE;
 }
 
+gboolean dfs_dataset_drop_pixel_value(DfsDataset *ds)
+{
+    if (ds->pixel_data == DFS_NO_INDEX || ds->cut_len > 0)
+        return FALSE;
+    DfsElement *e = &ds->elems[ds->pixel_data];
+    if ((e->flags & (DFS_ELEM_ENCAPSULATED | DFS_ELEM_NOT_LOADED)) ||
+        e->length == DFS_UNDEFINED_LENGTH || !dfs_input_is_plain(ds->src))
+        return FALSE;
+    guint64 at = e->offset, n = e->length;
+    if (!dfs_input_cut(ds->src, at, n))
+        return FALSE;
+    for (guint i = 0; i < ds->n_elems; i++) /* what follows moved down */
+        if (ds->elems[i].offset >= at + n)
+            ds->elems[i].offset -= n;
+    e->flags |= DFS_ELEM_NOT_LOADED;
+    ds->cut_at = at;
+    ds->cut_len = n;
+    return TRUE;
+}
+
 gboolean dfs_dataset_read_stream(const DfsDataset *ds, guint64 offset, void *buf, gsize len,
                                  GError **error)
 {
-    gsize have = dfs_input_len(ds->src);
+    /* Past a cut the buffer is no longer the file: read the file there. */
+    gsize have = ds->cut_len > 0 ? (gsize)ds->cut_at : dfs_input_len(ds->src);
     if (offset <= have && len <= have - offset) {
         memcpy(buf, dfs_input_data(ds->src) + offset, len);
         return TRUE;

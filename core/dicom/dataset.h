@@ -122,6 +122,13 @@ gsize dfs_dataset_memory(const DfsDataset *ds);
  * fragments. */
 guint dfs_dataset_pixel_data(const DfsDataset *ds);
 
+/* Let a full read's native Pixel Data value go from memory (its element is
+ * then DFS_ELEM_NOT_LOADED, as in a header-only read; its frames are read
+ * from the file at their offsets): what the dataset holds is then its
+ * attributes, those after Pixel Data included.  FALSE (nothing done) for
+ * encapsulated or deflated data, a value not loaded, or no Pixel Data. */
+gboolean dfs_dataset_drop_pixel_value(DfsDataset *ds);
+
 /* The fragments of encapsulated Pixel Data (first: the Basic Offset Table). */
 const DfsFragment *dfs_dataset_fragments(const DfsDataset *ds, guint *n_fragments);
 

@@ -470,6 +470,19 @@ void dfs_input_finish(DfsInput *src)
     }
 }
 
+gboolean dfs_input_cut(DfsInput *src, guint64 at, guint64 n)
+{
+    if (src->borrowed || src->deflated || src->fd < 0 || at > src->len || n > src->len - at)
+        return FALSE;
+    memmove(src->buf + at, src->buf + at + n, src->len - at - n);
+    src->len -= n;
+    if (!src->scratch && src->cap > src->len + 4096) {
+        src->buf = g_realloc(src->buf, MAX(src->len, 1));
+        src->cap = MAX(src->len, 1);
+    }
+    return TRUE;
+}
+
 gboolean dfs_input_is_plain(const DfsInput *src)
 {
     return !src->deflated;

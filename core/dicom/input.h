@@ -72,6 +72,11 @@ gsize dfs_input_memory(const DfsInput *src);
  * what is loaded.  The buffer stays valid until dfs_input_free. */
 void dfs_input_finish(DfsInput *src);
 
+/* Take bytes [at, at + n) out of the loaded buffer (of a plain file
+ * source, not memory's): the bytes after them move down by n, and the
+ * buffer shrinks.  FALSE (nothing done) where that cannot be. */
+gboolean dfs_input_cut(DfsInput *src, guint64 at, guint64 n);
+
 /* TRUE when stream offsets are file offsets (no deflated part). */
 gboolean dfs_input_is_plain(const DfsInput *src);
 

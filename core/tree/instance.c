@@ -76,6 +76,11 @@ static DfsDataset *read_cached(const DfsView *v, guint node, DfsReadFlags flags,
         key |= KEY_HEADER_COPY;
     if (flags == DFS_READ_FULL)
         note_late_damage(v, node, ds);
+    /* Read whole for the elements after a native Pixel Data: the value
+     * goes, so that the attributes stay cached whatever its size (else
+     * every attribute file of a 1 GB instance would read 1 GB again). */
+    if (flags == DFS_READ_FULL && use == FOR_ATTRIBUTES)
+        dfs_dataset_drop_pixel_value(ds);
     DfsDataset *cached = dfs_cache_put(cache, key, ds, dfs_dataset_memory(ds) + DFS_CACHE_ENTRY_COST);
     dfs_dataset_free(ds);
     return cached;

@@ -9,7 +9,13 @@ budget (issue 12): with -o cache_mb=1 (half a megabyte for rendered files)
 - errors.tsv (the 7,999 duplicate notes of copies of one file, a table of
   its own) too, within a looser bound (it stays volatile);
 - a header.json larger than the budget (a 600 KB private OB value) read in
-  4 KiB requests is rendered whole exactly once ("rendered whole").
+  4 KiB requests is rendered whole exactly once ("rendered whole");
+- an instance whose 8 MB native Pixel Data is followed by elements (a
+  private one, trailing padding): every file of its tags/ and its header
+  files read, the daemon reads about the file once in all (its
+  /proc/PID/io rchar grows by less than twice the file's size), not once
+  per attribute file (the budget cannot hold the file's pixels), and the
+  private value after the pixels is pydicom's.
 
 The oracle is what this test wrote with pydicom, and the counters' own
 definition: a quadratic read would render each table hundreds of times.
@@ -76,12 +82,36 @@ for k in range(n - 1):
 big = generate_uid()
 os.makedirs(os.path.join(src, "big"), exist_ok=True)
 write(os.path.join(src, "big", "big.dcm"), big, n, bytes(range(256)) * 2400)
+# 8 MB of native pixels, then a private element and trailing padding.
+from pydicom.dataset import Dataset as D
+tail = generate_uid()
+meta = FileMetaDataset()
+meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+meta.MediaStorageSOPInstanceUID = tail
+meta.TransferSyntaxUID = ExplicitVRLittleEndian
+ds = D()
+ds.file_meta = meta
+ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, tail
+ds.PatientName, ds.PatientID = "Render^Tail", "R2"
+ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "OT", 1, 1
+ds.Rows, ds.Columns, ds.SamplesPerPixel = 2048, 2048, 1
+ds.PhotometricInterpretation = "MONOCHROME2"
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+ds.PixelData = bytes(range(256)) * (2048 * 2048 * 2 // 256)
+ds.add_new(0x7FE10010, "LO", "TAIL TEST")
+ds.add_new(0x7FE11001, "LO", "AFTER THE PIXELS")
+ds.add_new(0xFFFCFFFC, "OB", b"\0" * 64)
+ds.is_little_endian, ds.is_implicit_VR = True, False
+os.makedirs(os.path.join(src, "tail"), exist_ok=True)
+ds.save_as(os.path.join(src, "tail", "tail.dcm"), write_like_original=False)
 print(big)
+print(tail)
 print("\n".join(uids))
 '''
     out = subprocess.run(["/usr/bin/python3", "-c", code, src, str(N)], check=True,
                          capture_output=True, text=True, timeout=ml.scaled(200)).stdout.split()
-    return out[0], out[1:]
+    return out[0], out[1], out[2:]
 
 
 def counters(m):
@@ -141,10 +171,45 @@ def check_table(report, m, name, must_hold, bound):
     return data
 
 
+def rchar(pid):
+    with open(f"/proc/{pid}/io") as f:
+        return int(next(ln for ln in f if ln.startswith("rchar:")).split()[1])
+
+
+def check_tail(report, m, mnt, insts, path):
+    """The instance with elements after its 8 MB Pixel Data: every
+    attribute file read, the file read about once."""
+    if len(insts) != 1:
+        report.check("the instance with elements after its Pixel Data is in the tree",
+                     [f"{len(insts)} rows"])
+        return
+    folder = os.path.join(mnt, insts[0])
+    size = os.path.getsize(path)
+    before, files = rchar(m.pid), 0
+    value = None
+    for dirpath, _, names in os.walk(os.path.join(folder, "tags")):
+        for n in names:
+            data = ml.read_bytes(os.path.join(dirpath, n))
+            files += 1
+            if os.path.relpath(os.path.join(dirpath, n), folder) == "tags/7FE11001":
+                value = data
+    for n in ("header.txt", "header.json"):
+        ml.read_bytes(os.path.join(folder, n))
+        files += 1
+    read = rchar(m.pid) - before
+    problems = [] if read < 2 * size else [f"the daemon read {read} bytes (the file has {size})"]
+    if value is None or value.decode().strip() != "AFTER THE PIXELS":
+        problems.append(f"tags/7FE11001: {value!r}, pydicom wrote 'AFTER THE PIXELS'")
+    report.check("an instance with elements after its 8 MB Pixel Data: its tags/ and header "
+                 "files read, the file read about once (/proc/PID/io rchar), the value after "
+                 "the pixels pydicom's", problems,
+                 f"{files} files read, the daemon read {read:,} bytes, the file has {size:,}")
+
+
 def run_checks(report, exe, tmp):
     src = os.path.join(tmp, "source")
     os.makedirs(src)
-    big_uid, uids = write_archive(src)
+    big_uid, tail_uid, uids = write_archive(src)
     mnt = os.path.join(tmp, "mnt")
     env_cache = os.path.join(tmp, "cache")
     m = ml.Mount(exe, src, mnt, args=["-o", f"cache_mb=1,index={env_cache}/index.sqlite"])
@@ -188,6 +253,8 @@ def run_checks(report, exe, tmp):
                      [f"{files1 - files0} renders, {len(body)} of {size} bytes"])
         report.check("header.json holds the big value (InlineBinary of 00091011)",
                      b'"00091011"' in body and b"InlineBinary" in body)
+        check_tail(report, m, mnt, [r[0] for r in rows if r[col] == tail_uid],
+                   os.path.join(src, "tail", "tail.dcm"))
     finally:
         report.check("unmount", m.unmount())
 
