@@ -265,6 +265,18 @@ static void test_header_only(void)
  * here has 4 MiB of Pixel Data, cut short (8 MiB are declared), which a
  * header-only read sees from the file's size alone: both reads keep what
  * comes before Pixel Data and say where the damage begins. */
+/* e's bytes in a new temporary file (its path; the caller unlinks it). */
+static char *write_tmp(TestEnc *e)
+{
+    char *path = NULL;
+    int fd = g_file_open_tmp("dicomfs-test-XXXXXX.dcm", &path, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(write(fd, e->b->data, e->b->len), ==, (gssize)e->b->len);
+    close(fd);
+    g_byte_array_unref(e->b);
+    return path;
+}
+
 static void test_header_only_file(void)
 {
     TestEnc e = enc_part10("1.2.840.10008.1.2.1");
@@ -274,12 +286,7 @@ static void test_header_only_file(void)
     guint8 *zeros = g_malloc0(4u << 20);
     g_byte_array_append(e.b, zeros, 4u << 20);
     g_free(zeros);
-    g_autofree char *path = NULL;
-    int fd = g_file_open_tmp("dicomfs-test-XXXXXX.dcm", &path, NULL);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(write(fd, e.b->data, e.b->len), ==, (gssize)e.b->len);
-    close(fd);
-    g_byte_array_unref(e.b);
+    g_autofree char *path = write_tmp(&e);
     g_autoptr(GError) error = NULL;
     g_autoptr(DfsDataset) ds = dfs_read_file(path, DFS_READ_HEADER_ONLY, &error);
     g_assert_no_error(error);
@@ -317,12 +324,7 @@ static void test_drop_pixel_value(void)
     enc_text(&e, 0x00990010u, "LO", "AFTER CREATOR");
     enc_text(&e, 0x00991001u, "LO", "after the pixels");
     enc_element(&e, 0xFFFCFFFCu, "OB", "padding!", 8);
-    g_autofree char *path = NULL;
-    int fd = g_file_open_tmp("dicomfs-test-XXXXXX.dcm", &path, NULL);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(write(fd, e.b->data, e.b->len), ==, (gssize)e.b->len);
-    close(fd);
-    g_byte_array_unref(e.b);
+    g_autofree char *path = write_tmp(&e);
     g_autoptr(GError) error = NULL;
     g_autoptr(DfsDataset) ds = dfs_read_file(path, DFS_READ_FULL, &error);
     g_assert_no_error(error);
