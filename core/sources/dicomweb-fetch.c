@@ -48,7 +48,8 @@ static int fetch_orthanc(Fetch *f, int fd, GError **error)
         const char *keys[] = {pids[k], parts[1], parts[3], parts[5]};
         g_autofree char *id = dfs_orthanc_id(keys, 4);
         g_autofree char *url = g_strdup_printf("%s/instances/%s/file", dfs_web_orthanc_root(f->w), id);
-        static const char *const headers[] = {"Accept: application/dicom", NULL};
+        static const char *const headers[] = {"Accept: application/dicom",
+                                              "Accept-Encoding: identity", NULL}; /* wado.c */
         DfsHttpResponse resp = {0};
         if ((lseek(fd, 0, SEEK_SET) != 0 || ftruncate(fd, 0) != 0)) {
             g_set_error(error, DFS_ERROR, DFS_ERROR_IO, "cache: %s", g_strerror(errno));

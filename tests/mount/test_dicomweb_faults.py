@@ -44,7 +44,8 @@ Checks:
       of the direct mount's instances.tsv), as straight on Orthanc; and
       1  the proxy saw a page asked with offset > 0, pages capped with the
          Warning, 204s; the status's `listed:` and instances.tsv count
-         CountInstances;
+         CountInstances; every instance asked with Accept-Encoding:
+         identity, every QIDO listing with gzip;
       2  each of the first 8 URLs got two 503s then its answer, the others
          their answer at once; the status counts as many retries as 503s
          sent, and no failed request;
@@ -286,6 +287,7 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
 
     def serve(self, px, faults, seen, stall, entry):
         url = urllib.parse.urlsplit(self.path)
+        entry["accept_encoding"] = self.headers.get("Accept-Encoding", "")
         if "auth" in faults:
             got = self.headers.get("Authorization")
             if got != GOOD_AUTH:
@@ -690,6 +692,7 @@ class FaultTest:
                     if q]
             elif faults[0] == "busy":
                 self.check_busy(st, requests)
+                self.check_encodings(requests)
             elif faults[0] == "ctype":
                 wado = [e for e in requests if e.get("multipart")]
                 bad = [e for e in wado if "rewritten" not in e["note"]]
@@ -734,6 +737,20 @@ class FaultTest:
             problems.append(f"instances.tsv: {errname(e)}")
         self.check("1 the listing is complete: the status's listed: and instances.tsv count "
                    "Orthanc's CountInstances", problems, f"{self.count} instances")
+
+    def check_encodings(self, requests):
+        """Listings are asked gzip'ed, instances (WADO-RS, multipart) not:
+        a server compressing them on the fly is slower than the wire."""
+        wado = [e for e in requests if e.get("multipart")]
+        qido = [e for e in requests if QIDO_PATH.search(urllib.parse.urlsplit(e["path"]).path)]
+        problems = [f"{e['path'][:90]}: Accept-Encoding {e['accept_encoding']!r}" for e in wado
+                    if e["accept_encoding"] != "identity"][:3]
+        problems += [f"{e['path'][:90]}: Accept-Encoding {e['accept_encoding']!r}" for e in qido
+                     if "gzip" not in e["accept_encoding"]][:3]
+        if not wado or not qido:
+            problems.append(f"{len(wado)} multipart answers, {len(qido)} QIDO requests seen")
+        self.check("1 instances asked not gzip'ed (Accept-Encoding: identity), QIDO listings "
+                   "gzip'ed", problems, f"{len(wado)} instance requests, {len(qido)} QIDO")
 
     def check_busy(self, st, requests):
         seq = {}
