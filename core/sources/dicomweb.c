@@ -42,22 +42,13 @@
  * instance (its REST identifier is derived, not stored). */
 #include "sources/dicomweb-private.h"
 
-#include <errno.h>
-#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/error.h"
 #include "dicom/reader.h"
-#include "dicom/tags.h"
 #include "sources/dicomjson.h"
 #include "sources/orthanc.h"
-#include "sources/retrieve.h"
-#include "sources/wado.h"
-#include "sources/webframes.h"
-#include "sources/webcache.h"
-#include "web/http.h"
 #include "web/qido.h"
 
 extern const DfsSourceClass dfs_source_dicomweb;
