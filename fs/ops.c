@@ -343,7 +343,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             fuse_reply_err(req, err == ENOENT ? EIO : err);
             return;
         }
-    } else if (dfs_tree_is_ranged(ino) && !dfs_tree_is_volatile(tree_of(req), ino)) {
+    } else if (dfs_tree_is_ranged(ino) && !is_volatile) {
         /* A settled table: read by range from the snapshot.  What can
          * change (status, errors.tsv, a table during the scan) is taken
          * whole now, so that its reads agree with each other. */

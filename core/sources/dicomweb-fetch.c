@@ -161,9 +161,15 @@ char *dfs_web_instance_header_path(DfsSource *src, const DfsIndex *idx, guint no
     return dfs_web_instance_path(src, idx, node, error);
 }
 
+/* Known by its header copy alone (not whole here: then every frame is
+ * read from it), and the frames' policy lets it. */
 gboolean dfs_web_frame_alone(DfsSource *src, const DfsIndex *idx, guint node)
 {
-    return dfs_web_frames_alone(((Web *)src)->frames, dfs_index_relpath(idx, node));
+    Web *w = (Web *)src;
+    const char *relpath = dfs_index_relpath(idx, node);
+    gboolean whole;
+    g_autofree char *path = cached_attributes(w, relpath, &whole);
+    return path != NULL && !whole && dfs_web_frames_alone(w->frames, relpath);
 }
 
 GBytes *dfs_web_fetch_frame(DfsSource *src, const DfsIndex *idx, guint node, guint frame,

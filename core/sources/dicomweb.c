@@ -766,7 +766,7 @@ static DfsSource *web_open(const char *arg, const DfsSourceOptions *o, GError **
     w->series_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_cond_init(&w->listed);
     w->retriever = dfs_retriever_new(http, cache, url, 0, dfs_web_retrieve_failed, w);
-    w->frames = dfs_web_frames_new(http, cache, url);
+    w->frames = dfs_web_frames_new(http, url);
     init_tags(w);
     w->orthanc_wanted = o->orthanc;
     return &w->base;

@@ -2,12 +2,10 @@
 #include "sources/webframes.h"
 
 #include "base/error.h"
-#include "sources/retrieve.h"
 #include "sources/wado.h"
 
 struct _DfsWebFrames {
     DfsHttp *http;
-    DfsWebCache *cache;
     char *url;
     GMutex lock;         /* what follows */
     GHashTable *fetched; /* relpath -> frames of it fetched alone */
@@ -15,11 +13,10 @@ struct _DfsWebFrames {
     guint64 frames, failed, bytes;
 };
 
-DfsWebFrames *dfs_web_frames_new(DfsHttp *http, DfsWebCache *cache, const char *url)
+DfsWebFrames *dfs_web_frames_new(DfsHttp *http, const char *url)
 {
     DfsWebFrames *f = g_new0(DfsWebFrames, 1);
     f->http = http;
-    f->cache = cache;
     f->url = g_strdup(url);
     g_mutex_init(&f->lock);
     f->fetched = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -38,12 +35,6 @@ void dfs_web_frames_free(DfsWebFrames *f)
 
 gboolean dfs_web_frames_alone(DfsWebFrames *f, const char *relpath)
 {
-    guint64 size;
-    if (dfs_web_cache_size(f->cache, relpath, &size))
-        return FALSE; /* whole here: every frame is read from it */
-    g_autofree char *header_key = dfs_retriever_header_key(relpath);
-    if (!dfs_web_cache_size(f->cache, header_key, &size))
-        return FALSE; /* its attributes need the instance anyway */
     g_mutex_lock(&f->lock);
     guint n = GPOINTER_TO_UINT(g_hash_table_lookup(f->fetched, relpath));
     gboolean refused = f->refusals >= DFS_WEB_FRAMES_REFUSALS;

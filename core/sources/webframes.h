@@ -18,7 +18,6 @@
 
 #include <glib.h>
 
-#include "sources/webcache.h"
 #include "web/http.h"
 
 G_BEGIN_DECLS
@@ -29,14 +28,16 @@ G_BEGIN_DECLS
 
 typedef struct _DfsWebFrames DfsWebFrames;
 
-/* Frames of the instances under base url (no trailing '/'), whose whole
- * bytes and header copies are in cache; fetched through http. */
-DfsWebFrames *dfs_web_frames_new(DfsHttp *http, DfsWebCache *cache, const char *url);
+/* Frames of the instances under base url (no trailing '/'), fetched
+ * through http.  Whether an instance is known by its header copy alone is
+ * the caller's to say (its cache, sources/dicomweb-fetch.c). */
+DfsWebFrames *dfs_web_frames_new(DfsHttp *http, const char *url);
 void dfs_web_frames_free(DfsWebFrames *f);
 
-/* Would a frame of instance relpath (studies/S/series/E/instances/I) be
- * fetched alone: its header copy is cached, the instance is not, and
- * fewer than DFS_WEB_FRAMES_ALONE of its frames were fetched alone? */
+/* May a frame of instance relpath (studies/S/series/E/instances/I), known
+ * by its header copy, be fetched alone: fewer than DFS_WEB_FRAMES_ALONE of
+ * its frames were, none was refused, and the server refused fewer than
+ * DFS_WEB_FRAMES_REFUSALS in all? */
 gboolean dfs_web_frames_alone(DfsWebFrames *f, const char *relpath);
 
 /* Frame (0-based) of instance relpath: its stored bytes in transfer

@@ -275,23 +275,42 @@ gboolean dfs_instance_raw_slice(const DfsView *v, guint node, guint first, guint
 
 /* --- pixel files ----------------------------------------------------------------- */
 
-/* Frame `frame` of instance node from its stored bytes fetched alone,
- * where the source would rather fetch one frame than the whole instance
- * (a remote multi-frame instance known by its header copy: sources/
- * webframes.h): DONE with its header in *header and its stored values in
- * *pixels (caller frees both); NOT_ALONE where that does not apply or
- * the server refused the frame (the whole instance serves); FAILED with an
- * error. */
+/* The header (caller frees) and image of instance node where its frame
+ * `frame` is fetched alone: the source would rather fetch one frame than
+ * the whole instance (a remote multi-frame instance known by its header
+ * copy: sources/webframes.h), and the frame can be decoded from its
+ * stored bytes alone; else NULL. */
+static DfsDataset *alone_header(const DfsView *v, guint node, guint frame, DfsImage *img)
+{
+    if (!dfs_view_frame_alone(v, node))
+        return NULL;
+    DfsDataset *ds = dfs_instance_header(v, node, NULL);
+    if (ds != NULL && dfs_image_describe(ds, img, NULL) && img->frames >= 2 &&
+        frame < img->frames && dfs_image_frame_alone(ds, img))
+        return ds;
+    dfs_dataset_free(ds);
+    return NULL;
+}
+
+gboolean dfs_instance_frame_alone(const DfsView *v, guint node, guint frame)
+{
+    DfsImage img;
+    g_autoptr(DfsDataset) ds = alone_header(v, node, frame, &img);
+    return ds != NULL;
+}
+
+/* Frame `frame` of instance node from its stored bytes fetched alone
+ * (alone_header): DONE with its header in *header and its stored values
+ * in *pixels (caller frees both); NOT_ALONE where that does not apply or
+ * the server refused the frame (the whole instance serves); FAILED with
+ * an error. */
 typedef enum { NOT_ALONE, DONE, FAILED } Alone;
 
 static Alone decode_alone(const DfsView *v, guint node, guint frame, DfsDataset **header,
                           DfsImage *img, guint8 **pixels, GError **error)
 {
-    if (!dfs_view_frame_alone(v, node))
-        return NOT_ALONE;
-    g_autoptr(DfsDataset) ds = dfs_instance_header(v, node, NULL);
-    if (ds == NULL || !dfs_image_describe(ds, img, NULL) || img->frames < 2 ||
-        frame >= img->frames || !dfs_image_frame_alone(ds, img))
+    g_autoptr(DfsDataset) ds = alone_header(v, node, frame, img);
+    if (ds == NULL)
         return NOT_ALONE;
     /* Encoded frames are at most a little larger than their values. */
     gsize decoded = dfs_image_frame_bytes(img);

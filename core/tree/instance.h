@@ -66,6 +66,12 @@ gboolean dfs_instance_raw_slice_of(const DfsView *v, guint node, const DfsDatase
 
 /* --- pixel files (kinds/pixels.c, kinds/frames.c) ---------------------------- */
 
+/* Is frame `frame` of instance node fetched alone, not read from the
+ * instance's bytes (a remote multi-frame instance known by its header
+ * copy, its frame decodable from its stored bytes: sources/webframes.h)?
+ * Then its raw file is rendered, never a range of the instance. */
+gboolean dfs_instance_frame_alone(const DfsView *v, guint node, guint frame);
+
 /* Sizes fixed by the header, nothing decoded: raw frames [first, first +
  * count) (count 0: all from first) as the header declares them (a raw file
  * over a limit has a size too; its reads fail), and the PNG of entry e's

@@ -561,27 +561,24 @@ gboolean dfs_tree_is_costly(DfsEntry e)
 
 /* Whether e may read otherwise at the next look.  An instance whose size
  * comes late is, until its size is known: size is the one a stat just saw
- * (NULL: ask). */
-static gboolean kind_is_volatile(const DfsView *v, const DfsKind *k, DfsEntry e,
-                                 const guint64 *size)
+ * (NULL: asked of the source, in a view of its own; only then is one
+ * opened, so that an open of any other file costs a flag test). */
+static gboolean kind_is_volatile(DfsTree *t, const DfsKind *k, DfsEntry e, const guint64 *size)
 {
-    if ((k->flags & DFS_KIND_INSTANCE_SIZED) && dfs_source_sizes_late(v->tree->source)) {
+    if ((k->flags & DFS_KIND_INSTANCE_SIZED) && dfs_source_sizes_late(t->source)) {
         if (size != NULL)
             return *size == 0;
+        g_auto(DfsView) v = view_open(t, NULL);
         guint node = DFS_ENTRY_NODE(e);
-        return node < dfs_index_n_nodes(v->idx) && dfs_view_instance_size(v, node) == 0;
+        return node < dfs_index_n_nodes(v.idx) && dfs_view_instance_size(&v, node) == 0;
     }
-    return (k->flags & DFS_KIND_VOLATILE) ||
-           ((k->flags & DFS_KIND_SETTLES) && !dfs_tree_settled(v->tree));
+    return (k->flags & DFS_KIND_VOLATILE) || ((k->flags & DFS_KIND_SETTLES) && !dfs_tree_settled(t));
 }
 
 gboolean dfs_tree_is_volatile(DfsTree *tree, DfsEntry e)
 {
     const DfsKind *k = dfs_kind_of(e);
-    if (k == NULL)
-        return FALSE;
-    g_auto(DfsView) v = view_open(tree, NULL);
-    return kind_is_volatile(&v, k, e, NULL);
+    return k != NULL && kind_is_volatile(tree, k, e, NULL);
 }
 
 char *dfs_tree_source_range(DfsTree *tree, DfsEntry e, guint64 *offset, guint64 *length,
@@ -682,7 +679,7 @@ gboolean dfs_tree_stat(DfsTree *tree, DfsEntry e, DfsEntryStat *st, GError **err
         return FALSE;
     /* From the size this stat saw: an instance fetched since a size 0 was
      * read must not have that 0 cached as settled. */
-    st->is_volatile = kind_is_volatile(&v, k, e, dir ? NULL : &st->size);
+    st->is_volatile = kind_is_volatile(tree, k, e, dir ? NULL : &st->size);
     stat_time(&v, k, e, st->is_volatile, &st->mtime);
     return TRUE;
 }

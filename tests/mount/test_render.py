@@ -45,15 +45,19 @@ src, n = sys.argv[1], int(sys.argv[2])
 uids = []
 study = generate_uid()
 series = [generate_uid() for _ in range(40)]
-def write(path, uid, k, extra=None):
+def instance(uid, sop_class):
+    """A new explicit VR little endian instance of that class."""
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+    meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = uid
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()
     ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = uid
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, uid
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    return ds
+def write(path, uid, k, extra=None):
+    ds = instance(uid, "1.2.840.10008.5.1.4.1.1.4")
     ds.PatientName = "Render^Test"
     ds.PatientID = "R1"
     ds.StudyInstanceUID = study
@@ -66,7 +70,6 @@ def write(path, uid, k, extra=None):
         ds.add_new(0x00091011, "OB", extra)
         ds[0x00091010].tag  # creator first
         ds.add_new(0x00090010, "LO", "RENDER TEST")
-    ds.is_little_endian, ds.is_implicit_VR = True, False
     ds.save_as(path, write_like_original=False)
 for k in range(n):
     uid = generate_uid()
@@ -83,15 +86,8 @@ big = generate_uid()
 os.makedirs(os.path.join(src, "big"), exist_ok=True)
 write(os.path.join(src, "big", "big.dcm"), big, n, bytes(range(256)) * 2400)
 # 8 MB of native pixels, then a private element and trailing padding.
-from pydicom.dataset import Dataset as D
 tail = generate_uid()
-meta = FileMetaDataset()
-meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-meta.MediaStorageSOPInstanceUID = tail
-meta.TransferSyntaxUID = ExplicitVRLittleEndian
-ds = D()
-ds.file_meta = meta
-ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, tail
+ds = instance(tail, "1.2.840.10008.5.1.4.1.1.7")
 ds.PatientName, ds.PatientID = "Render^Tail", "R2"
 ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
 ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "OT", 1, 1
@@ -102,7 +98,6 @@ ds.PixelData = bytes(range(256)) * (2048 * 2048 * 2 // 256)
 ds.add_new(0x7FE10010, "LO", "TAIL TEST")
 ds.add_new(0x7FE11001, "LO", "AFTER THE PIXELS")
 ds.add_new(0xFFFCFFFC, "OB", b"\0" * 64)
-ds.is_little_endian, ds.is_implicit_VR = True, False
 os.makedirs(os.path.join(src, "tail"), exist_ok=True)
 ds.save_as(os.path.join(src, "tail", "tail.dcm"), write_like_original=False)
 print(big)

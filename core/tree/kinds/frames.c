@@ -90,8 +90,7 @@ static gboolean raw_render(const DfsView *v, DfsEntry e, GString *out, GError **
 
 static gboolean raw_range(const DfsView *v, DfsEntry e, guint64 *offset, guint64 *length)
 {
-    /* A frame fetched alone is not read from the instance's bytes. */
-    if (dfs_view_frame_alone(v, DFS_ENTRY_NODE(e)))
+    if (dfs_instance_frame_alone(v, DFS_ENTRY_NODE(e), DFS_ENTRY_SUB(e)))
         return FALSE;
     return dfs_instance_raw_slice(v, DFS_ENTRY_NODE(e), DFS_ENTRY_SUB(e), 1, offset, length);
 }
